@@ -1,0 +1,1 @@
+//! hrsync integration tests.
