@@ -1,0 +1,273 @@
+//! Authentication of outgoing requests: bearer, basic, API-key header and OAuth2 client
+//! credentials (token fetched once, cached, refreshed before expiry and after a 401).
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+use tokio::sync::Mutex;
+use url::Url;
+
+use crate::secret::{Secret, SecretError, SecretRef};
+
+/// How an endpoint authenticates, as written in the config.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum AuthConfig {
+    /// No authentication (loopback test servers, public endpoints).
+    None,
+    /// `Authorization: Bearer <token>`.
+    Bearer {
+        /// The token.
+        token: SecretRef,
+    },
+    /// HTTP Basic.
+    Basic {
+        /// User name.
+        username: String,
+        /// Password.
+        password: SecretRef,
+    },
+    /// A fixed API-key header, e.g. `X-API-Key`.
+    ApiKey {
+        /// Header name.
+        header: String,
+        /// Header value.
+        key: SecretRef,
+    },
+    /// OAuth2 client credentials grant (RFC 6749 §4.4).
+    Oauth2ClientCredentials {
+        /// Token endpoint URL.
+        token_url: String,
+        /// Client id.
+        client_id: String,
+        /// Client secret.
+        client_secret: SecretRef,
+        /// Requested scope, if the endpoint needs one.
+        #[serde(default)]
+        scope: Option<String>,
+    },
+}
+
+impl AuthConfig {
+    /// Resolves the secrets in this config.
+    pub fn resolve(&self, credentials_dir: Option<&Path>) -> Result<Auth, SecretError> {
+        Ok(match self {
+            AuthConfig::None => Auth::None,
+            AuthConfig::Bearer { token } => Auth::Bearer(token.resolve(credentials_dir)?),
+            AuthConfig::Basic { username, password } => Auth::Basic {
+                username: Secret::new(username.clone()),
+                password: password.resolve(credentials_dir)?,
+            },
+            AuthConfig::ApiKey { header, key } => Auth::ApiKey {
+                header: header.clone(),
+                key: key.resolve(credentials_dir)?,
+            },
+            AuthConfig::Oauth2ClientCredentials {
+                token_url,
+                client_id,
+                client_secret,
+                scope,
+            } => Auth::OAuth2 {
+                token_url: token_url.clone(),
+                client_id: client_id.clone(),
+                client_secret: client_secret.resolve(credentials_dir)?,
+                scope: scope.clone(),
+            },
+        })
+    }
+}
+
+/// Resolved authentication, secrets held redacted.
+#[derive(Debug, Clone)]
+pub enum Auth {
+    /// No authentication.
+    None,
+    /// Bearer token.
+    Bearer(Secret),
+    /// HTTP Basic (the user name is a secret too: BambooHR puts its API key there).
+    Basic {
+        /// User name.
+        username: Secret,
+        /// Password.
+        password: Secret,
+    },
+    /// Fixed header.
+    ApiKey {
+        /// Header name.
+        header: String,
+        /// Header value.
+        key: Secret,
+    },
+    /// OAuth2 client credentials.
+    OAuth2 {
+        /// Token endpoint.
+        token_url: String,
+        /// Client id.
+        client_id: String,
+        /// Client secret.
+        client_secret: Secret,
+        /// Scope.
+        scope: Option<String>,
+    },
+}
+
+/// Token endpoint failures: stop the endpoint and alert.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// The token endpoint could not be reached.
+    #[error("OAuth2 token endpoint {url} unreachable: {message}")]
+    TokenTransport {
+        /// Endpoint.
+        url: String,
+        /// Error text.
+        message: String,
+    },
+    /// The token endpoint refused the credentials or answered something unusable.
+    #[error("OAuth2 token endpoint {url} answered {status}: {detail}")]
+    TokenRejected {
+        /// Endpoint.
+        url: String,
+        /// HTTP status.
+        status: u16,
+        /// Error detail (never the secret).
+        detail: String,
+    },
+    /// The token URL is invalid or not allowed.
+    #[error("OAuth2 token URL {0:?} is invalid or not https")]
+    TokenUrl(String),
+}
+
+struct CachedToken {
+    token: Secret,
+    refresh_at: Instant,
+}
+
+/// Applies credentials to requests; owns the OAuth2 token cache.
+pub struct Authenticator {
+    auth: Auth,
+    http: reqwest::Client,
+    allow_insecure_http: bool,
+    token: Mutex<Option<CachedToken>>,
+    fetches: std::sync::atomic::AtomicU64,
+}
+
+#[derive(Deserialize)]
+struct TokenResponse {
+    access_token: String,
+    #[serde(default)]
+    expires_in: Option<u64>,
+}
+
+impl Authenticator {
+    /// Wraps resolved credentials.
+    pub fn new(auth: Auth, http: reqwest::Client, allow_insecure_http: bool) -> Self {
+        Authenticator {
+            auth,
+            http,
+            allow_insecure_http,
+            token: Mutex::new(None),
+            fetches: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    /// True when a 401 can be answered by fetching a new token.
+    pub fn can_refresh(&self) -> bool {
+        matches!(self.auth, Auth::OAuth2 { .. })
+    }
+
+    /// How many times a token was fetched (for `check` and tests).
+    pub fn token_fetches(&self) -> u64 {
+        self.fetches.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Drops the cached token so the next request fetches a fresh one.
+    pub async fn invalidate(&self) {
+        *self.token.lock().await = None;
+    }
+
+    /// Adds credentials to a request.
+    pub async fn apply(
+        &self,
+        b: reqwest::RequestBuilder,
+    ) -> Result<reqwest::RequestBuilder, AuthError> {
+        Ok(match &self.auth {
+            Auth::None => b,
+            Auth::Bearer(t) => b.bearer_auth(t.expose()),
+            Auth::Basic { username, password } => {
+                b.basic_auth(username.expose(), Some(password.expose()))
+            }
+            Auth::ApiKey { header, key } => b.header(header.as_str(), key.expose()),
+            Auth::OAuth2 { .. } => {
+                let token = self.oauth2_token().await?;
+                b.bearer_auth(token.expose())
+            }
+        })
+    }
+
+    async fn oauth2_token(&self) -> Result<Secret, AuthError> {
+        let Auth::OAuth2 {
+            token_url,
+            client_id,
+            client_secret,
+            scope,
+        } = &self.auth
+        else {
+            return Err(AuthError::TokenUrl(String::new()));
+        };
+        let mut cache = self.token.lock().await;
+        if let Some(c) = cache.as_ref() {
+            if Instant::now() < c.refresh_at {
+                return Ok(c.token.clone());
+            }
+        }
+        let url = Url::parse(token_url).map_err(|_| AuthError::TokenUrl(token_url.clone()))?;
+        if super::check_url(&url, self.allow_insecure_http).is_err() {
+            return Err(AuthError::TokenUrl(token_url.clone()));
+        }
+        let mut form = vec![("grant_type", "client_credentials".to_string())];
+        if let Some(s) = scope {
+            form.push(("scope", s.clone()));
+        }
+        self.fetches
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let resp = self
+            .http
+            .post(url.clone())
+            .basic_auth(client_id, Some(client_secret.expose()))
+            .form(&form)
+            .send()
+            .await
+            .map_err(|e| AuthError::TokenTransport {
+                url: super::redact_url(&url),
+                message: e.to_string(),
+            })?;
+        let status = resp.status();
+        let body = resp.bytes().await.map_err(|e| AuthError::TokenTransport {
+            url: super::redact_url(&url),
+            message: e.to_string(),
+        })?;
+        if !status.is_success() {
+            return Err(AuthError::TokenRejected {
+                url: super::redact_url(&url),
+                status: status.as_u16(),
+                detail: String::from_utf8_lossy(&body).chars().take(200).collect(),
+            });
+        }
+        let parsed: TokenResponse =
+            serde_json::from_slice(&body).map_err(|e| AuthError::TokenRejected {
+                url: super::redact_url(&url),
+                status: status.as_u16(),
+                detail: format!("token response is not valid JSON with access_token: {e}"),
+            })?;
+        let lifetime = Duration::from_secs(parsed.expires_in.unwrap_or(3600));
+        // Refresh a little early so a token never expires in flight.
+        let margin = (lifetime / 10).clamp(Duration::from_secs(1), Duration::from_secs(60));
+        let token = Secret::new(parsed.access_token);
+        *cache = Some(CachedToken {
+            token: token.clone(),
+            refresh_at: Instant::now() + lifetime.saturating_sub(margin),
+        });
+        Ok(token)
+    }
+}

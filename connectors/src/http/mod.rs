@@ -1,0 +1,405 @@
+//! HTTP transport shared by SCIM apps and HR sources: URL policy (TLS unless loopback or
+//! explicitly opted in), authentication, throttling and retries decided in one place.
+
+pub mod auth;
+pub mod retry;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use reqwest::{Method, StatusCode};
+use url::Url;
+
+pub use auth::{Auth, AuthConfig, AuthError, Authenticator};
+pub use retry::{classify, Attempt, Decision};
+
+/// How a request may be repeated when an attempt fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Replay {
+    /// Idempotent (GET, PUT, PATCH of absolute values, DELETE): retry on any retryable failure.
+    Safe,
+    /// Not idempotent (POST create): retry only when the server certainly did not act on it
+    /// (connection refused, 429). Anything ambiguous is returned so the caller can look up.
+    OnlyIfUnprocessed,
+}
+
+/// Retry bounds.
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    /// Attempts in total, the first included.
+    pub max_attempts: u32,
+    /// First backoff delay; doubled per attempt, with full jitter.
+    pub base_delay: Duration,
+    /// Cap on one backoff delay (and on an honoured `Retry-After`).
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 5,
+            base_delay: Duration::from_millis(200),
+            max_delay: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Settings of one HTTP endpoint (an app or a source).
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    /// Bound on every single attempt, connect included.
+    pub timeout: Duration,
+    /// Allow `http://` to a non-loopback host.
+    pub allow_insecure_http: bool,
+    /// `User-Agent` header sent on every request.
+    pub user_agent: String,
+    /// Headers sent on every request.
+    pub default_headers: Vec<(String, String)>,
+    /// Retry bounds.
+    pub retry: RetryPolicy,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        HttpSettings {
+            timeout: Duration::from_secs(30),
+            allow_insecure_http: false,
+            user_agent: concat!("hrsync/", env!("CARGO_PKG_VERSION")).to_string(),
+            default_headers: Vec::new(),
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+/// One request, rebuilt for every attempt.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// HTTP method.
+    pub method: Method,
+    /// Absolute URL.
+    pub url: Url,
+    /// Extra headers for this request.
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// Body bytes and their content type.
+    pub body: Option<(Vec<u8>, &'static str)>,
+    /// Whether the request may be repeated.
+    pub replay: Replay,
+}
+
+impl Request {
+    /// A request with no body and no extra headers.
+    pub fn new(method: Method, url: Url, replay: Replay) -> Self {
+        Request {
+            method,
+            url,
+            headers: Vec::new(),
+            body: None,
+            replay,
+        }
+    }
+
+    /// Sets a JSON body with the given content type.
+    pub fn json(mut self, value: &serde_json::Value, content_type: &'static str) -> Self {
+        self.body = Some((value.to_string().into_bytes(), content_type));
+        self
+    }
+
+    /// Adds a header.
+    pub fn header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.headers.push((name, value));
+        self
+    }
+}
+
+/// A complete HTTP response (the body is read in full, bounded by the timeout).
+#[derive(Debug, Clone)]
+pub struct Response {
+    /// Final status.
+    pub status: StatusCode,
+    /// Response headers.
+    pub headers: HeaderMap,
+    /// Body bytes.
+    pub body: Vec<u8>,
+    /// How many attempts it took.
+    pub attempts: u32,
+}
+
+impl Response {
+    /// The body as text, lossy, for error messages (bounded length).
+    pub fn body_excerpt(&self) -> String {
+        let text = String::from_utf8_lossy(&self.body);
+        let mut s: String = text.chars().take(300).collect();
+        if text.chars().count() > 300 {
+            s.push('…');
+        }
+        s
+    }
+}
+
+/// What kind of transport failure happened; drives retries and the circuit breaker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransportKind {
+    /// The attempt timed out (the server may have acted on it).
+    Timeout,
+    /// Could not connect (refused, unreachable): the request was not sent.
+    Connect,
+    /// Name resolution failed.
+    Dns,
+    /// TLS handshake or certificate failure.
+    Tls,
+    /// The connection broke after the request was sent (reset, closed, truncated body).
+    Broken,
+}
+
+/// Errors of the transport. HTTP statuses are not errors here: callers read them.
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    /// The URL is not allowed: `http://` to a non-loopback host without opt-in.
+    #[error("refusing plain http to {0}: use https, or set allow_insecure_http = true")]
+    InsecureUrl(String),
+    /// Back off and maybe open the app's circuit; the request failed after its attempts.
+    #[error("{kind:?} error talking to {url} after {attempts} attempt(s): {message}")]
+    Transport {
+        /// Failure kind.
+        kind: TransportKind,
+        /// Request URL (no credentials).
+        url: String,
+        /// Attempts made.
+        attempts: u32,
+        /// Underlying error text.
+        message: String,
+    },
+    /// Credentials could not be obtained (token endpoint failure): stop and alert.
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    /// The request could not be built (bad header value): a bug or bad config.
+    #[error("invalid request: {0}")]
+    Build(String),
+}
+
+impl HttpError {
+    /// The transport kind, if this is a transport error.
+    pub fn transport_kind(&self) -> Option<TransportKind> {
+        match self {
+            HttpError::Transport { kind, .. } => Some(*kind),
+            _ => None,
+        }
+    }
+}
+
+/// Checks the TLS policy for a URL: https always; http only to loopback or when opted in.
+pub fn check_url(url: &Url, allow_insecure_http: bool) -> Result<(), HttpError> {
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if allow_insecure_http || is_loopback(url) => Ok(()),
+        _ => Err(HttpError::InsecureUrl(url.to_string())),
+    }
+}
+
+/// True when the URL's host is a loopback address or `localhost`.
+pub fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+/// Hook consulted before every attempt (retries included) and told each attempt's result:
+/// the per-app rate limiter and concurrency bound implement it.
+#[async_trait::async_trait]
+pub trait Gate: Send + Sync {
+    /// Waits until an attempt may start; the returned guard is held for the attempt.
+    async fn admit(&self) -> Box<dyn Send>;
+    /// Reports the attempt's result (status and headers, or a transport failure).
+    fn observe(&self, attempt: &Attempt<'_>);
+}
+
+/// An authenticated, retrying HTTP client for one endpoint.
+#[derive(Clone)]
+pub struct HttpClient {
+    inner: reqwest::Client,
+    auth: Arc<Authenticator>,
+    gate: Option<Arc<dyn Gate>>,
+    settings: Arc<HttpSettings>,
+}
+
+impl std::fmt::Debug for HttpClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpClient")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl HttpClient {
+    /// Builds a client. TLS is rustls with the webpki roots.
+    pub fn new(settings: HttpSettings, auth: Auth) -> Result<Self, HttpError> {
+        let mut headers = HeaderMap::new();
+        for (k, v) in &settings.default_headers {
+            let name = HeaderName::from_bytes(k.as_bytes())
+                .map_err(|e| HttpError::Build(format!("header name {k:?}: {e}")))?;
+            let value = HeaderValue::from_str(v)
+                .map_err(|e| HttpError::Build(format!("header {k}: {e}")))?;
+            headers.insert(name, value);
+        }
+        let inner = reqwest::Client::builder()
+            .use_rustls_tls()
+            .timeout(settings.timeout)
+            .connect_timeout(settings.timeout)
+            .user_agent(settings.user_agent.clone())
+            .default_headers(headers)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| HttpError::Build(e.to_string()))?;
+        let auth = Arc::new(Authenticator::new(auth, inner.clone(), settings.allow_insecure_http));
+        Ok(HttpClient {
+            inner,
+            auth,
+            gate: None,
+            settings: Arc::new(settings),
+        })
+    }
+
+    /// Installs the gate (rate limiter, concurrency bound) consulted before every attempt.
+    pub fn with_gate(mut self, gate: Arc<dyn Gate>) -> Self {
+        self.gate = Some(gate);
+        self
+    }
+
+    /// The settings this client was built with.
+    pub fn settings(&self) -> &HttpSettings {
+        &self.settings
+    }
+
+    /// The authenticator (exposed for token-endpoint tests and `check`).
+    pub fn authenticator(&self) -> &Authenticator {
+        &self.auth
+    }
+
+    /// Sends a request, retrying what [`classify`] says to retry within the policy.
+    /// Returns the final response whatever its status; errors are transport-level only.
+    pub async fn send(&self, req: &Request) -> Result<Response, HttpError> {
+        check_url(&req.url, self.settings.allow_insecure_http)?;
+        let policy = &self.settings.retry;
+        let mut attempt: u32 = 0;
+        let mut refreshed_after_401 = false;
+        loop {
+            attempt += 1;
+            let guard = match &self.gate {
+                Some(g) => Some(g.admit().await),
+                None => None,
+            };
+            let builder = self.build(req).await?;
+            let result = builder.send().await;
+            let outcome = match result {
+                Ok(resp) => {
+                    let status = resp.status();
+                    let headers = resp.headers().clone();
+                    match resp.bytes().await {
+                        Ok(body) => Ok(Response {
+                            status,
+                            headers,
+                            body: body.to_vec(),
+                            attempts: attempt,
+                        }),
+                        Err(e) => Err(transport_kind(&e)),
+                    }
+                    .map_err(|k| (k, "response body interrupted".to_string()))
+                }
+                Err(e) => Err((transport_kind(&e), error_chain(&e))),
+            };
+            drop(guard);
+            let observed = match &outcome {
+                Ok(r) => Attempt::Status {
+                    status: r.status,
+                    headers: &r.headers,
+                },
+                Err((k, _)) => Attempt::Transport(*k),
+            };
+            if let Some(g) = &self.gate {
+                g.observe(&observed);
+            }
+            if let Ok(r) = &outcome {
+                if r.status == StatusCode::UNAUTHORIZED
+                    && self.auth.can_refresh()
+                    && !refreshed_after_401
+                {
+                    // A cached OAuth2 token may have been revoked early: fetch a new one once.
+                    refreshed_after_401 = true;
+                    self.auth.invalidate().await;
+                    attempt -= 1;
+                    continue;
+                }
+            }
+            let decision = classify(&observed, req.replay);
+            match decision {
+                Decision::Retry { after } if attempt < policy.max_attempts => {
+                    let delay = retry::backoff_delay(attempt, after, policy);
+                    tracing::debug!(url = %redact_url(&req.url), attempt, ?delay, "Retrying request.");
+                    tokio::time::sleep(delay).await;
+                }
+                _ => {
+                    return outcome.map_err(|(kind, message)| HttpError::Transport {
+                        kind,
+                        url: redact_url(&req.url),
+                        attempts: attempt,
+                        message,
+                    })
+                }
+            }
+        }
+    }
+
+    async fn build(&self, req: &Request) -> Result<reqwest::RequestBuilder, HttpError> {
+        let mut b = self.inner.request(req.method.clone(), req.url.clone());
+        for (k, v) in &req.headers {
+            b = b.header(k, v);
+        }
+        if let Some((body, ct)) = &req.body {
+            b = b
+                .header(reqwest::header::CONTENT_TYPE, *ct)
+                .body(body.clone());
+        }
+        Ok(self.auth.apply(b).await?)
+    }
+}
+
+/// The URL without query string or credentials, for logs and errors.
+pub fn redact_url(url: &Url) -> String {
+    let mut u = url.clone();
+    let _ = u.set_username("");
+    let _ = u.set_password(None);
+    u.set_query(None);
+    u.to_string()
+}
+
+fn transport_kind(e: &reqwest::Error) -> TransportKind {
+    if e.is_timeout() {
+        return TransportKind::Timeout;
+    }
+    let chain = error_chain(e).to_ascii_lowercase();
+    if chain.contains("dns") || chain.contains("resolve") || chain.contains("lookup") {
+        TransportKind::Dns
+    } else if chain.contains("certificate") || chain.contains("tls") || chain.contains("handshake")
+    {
+        TransportKind::Tls
+    } else if e.is_connect() {
+        TransportKind::Connect
+    } else {
+        TransportKind::Broken
+    }
+}
+
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}

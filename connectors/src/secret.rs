@@ -1,0 +1,167 @@
+//! Secrets: where they come from (`{ env }`, `{ file }`, `{ credential }`) and the redacting
+//! type that holds them once resolved, so no secret can reach a log, report or error.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+/// Where a secret is read from; the only form a secret may take in the config file.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum SecretRef {
+    /// Read from an environment variable of the hrsync process.
+    Env(String),
+    /// Read from a file (trailing newline stripped).
+    File(PathBuf),
+    /// Read from `$CREDENTIALS_DIRECTORY/<name>` (systemd `LoadCredential=`).
+    Credential(String),
+}
+
+/// Why a secret could not be resolved.
+#[derive(Debug, thiserror::Error)]
+pub enum SecretError {
+    /// The environment variable is unset or empty.
+    #[error("environment variable {0} is not set or empty")]
+    MissingEnv(String),
+    /// The file could not be read or is empty.
+    #[error("cannot read secret file {path}: {reason}")]
+    File {
+        /// The file that was read.
+        path: PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
+    /// `$CREDENTIALS_DIRECTORY` is unset, so `{ credential }` cannot be used.
+    #[error("credential {0:?} requested but $CREDENTIALS_DIRECTORY is not set (run under systemd with LoadCredential=)")]
+    NoCredentialsDirectory(String),
+}
+
+impl SecretRef {
+    /// Reads the secret now. `credentials_dir` overrides `$CREDENTIALS_DIRECTORY` (tests).
+    pub fn resolve(&self, credentials_dir: Option<&Path>) -> Result<Secret, SecretError> {
+        match self {
+            SecretRef::Env(name) => match std::env::var(name) {
+                Ok(v) if !v.is_empty() => Ok(Secret::new(v)),
+                _ => Err(SecretError::MissingEnv(name.clone())),
+            },
+            SecretRef::File(path) => read_secret_file(path),
+            SecretRef::Credential(name) => {
+                let dir = match credentials_dir {
+                    Some(d) => d.to_path_buf(),
+                    None => std::env::var_os("CREDENTIALS_DIRECTORY")
+                        .map(PathBuf::from)
+                        .ok_or_else(|| SecretError::NoCredentialsDirectory(name.clone()))?,
+                };
+                read_secret_file(&dir.join(name))
+            }
+        }
+    }
+}
+
+fn read_secret_file(path: &Path) -> Result<Secret, SecretError> {
+    let text = std::fs::read_to_string(path).map_err(|e| SecretError::File {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    let trimmed = text.trim_end_matches(['\n', '\r']);
+    if trimmed.is_empty() {
+        return Err(SecretError::File {
+            path: path.to_path_buf(),
+            reason: "file is empty".into(),
+        });
+    }
+    Ok(Secret::new(trimmed.to_string()))
+}
+
+/// A resolved secret. Debug and Display print `**REDACTED**`; only [`Secret::expose`] reveals it.
+#[derive(Clone)]
+pub struct Secret(SecretString);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(SecretString::from(value.into()))
+    }
+
+    /// The secret's value, for the one place that must send it.
+    pub fn expose(&self) -> &str {
+        self.0.expose_secret()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("**REDACTED**")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("**REDACTED**")
+    }
+}
+
+/// Compares a presented token with the expected one in constant time.
+pub fn constant_time_eq(presented: &[u8], expected: &Secret) -> bool {
+    use sha2::{Digest, Sha256};
+    // Hashing first makes the comparison independent of the lengths, too.
+    let a = Sha256::digest(presented);
+    let b = Sha256::digest(expected.expose().as_bytes());
+    let mut diff = 0u8;
+    for (x, y) in a.iter().zip(b.iter()) {
+        diff |= x ^ y;
+    }
+    diff == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_and_display_redact() {
+        let s = Secret::new("hunter2");
+        assert_eq!(format!("{s:?}"), "**REDACTED**");
+        assert_eq!(format!("{s}"), "**REDACTED**");
+        assert_eq!(s.expose(), "hunter2");
+    }
+
+    #[test]
+    fn file_secret_strips_newline_and_rejects_empty() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("tok");
+        std::fs::write(&p, "abc\n").expect("write");
+        let s = SecretRef::File(p.clone()).resolve(None).expect("resolve");
+        assert_eq!(s.expose(), "abc");
+        std::fs::write(&p, "\n").expect("write");
+        assert!(SecretRef::File(p).resolve(None).is_err());
+    }
+
+    #[test]
+    fn credential_reads_from_directory() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("admin-token"), "t0k").expect("write");
+        let s = SecretRef::Credential("admin-token".into())
+            .resolve(Some(dir.path()))
+            .expect("resolve");
+        assert_eq!(s.expose(), "t0k");
+    }
+
+    #[test]
+    fn missing_env_is_an_error_naming_the_variable() {
+        let err = SecretRef::Env("HRSYNC_TEST_SURELY_UNSET_VAR".into())
+            .resolve(None)
+            .expect_err("unset");
+        assert!(err.to_string().contains("HRSYNC_TEST_SURELY_UNSET_VAR"));
+    }
+
+    #[test]
+    fn constant_time_eq_matches_only_equal() {
+        let s = Secret::new("token-1");
+        assert!(constant_time_eq(b"token-1", &s));
+        assert!(!constant_time_eq(b"token-2", &s));
+        assert!(!constant_time_eq(b"", &s));
+    }
+}
