@@ -1,0 +1,4 @@
+//! hrsync: keeps the accounts in downstream SCIM 2.0 apps in step with the HR system.
+#![deny(clippy::unwrap_used, clippy::panic, clippy::todo, clippy::await_holding_lock)]
+
+pub mod sandbox;

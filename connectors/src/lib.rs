@@ -5,3 +5,4 @@
 pub mod http;
 pub mod secret;
 pub mod source;
+pub mod scim;

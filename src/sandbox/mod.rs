@@ -1,0 +1,1 @@
+//! The SCIM 2.0 service provider behind `hrsync sandbox` and `demo`.
