@@ -1,0 +1,242 @@
+//! Mapping: one minijinja environment per config that turns a person into each app's
+//! desired SCIM attributes, decides scope, and names groups.
+
+mod filters;
+
+use std::collections::BTreeMap;
+
+use hrsync_connectors::source::Person;
+use minijinja::{Environment, UndefinedBehavior};
+use serde_json::Value;
+
+pub use filters::{slug, REF_MARKER};
+
+/// A template or expression that failed to compile or render, with where it came from.
+#[derive(Debug, thiserror::Error)]
+#[error("{location}: {message}")]
+pub struct MappingError {
+    /// The config location, e.g. `apps[0].attributes."title"`.
+    pub location: String,
+    /// What minijinja said.
+    pub message: String,
+}
+
+/// A value the mapping produced for one SCIM path.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Mapped {
+    /// A plain value.
+    Value(Value),
+    /// A reference to another person by HR key (`| ref`), resolved to that person's
+    /// account id in the app by the planner.
+    PersonRef(String),
+}
+
+/// The compiled templates and expressions of every app.
+pub struct Mapper {
+    env: Environment<'static>,
+    apps: BTreeMap<String, AppTemplates>,
+}
+
+struct AppTemplates {
+    attributes: Vec<(String, String)>,
+    scope: Option<String>,
+    groups: Vec<GroupTemplates>,
+}
+
+struct GroupTemplates {
+    name: String,
+    when: Option<String>,
+}
+
+/// What an app's config asks of the mapper (paths → templates, scope, groups).
+pub struct AppMapping<'a> {
+    /// App name.
+    pub app: &'a str,
+    /// Config index of the app, for error locations.
+    pub index: usize,
+    /// SCIM path → template.
+    pub attributes: &'a BTreeMap<String, String>,
+    /// Scope expression.
+    pub scope: Option<&'a str>,
+    /// Group name template and `when` expression per `[[apps.groups]]`.
+    pub groups: Vec<(&'a str, Option<&'a str>)>,
+}
+
+impl Mapper {
+    /// Compiles every template and expression; a syntax error names its config key.
+    pub fn new(apps: &[AppMapping<'_>]) -> Result<Mapper, MappingError> {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Lenient);
+        filters::register(&mut env);
+        let mut compiled = BTreeMap::new();
+        for app in apps {
+            let mut t = AppTemplates {
+                attributes: Vec::new(),
+                scope: None,
+                groups: Vec::new(),
+            };
+            for (path, source) in app.attributes {
+                let name = format!("apps[{}].attributes.{:?}", app.index, path);
+                add(&mut env, &name, source.clone())?;
+                t.attributes.push((path.clone(), name));
+            }
+            if let Some(expr) = app.scope {
+                let name = format!("apps[{}].scope", app.index);
+                add(&mut env, &name, condition_template(expr))?;
+                t.scope = Some(name);
+            }
+            for (gi, (tmpl, when)) in app.groups.iter().enumerate() {
+                let name = format!("apps[{}].groups[{gi}].name", app.index);
+                add(&mut env, &name, (*tmpl).to_string())?;
+                let when_name = match when {
+                    Some(expr) => {
+                        let w = format!("apps[{}].groups[{gi}].when", app.index);
+                        add(&mut env, &w, condition_template(expr))?;
+                        Some(w)
+                    }
+                    None => None,
+                };
+                t.groups.push(GroupTemplates {
+                    name,
+                    when: when_name,
+                });
+            }
+            compiled.insert(app.app.to_string(), t);
+        }
+        Ok(Mapper {
+            env,
+            apps: compiled,
+        })
+    }
+
+    /// Whether the person is in the app's scope (no scope expression: everyone).
+    pub fn in_scope(&self, app: &str, person: &Person) -> Result<bool, MappingError> {
+        let Some(t) = self.apps.get(app) else {
+            return Ok(false);
+        };
+        match &t.scope {
+            None => Ok(true),
+            Some(name) => Ok(self.render(name, person)?.trim() == "1"),
+        }
+    }
+
+    /// The app's SCIM attributes for the person; empty renderings are left out.
+    pub fn attributes(
+        &self,
+        app: &str,
+        person: &Person,
+    ) -> Result<BTreeMap<String, Mapped>, MappingError> {
+        let mut out = BTreeMap::new();
+        let Some(t) = self.apps.get(app) else {
+            return Ok(out);
+        };
+        for (path, name) in &t.attributes {
+            let rendered = self.render(name, person)?;
+            let trimmed = rendered.trim();
+            if trimmed.is_empty() {
+                continue;
+            }
+            let value = if let Some(key) = trimmed.strip_prefix(REF_MARKER) {
+                if key.is_empty() {
+                    continue;
+                }
+                Mapped::PersonRef(key.to_string())
+            } else {
+                Mapped::Value(typed_value(path, trimmed))
+            };
+            out.insert(path.clone(), value);
+        }
+        Ok(out)
+    }
+
+    /// The names of the app's groups the person belongs to.
+    pub fn groups(&self, app: &str, person: &Person) -> Result<Vec<(usize, String)>, MappingError> {
+        let mut out = Vec::new();
+        let Some(t) = self.apps.get(app) else {
+            return Ok(out);
+        };
+        for (i, g) in t.groups.iter().enumerate() {
+            if let Some(w) = &g.when {
+                if self.render(w, person)?.trim() != "1" {
+                    continue;
+                }
+            }
+            let name = self.render(&g.name, person)?;
+            let name = name.trim();
+            if !name.is_empty() {
+                out.push((i, name.to_string()));
+            }
+        }
+        Ok(out)
+    }
+
+    fn render(&self, name: &str, person: &Person) -> Result<String, MappingError> {
+        let tmpl = self.env.get_template(name).map_err(|e| MappingError {
+            location: name.to_string(),
+            message: e.to_string(),
+        })?;
+        tmpl.render(context(person)).map_err(|e| MappingError {
+            location: format!("{name} for {}", person.key),
+            message: describe(&e),
+        })
+    }
+}
+
+fn add(env: &mut Environment<'static>, name: &str, source: String) -> Result<(), MappingError> {
+    env.add_template_owned(name.to_string(), source)
+        .map_err(|e| MappingError {
+            location: name.to_string(),
+            message: describe(&e),
+        })
+}
+
+fn describe(e: &minijinja::Error) -> String {
+    let mut s = e.to_string();
+    if let Some(d) = e.detail() {
+        if !s.contains(d) {
+            s.push_str(": ");
+            s.push_str(d);
+        }
+    }
+    s
+}
+
+/// Wraps a boolean expression so that rendering yields `1` when it is truthy.
+fn condition_template(expr: &str) -> String {
+    format!("{{% if ({expr}) %}}1{{% endif %}}")
+}
+
+/// The template context of a person: its fields plus the lifecycle fields.
+pub fn context(person: &Person) -> minijinja::Value {
+    let mut map: BTreeMap<String, Value> = person.fields.clone();
+    map.insert("key".into(), Value::String(person.key.clone()));
+    map.insert("status".into(), Value::String(person.status.as_str().into()));
+    map.insert("source".into(), Value::String(person.source.clone()));
+    if let Some(d) = person.start_date {
+        map.insert("start_date".into(), Value::String(d.to_string()));
+    }
+    if let Some(d) = person.end_date {
+        map.insert("end_date".into(), Value::String(d.to_string()));
+    }
+    if let Some(m) = &person.manager_id {
+        map.insert("manager_id".into(), Value::String(m.clone()));
+    }
+    minijinja::Value::from(minijinja::value::Serde(map))
+}
+
+/// Templates render text; SCIM booleans must travel as JSON booleans.
+fn typed_value(path: &str, text: &str) -> Value {
+    let leaf = path.rsplit([':', '.']).next().unwrap_or(path);
+    let boolean_leaf = matches!(leaf.to_ascii_lowercase().as_str(), "active" | "primary");
+    if boolean_leaf {
+        match text.to_ascii_lowercase().as_str() {
+            "true" => return Value::Bool(true),
+            "false" => return Value::Bool(false),
+            _ => {}
+        }
+    }
+    Value::String(text.to_string())
+}
+
+#[cfg(test)]
+mod tests;

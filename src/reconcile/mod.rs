@@ -1,0 +1,23 @@
+//! Reconciliation, pure: persons + links (+ the apps' real accounts) → a [`Plan`].
+//! No I/O and no clock: time comes in as a parameter, which keeps it property-testable.
+
+pub mod diff;
+pub mod groups;
+pub mod guards;
+pub mod input;
+pub mod plan;
+pub mod planner;
+pub mod target;
+
+pub use input::{
+    AppInput, AppPolicy, ConflictRules, DesiredPerson, GroupState, LeavePolicy, LinkLifecycle,
+    LinkState, OrphanPolicy, RemoteUser,
+};
+pub use plan::{
+    AppPlan, Change, Conflict, ConflictRule, Held, OpKind, Operation, Plan, QuarantinedRecord,
+    SourceSummary, Summary,
+};
+pub use planner::{plan_app, state_hash};
+
+#[cfg(test)]
+mod tests;

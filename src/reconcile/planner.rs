@@ -1,0 +1,410 @@
+//! The per-app planner: persons + links (+ the app's accounts) → operations, conflicts,
+//! quarantined persons, orphans. Pure and deterministic.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+
+use super::diff::{diff_against_base, diff_three_way, AttrDiff};
+use super::groups::plan_groups;
+use super::input::{AppInput, DesiredPerson, LinkLifecycle, LinkState, OrphanPolicy, RemoteUser};
+use super::plan::{AppPlan, AppQuarantine, Conflict, OpKind, Operation, Orphan, PendingRef};
+use super::target::{target, Target};
+use crate::mapping::Mapped;
+
+/// Hash of an account's desired state, stored with the link to skip unchanged persons.
+pub fn state_hash(attrs: &BTreeMap<String, Value>, active: bool) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    // BTreeMap serializes in key order, so equal states hash equally.
+    h.update(serde_json::to_vec(attrs).unwrap_or_default());
+    h.update(if active { b"1" } else { b"0" });
+    hex::encode(&h.finalize()[..16])
+}
+
+struct Resolved {
+    attrs: BTreeMap<String, Value>,
+    pending: Vec<PendingRef>,
+}
+
+/// Plans one app.
+pub fn plan_app(input: &AppInput<'_>) -> AppPlan {
+    let policy = input.policy;
+    let mut plan = AppPlan::new(&policy.name, &policy.profile);
+    plan.remote_read = input.remote.is_some();
+    let today = input.now.date_naive();
+
+    let targets: BTreeMap<&str, Target> = input
+        .persons
+        .iter()
+        .map(|(k, p)| (k.as_str(), target(p, policy, today)))
+        .collect();
+    let will_have_account = |key: &str| -> bool {
+        let linked = input
+            .links
+            .get(key)
+            .is_some_and(|l| l.lifecycle != LinkLifecycle::Deleted);
+        linked
+            || matches!(
+                targets.get(key),
+                Some(Target::Active) | Some(Target::Inactive(_))
+            )
+    };
+
+    let blocked = user_name_collisions(input, &targets, &mut plan);
+    let remote_by_ext: BTreeMap<&str, &RemoteUser> = input
+        .remote
+        .map(|r| {
+            r.values()
+                .filter_map(|u| u.external_id.as_deref().map(|e| (e, u)))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut claimed_remote: BTreeSet<String> = BTreeSet::new();
+
+    let keys: BTreeSet<&String> = input.persons.keys().chain(input.links.keys()).collect();
+    for key in keys {
+        let person = input.persons.get(key);
+        let link = input
+            .links
+            .get(key)
+            .filter(|l| l.lifecycle != LinkLifecycle::Deleted);
+        if let Some(l) = link {
+            claimed_remote.insert(l.remote_id.clone());
+        }
+        let desired_user_name = person.and_then(desired_user_name);
+        if policy.is_exempt(key, desired_user_name.as_deref())
+            || link.is_some_and(|l| policy.is_exempt(key, Some(&l.user_name)))
+        {
+            continue;
+        }
+        if blocked.contains(key.as_str()) {
+            continue;
+        }
+        let Some(person) = person else {
+            // Linked but unknown to every source and not in the snapshot: nothing to decide
+            // on (absence is counted through the snapshot, never guessed here).
+            continue;
+        };
+        if let Some(err) = &person.mapping_error {
+            plan.quarantined.push(AppQuarantine {
+                key: key.clone(),
+                reason: err.clone(),
+            });
+            continue;
+        }
+        let tgt = targets.get(key.as_str()).cloned().unwrap_or(Target::Active);
+        let resolved = resolve(person, input, &will_have_account);
+        let remote = match (input.remote, link) {
+            (Some(r), Some(l)) => r.get(&l.remote_id),
+            _ => None,
+        };
+        let vanished = input.remote.is_some() && link.is_some() && remote.is_none();
+        if vanished {
+            plan.vanished.push(key.clone());
+        }
+        match (&tgt, link) {
+            (Target::Keep(_), _) => {}
+            (Target::Deprovision(reason), Some(l)) if !vanished => {
+                deprovision(&mut plan, input, key, l, remote, reason);
+            }
+            (Target::Deprovision(_), _) => {}
+            (Target::Active | Target::Inactive(_), _) if vanished || link.is_none() => {
+                let active = matches!(tgt, Target::Active);
+                let existing = remote_by_ext
+                    .get(key.as_str())
+                    .copied()
+                    .filter(|u| !claimed_remote.contains(&u.id));
+                if let Some(u) = existing {
+                    claimed_remote.insert(u.id.clone());
+                }
+                create(&mut plan, input, key, person, resolved, active, existing, &tgt);
+            }
+            (Target::Active | Target::Inactive(_), None) => {}
+            (Target::Active | Target::Inactive(_), Some(l)) => {
+                let want_active = match tgt {
+                    Target::Active => true,
+                    // An account already active stays so; pre-provisioned ones stay inactive.
+                    _ => l.lifecycle == LinkLifecycle::Active,
+                };
+                update(&mut plan, input, key, person, l, remote, resolved, want_active);
+            }
+        }
+    }
+
+    if let Some(remote) = input.remote {
+        orphans(&mut plan, input, remote, &claimed_remote);
+    }
+    if input.manages_groups {
+        plan_groups(&mut plan, input, &targets);
+    }
+    plan.finish();
+    plan
+}
+
+fn desired_user_name(p: &DesiredPerson) -> Option<String> {
+    match p.attrs.get("userName") {
+        Some(Mapped::Value(Value::String(s))) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+/// Two persons who would own the same userName are both set aside (never pushed).
+fn user_name_collisions(
+    input: &AppInput<'_>,
+    targets: &BTreeMap<&str, Target>,
+    plan: &mut AppPlan,
+) -> BTreeSet<String> {
+    let mut by_name: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    for (key, p) in input.persons {
+        if !matches!(targets.get(key.as_str()), Some(Target::Active | Target::Inactive(_))) {
+            continue;
+        }
+        match desired_user_name(p) {
+            Some(u) => by_name.entry(u.to_lowercase()).or_default().push(key),
+            None if p.mapping_error.is_none() => plan.quarantined.push(AppQuarantine {
+                key: key.clone(),
+                reason: "userName template rendered empty".into(),
+            }),
+            None => {}
+        }
+    }
+    let mut blocked: BTreeSet<String> = plan.quarantined.iter().map(|q| q.key.clone()).collect();
+    for (name, keys) in by_name {
+        if keys.len() < 2 {
+            continue;
+        }
+        for k in &keys {
+            let others: Vec<&str> = keys.iter().copied().filter(|o| o != k).collect();
+            plan.quarantined.push(AppQuarantine {
+                key: (*k).to_string(),
+                reason: format!("userName {name:?} is also mapped from {}", others.join(", ")),
+            });
+            blocked.insert((*k).to_string());
+        }
+    }
+    blocked
+}
+
+fn resolve(
+    person: &DesiredPerson,
+    input: &AppInput<'_>,
+    will_have_account: &dyn Fn(&str) -> bool,
+) -> Resolved {
+    let mut attrs = BTreeMap::new();
+    let mut pending = Vec::new();
+    for (path, m) in &person.attrs {
+        match m {
+            Mapped::Value(v) => {
+                attrs.insert(path.clone(), v.clone());
+            }
+            Mapped::PersonRef(target_key) => {
+                let linked = input
+                    .links
+                    .get(target_key)
+                    .filter(|l| l.lifecycle != LinkLifecycle::Deleted);
+                match linked {
+                    Some(l) => {
+                        attrs.insert(path.clone(), Value::String(l.remote_id.clone()));
+                    }
+                    None if will_have_account(target_key) => pending.push(PendingRef {
+                        path: path.clone(),
+                        key: target_key.clone(),
+                    }),
+                    None => {}
+                }
+            }
+        }
+    }
+    attrs.insert("externalId".into(), Value::String(person.key.clone()));
+    Resolved { attrs, pending }
+}
+
+fn deprovision(
+    plan: &mut AppPlan,
+    input: &AppInput<'_>,
+    key: &str,
+    link: &LinkState,
+    remote: Option<&RemoteUser>,
+    reason: &str,
+) {
+    let policy = input.policy;
+    let active_now = match remote {
+        Some(r) => r.active,
+        None => link.lifecycle == LinkLifecycle::Active,
+    };
+    let mut op = if active_now {
+        if policy.delete_after_days == Some(0) {
+            Operation::new(OpKind::Delete, key)
+        } else {
+            let mut o = Operation::new(OpKind::Deactivate, key);
+            o.active = Some(false);
+            o.hash = Some(state_hash(&link.last_pushed, false));
+            o
+        }
+    } else {
+        let due = match (policy.delete_after_days, link.deactivated_at) {
+            (Some(days), Some(at)) => input.now >= at + chrono::Duration::days(i64::from(days)),
+            (Some(0), None) => true,
+            _ => false,
+        };
+        if !due {
+            if link.lifecycle == LinkLifecycle::Active {
+                // The app already shows it inactive (resync): record that.
+                let mut o = Operation::new(OpKind::Rebase, key);
+                o.active = Some(false);
+                o.remote_id = Some(link.remote_id.clone());
+                o.user_name = Some(link.user_name.clone());
+                o.reason = Some(format!("{reason}; already inactive in the app"));
+                o.hash = Some(state_hash(&link.last_pushed, false));
+                plan.operations.push(o);
+            }
+            return;
+        }
+        Operation::new(OpKind::Delete, key)
+    };
+    op.remote_id = Some(link.remote_id.clone());
+    op.user_name = Some(link.user_name.clone());
+    op.reason = Some(reason.to_string());
+    plan.operations.push(op);
+}
+
+#[allow(clippy::too_many_arguments)]
+fn create(
+    plan: &mut AppPlan,
+    input: &AppInput<'_>,
+    key: &str,
+    person: &DesiredPerson,
+    resolved: Resolved,
+    active: bool,
+    existing: Option<&RemoteUser>,
+    tgt: &Target,
+) {
+    let mut op = Operation::new(OpKind::Create, key);
+    op.user_name = desired_user_name(person);
+    op.active = Some(active);
+    op.summary = person.summary.clone();
+    op.hash = Some(state_hash(&resolved.attrs, active));
+    op.pending_refs = resolved.pending;
+    if let Some(u) = existing {
+        // Resync: the account exists and carries our key; link it instead of creating.
+        op.remote_id = Some(u.id.clone());
+        op.reason = Some("relink by externalId".into());
+        let d = diff_three_way(None, &resolved.attrs, &u.attrs, &input.policy.conflicts);
+        push_conflicts(plan, key, op.user_name.as_deref(), &d);
+        op.changes = d.push;
+    } else if let Target::Inactive(r) = tgt {
+        op.reason = Some(format!("pre-provisioned inactive; {r}"));
+    }
+    op.desired = resolved.attrs;
+    plan.operations.push(op);
+}
+
+#[allow(clippy::too_many_arguments)]
+fn update(
+    plan: &mut AppPlan,
+    input: &AppInput<'_>,
+    key: &str,
+    person: &DesiredPerson,
+    link: &LinkState,
+    remote: Option<&RemoteUser>,
+    resolved: Resolved,
+    want_active: bool,
+) {
+    let rules = &input.policy.conflicts;
+    let hash = state_hash(&resolved.attrs, want_active);
+    let is_active = match remote {
+        Some(r) => r.active,
+        None => link.lifecycle == LinkLifecycle::Active,
+    };
+    if remote.is_none() && hash == link.hash && resolved.pending.is_empty() {
+        return;
+    }
+    let d = match remote {
+        Some(r) => diff_three_way(Some(&link.last_pushed), &resolved.attrs, &r.attrs, rules),
+        None => diff_against_base(&link.last_pushed, &resolved.attrs, rules),
+    };
+    push_conflicts(plan, key, Some(&link.user_name), &d);
+    let kind = if want_active && !is_active {
+        OpKind::Reactivate
+    } else if !d.push.is_empty() || !resolved.pending.is_empty() {
+        OpKind::Update
+    } else if !d.rebase.is_empty() || hash != link.hash || is_active != want_active {
+        OpKind::Rebase
+    } else {
+        return;
+    };
+    let mut op = Operation::new(kind, key);
+    op.user_name = desired_user_name(person).or_else(|| Some(link.user_name.clone()));
+    op.remote_id = Some(link.remote_id.clone());
+    op.active = Some(want_active);
+    op.summary = person.summary.clone();
+    op.pending_refs = resolved.pending;
+    if kind == OpKind::Reactivate {
+        op.reason = Some(match link.lifecycle {
+            LinkLifecycle::Inactive => "rehire or return: same account reactivated".into(),
+            _ => "active in HR but inactive in the app".into(),
+        });
+    }
+    op.changes = d.push;
+    let mut after = resolved.attrs;
+    for rb in d.rebase {
+        // The base follows the app for attributes the app owns.
+        match rb.new {
+            Some(v) => after.insert(rb.path, v),
+            None => after.remove(&rb.path),
+        };
+    }
+    op.hash = Some(state_hash(&after, want_active));
+    op.desired = after;
+    plan.operations.push(op);
+}
+
+fn push_conflicts(plan: &mut AppPlan, key: &str, user_name: Option<&str>, d: &AttrDiff) {
+    for (path, app, hr, rule) in &d.conflicts {
+        plan.conflicts.push(Conflict {
+            key: key.to_string(),
+            user_name: user_name.map(str::to_string),
+            path: path.clone(),
+            app: app.clone(),
+            hr: hr.clone(),
+            rule: *rule,
+        });
+    }
+}
+
+fn orphans(
+    plan: &mut AppPlan,
+    input: &AppInput<'_>,
+    remote: &BTreeMap<String, RemoteUser>,
+    claimed: &BTreeSet<String>,
+) {
+    for u in remote.values() {
+        if claimed.contains(&u.id) {
+            continue;
+        }
+        let key = u.external_id.clone().unwrap_or_default();
+        if input.policy.is_exempt(&key, Some(&u.user_name)) {
+            continue;
+        }
+        plan.orphans.push(Orphan {
+            id: u.id.clone(),
+            user_name: u.user_name.clone(),
+            external_id: u.external_id.clone(),
+            active: u.active,
+        });
+    }
+    if input.policy.orphans == OrphanPolicy::Deactivate {
+        for o in plan.orphans.clone() {
+            if !o.active {
+                continue;
+            }
+            let mut op = Operation::new(OpKind::Deactivate, format!("orphan:{}", o.id));
+            op.remote_id = Some(o.id.clone());
+            op.user_name = Some(o.user_name.clone());
+            op.active = Some(false);
+            op.reason = Some("orphan (orphans = \"deactivate\")".into());
+            plan.operations.push(op);
+        }
+    }
+}
