@@ -3,4 +3,5 @@
 
 pub mod mapping;
 pub mod reconcile;
+pub mod report;
 pub mod sandbox;

@@ -240,3 +240,19 @@ fn typed_value(path: &str, text: &str) -> Value {
 
 #[cfg(test)]
 mod tests;
+
+/// Checks a template's syntax (for config validation); the error is minijinja's message.
+pub fn check_template(source: &str) -> Result<(), String> {
+    let mut env = Environment::new();
+    filters::register(&mut env);
+    env.template_from_str(source).map(|_| ()).map_err(|e| describe(&e))
+}
+
+/// Checks a boolean expression's syntax (scope, `when`).
+pub fn check_expression(source: &str) -> Result<(), String> {
+    let mut env = Environment::new();
+    filters::register(&mut env);
+    env.compile_expression(source)
+        .map(|_| ())
+        .map_err(|e| describe(&e))
+}

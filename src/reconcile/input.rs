@@ -90,7 +90,7 @@ pub struct AppPolicy {
 impl AppPolicy {
     /// True when the key or userName is exempt.
     pub fn is_exempt(&self, key: &str, user_name: Option<&str>) -> bool {
-        self.exempt.contains(key)
+        self.exempt.contains(&key.to_lowercase())
             || user_name.is_some_and(|u| self.exempt.contains(&u.to_lowercase()))
     }
 }

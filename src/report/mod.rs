@@ -1,0 +1,59 @@
+//! Reports: renderers of a [`Plan`](crate::reconcile::Plan) (text like `terraform plan`,
+//! versioned JSON, markdown for change tickets, self-contained HTML) and of cycle results.
+
+mod html;
+mod json;
+mod markdown;
+mod text;
+
+use crate::reconcile::Plan;
+
+pub use text::{format_count, render_text};
+
+/// Output format of `plan`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Human-readable, like `terraform plan`.
+    Text,
+    /// Versioned JSON (`format_version` 1).
+    Json,
+    /// Markdown, for change tickets.
+    Markdown,
+    /// One self-contained HTML file with a summary chart.
+    Html,
+}
+
+/// A plan report renderer.
+pub trait Renderer {
+    /// Renders the plan.
+    fn render(&self, plan: &Plan) -> String;
+}
+
+/// The renderer for a format.
+pub fn renderer(format: Format) -> Box<dyn Renderer> {
+    match format {
+        Format::Text => Box::new(text::TextRenderer),
+        Format::Json => Box::new(json::JsonRenderer),
+        Format::Markdown => Box::new(markdown::MarkdownRenderer),
+        Format::Html => Box::new(html::HtmlRenderer),
+    }
+}
+
+/// Shortens the enterprise extension URN in paths for human-readable reports.
+pub fn short_path(path: &str) -> String {
+    path.replace(
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:",
+        "urn:…:enterprise:2.0:User:",
+    )
+}
+
+/// A JSON value as a report shows it (strings quoted, null as "(none)").
+pub fn show_value(v: Option<&serde_json::Value>) -> String {
+    match v {
+        None | Some(serde_json::Value::Null) => "(none)".into(),
+        Some(v) => v.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests;
