@@ -5,6 +5,7 @@ pub mod diff;
 pub mod groups;
 pub mod guards;
 pub mod input;
+pub mod outcome;
 pub mod plan;
 pub mod planner;
 pub mod target;

@@ -39,19 +39,22 @@ pub fn plan_app(input: &AppInput<'_>) -> AppPlan {
         .iter()
         .map(|(k, p)| (k.as_str(), target(p, policy, today)))
         .collect();
+    let blocked = user_name_collisions(input, &targets, &mut plan);
     let will_have_account = |key: &str| -> bool {
         let linked = input
             .links
             .get(key)
             .is_some_and(|l| l.lifecycle != LinkLifecycle::Deleted);
-        linked
-            || matches!(
-                targets.get(key),
-                Some(Target::Active) | Some(Target::Inactive(_))
-            )
+        let creatable = input.persons.get(key).is_some_and(|p| {
+            p.mapping_error.is_none()
+                && !blocked.contains(key)
+                && !policy.is_exempt(key, desired_user_name(p).as_deref())
+        }) && matches!(
+            targets.get(key),
+            Some(Target::Active) | Some(Target::Inactive(_))
+        );
+        linked || creatable
     };
-
-    let blocked = user_name_collisions(input, &targets, &mut plan);
     let remote_by_ext: BTreeMap<&str, &RemoteUser> = input
         .remote
         .map(|r| {

@@ -1,1 +1,6 @@
-//! Planner tests.
+//! Planner tests: lifecycle cases as examples, and property tests over random HR histories
+//! against an in-memory model of an app.
+
+mod model;
+mod props;
+mod unit;
