@@ -1,1 +1,11 @@
-//! hrsync integration tests.
+//! hrsync integration tests: one binary. Real HTTP on 127.0.0.1 against hrsync's own
+//! sandbox, fault-injecting fakes and the third-party scim2-server; the `hrsync` binary is
+//! driven as a user would drive it.
+
+mod util;
+
+mod apply_sandbox;
+mod config_errors;
+mod daemon;
+mod demo;
+mod interop_scim2;

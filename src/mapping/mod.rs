@@ -22,7 +22,7 @@ pub struct MappingError {
 }
 
 /// A value the mapping produced for one SCIM path.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub enum Mapped {
     /// A plain value.
     Value(Value),

@@ -96,7 +96,7 @@ impl AppPolicy {
 }
 
 /// A person as one app should see them.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DesiredPerson {
     /// HR key.
     pub key: String,

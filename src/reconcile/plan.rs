@@ -271,6 +271,9 @@ pub struct AppPlan {
     /// Whether the app's real state was read for this plan.
     #[serde(default)]
     pub remote_read: bool,
+    /// Why the app could not be planned or executed this cycle (unreachable, circuit open).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 impl AppPlan {
@@ -287,6 +290,7 @@ impl AppPlan {
             orphans: Vec::new(),
             vanished: Vec::new(),
             remote_read: false,
+            error: None,
         }
     }
 

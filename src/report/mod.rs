@@ -4,6 +4,7 @@
 mod html;
 mod json;
 mod markdown;
+pub mod outcome;
 mod text;
 
 use crate::reconcile::Plan;

@@ -1,2 +1,48 @@
-//! hrsync-state: the SQLite state of hrsync — links, HR snapshot, cycles, audit.
-#![deny(clippy::unwrap_used, clippy::panic, clippy::todo, clippy::await_holding_lock)]
+//! hrsync-state: the SQLite state of hrsync — links, HR snapshot, cycles, audit,
+//! quarantines, guards' holds, app health — behind one connection thread.
+//!
+//! Open it with [`Store::open`] (writers, after taking [`WriterLock`]) or
+//! [`Store::open_read_only`] (`plan`, `status`, `audit`). The engine's write path is
+//! [`Store::record_outcome`]: a link change and its audit row in one transaction.
+#![deny(
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::todo,
+    clippy::await_holding_lock
+)]
+
+mod audit;
+mod cycles;
+mod error;
+mod groups;
+mod health;
+mod held;
+mod links;
+mod lock;
+mod meta;
+mod migrate;
+mod op_quarantine;
+mod outcome;
+mod quarantine;
+mod snapshot;
+mod sql;
+mod store;
+
+pub use audit::{AuditQuery, AuditRow};
+pub use cycles::{CycleKind, CycleRow, CycleStatus};
+pub use error::{StateError, UnknownValue};
+pub use groups::Group;
+pub use health::{AppHealth, CircuitState};
+pub use held::HeldOp;
+pub use links::{Link, LinkCounts, LinkLifecycle, Ownership};
+pub use lock::{lock_path, WriterLock};
+pub use meta::Watermark;
+pub use migrate::SCHEMA_VERSION;
+pub use op_quarantine::{op_backoff, OpQuarantine};
+pub use outcome::{AuditOp, GroupChange, LinkChange, OpResult, Outcome};
+pub use quarantine::{QuarantinedRecord, RejectedRecord};
+pub use snapshot::{record_hash, SnapshotCount, SnapshotRow, SnapshotSaved};
+pub use store::Store;
+
+/// The rusqlite version this crate speaks, for callers of [`Store::call`].
+pub use rusqlite;

@@ -2,10 +2,12 @@
 //! credentials (token fetched once, cached, refreshed before expiry and after a 401).
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use serde::Deserialize;
 use tokio::sync::Mutex;
+use tokio::time::Instant;
 use url::Url;
 
 use crate::secret::{Secret, SecretError, SecretRef};
@@ -141,6 +143,8 @@ pub enum AuthError {
 struct CachedToken {
     token: Secret,
     refresh_at: Instant,
+    /// Which fetch produced it, so a 401 only discards the token it was answered for.
+    generation: u64,
 }
 
 /// Applies credentials to requests; owns the OAuth2 token cache.
@@ -149,7 +153,16 @@ pub struct Authenticator {
     http: reqwest::Client,
     allow_insecure_http: bool,
     token: Mutex<Option<CachedToken>>,
-    fetches: std::sync::atomic::AtomicU64,
+    fetches: AtomicU64,
+}
+
+impl std::fmt::Debug for Authenticator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authenticator")
+            .field("auth", &self.auth)
+            .field("token_fetches", &self.token_fetches())
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Deserialize)]
@@ -167,7 +180,7 @@ impl Authenticator {
             http,
             allow_insecure_http,
             token: Mutex::new(None),
-            fetches: std::sync::atomic::AtomicU64::new(0),
+            fetches: AtomicU64::new(0),
         }
     }
 
@@ -178,7 +191,7 @@ impl Authenticator {
 
     /// How many times a token was fetched (for `check` and tests).
     pub fn token_fetches(&self) -> u64 {
-        self.fetches.load(std::sync::atomic::Ordering::Relaxed)
+        self.fetches.load(Ordering::Relaxed)
     }
 
     /// Drops the cached token so the next request fetches a fresh one.
@@ -186,26 +199,46 @@ impl Authenticator {
         *self.token.lock().await = None;
     }
 
+    /// Drops the cached token if it is still the one of `generation` (as returned by
+    /// [`Authenticator::apply_tracked`]): many requests refused with the same revoked token
+    /// cause one new fetch, not one each.
+    pub async fn invalidate_generation(&self, generation: u64) {
+        let mut cache = self.token.lock().await;
+        if cache.as_ref().is_some_and(|c| c.generation == generation) {
+            *cache = None;
+        }
+    }
+
     /// Adds credentials to a request.
     pub async fn apply(
         &self,
         b: reqwest::RequestBuilder,
     ) -> Result<reqwest::RequestBuilder, AuthError> {
+        Ok(self.apply_tracked(b).await?.0)
+    }
+
+    /// Adds credentials to a request and says which OAuth2 token generation it carries
+    /// (None for static credentials).
+    pub async fn apply_tracked(
+        &self,
+        b: reqwest::RequestBuilder,
+    ) -> Result<(reqwest::RequestBuilder, Option<u64>), AuthError> {
         Ok(match &self.auth {
-            Auth::None => b,
-            Auth::Bearer(t) => b.bearer_auth(t.expose()),
-            Auth::Basic { username, password } => {
-                b.basic_auth(username.expose(), Some(password.expose()))
-            }
-            Auth::ApiKey { header, key } => b.header(header.as_str(), key.expose()),
+            Auth::None => (b, None),
+            Auth::Bearer(t) => (b.bearer_auth(t.expose()), None),
+            Auth::Basic { username, password } => (
+                b.basic_auth(username.expose(), Some(password.expose())),
+                None,
+            ),
+            Auth::ApiKey { header, key } => (b.header(header.as_str(), key.expose()), None),
             Auth::OAuth2 { .. } => {
-                let token = self.oauth2_token().await?;
-                b.bearer_auth(token.expose())
+                let (token, generation) = self.oauth2_token().await?;
+                (b.bearer_auth(token.expose()), Some(generation))
             }
         })
     }
 
-    async fn oauth2_token(&self) -> Result<Secret, AuthError> {
+    async fn oauth2_token(&self) -> Result<(Secret, u64), AuthError> {
         let Auth::OAuth2 {
             token_url,
             client_id,
@@ -218,7 +251,7 @@ impl Authenticator {
         let mut cache = self.token.lock().await;
         if let Some(c) = cache.as_ref() {
             if Instant::now() < c.refresh_at {
-                return Ok(c.token.clone());
+                return Ok((c.token.clone(), c.generation));
             }
         }
         let url = Url::parse(token_url).map_err(|_| AuthError::TokenUrl(token_url.clone()))?;
@@ -229,8 +262,10 @@ impl Authenticator {
         if let Some(s) = scope {
             form.push(("scope", s.clone()));
         }
-        self.fetches
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let generation = self.fetches.fetch_add(1, Ordering::Relaxed) + 1;
+        // Errors name the endpoint without its query and never quote the secret, even when
+        // a token endpoint echoes the request back in its error body.
+        let scrub = |text: &str| scrub_secret(text, client_id, client_secret);
         let resp = self
             .http
             .post(url.clone())
@@ -240,25 +275,31 @@ impl Authenticator {
             .await
             .map_err(|e| AuthError::TokenTransport {
                 url: super::redact_url(&url),
-                message: e.to_string(),
+                message: scrub(&e.without_url().to_string()),
             })?;
         let status = resp.status();
         let body = resp.bytes().await.map_err(|e| AuthError::TokenTransport {
             url: super::redact_url(&url),
-            message: e.to_string(),
+            message: scrub(&e.without_url().to_string()),
         })?;
         if !status.is_success() {
+            let text: String = String::from_utf8_lossy(&body).chars().take(200).collect();
             return Err(AuthError::TokenRejected {
                 url: super::redact_url(&url),
                 status: status.as_u16(),
-                detail: String::from_utf8_lossy(&body).chars().take(200).collect(),
+                detail: scrub(&text),
             });
         }
         let parsed: TokenResponse =
             serde_json::from_slice(&body).map_err(|e| AuthError::TokenRejected {
                 url: super::redact_url(&url),
                 status: status.as_u16(),
-                detail: format!("token response is not valid JSON with access_token: {e}"),
+                // serde's message may quote the input, which holds the token.
+                detail: format!(
+                    "token response is not valid JSON with access_token (line {}, column {})",
+                    e.line(),
+                    e.column()
+                ),
             })?;
         let lifetime = Duration::from_secs(parsed.expires_in.unwrap_or(3600));
         // Refresh a little early so a token never expires in flight.
@@ -267,7 +308,26 @@ impl Authenticator {
         *cache = Some(CachedToken {
             token: token.clone(),
             refresh_at: Instant::now() + lifetime.saturating_sub(margin),
+            generation,
         });
-        Ok(token)
+        Ok((token, generation))
     }
+}
+
+/// Replaces every form in which the secret was sent (raw, form-encoded, inside the Basic
+/// credentials) with a marker.
+fn scrub_secret(text: &str, client_id: &str, secret: &Secret) -> String {
+    use base64::Engine as _;
+    let raw = secret.expose();
+    if raw.is_empty() {
+        return text.to_string();
+    }
+    let forms = [
+        base64::engine::general_purpose::STANDARD.encode(format!("{client_id}:{raw}")),
+        url::form_urlencoded::byte_serialize(raw.as_bytes()).collect::<String>(),
+        raw.to_string(),
+    ];
+    forms
+        .iter()
+        .fold(text.to_string(), |acc, form| acc.replace(form.as_str(), "**REDACTED**"))
 }

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod retry;
+pub mod throttle;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,6 +14,7 @@ use url::Url;
 
 pub use auth::{Auth, AuthConfig, AuthError, Authenticator};
 pub use retry::{classify, Attempt, Decision};
+pub use throttle::{RateLimit, RateLimitError, Throttle, ThrottleStats, ThrottleTuning};
 
 /// How a request may be repeated when an attempt fails.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -280,7 +282,8 @@ impl HttpClient {
     }
 
     /// Sends a request, retrying what [`classify`] says to retry within the policy.
-    /// Returns the final response whatever its status; errors are transport-level only.
+    /// Every attempt passes the gate first. Returns the final response whatever its status;
+    /// errors are transport-level (or credentials) only.
     pub async fn send(&self, req: &Request) -> Result<Response, HttpError> {
         check_url(&req.url, self.settings.allow_insecure_http)?;
         let policy = &self.settings.retry;
@@ -292,25 +295,8 @@ impl HttpClient {
                 Some(g) => Some(g.admit().await),
                 None => None,
             };
-            let builder = self.build(req).await?;
-            let result = builder.send().await;
-            let outcome = match result {
-                Ok(resp) => {
-                    let status = resp.status();
-                    let headers = resp.headers().clone();
-                    match resp.bytes().await {
-                        Ok(body) => Ok(Response {
-                            status,
-                            headers,
-                            body: body.to_vec(),
-                            attempts: attempt,
-                        }),
-                        Err(e) => Err(transport_kind(&e)),
-                    }
-                    .map_err(|k| (k, "response body interrupted".to_string()))
-                }
-                Err(e) => Err((transport_kind(&e), error_chain(&e))),
-            };
+            let (builder, token_generation) = self.build(req).await?;
+            let outcome = execute(builder, attempt).await;
             drop(guard);
             let observed = match &outcome {
                 Ok(r) => Attempt::Status {
@@ -322,14 +308,11 @@ impl HttpClient {
             if let Some(g) = &self.gate {
                 g.observe(&observed);
             }
-            if let Ok(r) = &outcome {
-                if r.status == StatusCode::UNAUTHORIZED
-                    && self.auth.can_refresh()
-                    && !refreshed_after_401
-                {
+            if let (Ok(r), Some(generation)) = (&outcome, token_generation) {
+                if r.status == StatusCode::UNAUTHORIZED && !refreshed_after_401 {
                     // A cached OAuth2 token may have been revoked early: fetch a new one once.
                     refreshed_after_401 = true;
-                    self.auth.invalidate().await;
+                    self.auth.invalidate_generation(generation).await;
                     attempt -= 1;
                     continue;
                 }
@@ -338,7 +321,12 @@ impl HttpClient {
             match decision {
                 Decision::Retry { after } if attempt < policy.max_attempts => {
                     let delay = retry::backoff_delay(attempt, after, policy);
-                    tracing::debug!(url = %redact_url(&req.url), attempt, ?delay, "Retrying request.");
+                    tracing::debug!(
+                        url = %redact_url(&req.url),
+                        attempt,
+                        delay_ms = delay.as_millis() as u64,
+                        "Retrying request."
+                    );
                     tokio::time::sleep(delay).await;
                 }
                 _ => {
@@ -353,7 +341,10 @@ impl HttpClient {
         }
     }
 
-    async fn build(&self, req: &Request) -> Result<reqwest::RequestBuilder, HttpError> {
+    async fn build(
+        &self,
+        req: &Request,
+    ) -> Result<(reqwest::RequestBuilder, Option<u64>), HttpError> {
         let mut b = self.inner.request(req.method.clone(), req.url.clone());
         for (k, v) in &req.headers {
             b = b.header(k, v);
@@ -363,7 +354,40 @@ impl HttpClient {
                 .header(reqwest::header::CONTENT_TYPE, *ct)
                 .body(body.clone());
         }
-        Ok(self.auth.apply(b).await?)
+        Ok(self.auth.apply_tracked(b).await?)
+    }
+}
+
+/// Sends one attempt and reads its whole body. A body that fails mid-way is a failure of
+/// the transport, not an answer: the status alone cannot be trusted without it.
+async fn execute(
+    builder: reqwest::RequestBuilder,
+    attempt: u32,
+) -> Result<Response, (TransportKind, String)> {
+    let resp = builder
+        .send()
+        .await
+        .map_err(|e| (transport_kind(&e), error_chain(&e.without_url())))?;
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    match resp.bytes().await {
+        Ok(body) => Ok(Response {
+            status,
+            headers,
+            body: body.to_vec(),
+            attempts: attempt,
+        }),
+        Err(e) => {
+            let kind = if e.is_timeout() {
+                TransportKind::Timeout
+            } else {
+                TransportKind::Broken
+            };
+            Err((
+                kind,
+                format!("response body interrupted: {}", error_chain(&e.without_url())),
+            ))
+        }
     }
 }
 
@@ -376,18 +400,44 @@ pub fn redact_url(url: &Url) -> String {
     u.to_string()
 }
 
+/// Classifies a failed attempt by what the error is, reading the causes (never the URL,
+/// which could contain any word).
 fn transport_kind(e: &reqwest::Error) -> TransportKind {
     if e.is_timeout() {
         return TransportKind::Timeout;
     }
-    let chain = error_chain(e).to_ascii_lowercase();
-    if chain.contains("dns") || chain.contains("resolve") || chain.contains("lookup") {
-        TransportKind::Dns
-    } else if chain.contains("certificate") || chain.contains("tls") || chain.contains("handshake")
-    {
+    if e.is_body() || e.is_decode() {
+        return TransportKind::Broken;
+    }
+    let mut causes = String::new();
+    let mut invalid_data = false;
+    let mut cur = std::error::Error::source(e);
+    while let Some(c) = cur {
+        if let Some(io) = c.downcast_ref::<std::io::Error>() {
+            // The TLS layer reports handshake and certificate failures as InvalidData.
+            invalid_data |= io.kind() == std::io::ErrorKind::InvalidData;
+            if io.kind() == std::io::ErrorKind::TimedOut {
+                return TransportKind::Timeout;
+            }
+        }
+        causes.push_str(&c.to_string().to_ascii_lowercase());
+        causes.push('\n');
+        cur = c.source();
+    }
+    let tls = invalid_data
+        || ["certificate", "tls", "handshake", "corrupt message", "peer is incompatible"]
+            .iter()
+            .any(|w| causes.contains(w));
+    if e.is_connect() {
+        if causes.contains("dns error") || causes.contains("failed to lookup address") {
+            TransportKind::Dns
+        } else if tls {
+            TransportKind::Tls
+        } else {
+            TransportKind::Connect
+        }
+    } else if tls && causes.contains("certificate") {
         TransportKind::Tls
-    } else if e.is_connect() {
-        TransportKind::Connect
     } else {
         TransportKind::Broken
     }

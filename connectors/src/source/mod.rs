@@ -1,6 +1,20 @@
 //! HR sources: the [`Source`] trait, the person records every source produces, and the
 //! errors a source reports, each documented by what the engine does with it.
 
+pub mod bamboohr;
+mod build;
+pub mod config;
+pub mod csv;
+pub mod http_json;
+mod net;
+pub mod normalize;
+pub mod personio;
+pub mod scim;
+pub mod workday_raas;
+
+pub use build::{build, BuildError};
+pub use config::{CommonConfig, KindConfig, SourceConfig};
+
 use std::collections::BTreeMap;
 use std::fmt;
 

@@ -1,0 +1,271 @@
+//! `kind = "bamboohr"`: full reads through a custom report (falling back to the employee
+//! directory), and incremental reads through `/employees/changed` between full reads.
+
+mod watermark;
+
+use std::collections::BTreeSet;
+
+use chrono::Utc;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use url::Url;
+
+pub use watermark::Watermark;
+
+use super::config::{BambooHrConfig, CommonConfig};
+use super::net::Endpoint;
+use super::normalize::{Normalizer, RawRecord, VendorRules};
+use super::{FetchContext, Lifecycle, Position, Source, SourceError, SourceRead};
+use crate::http::{HttpClient, Replay, Request};
+
+/// The header in which BambooHR explains an error.
+pub const ERROR_HEADER: &str = "X-BambooHR-Error-Message";
+
+/// More changed employees than this are read with one full read instead of one GET each.
+pub const MAX_PER_EMPLOYEE_READS: usize = 50;
+
+/// BambooHR's field names mapped onto hrsync's.
+pub fn vendor_rules() -> VendorRules {
+    VendorRules {
+        fields: vec![
+            ("email", "workEmail"),
+            ("first_name", "firstName"),
+            ("last_name", "lastName"),
+            ("job_title", "jobTitle"),
+            ("employee_number", "employeeNumber"),
+            ("start_date", "hireDate"),
+            ("end_date", "terminationDate"),
+            ("manager_id", "supervisorEId"),
+        ],
+        statuses: vec![("active", Lifecycle::Active), ("inactive", Lifecycle::Terminated)],
+        zero_date_is_none: true,
+        offset_dates: false,
+    }
+}
+
+/// Reads persons from BambooHR.
+#[derive(Debug, Clone)]
+pub struct BambooHrSource {
+    endpoint: Endpoint,
+    base: String,
+    fields: Vec<String>,
+    incremental: bool,
+    full_read_every_hours: u64,
+    key_is_id: bool,
+    normalizer: Normalizer,
+}
+
+impl BambooHrSource {
+    /// A source for a checked config, sending through `client` (basic auth with the key).
+    pub fn new(common: &CommonConfig, key: &str, config: &BambooHrConfig, client: HttpClient) -> Self {
+        let mut base = config.base_url.clone().unwrap_or_else(|| {
+            format!(
+                "https://api.bamboohr.com/api/gateway.php/{}/v1/",
+                config.company_domain
+            )
+        });
+        if !base.ends_with('/') {
+            base.push('/');
+        }
+        let mut fields = config.report_fields.clone();
+        if !fields.iter().any(|f| f == "id") {
+            fields.insert(0, "id".into());
+        }
+        let normalizer = Normalizer::new(common, key, &vendor_rules());
+        let key_is_id = normalizer.key_spec() == "id";
+        let mut endpoint = Endpoint::new(&common.name, client);
+        endpoint.error_header = Some(ERROR_HEADER);
+        BambooHrSource {
+            endpoint,
+            base,
+            fields,
+            incremental: config.incremental,
+            full_read_every_hours: config.full_read_every_hours,
+            key_is_id,
+            normalizer,
+        }
+    }
+
+    fn url(&self, path: &str) -> Result<Url, SourceError> {
+        Url::parse(&self.base)
+            .and_then(|b| b.join(path))
+            .map_err(|e| self.endpoint.invalid(format!("base_url: {e}")))
+    }
+
+    /// Every employee: the custom report, or the directory when reports are refused.
+    async fn full_read(&self) -> Result<SourceRead, SourceError> {
+        let ep = &self.endpoint;
+        let url = self.url("reports/custom?format=JSON")?;
+        let body = json!({"title": "hrsync", "fields": self.fields});
+        // A report request changes nothing, so it may be repeated like a GET.
+        let req = Request::new(Method::POST, url.clone(), Replay::Safe)
+            .json(&body, "application/json");
+        let resp = ep.send(&req).await?;
+        let (what, resp) = if matches!(resp.status, StatusCode::FORBIDDEN | StatusCode::NOT_FOUND)
+        {
+            tracing::warn!(
+                source = %ep.source,
+                status = resp.status.as_u16(),
+                "Custom report refused; reading the employee directory instead."
+            );
+            let dir = self.url("employees/directory")?;
+            let req = Request::new(Method::GET, dir, Replay::Safe);
+            ("employee directory", ep.send(&req).await?)
+        } else {
+            ("custom report", resp)
+        };
+        if !resp.status.is_success() {
+            return Err(ep.status_error(&resp, &url, what));
+        }
+        let value = ep.parse(&resp, what)?;
+        let employees = match value.get("employees") {
+            Some(Value::Array(a)) => a.clone(),
+            _ => return Err(ep.invalid(format!("{what}: no `employees` array in the response"))),
+        };
+        let records = employees
+            .into_iter()
+            .enumerate()
+            .map(|(i, value)| RawRecord {
+                position: Position::Index(i as u64),
+                value,
+            })
+            .collect();
+        Ok(self.normalizer.finish(records, Vec::new()))
+    }
+
+    /// Employees changed since the watermark; `None` when a full read is the better answer.
+    async fn changed_read(&self, since: &str) -> Result<Option<(SourceRead, String)>, SourceError> {
+        let ep = &self.endpoint;
+        let mut url = self.url("employees/changed")?;
+        url.query_pairs_mut().append_pair("since", since);
+        let req = Request::new(Method::GET, url, Replay::Safe);
+        let (_, body) = ep.json(&req, "changed employees").await?;
+        let latest = body
+            .get("latest")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .unwrap_or_default();
+        let entries: Vec<(String, Value)> = match body.get("employees") {
+            Some(Value::Object(m)) => m.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            Some(Value::Array(a)) => a.iter().map(|v| (String::new(), v.clone())).collect(),
+            None | Some(Value::Null) => Vec::new(),
+            Some(_) => return Err(ep.invalid("changed employees: `employees` is not a table")),
+        };
+        let mut changed = BTreeSet::new();
+        let mut deleted = BTreeSet::new();
+        for (map_key, entry) in entries {
+            let id = match entry.get("id") {
+                Some(Value::String(s)) => s.trim().to_string(),
+                Some(Value::Number(n)) => n.to_string(),
+                _ => map_key.trim().to_string(),
+            };
+            if id.is_empty() {
+                return Err(ep.invalid("changed employees: an entry has no id"));
+            }
+            let action = entry
+                .get("action")
+                .and_then(Value::as_str)
+                .unwrap_or("updated")
+                .to_ascii_lowercase();
+            if action == "deleted" {
+                deleted.insert(id);
+            } else {
+                changed.insert(id);
+            }
+        }
+        if changed.len() > MAX_PER_EMPLOYEE_READS {
+            tracing::info!(source = %ep.source, changed = changed.len(), "Many changes; reading in full.");
+            return Ok(None);
+        }
+        let mut records = Vec::new();
+        for id in &changed {
+            let mut url = self.url(&format!("employees/{id}"))?;
+            url.query_pairs_mut()
+                .append_pair("fields", &self.fields.join(","));
+            let req = Request::new(Method::GET, url.clone(), Replay::Safe);
+            let resp = ep.send(&req).await?;
+            if resp.status == StatusCode::NOT_FOUND {
+                deleted.insert(id.clone());
+                continue;
+            }
+            let what = format!("employee {id}");
+            if !resp.status.is_success() {
+                return Err(ep.status_error(&resp, &url, &what));
+            }
+            let mut value = ep.parse(&resp, &what)?;
+            match value.as_object_mut() {
+                Some(obj) => {
+                    obj.entry("id").or_insert_with(|| Value::String(id.clone()));
+                }
+                None => return Err(ep.invalid(format!("{what}: not a JSON object"))),
+            }
+            records.push(RawRecord {
+                position: Position::Index(records.len() as u64),
+                value,
+            });
+        }
+        if !deleted.is_empty() && !self.key_is_id {
+            // Deletions arrive as BambooHR ids; only a full read can tell which keys left.
+            tracing::info!(source = %ep.source, "Deletions with a key other than id; reading in full.");
+            return Ok(None);
+        }
+        let mut read = self.normalizer.finish(records, Vec::new());
+        read.complete = false;
+        read.deleted_keys = deleted.into_iter().collect();
+        Ok(Some((read, latest)))
+    }
+}
+
+#[async_trait::async_trait]
+impl Source for BambooHrSource {
+    fn name(&self) -> &str {
+        self.normalizer.source()
+    }
+
+    fn kind(&self) -> &'static str {
+        "bamboohr"
+    }
+
+    async fn fetch(&self, ctx: &FetchContext) -> Result<SourceRead, SourceError> {
+        let started = Utc::now();
+        if !self.incremental {
+            return self.full_read().await;
+        }
+        let previous = Watermark::parse(ctx.watermark.as_deref());
+        if let Some(w) = previous.filter(|w| {
+            !ctx.force_full && !w.full_read_due(started, self.full_read_every_hours)
+        }) {
+            if let Some((mut read, latest)) = self.changed_read(&w.since).await? {
+                let since = if latest.trim().is_empty() {
+                    watermark::iso(started - watermark::OVERLAP)
+                } else {
+                    latest
+                };
+                read.watermark = Some(
+                    Watermark {
+                        since,
+                        full_at: w.full_at.clone(),
+                    }
+                    .encode(),
+                );
+                tracing::info!(
+                    source = %self.normalizer.source(),
+                    changed = read.persons.len(),
+                    deleted = read.deleted_keys.len(),
+                    rejected = read.rejected.len(),
+                    "Read BambooHR changes."
+                );
+                return Ok(read);
+            }
+        }
+        let mut read = self.full_read().await?;
+        read.watermark = Some(Watermark::after_full_read(started).encode());
+        tracing::info!(
+            source = %self.normalizer.source(),
+            persons = read.persons.len(),
+            rejected = read.rejected.len(),
+            "Read BambooHR in full."
+        );
+        Ok(read)
+    }
+}

@@ -1,0 +1,145 @@
+//! Text rules shared by every source: trimming, Unicode NFC, control characters, the size
+//! bound on one field, and e-mail syntax.
+
+use unicode_normalization::UnicodeNormalization;
+
+/// Largest accepted field, in bytes of UTF-8 after normalisation.
+pub const MAX_FIELD_BYTES: usize = 4096;
+
+/// Trims surrounding whitespace and applies Unicode NFC. Idempotent.
+pub fn normalize_text(s: &str) -> String {
+    let composed: String = s.trim().nfc().collect();
+    // NFC never introduces whitespace at the ends, but trimming again keeps the
+    // function idempotent whatever the input.
+    match composed.trim() {
+        t if t.len() == composed.len() => composed,
+        t => t.to_string(),
+    }
+}
+
+/// Checks a normalised field value: no control characters except tab and line breaks
+/// (multi-line addresses exist), no more than [`MAX_FIELD_BYTES`].
+pub fn check_value(s: &str) -> Result<(), String> {
+    if s.len() > MAX_FIELD_BYTES {
+        return Err(format!(
+            "value is {} bytes, over the {MAX_FIELD_BYTES}-byte limit",
+            s.len()
+        ));
+    }
+    if let Some(c) = s
+        .chars()
+        .find(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+    {
+        return Err(format!(
+            "value contains the control character U+{:04X}",
+            c as u32
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a normalised key: as [`check_value`], and no control character at all.
+pub fn check_key(s: &str) -> Result<(), String> {
+    check_value(s)?;
+    if let Some(c) = s.chars().find(|c| c.is_control()) {
+        return Err(format!(
+            "key contains the control character U+{:04X}",
+            c as u32
+        ));
+    }
+    Ok(())
+}
+
+/// True when `s` is a plausible addr-spec (`local@domain.tld`): what apps will accept as
+/// a userName or e-mail. Quoted local parts and IP-literal domains are not accepted.
+pub fn is_valid_email(s: &str) -> bool {
+    if s.len() > 254 {
+        return false;
+    }
+    let Some((local, domain)) = s.split_once('@') else {
+        return false;
+    };
+    if local.is_empty() || local.len() > 64 || domain.contains('@') {
+        return false;
+    }
+    let local_ok = local.chars().all(|c| {
+        c.is_alphanumeric() || "!#$%&'*+/=?^_`{|}~.-".contains(c)
+    }) && !local.starts_with('.')
+        && !local.ends_with('.')
+        && !local.contains("..");
+    if !local_ok {
+        return false;
+    }
+    let labels: Vec<&str> = domain.split('.').collect();
+    if labels.len() < 2 || domain.len() > 253 {
+        return false;
+    }
+    let labels_ok = labels.iter().all(|l| {
+        !l.is_empty()
+            && l.len() <= 63
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.chars().all(|c| c.is_alphanumeric() || c == '-')
+    });
+    let tld_ok = labels
+        .last()
+        .is_some_and(|t| !t.chars().all(|c| c.is_ascii_digit()));
+    labels_ok && tld_ok
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trims_and_composes() {
+        assert_eq!(normalize_text("  Jose\u{301} \t"), "Jos\u{e9}");
+        assert_eq!(normalize_text("\u{2003}x\u{2000}"), "x");
+        let once = normalize_text(" a\u{30a} ");
+        assert_eq!(normalize_text(&once), once);
+    }
+
+    #[test]
+    fn control_characters_and_size() {
+        assert!(check_value("two\nlines\tok").is_ok());
+        assert!(check_value("bell\u{7}")
+            .expect_err("rejected")
+            .contains("U+0007"));
+        assert!(check_value("esc\u{1b}[31m").is_err());
+        assert!(check_value("c1\u{85}").is_err());
+        assert!(check_key("E1\n2").is_err());
+        assert!(check_value(&"x".repeat(4096)).is_ok());
+        assert!(check_value(&"x".repeat(4097))
+            .expect_err("rejected")
+            .contains("4097 bytes"));
+    }
+
+    #[test]
+    fn email_syntax() {
+        for ok in [
+            "a@corp.example",
+            "first.last+tag@sub.corp.example",
+            "o'brien@corp.example",
+            "jos\u{e9}@b\u{fc}cher.example",
+        ] {
+            assert!(is_valid_email(ok), "{ok}");
+        }
+        for bad in [
+            "jo@",
+            "@corp.example",
+            "a@b",
+            "a b@corp.example",
+            "a@@corp.example",
+            "a@corp..example",
+            ".a@corp.example",
+            "a.@corp.example",
+            "a..b@corp.example",
+            "a@-corp.example",
+            "a@corp.123",
+            "plainaddress",
+            "a@corp.example\n",
+        ] {
+            assert!(!is_valid_email(bad), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,93 @@
+//! `hrsync audit`: the audit trail of identity changes, filtered by app, person and time.
+
+use std::fmt::Write;
+
+use hrsync_state::{AuditQuery, Store};
+
+use crate::cli::{AuditArgs, SimpleFormat};
+use crate::config::Settings;
+use crate::error::{CommandError, CommandResult};
+
+/// Runs `audit`.
+pub async fn run(settings: &Settings, args: AuditArgs) -> CommandResult {
+    let since = match &args.since {
+        Some(s) => Some(
+            chrono::DateTime::parse_from_rfc3339(s)
+                .map_err(|e| CommandError::Usage(format!("--since {s:?} is not RFC 3339: {e}")))?
+                .with_timezone(&chrono::Utc),
+        ),
+        None => None,
+    };
+    if !settings.state_path.exists() {
+        match args.format {
+            SimpleFormat::Json => println!("[]"),
+            SimpleFormat::Text => println!("no state yet at {}", settings.state_path.display()),
+        }
+        return Ok(0);
+    }
+    let store = Store::open_read_only(&settings.state_path)
+        .await
+        .map_err(|e| CommandError::Runtime(e.into()))?;
+    let rows = store
+        .audit(AuditQuery {
+            app: args.app.clone(),
+            person_key: args.user.clone(),
+            since,
+            cycle_id: None,
+            limit: Some(args.limit),
+        })
+        .await
+        .map_err(|e| CommandError::Runtime(e.into()))?;
+    match args.format {
+        SimpleFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&rows).map_err(|e| CommandError::Runtime(e.into()))?
+        ),
+        SimpleFormat::Text => {
+            let mut out = String::new();
+            for r in &rows {
+                let changes = r.detail["changes"]
+                    .as_array()
+                    .map(|cs| {
+                        cs.iter()
+                            .map(|c| {
+                                format!(
+                                    "{}: {} → {}",
+                                    c["path"].as_str().unwrap_or("?"),
+                                    c["old"],
+                                    c["new"]
+                                )
+                            })
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    })
+                    .unwrap_or_default();
+                let _ = writeln!(
+                    out,
+                    "{}  cycle {:<4} {:<10} {:<18} {:<8} {:<6} {}{}{}",
+                    r.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    r.cycle_id.map(|c| c.to_string()).unwrap_or_else(|| "-".into()),
+                    r.app,
+                    r.op.as_str(),
+                    r.person_key,
+                    r.result.as_str(),
+                    r.remote_id.as_deref().unwrap_or(""),
+                    if changes.is_empty() {
+                        String::new()
+                    } else {
+                        format!("  {changes}")
+                    },
+                    r.error
+                        .as_deref()
+                        .map(|e| format!("  error: {e}"))
+                        .unwrap_or_default()
+                );
+            }
+            if rows.is_empty() {
+                out.push_str("no audit entries match\n");
+            }
+            print!("{out}");
+        }
+    }
+    Ok(0)
+}

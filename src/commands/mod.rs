@@ -1,0 +1,67 @@
+//! One file per subcommand; [`dispatch`] runs the one the command line names.
+
+mod apply;
+mod audit;
+mod check;
+mod demo;
+mod plan;
+mod resync;
+mod run;
+mod sandbox;
+mod status;
+
+use crate::cli::{Cli, Command};
+use crate::config::{self, LoadOptions, Settings};
+use crate::error::{CommandError, CommandResult};
+
+/// Runs the command.
+pub async fn dispatch(cli: Cli) -> CommandResult {
+    match cli.command {
+        Command::Sandbox(args) => sandbox::run(args).await,
+        Command::Demo => demo::run().await,
+        Command::Check => check::run(&load(&cli.config)?).await,
+        Command::Plan(args) => plan::run(&load(&cli.config)?, args).await,
+        Command::Apply(args) => apply::run(&load(&cli.config)?, args).await,
+        Command::Run => run::run(cli.config.clone(), load(&cli.config)?).await,
+        Command::Resync(args) => resync::run(&load(&cli.config)?, args).await,
+        Command::Status(args) => status::run(&load(&cli.config)?, args).await,
+        Command::Audit(args) => audit::run(&load(&cli.config)?, args).await,
+    }
+}
+
+/// Loads and validates the config; errors exit 2 before anything is touched.
+pub fn load(path: &std::path::Path) -> Result<Settings, CommandError> {
+    Ok(config::load(path, &LoadOptions::default())?)
+}
+
+/// Keeps only the named apps (all when empty); unknown names are a usage error.
+pub fn select_apps(settings: &Settings, names: &[String]) -> Result<Vec<String>, CommandError> {
+    for n in names {
+        if settings.app(n).is_none() {
+            let known: Vec<&str> = settings.apps.iter().map(|a| a.name.as_str()).collect();
+            return Err(CommandError::Usage(format!(
+                "unknown app {n:?}; configured: {}",
+                known.join(", ")
+            )));
+        }
+    }
+    Ok(settings
+        .apps
+        .iter()
+        .filter(|a| names.is_empty() || names.contains(&a.name))
+        .map(|a| a.name.clone())
+        .collect())
+}
+
+/// Maps an engine error onto the command's exit code.
+pub fn engine_error(e: crate::engine::EngineError) -> CommandError {
+    use crate::engine::EngineError;
+    match e {
+        EngineError::Guard(g) => CommandError::Guard(g),
+        EngineError::Usage(u) => CommandError::Usage(u),
+        EngineError::State(s) => match s {
+            hrsync_state::StateError::Locked { .. } => CommandError::Usage(s.to_string()),
+            other => CommandError::Runtime(other.into()),
+        },
+    }
+}

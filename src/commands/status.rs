@@ -1,0 +1,184 @@
+//! `hrsync status`: the state at a glance — last cycles, per-app health and counts, held
+//! operations, quarantined records and persons, open conflicts. Reads only.
+
+use std::fmt::Write;
+
+use hrsync_state::Store;
+use serde_json::{json, Value};
+
+use crate::cli::{SimpleFormat, StatusArgs};
+use crate::config::Settings;
+use crate::error::{CommandError, CommandResult};
+
+/// Runs `status`.
+pub async fn run(settings: &Settings, args: StatusArgs) -> CommandResult {
+    if !settings.state_path.exists() {
+        let msg = format!(
+            "no state yet at {} (no cycle has run)",
+            settings.state_path.display()
+        );
+        match args.format {
+            SimpleFormat::Json => println!("{}", json!({"state": null, "message": msg})),
+            SimpleFormat::Text => println!("{msg}"),
+        }
+        return Ok(0);
+    }
+    let store = Store::open_read_only(&settings.state_path)
+        .await
+        .map_err(|e| CommandError::Runtime(e.into()))?;
+    let doc = collect(settings, &store)
+        .await
+        .map_err(|e| CommandError::Runtime(e.into()))?;
+    match args.format {
+        SimpleFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&doc).map_err(|e| CommandError::Runtime(e.into()))?
+        ),
+        SimpleFormat::Text => print!("{}", text(&doc)),
+    }
+    Ok(0)
+}
+
+/// Gathers the status document (the JSON form; the text form is rendered from it).
+pub async fn collect(settings: &Settings, store: &Store) -> Result<Value, hrsync_state::StateError> {
+    let cycles = store.recent_cycles(10).await?;
+    let counts = store.link_counts().await?;
+    let health = store.app_health().await?;
+    let held = store.held(None).await?;
+    let opq = store.op_quarantine(None).await?;
+    let records = store.record_quarantine().await?;
+    let last_summary = cycles
+        .iter()
+        .find(|c| !c.summary.is_null() && c.summary.get("apps").is_some())
+        .map(|c| c.summary.clone())
+        .unwrap_or(Value::Null);
+    let apps: Vec<Value> = settings
+        .apps
+        .iter()
+        .map(|a| {
+            let c = counts.get(&a.name).copied().unwrap_or_default();
+            let h = health.iter().find(|h| h.app == a.name);
+            let conflicts = last_summary
+                .get("apps")
+                .and_then(|apps| apps.as_array())
+                .and_then(|apps| apps.iter().find(|x| x["name"] == a.name.as_str()))
+                .map(|x| x["conflicts"].clone())
+                .unwrap_or(json!([]));
+            json!({
+                "name": a.name,
+                "profile": a.profile,
+                "accounts": {"active": c.active, "inactive": c.inactive, "deleted": c.deleted},
+                "health": h.map(|h| json!({
+                    "circuit": h.circuit.as_str(),
+                    "last_error": h.last_error,
+                    "last_success_at": h.last_success_at,
+                    "opened_at": h.opened_at,
+                })),
+                "held": held.iter().filter(|x| x.app == a.name).collect::<Vec<_>>(),
+                "quarantined": opq.iter().filter(|x| x.app == a.name).collect::<Vec<_>>(),
+                "conflicts": conflicts,
+            })
+        })
+        .collect();
+    Ok(json!({
+        "state": settings.state_path,
+        "cycles": cycles,
+        "apps": apps,
+        "quarantined_records": records,
+    }))
+}
+
+fn s(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => "-".into(),
+        other => other.to_string(),
+    }
+}
+
+fn text(doc: &Value) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "hrsync status — state {}", s(&doc["state"]));
+    let _ = writeln!(out, "\nlast cycles:");
+    for c in doc["cycles"].as_array().into_iter().flatten().take(5) {
+        let _ = writeln!(
+            out,
+            "  #{:<5} {:<7} {:<12} started {}  finished {}{}",
+            s(&c["id"]),
+            s(&c["kind"]),
+            s(&c["status"]),
+            s(&c["started_at"]),
+            s(&c["finished_at"]),
+            c["error"]
+                .as_str()
+                .map(|e| format!("  error: {e}"))
+                .unwrap_or_default()
+        );
+    }
+    for a in doc["apps"].as_array().into_iter().flatten() {
+        let acc = &a["accounts"];
+        let circuit = a["health"]["circuit"].as_str().unwrap_or("unknown");
+        let _ = writeln!(
+            out,
+            "\napp {} (profile {}): {} active, {} inactive, {} deleted · circuit {}",
+            s(&a["name"]),
+            s(&a["profile"]),
+            s(&acc["active"]),
+            s(&acc["inactive"]),
+            s(&acc["deleted"]),
+            circuit
+        );
+        if let Some(e) = a["health"]["last_error"].as_str() {
+            let _ = writeln!(out, "  last error: {e}");
+        }
+        for h in a["held"].as_array().into_iter().flatten() {
+            let _ = writeln!(
+                out,
+                "  # held {} {}: {}",
+                s(&h["op"]),
+                s(&h["person_key"]),
+                s(&h["reason"])
+            );
+        }
+        for q in a["quarantined"].as_array().into_iter().flatten() {
+            let _ = writeln!(
+                out,
+                "  ✗ quarantined {} ({} failures, next attempt {}): {}",
+                s(&q["person_key"]),
+                s(&q["failures"]),
+                s(&q["next_attempt_at"]),
+                s(&q["last_error"])
+            );
+        }
+        for c in a["conflicts"].as_array().into_iter().flatten() {
+            let _ = writeln!(
+                out,
+                "  ! conflict {} {}: app {}, HR {} (rule: {})",
+                s(&c["key"]),
+                s(&c["path"]),
+                c["app"],
+                c["hr"],
+                s(&c["rule"])
+            );
+        }
+    }
+    let recs = doc["quarantined_records"].as_array();
+    if let Some(recs) = recs.filter(|r| !r.is_empty()) {
+        let _ = writeln!(out, "\nquarantined HR records:");
+        for r in recs {
+            let _ = writeln!(
+                out,
+                "  {} {} {}{}: {}",
+                s(&r["source"]),
+                s(&r["position"]),
+                r["person_key"].as_str().unwrap_or(""),
+                r["field"]
+                    .as_str()
+                    .map(|f| format!(" field {f}"))
+                    .unwrap_or_default(),
+                s(&r["reason"])
+            );
+        }
+    }
+    out
+}

@@ -1,0 +1,361 @@
+//! The engine's view of one app: builds the app's SCIM client (HTTP transport, auth,
+//! throttle, profile) and offers the few operations the engine needs, in its own terms.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use hrsync_connectors::http::throttle::{RateLimit, Throttle};
+use hrsync_connectors::http::{HttpClient, TransportKind};
+use hrsync_connectors::scim::{self, AttrPath, MatchOn, PatchOp, Profile, ScimClient, ScimError};
+use serde_json::Value;
+
+use crate::config::raw::MatchAttr;
+use crate::config::AppSettings;
+use crate::reconcile::{Change, RemoteUser};
+
+/// What a failure means for the app and the record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureClass {
+    /// Credentials refused: open the circuit.
+    Auth,
+    /// DNS/TLS: the app cannot be reached as configured: open the circuit.
+    Unreachable,
+    /// Transport or server trouble: counts towards opening the circuit.
+    Transport,
+    /// This record is rejected: quarantine the person, go on.
+    Record,
+    /// Anything else (state errors, skips).
+    Other,
+}
+
+/// Why an operation did not succeed.
+#[derive(Debug, thiserror::Error)]
+pub enum OpError {
+    /// Not attempted (circuit open, shutdown, deferred by quarantine, skip policy).
+    #[error("{0}")]
+    Skipped(String),
+    /// The app answered with an error or could not be reached.
+    #[error(transparent)]
+    Scim(#[from] ScimError),
+    /// hrsync refused, to protect an account (ownership, ambiguity).
+    #[error("{0}")]
+    Permanent(String),
+    /// The state database failed.
+    #[error("state: {0}")]
+    State(#[from] hrsync_state::StateError),
+}
+
+impl OpError {
+    /// How the circuit breaker and quarantine treat this failure.
+    pub fn class(&self) -> FailureClass {
+        match self {
+            OpError::Scim(e) => match e {
+                ScimError::Unauthorized { .. } => FailureClass::Auth,
+                ScimError::Transport { source, .. } => match source.transport_kind() {
+                    Some(TransportKind::Dns | TransportKind::Tls) => FailureClass::Unreachable,
+                    Some(_) => FailureClass::Transport,
+                    None => FailureClass::Auth,
+                },
+                ScimError::Server { .. }
+                | ScimError::Throttled { .. }
+                | ScimError::InvalidResponse { .. } => FailureClass::Transport,
+                ScimError::Rejected { .. }
+                | ScimError::InvalidRecord { .. }
+                | ScimError::Ambiguous { .. }
+                | ScimError::Conflict { .. } => FailureClass::Record,
+                _ => FailureClass::Other,
+            },
+            OpError::Permanent(_) => FailureClass::Record,
+            OpError::Skipped(_) | OpError::State(_) => FailureClass::Other,
+        }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn test_transport() -> OpError {
+        OpError::Scim(ScimError::Server {
+            app: "a".into(),
+            op: "test",
+            status: 503,
+            detail: String::new(),
+        })
+    }
+
+    #[cfg(test)]
+    pub(crate) fn test_auth() -> OpError {
+        OpError::Scim(ScimError::Unauthorized {
+            app: "a".into(),
+            op: "test",
+            status: 401,
+            detail: String::new(),
+        })
+    }
+}
+
+/// Summary of what `check` and the half-open probe learned.
+pub struct ProbeResult(scim::Capabilities);
+
+impl std::fmt::Display for ProbeResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let c = &self.0;
+        write!(
+            f,
+            "PATCH {}, bulk {}, filter {}, etag {}",
+            if c.patch { "yes" } else { "no" },
+            if c.bulk.supported { "yes" } else { "no" },
+            if c.filter.supported { "yes" } else { "no" },
+            if c.etag { "yes" } else { "no" }
+        )
+    }
+}
+
+/// One app, as the engine uses it.
+pub struct AppApi {
+    client: ScimClient,
+    match_on: Vec<MatchOn>,
+    throttle: Arc<Throttle>,
+}
+
+impl AppApi {
+    /// Builds the app's client from its settings.
+    pub fn new(app: &AppSettings) -> Result<AppApi, String> {
+        let profile = Profile::by_name(&app.profile)
+            .ok_or_else(|| format!("app {}: unknown profile {:?}", app.name, app.profile))?;
+        let mut http = app.http.clone();
+        for (k, v) in profile.headers {
+            if !http.default_headers.iter().any(|(h, _)| h.eq_ignore_ascii_case(k)) {
+                http.default_headers.push(((*k).to_string(), (*v).to_string()));
+            }
+        }
+        let limit = app.rate_limit.clone().unwrap_or_else(|| {
+            let p = &profile.rate_limit;
+            RateLimit {
+                per_second: p.per_second,
+                per_minute: p.per_minute,
+                per_hour: p.per_hour,
+                burst: p.burst,
+            }
+        });
+        let unlimited = limit.per_second.is_none()
+            && limit.per_minute.is_none()
+            && limit.per_hour.is_none();
+        let throttle = Arc::new(
+            Throttle::new(
+                app.name.clone(),
+                if unlimited { None } else { Some(&limit) },
+                app.concurrency,
+            )
+            .map_err(|e| format!("app {}: rate_limit: {e}", app.name))?,
+        );
+        let client = HttpClient::new(http, app.auth.clone())
+            .map_err(|e| format!("app {}: {e}", app.name))?
+            .with_gate(throttle.clone());
+        let match_on = app
+            .match_on
+            .iter()
+            .map(|m| match m {
+                MatchAttr::ExternalId => MatchOn::ExternalId,
+                MatchAttr::UserName => MatchOn::UserName,
+                MatchAttr::Emails => MatchOn::Emails,
+            })
+            .collect();
+        Ok(AppApi {
+            client: ScimClient::new(&app.name, app.base_url.clone(), client, profile),
+            match_on,
+            throttle,
+        })
+    }
+
+    /// The app's throttle (for stats).
+    pub fn throttle(&self) -> &Throttle {
+        &self.throttle
+    }
+
+    /// The SCIM client (for callers needing more than the engine's operations).
+    pub fn client(&self) -> &ScimClient {
+        &self.client
+    }
+
+    /// `GET /ServiceProviderConfig`: reachable and authorized.
+    pub async fn probe(&self) -> Result<ProbeResult, ScimError> {
+        self.client.discover().await.map(ProbeResult)
+    }
+
+    /// Finds an existing account for a person per `match_on`.
+    pub async fn lookup(
+        &self,
+        key: &str,
+        desired: &BTreeMap<String, Value>,
+    ) -> Result<Option<Value>, ScimError> {
+        let user_name = desired.get("userName").and_then(Value::as_str);
+        let emails: Vec<String> = desired
+            .iter()
+            .filter(|(p, _)| p.starts_with("emails"))
+            .filter_map(|(_, v)| v.as_str().map(str::to_string))
+            .collect();
+        self.client
+            .lookup_user(&self.match_on, Some(key), user_name, &emails)
+            .await
+    }
+
+    /// Creates an account; returns the created resource.
+    pub async fn create(
+        &self,
+        key: &str,
+        desired: &BTreeMap<String, Value>,
+        active: bool,
+    ) -> Result<Value, ScimError> {
+        let body = user_body(key, desired, active, &self.client)?;
+        self.client.create_user(&body).await
+    }
+
+    /// Pushes attribute changes (and the active flag) to an account.
+    pub async fn update(
+        &self,
+        id: &str,
+        key: &str,
+        changes: &[Change],
+        desired: &BTreeMap<String, Value>,
+        active: bool,
+        active_changed: bool,
+    ) -> Result<(), ScimError> {
+        let before: BTreeMap<String, Value> = changes
+            .iter()
+            .filter_map(|c| c.old.clone().map(|v| (c.path.clone(), v)))
+            .collect();
+        let after: BTreeMap<String, Value> = changes
+            .iter()
+            .map(|c| (c.path.clone(), c.new.clone().unwrap_or(Value::Null)))
+            .collect();
+        let mut ops: Vec<PatchOp> =
+            scim::ops_from_changes(&before, &after).map_err(|e| ScimError::InvalidRecord {
+                app: self.client.app().to_string(),
+                op: "update_user",
+                detail: e.to_string(),
+            })?;
+        if active_changed {
+            ops.push(PatchOp::replace("active", Value::Bool(active)));
+        }
+        if ops.is_empty() {
+            return Ok(());
+        }
+        let full = user_body(key, desired, active, &self.client)?;
+        self.client.update_user(id, &ops, &full).await.map(|_| ())
+    }
+
+    /// Takes access away per the profile: `active=false`, or DELETE where that is how the
+    /// app deactivates.
+    pub async fn deactivate(
+        &self,
+        id: &str,
+        key: &str,
+        last: &BTreeMap<String, Value>,
+    ) -> Result<(), ScimError> {
+        if self.client.profile().deprovision == scim::Deprovision::Delete {
+            return self.client.delete_user(id).await;
+        }
+        let full = user_body(key, last, false, &self.client)?;
+        self.client.set_active(id, false, &full).await.map(|_| ())
+    }
+
+    /// Deletes an account (a missing one counts as deleted).
+    pub async fn delete(&self, id: &str) -> Result<(), ScimError> {
+        match self.client.delete_user(id).await {
+            Ok(()) | Err(ScimError::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Every account of the app, with values at the managed paths.
+    pub async fn list_remote(
+        &self,
+        paths: &[String],
+    ) -> Result<BTreeMap<String, RemoteUser>, ScimError> {
+        let parsed: Vec<(String, AttrPath)> = paths
+            .iter()
+            .filter_map(|p| AttrPath::parse(p).ok().map(|a| (p.clone(), a)))
+            .collect();
+        let mut out = BTreeMap::new();
+        for u in self.client.list_users().await? {
+            let Some(id) = scim::id(&u).map(str::to_string) else {
+                continue;
+            };
+            out.insert(id.clone(), remote_user(&id, &u, &parsed));
+        }
+        Ok(out)
+    }
+
+    /// Finds a group by display name: (id, externalId).
+    pub async fn find_group(&self, name: &str) -> Result<Option<(String, Option<String>)>, ScimError> {
+        Ok(self.client.find_group_by_name(name).await?.and_then(|g| {
+            let id = scim::id(&g)?.to_string();
+            Some((id, scim::external_id(&g).map(str::to_string)))
+        }))
+    }
+
+    /// Creates a group hrsync manages; returns its id.
+    pub async fn create_group(&self, name: &str, marker: &str) -> Result<String, ScimError> {
+        let g = self.client.create_group(name, Some(marker)).await?;
+        scim::id(&g)
+            .map(str::to_string)
+            .ok_or_else(|| ScimError::InvalidResponse {
+                app: self.client.app().to_string(),
+                op: "create_group",
+                detail: "the created group has no id".into(),
+            })
+    }
+
+    /// Adds members (account ids) to a group.
+    pub async fn add_members(&self, group_id: &str, ids: &[String]) -> Result<(), ScimError> {
+        self.client.add_members(group_id, ids).await
+    }
+
+    /// Removes members (account ids) from a group.
+    pub async fn remove_members(&self, group_id: &str, ids: &[String]) -> Result<(), ScimError> {
+        self.client.remove_members(group_id, ids).await
+    }
+
+    /// Deletes a group (a missing one counts as deleted).
+    pub async fn delete_group(&self, group_id: &str) -> Result<(), ScimError> {
+        match self.client.delete_group(group_id).await {
+            Ok(()) | Err(ScimError::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// The full SCIM User for a person: desired attributes, the HR key as externalId, active.
+pub fn user_body(
+    key: &str,
+    desired: &BTreeMap<String, Value>,
+    active: bool,
+    client: &ScimClient,
+) -> Result<Value, ScimError> {
+    let mut attrs = desired.clone();
+    attrs.insert("externalId".into(), Value::String(key.to_string()));
+    attrs.insert("active".into(), Value::Bool(active));
+    scim::build_user(&attrs).map_err(|e| ScimError::InvalidRecord {
+        app: client.app().to_string(),
+        op: "build_user",
+        detail: e.to_string(),
+    })
+}
+
+/// An app's account as the planner sees it.
+pub fn remote_user(id: &str, u: &Value, paths: &[(String, AttrPath)]) -> RemoteUser {
+    let mut attrs = BTreeMap::new();
+    for (text, p) in paths {
+        if let Some(v) = scim::extract(u, p) {
+            attrs.insert(text.clone(), v);
+        }
+    }
+    if let Some(e) = scim::external_id(u) {
+        attrs.insert("externalId".into(), Value::String(e.to_string()));
+    }
+    RemoteUser {
+        id: id.to_string(),
+        user_name: scim::user_name(u).unwrap_or_default().to_string(),
+        external_id: scim::external_id(u).map(str::to_string),
+        active: u.get("active").and_then(Value::as_bool).unwrap_or(true),
+        attrs,
+    }
+}

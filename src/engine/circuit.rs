@@ -1,0 +1,129 @@
+//! The per-app circuit breaker: authentication failures, DNS/TLS failures or a run of
+//! transport errors open the app's circuit — its queue pauses, it is reported unhealthy,
+//! other apps carry on — and it half-opens (one probe) after a cool-down.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use super::app_api::{FailureClass, OpError};
+
+/// Consecutive transport failures that open the circuit.
+pub const TRANSPORT_FAILURES_TO_OPEN: u32 = 5;
+
+/// Base cool-down before a half-open probe; doubles per consecutive opening, capped.
+pub const BASE_COOLDOWN: Duration = Duration::from_secs(60);
+const MAX_COOLDOWN: Duration = Duration::from_secs(30 * 60);
+
+#[derive(Debug, Default)]
+struct State {
+    consecutive_transport: u32,
+    open: Option<String>,
+}
+
+/// One app's breaker for the current cycle.
+#[derive(Debug, Default)]
+pub struct Circuit {
+    state: Mutex<State>,
+}
+
+impl Circuit {
+    /// A closed circuit.
+    pub fn new() -> Self {
+        Circuit::default()
+    }
+
+    /// A circuit already open (the app failed its half-open probe).
+    pub fn opened(reason: String) -> Self {
+        Circuit {
+            state: Mutex::new(State {
+                consecutive_transport: 0,
+                open: Some(reason),
+            }),
+        }
+    }
+
+    /// Why it is open, if it is.
+    pub fn open_reason(&self) -> Option<String> {
+        self.state.lock().ok().and_then(|s| s.open.clone())
+    }
+
+    /// Records a successful operation.
+    pub fn success(&self) {
+        if let Ok(mut s) = self.state.lock() {
+            s.consecutive_transport = 0;
+        }
+    }
+
+    /// Records a failed operation; opens on the failures that repeating cannot fix.
+    pub fn failure(&self, e: &OpError) {
+        let Ok(mut s) = self.state.lock() else {
+            return;
+        };
+        match e.class() {
+            FailureClass::Auth | FailureClass::Unreachable => {
+                if s.open.is_none() {
+                    tracing::warn!(error = %e, "Opening circuit.");
+                    s.open = Some(e.to_string());
+                }
+            }
+            FailureClass::Transport => {
+                s.consecutive_transport += 1;
+                if s.consecutive_transport >= TRANSPORT_FAILURES_TO_OPEN && s.open.is_none() {
+                    tracing::warn!(error = %e, "Opening circuit after repeated transport errors.");
+                    s.open = Some(format!(
+                        "{} consecutive transport errors, last: {e}",
+                        s.consecutive_transport
+                    ));
+                }
+            }
+            FailureClass::Record | FailureClass::Other => {}
+        }
+    }
+}
+
+/// The cool-down after the `opens`-th consecutive opening.
+pub fn cooldown(opens: u32) -> Duration {
+    let factor = 2u32.saturating_pow(opens.saturating_sub(1).min(10));
+    BASE_COOLDOWN.saturating_mul(factor).min(MAX_COOLDOWN)
+}
+
+/// True when a circuit opened at `opened_at` may be probed again at `now`.
+pub fn may_probe(opened_at: DateTime<Utc>, opens: u32, now: DateTime<Utc>) -> bool {
+    let wait = chrono::Duration::from_std(cooldown(opens)).unwrap_or(chrono::Duration::zero());
+    now >= opened_at + wait
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cooldown_grows_and_caps() {
+        assert_eq!(cooldown(1), Duration::from_secs(60));
+        assert_eq!(cooldown(2), Duration::from_secs(120));
+        assert_eq!(cooldown(20), Duration::from_secs(1800));
+    }
+
+    #[test]
+    fn auth_failure_opens_at_once_and_transport_after_a_run() {
+        let c = Circuit::new();
+        c.failure(&OpError::Permanent("bad record".into()));
+        assert!(c.open_reason().is_none());
+        for _ in 0..TRANSPORT_FAILURES_TO_OPEN - 1 {
+            c.failure(&OpError::test_transport());
+        }
+        assert!(c.open_reason().is_none());
+        c.success();
+        for _ in 0..TRANSPORT_FAILURES_TO_OPEN - 1 {
+            c.failure(&OpError::test_transport());
+        }
+        assert!(c.open_reason().is_none(), "success resets the run");
+        c.failure(&OpError::test_transport());
+        assert!(c.open_reason().is_some());
+        let c = Circuit::new();
+        c.failure(&OpError::test_auth());
+        assert!(c.open_reason().is_some());
+    }
+}

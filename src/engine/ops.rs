@@ -1,0 +1,421 @@
+//! One operation against one app, done safely: a create looks up first and links what it
+//! finds (never a second account), a 409 or an ambiguous failure is resolved by lookup,
+//! a missing account on update is recorded as gone, a delete of a missing account is done.
+
+use hrsync_connectors::scim::{self, ScimError};
+use hrsync_state::{AuditOp, Group, Ownership};
+use serde_json::Value;
+
+use super::app_api::OpError;
+use super::execute::ExecCtx;
+use crate::config::raw::OnUnlinkedMatch;
+use crate::reconcile::outcome::{link_after, resolve_pending, with_resolved};
+use crate::reconcile::{Change, LinkLifecycle, LinkState, OpKind, Operation};
+
+/// The externalId hrsync gives the groups it manages, so it can recognise them again.
+pub fn group_marker(name: &str) -> String {
+    format!("hrsync:{name}")
+}
+
+/// Executes one operation and records its outcome.
+pub async fn execute(ctx: &ExecCtx, op: &Operation) -> Result<AuditOp, OpError> {
+    match op.op {
+        OpKind::Create => create(ctx, op).await,
+        OpKind::Update | OpKind::Reactivate => update(ctx, op).await.map(|()| {
+            if op.op == OpKind::Reactivate {
+                AuditOp::Reactivate
+            } else {
+                AuditOp::Update
+            }
+        }),
+        OpKind::Rebase => rebase(ctx, op).await.map(|()| AuditOp::Rebase),
+        OpKind::Deactivate => deactivate(ctx, op).await.map(|()| AuditOp::Deactivate),
+        OpKind::Delete => delete(ctx, op).await.map(|()| AuditOp::Delete),
+        OpKind::GroupCreate => group_create(ctx, op).await.map(|()| AuditOp::GroupCreate),
+        OpKind::MembershipAdd | OpKind::MembershipRemove => {
+            membership(ctx, op).await.map(|()| super::record::audit_op(op.op))
+        }
+        OpKind::GroupDelete => group_delete(ctx, op).await.map(|()| AuditOp::GroupDelete),
+    }
+}
+
+async fn prev_link(ctx: &ExecCtx, key: &str) -> Option<LinkState> {
+    ctx.links.lock().await.get(key).cloned()
+}
+
+async fn remember(ctx: &ExecCtx, key: &str, link: LinkState) {
+    ctx.links.lock().await.insert(key.to_string(), link);
+}
+
+async fn create(ctx: &ExecCtx, op: &Operation) -> Result<AuditOp, OpError> {
+    let active = op.active.unwrap_or(true);
+    if let Some(id) = &op.remote_id {
+        // Relink found by resync: bring it to the desired state, then link it.
+        adopt(ctx, op, id, None, AuditOp::Relink).await?;
+        return Ok(AuditOp::Relink);
+    }
+    if let Some(found) = ctx.api.lookup(&op.key, &op.desired).await? {
+        adopt_found(ctx, op, &found).await?;
+        return Ok(AuditOp::Adopt);
+    }
+    match ctx.api.create(&op.key, &op.desired, active).await {
+        Ok(created) => {
+            let id = scim::id(&created).unwrap_or_default().to_string();
+            link_created(ctx, op, &id, Ownership::Created, AuditOp::Create, None).await?;
+            Ok(AuditOp::Create)
+        }
+        Err(e) if e.needs_lookup() => {
+            // 409, or an answer lost on the way: the account may exist now. Look, never
+            // POST again blindly.
+            tracing::info!(key = %op.key, error = %e, "Create unresolved; looking the account up.");
+            match ctx.api.lookup(&op.key, &op.desired).await? {
+                Some(found) if scim::external_id(&found) == Some(op.key.as_str()) => {
+                    let id = scim::id(&found).unwrap_or_default().to_string();
+                    adopt(ctx, op, &id, Some(&found), AuditOp::Create).await?;
+                    Ok(AuditOp::Create)
+                }
+                Some(found) => {
+                    adopt_found(ctx, op, &found).await?;
+                    Ok(AuditOp::Adopt)
+                }
+                None => Err(OpError::Scim(e)),
+            }
+        }
+        Err(e) => Err(OpError::Scim(e)),
+    }
+}
+
+/// An unlinked account matched the person: `on_unlinked_match` decides.
+async fn adopt_found(ctx: &ExecCtx, op: &Operation, found: &Value) -> Result<(), OpError> {
+    let id = scim::id(found).unwrap_or_default().to_string();
+    if let Some(ext) = scim::external_id(found) {
+        if ext != op.key {
+            // Another person's account (by our key): linking it would offboard the wrong
+            // person one day.
+            return Err(OpError::Permanent(format!(
+                "account {id} ({}) matches by name but carries externalId {ext:?}, not {:?}; not linking it",
+                scim::user_name(found).unwrap_or(""),
+                op.key
+            )));
+        }
+    }
+    let claimed = ctx
+        .links
+        .lock()
+        .await
+        .iter()
+        .find(|(k, l)| l.remote_id == id && l.lifecycle != LinkLifecycle::Deleted && *k != &op.key)
+        .map(|(k, _)| k.clone());
+    if let Some(other) = claimed {
+        return Err(OpError::Permanent(format!(
+            "account {id} matched but is already linked to {other}; not linking it twice"
+        )));
+    }
+    match ctx.on_unlinked_match {
+        OnUnlinkedMatch::Adopt => adopt(ctx, op, &id, Some(found), AuditOp::Adopt).await,
+        OnUnlinkedMatch::Skip => Err(OpError::Skipped(format!(
+            "existing account {id} matches; on_unlinked_match = \"skip\""
+        ))),
+        OnUnlinkedMatch::Fail => Err(OpError::Permanent(format!(
+            "existing account {id} matches; on_unlinked_match = \"fail\""
+        ))),
+    }
+}
+
+/// Links an existing account and pushes what differs from the desired state.
+async fn adopt(
+    ctx: &ExecCtx,
+    op: &Operation,
+    id: &str,
+    found: Option<&Value>,
+    audit: AuditOp,
+) -> Result<(), OpError> {
+    let active = op.active.unwrap_or(true);
+    let (changes, active_changed) = match found {
+        Some(res) => {
+            let mut changes = Vec::new();
+            for (path, want) in &op.desired {
+                let Ok(p) = scim::AttrPath::parse(path) else {
+                    continue;
+                };
+                let have = scim::extract(res, &p);
+                if have.as_ref() != Some(want) {
+                    changes.push(Change {
+                        path: path.clone(),
+                        old: have,
+                        new: Some(want.clone()),
+                    });
+                }
+            }
+            let is_active = res.get("active").and_then(Value::as_bool).unwrap_or(true);
+            (changes, is_active != active)
+        }
+        None => (op.changes.clone(), true),
+    };
+    ctx.api
+        .update(id, &op.key, &changes, &op.desired, active, active_changed)
+        .await?;
+    let mut recorded = op.clone();
+    recorded.changes = changes;
+    link_created(ctx, &recorded, id, Ownership::Adopted, audit, None).await
+}
+
+async fn link_created(
+    ctx: &ExecCtx,
+    op: &Operation,
+    id: &str,
+    ownership: Ownership,
+    audit: AuditOp,
+    extra: Option<Value>,
+) -> Result<(), OpError> {
+    let prev = prev_link(ctx, &op.key).await;
+    let Some(link) = link_after(op, prev.as_ref(), id, ctx.now) else {
+        return Ok(());
+    };
+    ctx.recorder
+        .link(op, audit, &link, ownership, extra)
+        .await?;
+    remember(ctx, &op.key, link).await;
+    Ok(())
+}
+
+async fn update(ctx: &ExecCtx, op: &Operation) -> Result<(), OpError> {
+    let Some(id) = op.remote_id.clone() else {
+        return Err(OpError::Permanent("update without an account id".into()));
+    };
+    let prev = prev_link(ctx, &op.key).await;
+    let active = op.active.unwrap_or(true);
+    let was_active = prev
+        .as_ref()
+        .is_none_or(|l| l.lifecycle == LinkLifecycle::Active);
+    let active_changed = op.op == OpKind::Reactivate || was_active != active;
+    match ctx
+        .api
+        .update(&id, &op.key, &op.changes, &op.desired, active, active_changed)
+        .await
+    {
+        Ok(()) => {}
+        Err(ScimError::NotFound { .. }) => {
+            if let Some(p) = &prev {
+                ctx.recorder.vanished(op, p).await?;
+                let mut gone = p.clone();
+                gone.lifecycle = LinkLifecycle::Deleted;
+                remember(ctx, &op.key, gone).await;
+            }
+            return Err(OpError::Permanent(format!(
+                "account {id} no longer exists in the app; it will be re-created next cycle"
+            )));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let audit = if op.op == OpKind::Reactivate {
+        AuditOp::Reactivate
+    } else {
+        AuditOp::Update
+    };
+    let Some(link) = link_after(op, prev.as_ref(), &id, ctx.now) else {
+        return Ok(());
+    };
+    ctx.recorder
+        .link(op, audit, &link, Ownership::Adopted, None)
+        .await?;
+    remember(ctx, &op.key, link).await;
+    Ok(())
+}
+
+async fn rebase(ctx: &ExecCtx, op: &Operation) -> Result<(), OpError> {
+    let Some(id) = op.remote_id.clone() else {
+        return Ok(());
+    };
+    let prev = prev_link(ctx, &op.key).await;
+    let Some(link) = link_after(op, prev.as_ref(), &id, ctx.now) else {
+        return Ok(());
+    };
+    ctx.recorder
+        .link(op, AuditOp::Rebase, &link, Ownership::Adopted, None)
+        .await?;
+    remember(ctx, &op.key, link).await;
+    Ok(())
+}
+
+async fn deactivate(ctx: &ExecCtx, op: &Operation) -> Result<(), OpError> {
+    let Some(id) = op.remote_id.clone() else {
+        return Err(OpError::Permanent("deactivate without an account id".into()));
+    };
+    let prev = prev_link(ctx, &op.key).await;
+    let last = prev
+        .as_ref()
+        .map(|l| l.last_pushed.clone())
+        .unwrap_or_default();
+    let gone = match ctx.api.deactivate(&id, &op.key, &last).await {
+        Ok(()) => false,
+        // Already gone: access is removed either way.
+        Err(ScimError::NotFound { .. }) => true,
+        Err(e) => return Err(e.into()),
+    };
+    let Some(p) = prev else {
+        // An orphan deactivated by policy: no link to update.
+        return ctx.recorder.done(op, Some(id), hrsync_state::GroupChange::None).await;
+    };
+    let mut link = link_after(op, Some(&p), &id, ctx.now).unwrap_or(p);
+    if gone {
+        link.lifecycle = LinkLifecycle::Deleted;
+    }
+    ctx.recorder
+        .link(op, AuditOp::Deactivate, &link, Ownership::Adopted, None)
+        .await?;
+    remember(ctx, &op.key, link).await;
+    Ok(())
+}
+
+async fn delete(ctx: &ExecCtx, op: &Operation) -> Result<(), OpError> {
+    let Some(id) = op.remote_id.clone() else {
+        return Err(OpError::Permanent("delete without an account id".into()));
+    };
+    ctx.api.delete(&id).await?;
+    let prev = prev_link(ctx, &op.key).await;
+    let Some(p) = prev else {
+        return ctx.recorder.done(op, Some(id), hrsync_state::GroupChange::None).await;
+    };
+    let link = link_after(op, Some(&p), &id, ctx.now).unwrap_or(p);
+    ctx.recorder
+        .link(op, AuditOp::Delete, &link, Ownership::Adopted, None)
+        .await?;
+    remember(ctx, &op.key, link).await;
+    Ok(())
+}
+
+/// Second pass: push references (the manager) whose targets got accounts this cycle.
+pub async fn resolve_references(ctx: &ExecCtx, op: &Operation) -> Result<(), OpError> {
+    let links = ctx.links.lock().await.clone();
+    let resolved = resolve_pending(op, &|k| links.get(k).cloned());
+    if resolved.is_empty() {
+        return Ok(());
+    }
+    let Some(link) = links.get(&op.key).cloned() else {
+        return Ok(());
+    };
+    let changes: Vec<Change> = resolved
+        .iter()
+        .map(|(p, v)| Change {
+            path: p.clone(),
+            old: link.last_pushed.get(p).cloned(),
+            new: Some(v.clone()),
+        })
+        .collect();
+    let updated = with_resolved(link.clone(), &resolved);
+    let active = updated.lifecycle == LinkLifecycle::Active;
+    ctx.api
+        .update(
+            &link.remote_id,
+            &op.key,
+            &changes,
+            &updated.last_pushed,
+            active,
+            false,
+        )
+        .await?;
+    let mut recorded = Operation::new(OpKind::Update, &op.key);
+    recorded.changes = changes;
+    recorded.reason = Some("references resolved in the second pass".into());
+    recorded.user_name = Some(link.user_name.clone());
+    ctx.recorder
+        .link(&recorded, AuditOp::Update, &updated, Ownership::Adopted, None)
+        .await?;
+    remember(ctx, &op.key, updated).await;
+    Ok(())
+}
+
+async fn group_state(ctx: &ExecCtx, name: &str) -> crate::reconcile::GroupState {
+    ctx.groups.lock().await.get(name).cloned().unwrap_or_default()
+}
+
+async fn save_group(
+    ctx: &ExecCtx,
+    op: &Operation,
+    name: &str,
+    g: crate::reconcile::GroupState,
+) -> Result<(), OpError> {
+    let mut row = Group::new(ctx.recorder_app(), name);
+    row.remote_id = g.remote_id.clone();
+    row.members = g.members.clone();
+    ctx.recorder.group(op, row).await?;
+    ctx.groups.lock().await.insert(name.to_string(), g);
+    Ok(())
+}
+
+async fn group_create(ctx: &ExecCtx, op: &Operation) -> Result<(), OpError> {
+    let name = op.key.clone();
+    let marker = group_marker(&name);
+    let id = match ctx.api.find_group(&name).await? {
+        Some((id, ext)) if ext.as_deref() == Some(marker.as_str()) => id,
+        Some((id, _)) => {
+            return Err(OpError::Permanent(format!(
+                "group {name:?} exists ({id}) but hrsync did not create it; it is left alone"
+            )))
+        }
+        None => ctx.api.create_group(&name, &marker).await?,
+    };
+    let mut g = group_state(ctx, &name).await;
+    g.remote_id = Some(id);
+    save_group(ctx, op, &name, g).await
+}
+
+async fn membership(ctx: &ExecCtx, op: &Operation) -> Result<(), OpError> {
+    let name = op.key.clone();
+    let mut g = group_state(ctx, &name).await;
+    let Some(gid) = g.remote_id.clone().or_else(|| op.remote_id.clone()) else {
+        return Err(OpError::Skipped(format!("group {name:?} does not exist yet")));
+    };
+    let links = ctx.links.lock().await.clone();
+    let mut ids = Vec::new();
+    let mut keys = Vec::new();
+    for k in &op.members {
+        let Some(l) = links.get(k) else { continue };
+        let usable = match op.op {
+            OpKind::MembershipAdd => l.lifecycle == LinkLifecycle::Active,
+            _ => l.lifecycle != LinkLifecycle::Deleted,
+        };
+        if usable {
+            ids.push(l.remote_id.clone());
+        }
+        keys.push(k.clone());
+    }
+    if op.op == OpKind::MembershipAdd {
+        // Members without an account yet are added in a later cycle.
+        keys.retain(|k| links.get(k).is_some_and(|l| l.lifecycle == LinkLifecycle::Active));
+    }
+    if !ids.is_empty() {
+        match op.op {
+            OpKind::MembershipAdd => ctx.api.add_members(&gid, &ids).await?,
+            _ => ctx.api.remove_members(&gid, &ids).await?,
+        }
+    }
+    for k in keys {
+        match op.op {
+            OpKind::MembershipAdd => g.members.insert(k),
+            _ => g.members.remove(&k),
+        };
+    }
+    g.remote_id = Some(gid);
+    save_group(ctx, op, &name, g).await
+}
+
+async fn group_delete(ctx: &ExecCtx, op: &Operation) -> Result<(), OpError> {
+    let name = op.key.clone();
+    let g = group_state(ctx, &name).await;
+    if let Some(id) = g.remote_id.clone().or_else(|| op.remote_id.clone()) {
+        ctx.api.delete_group(&id).await?;
+    }
+    ctx.recorder
+        .done(
+            op,
+            g.remote_id.clone(),
+            hrsync_state::GroupChange::Remove {
+                group_name: name.clone(),
+            },
+        )
+        .await?;
+    ctx.groups.lock().await.remove(&name);
+    Ok(())
+}

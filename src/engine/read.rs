@@ -1,0 +1,251 @@
+//! Reading HR: fetch every source concurrently, apply the source guards, and merge the
+//! persons of all sources (per-attribute precedence by `priority`) with the snapshot, so
+//! that a person missing from a read is counted absent, never taken for terminated.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use hrsync_connectors::source::{FetchContext, Person, Position, Rejected, SourceConfig, SourceRead};
+use serde_json::Value;
+
+use crate::config::{GuardSettings, Settings};
+use crate::reconcile::{QuarantinedRecord, SourceSummary};
+
+/// One source's read, as the engine keeps it.
+#[derive(Debug, Clone)]
+pub struct SourceResult {
+    /// Source name.
+    pub name: String,
+    /// Its priority.
+    pub priority: i64,
+    /// The read.
+    pub read: SourceRead,
+}
+
+/// The population after merging all sources with the snapshot.
+#[derive(Debug, Clone, Default)]
+pub struct HrView {
+    /// Persons present in at least one current read, merged.
+    pub present: BTreeMap<String, Person>,
+    /// Persons only in the snapshot: last known record and consecutive absent reads.
+    pub absent: BTreeMap<String, (Person, u32)>,
+    /// Per-source facts for reports.
+    pub sources: Vec<SourceSummary>,
+    /// Records set aside at the sources.
+    pub quarantined: Vec<QuarantinedRecord>,
+}
+
+/// What the snapshot knows of one source: key → (record, absent count).
+pub type Snapshot = BTreeMap<String, (Person, u32)>;
+
+/// Why a cycle must stop before any write (exit 3).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{0}")]
+pub struct SourceGuard(pub String);
+
+/// Fetches every configured source concurrently.
+pub async fn fetch_all(
+    settings: &Settings,
+    watermarks: &BTreeMap<String, Option<String>>,
+    force_full: bool,
+) -> Vec<(String, Result<SourceResult, String>)> {
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, cfg) in settings.sources.iter().enumerate() {
+        let cfg: SourceConfig = cfg.clone();
+        let creds = settings.credentials_dir.clone();
+        let ctx = FetchContext {
+            watermark: watermarks.get(cfg.name()).cloned().flatten(),
+            force_full,
+        };
+        tasks.spawn(async move {
+            let name = cfg.name().to_string();
+            let span = tracing::info_span!("source", source = %name);
+            let _enter = span.enter();
+            let result = match hrsync_connectors::source::build(&cfg, creds.as_deref()) {
+                Err(e) => Err(e.to_string()),
+                Ok(source) => match source.fetch(&ctx).await {
+                    Ok(read) => Ok(SourceResult {
+                        name: name.clone(),
+                        priority: cfg.priority(),
+                        read,
+                    }),
+                    Err(e) => Err(e.to_string()),
+                },
+            };
+            (i, name, result)
+        });
+    }
+    let mut out = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok(r) => out.push(r),
+            Err(e) => out.push((usize::MAX, "?".into(), Err(format!("source task failed: {e}")))),
+        }
+    }
+    out.sort_by_key(|(i, _, _)| *i);
+    out.into_iter().map(|(_, n, r)| (n, r)).collect()
+}
+
+/// Applies the source guards: any failing source, too few records, or a drop against the
+/// snapshot beyond the limit stops the cycle.
+pub fn check_guards(
+    results: &[(String, Result<SourceResult, String>)],
+    snapshots: &BTreeMap<String, Snapshot>,
+    guards: &GuardSettings,
+) -> Result<(), SourceGuard> {
+    let mut problems = Vec::new();
+    for (name, r) in results {
+        match r {
+            Err(e) => problems.push(format!("source {name} failed: {e}")),
+            Ok(s) if s.read.complete => {
+                let n = s.read.persons.len();
+                if n < guards.min_source_records {
+                    problems.push(format!(
+                        "source {name} returned {n} valid records, fewer than min_source_records = {}",
+                        guards.min_source_records
+                    ));
+                    continue;
+                }
+                let before = snapshots
+                    .get(name)
+                    .map(|s| s.values().filter(|(_, absent)| *absent == 0).count())
+                    .unwrap_or(0);
+                if before > 0 && n < before {
+                    let drop = (before - n) as f64 * 100.0 / before as f64;
+                    if drop > guards.max_source_drop_percent {
+                        problems.push(format!(
+                            "source {name} dropped from {before} to {n} records ({drop:.1}%), more than max_source_drop_percent = {}",
+                            guards.max_source_drop_percent
+                        ));
+                    }
+                }
+            }
+            Ok(_) => {}
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(SourceGuard(format!(
+            "cycle aborted before any write: {}",
+            problems.join("; ")
+        )))
+    }
+}
+
+/// The population one source contributes this cycle: a complete read as is; an incremental
+/// read applied onto its snapshot. Returns (present persons, absent keys with counts).
+pub fn source_population(r: &SourceResult, snapshot: Option<&Snapshot>) -> (Vec<Person>, Snapshot) {
+    let empty = Snapshot::new();
+    let snap = snapshot.unwrap_or(&empty);
+    let mut present: BTreeMap<String, Person> = BTreeMap::new();
+    let mut absent = Snapshot::new();
+    if r.read.complete {
+        for p in &r.read.persons {
+            present.insert(p.key.clone(), p.clone());
+        }
+        for (k, (p, n)) in snap {
+            if !present.contains_key(k) {
+                absent.insert(k.clone(), (p.clone(), n + 1));
+            }
+        }
+    } else {
+        let deleted: BTreeSet<&String> = r.read.deleted_keys.iter().collect();
+        for (k, (p, n)) in snap {
+            if deleted.contains(k) {
+                absent.insert(k.clone(), (p.clone(), n + 1));
+            } else if *n == 0 {
+                present.insert(k.clone(), p.clone());
+            } else {
+                absent.insert(k.clone(), (p.clone(), *n));
+            }
+        }
+        for p in &r.read.persons {
+            absent.remove(&p.key);
+            present.insert(p.key.clone(), p.clone());
+        }
+    }
+    (present.into_values().collect(), absent)
+}
+
+/// Merges all sources into one view.
+pub fn merge(results: &[SourceResult], snapshots: &BTreeMap<String, Snapshot>) -> HrView {
+    let mut view = HrView::default();
+    let mut by_key: BTreeMap<String, Vec<(i64, Person)>> = BTreeMap::new();
+    let mut absent_by_key: BTreeMap<String, (Person, u32)> = BTreeMap::new();
+    for r in results {
+        let (present, absent) = source_population(r, snapshots.get(&r.name));
+        view.sources.push(SourceSummary {
+            name: r.name.clone(),
+            records: r.read.persons.len(),
+            quarantined: r.read.rejected.len(),
+        });
+        view.quarantined
+            .extend(r.read.rejected.iter().map(quarantined_record));
+        for p in present {
+            by_key.entry(p.key.clone()).or_default().push((r.priority, p));
+        }
+        for (k, (p, n)) in absent {
+            let e = absent_by_key.entry(k).or_insert((p, n));
+            // Known absent from several sources: the most recent sighting counts.
+            if n < e.1 {
+                e.1 = n;
+            }
+        }
+    }
+    for (k, mut versions) in by_key {
+        absent_by_key.remove(&k);
+        versions.sort_by_key(|(prio, _)| *prio);
+        view.present.insert(k, merge_person(versions));
+    }
+    view.absent = absent_by_key;
+    view
+}
+
+/// Overlays versions of one person from lowest to highest priority.
+fn merge_person(versions: Vec<(i64, Person)>) -> Person {
+    let mut iter = versions.into_iter();
+    let Some((_, mut merged)) = iter.next() else {
+        return Person {
+            key: String::new(),
+            source: String::new(),
+            status: hrsync_connectors::source::Lifecycle::Active,
+            start_date: None,
+            end_date: None,
+            manager_id: None,
+            fields: BTreeMap::new(),
+            position: Position::Unknown,
+        };
+    };
+    for (_, p) in iter {
+        for (f, v) in p.fields {
+            let empty = matches!(&v, Value::Null) || v.as_str().is_some_and(str::is_empty);
+            if !empty {
+                merged.fields.insert(f, v);
+            }
+        }
+        merged.status = p.status;
+        merged.start_date = p.start_date.or(merged.start_date);
+        merged.end_date = p.end_date.or(merged.end_date);
+        merged.manager_id = p.manager_id.or(merged.manager_id);
+        merged.source = p.source;
+        merged.position = p.position;
+    }
+    merged
+}
+
+/// A rejected record as reports show it.
+pub fn quarantined_record(r: &Rejected) -> QuarantinedRecord {
+    let (line, position) = match &r.position {
+        Position::Line(l) => (Some(*l), None),
+        Position::Index(_) => (None, Some(r.position.to_string())),
+        Position::Unknown => (None, None),
+    };
+    QuarantinedRecord {
+        source: r.source.clone(),
+        key: r.key.clone(),
+        line,
+        position,
+        field: r.field.clone(),
+        reason: r.reason.clone(),
+    }
+}

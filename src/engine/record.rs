@@ -1,0 +1,244 @@
+//! Recording outcomes: each operation's link or group change and its audit row are written
+//! in one transaction after the app answered; failures are audited and counted towards the
+//! person's quarantine. Dry runs record nothing.
+
+use chrono::{DateTime, Utc};
+use hrsync_state::{
+    AuditOp, Group, GroupChange, Link, LinkChange, OpResult, Outcome, Ownership, Store,
+};
+use serde_json::{json, Value};
+
+use super::app_api::{FailureClass, OpError};
+use crate::reconcile::{LinkLifecycle, LinkState, OpKind, Operation};
+
+/// Records outcomes of one app in one cycle.
+#[derive(Clone)]
+pub struct Recorder {
+    store: Option<Store>,
+    cycle_id: Option<i64>,
+    app: String,
+}
+
+/// The audit op of a plan operation.
+pub fn audit_op(op: OpKind) -> AuditOp {
+    match op {
+        OpKind::Create => AuditOp::Create,
+        OpKind::Update => AuditOp::Update,
+        OpKind::Reactivate => AuditOp::Reactivate,
+        OpKind::Rebase => AuditOp::Rebase,
+        OpKind::Deactivate => AuditOp::Deactivate,
+        OpKind::Delete => AuditOp::Delete,
+        OpKind::GroupCreate => AuditOp::GroupCreate,
+        OpKind::GroupDelete => AuditOp::GroupDelete,
+        OpKind::MembershipAdd => AuditOp::MembershipAdd,
+        OpKind::MembershipRemove => AuditOp::MembershipRemove,
+    }
+}
+
+/// Converts a state link to the planner's view.
+pub fn link_state(l: &Link) -> LinkState {
+    LinkState {
+        remote_id: l.remote_id.clone(),
+        user_name: l.user_name.clone(),
+        last_pushed: l.last_pushed.clone(),
+        hash: l.hash.clone(),
+        lifecycle: match l.lifecycle {
+            hrsync_state::LinkLifecycle::Active => LinkLifecycle::Active,
+            hrsync_state::LinkLifecycle::Inactive => LinkLifecycle::Inactive,
+            hrsync_state::LinkLifecycle::Deleted => LinkLifecycle::Deleted,
+        },
+        deactivated_at: l.deactivated_at,
+    }
+}
+
+fn state_link(app: &str, key: &str, l: &LinkState, ownership: Ownership) -> Link {
+    let mut link = Link::new(app, key, &l.remote_id, &l.user_name, ownership);
+    link.last_pushed = l.last_pushed.clone();
+    link.hash = l.hash.clone();
+    link.lifecycle = match l.lifecycle {
+        LinkLifecycle::Active => hrsync_state::LinkLifecycle::Active,
+        LinkLifecycle::Inactive => hrsync_state::LinkLifecycle::Inactive,
+        LinkLifecycle::Deleted => hrsync_state::LinkLifecycle::Deleted,
+    };
+    link.deactivated_at = l.deactivated_at;
+    link
+}
+
+/// The audit detail of an operation: its changes and reason, never secrets.
+pub fn detail(op: &Operation) -> Value {
+    let mut d = json!({});
+    if !op.changes.is_empty() {
+        d["changes"] = json!(op.changes);
+    }
+    if let Some(r) = &op.reason {
+        d["reason"] = json!(r);
+    }
+    if let Some(u) = &op.user_name {
+        d["userName"] = json!(u);
+    }
+    if !op.members.is_empty() {
+        d["members"] = json!(op.members);
+    }
+    d
+}
+
+impl Recorder {
+    /// A recorder writing to `store` (None: a dry run, nothing recorded).
+    pub fn new(store: Option<Store>, cycle_id: Option<i64>, app: &str) -> Self {
+        Recorder {
+            store,
+            cycle_id,
+            app: app.to_string(),
+        }
+    }
+
+    /// The app this recorder writes for.
+    pub fn app(&self) -> &str {
+        &self.app
+    }
+
+    async fn write(&self, outcome: Outcome) -> Result<(), OpError> {
+        match &self.store {
+            Some(s) => s.record_outcome(outcome).await.map(|_| ()).map_err(OpError::State),
+            None => Ok(()),
+        }
+    }
+
+    /// Records a successful account operation and the link it leaves.
+    pub async fn link(
+        &self,
+        op: &Operation,
+        audit: AuditOp,
+        link: &LinkState,
+        ownership: Ownership,
+        extra: Option<Value>,
+    ) -> Result<(), OpError> {
+        let mut d = detail(op);
+        if let Some(Value::Object(m)) = extra {
+            for (k, v) in m {
+                d[k] = v;
+            }
+        }
+        self.write(Outcome {
+            cycle_id: self.cycle_id,
+            app: self.app.clone(),
+            person_key: op.key.clone(),
+            op: audit,
+            link_change: LinkChange::Upsert(state_link(&self.app, &op.key, link, ownership)),
+            group_change: GroupChange::None,
+            remote_id: Some(link.remote_id.clone()),
+            detail: d,
+            result: OpResult::Ok,
+            error: None,
+        })
+        .await?;
+        if let Some(s) = &self.store {
+            s.clear_op_failure(&self.app, &op.key)
+                .await
+                .map_err(OpError::State)?;
+        }
+        Ok(())
+    }
+
+    /// Records a successful operation that changes no link (orphans, groups).
+    pub async fn done(
+        &self,
+        op: &Operation,
+        remote_id: Option<String>,
+        group: GroupChange,
+    ) -> Result<(), OpError> {
+        self.write(Outcome {
+            cycle_id: self.cycle_id,
+            app: self.app.clone(),
+            person_key: op.key.clone(),
+            op: audit_op(op.op),
+            link_change: LinkChange::None,
+            group_change: group,
+            remote_id,
+            detail: detail(op),
+            result: OpResult::Ok,
+            error: None,
+        })
+        .await
+    }
+
+    /// Records a group's new state after a group operation.
+    pub async fn group(&self, op: &Operation, group: Group) -> Result<(), OpError> {
+        let id = group.remote_id.clone();
+        self.done(op, id, GroupChange::Upsert(group)).await
+    }
+
+    /// Records that a linked account no longer exists in the app.
+    pub async fn vanished(&self, op: &Operation, prev: &LinkState) -> Result<(), OpError> {
+        let mut gone = prev.clone();
+        gone.lifecycle = LinkLifecycle::Deleted;
+        self.write(Outcome {
+            cycle_id: self.cycle_id,
+            app: self.app.clone(),
+            person_key: op.key.clone(),
+            op: AuditOp::Unlink,
+            link_change: LinkChange::Upsert(state_link(
+                &self.app,
+                &op.key,
+                &gone,
+                Ownership::Adopted,
+            )),
+            group_change: GroupChange::None,
+            remote_id: Some(prev.remote_id.clone()),
+            detail: json!({"reason": "account no longer exists in the app"}),
+            result: OpResult::Ok,
+            error: None,
+        })
+        .await
+    }
+
+    /// Audits a failed operation; permanent per-record failures count towards quarantine.
+    pub async fn failed(&self, op: &Operation, err: &OpError, now: DateTime<Utc>) {
+        let Some(store) = &self.store else {
+            return;
+        };
+        let outcome = Outcome {
+            cycle_id: self.cycle_id,
+            app: self.app.clone(),
+            person_key: op.key.clone(),
+            op: audit_op(op.op),
+            link_change: LinkChange::None,
+            group_change: GroupChange::None,
+            remote_id: op.remote_id.clone(),
+            detail: detail(op),
+            result: OpResult::Failed,
+            error: Some(err.to_string()),
+        };
+        if let Err(e) = store.record_outcome(outcome).await {
+            tracing::error!(error = %e, "Could not audit a failed operation.");
+        }
+        if err.class() == FailureClass::Record {
+            if let Err(e) = store
+                .note_op_failure(&self.app, &op.key, audit_op(op.op), &err.to_string(), now)
+                .await
+            {
+                tracing::error!(error = %e, "Could not record the failure for quarantine.");
+            }
+        }
+    }
+
+    /// When the person's operations may be tried again, if they must wait.
+    pub async fn deferred_until(&self, key: &str, now: DateTime<Utc>) -> Option<String> {
+        let store = self.store.as_ref()?;
+        match store.is_op_deferred(&self.app, key, now).await {
+            Ok(true) => Some(
+                store
+                    .op_quarantine(Some(&self.app))
+                    .await
+                    .ok()
+                    .and_then(|q| {
+                        q.into_iter()
+                            .find(|e| e.person_key == key)
+                            .map(|e| e.next_attempt_at.to_rfc3339())
+                    })
+                    .unwrap_or_else(|| "later".into()),
+            ),
+            _ => None,
+        }
+    }
+}

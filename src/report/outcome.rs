@@ -1,0 +1,86 @@
+//! The result of an executing cycle (apply, resync, daemon, demo) as text: per app, what
+//! was done, what failed and why, what was held or skipped.
+
+use std::fmt::Write;
+
+use crate::engine::CycleReport;
+
+/// Renders a cycle's outcome.
+pub fn render(report: &CycleReport) -> String {
+    let mut out = String::new();
+    let id = report
+        .cycle_id
+        .map(|i| format!(" (cycle {i})"))
+        .unwrap_or_default();
+    let _ = writeln!(out, "hrsync result{id}");
+    for app in &report.plan.apps {
+        let o = report.outcomes.iter().find(|o| o.app == app.name);
+        let done = |k: &str| o.and_then(|o| o.done.get(k)).copied().unwrap_or(0);
+        let failed = o.map_or(0, |o| o.failed.len());
+        let _ = writeln!(
+            out,
+            "app {:<22} created {}, linked {}, updated {}, deactivated {}, reactivated {}, deleted {}, groups {}, memberships {} · {} failed{}",
+            app.name,
+            done("create"),
+            done("adopt") + done("relink"),
+            done("update") + done("rebase"),
+            done("deactivate"),
+            done("reactivate"),
+            done("delete"),
+            done("group_create") + done("group_delete"),
+            done("membership_add") + done("membership_remove"),
+            failed,
+            if app.held.is_empty() {
+                String::new()
+            } else {
+                format!(", {} held", app.held.len())
+            }
+        );
+        if let Some(o) = o {
+            if let Some(c) = &o.circuit_open {
+                let _ = writeln!(out, "  ! unhealthy: {c}");
+            }
+            for f in &o.failed {
+                let _ = writeln!(out, "  ✗ {} {}: {}", f.op, f.key, f.error);
+            }
+            let skipped: Vec<_> = o
+                .skipped
+                .iter()
+                .filter(|s| !s.error.starts_with("circuit open"))
+                .collect();
+            for s in skipped {
+                let _ = writeln!(out, "  … skipped {} {}: {}", s.op, s.key, s.error);
+            }
+        }
+        if let Some(h) = app.held.first() {
+            let _ = writeln!(
+                out,
+                "  # held {} deprovision(s): {} (rerun with --allow-mass-deprovision after review)",
+                app.held.len(),
+                h.reason
+            );
+        }
+        for q in &app.quarantined {
+            let _ = writeln!(out, "  ✗ quarantined {}: {}", q.key, q.reason);
+        }
+        for c in &app.conflicts {
+            let _ = writeln!(
+                out,
+                "  ! conflict {} {}: app {}, HR {} (rule: {})",
+                c.key,
+                super::short_path(&c.path),
+                super::show_value(c.app.as_ref()),
+                super::show_value(c.hr.as_ref()),
+                c.rule.as_str()
+            );
+        }
+    }
+    if !report.plan.quarantined.is_empty() {
+        let _ = writeln!(
+            out,
+            "{} HR record(s) quarantined at the source (see `hrsync status`)",
+            report.plan.quarantined.len()
+        );
+    }
+    out
+}

@@ -1,0 +1,148 @@
+//! The audit trail: reading it back, and counting deprovisions for the daily guard.
+
+use chrono::{DateTime, Utc};
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{params, params_from_iter, Row};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::{Ctx, StateError};
+use crate::outcome::{AuditOp, OpResult};
+use crate::sql::{col_opt_json, col_ts, count, ts};
+use crate::store::Store;
+
+/// One identity change (or failed attempt) as recorded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditRow {
+    /// Row id, increasing in recording order.
+    pub id: i64,
+    /// When it was recorded (UTC, milliseconds).
+    pub at: DateTime<Utc>,
+    /// The cycle it ran in.
+    pub cycle_id: Option<i64>,
+    /// App name.
+    pub app: String,
+    /// HR key of the person (or the group name for group create/delete).
+    pub person_key: String,
+    /// What was done.
+    pub op: AuditOp,
+    /// The account or group id.
+    pub remote_id: Option<String>,
+    /// Whether the app accepted it.
+    pub result: OpResult,
+    /// Facts recorded with it.
+    pub detail: Value,
+    /// The error, when it failed.
+    pub error: Option<String>,
+}
+
+/// Which audit rows to return; every filter is optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditQuery {
+    /// Only this app.
+    pub app: Option<String>,
+    /// Only this person.
+    pub person_key: Option<String>,
+    /// Only rows recorded at or after this time.
+    pub since: Option<DateTime<Utc>>,
+    /// Only this cycle.
+    pub cycle_id: Option<i64>,
+    /// At most this many rows: the newest ones.
+    pub limit: Option<usize>,
+}
+
+fn from_row(row: &Row<'_>) -> rusqlite::Result<AuditRow> {
+    Ok(AuditRow {
+        id: row.get(0)?,
+        at: col_ts(row, 1)?,
+        cycle_id: row.get(2)?,
+        app: row.get(3)?,
+        person_key: row.get(4)?,
+        op: row.get(5)?,
+        remote_id: row.get(6)?,
+        result: row.get(7)?,
+        detail: col_opt_json(row, 8)?,
+        error: row.get(9)?,
+    })
+}
+
+impl Store {
+    /// Audit rows matching `query`, oldest first (newest last).
+    pub async fn audit(&self, query: AuditQuery) -> Result<Vec<AuditRow>, StateError> {
+        self.read(move |conn| {
+            let mut conds = Vec::new();
+            let mut args = Vec::new();
+            if let Some(app) = query.app {
+                conds.push("app = ?");
+                args.push(SqlValue::Text(app));
+            }
+            if let Some(key) = query.person_key {
+                conds.push("person_key = ?");
+                args.push(SqlValue::Text(key));
+            }
+            if let Some(since) = query.since {
+                conds.push("at >= ?");
+                args.push(SqlValue::Text(ts(&since)));
+            }
+            if let Some(cycle) = query.cycle_id {
+                conds.push("cycle_id = ?");
+                args.push(SqlValue::Integer(cycle));
+            }
+            let filter = if conds.is_empty() {
+                String::new()
+            } else {
+                format!("WHERE {}", conds.join(" AND "))
+            };
+            let select = format!(
+                "SELECT id, at, cycle_id, app, person_key, op, remote_id, result, detail, error \
+                 FROM audit {filter}"
+            );
+            let sql = match query.limit {
+                Some(n) => {
+                    args.push(SqlValue::Integer(i64::try_from(n).unwrap_or(i64::MAX)));
+                    format!("SELECT * FROM ({select} ORDER BY id DESC LIMIT ?) ORDER BY id")
+                }
+                None => format!("{select} ORDER BY id"),
+            };
+            let mut st = conn.prepare(&sql).ctx("read the audit trail")?;
+            let rows = st
+                .query_map(params_from_iter(args), from_row)
+                .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+                .ctx("read the audit trail")?;
+            Ok(rows)
+        })
+        .await
+    }
+
+    /// Successful deactivations and deletions in `app` recorded at or after `since`
+    /// (the `max_deprovision_per_day` guard).
+    pub async fn count_deprovisions_since(
+        &self,
+        app: &str,
+        since: DateTime<Utc>,
+    ) -> Result<u64, StateError> {
+        let app = app.to_owned();
+        self.read(move |conn| {
+            let n: i64 = conn
+                .prepare_cached(
+                    "SELECT COUNT(*) FROM audit WHERE app = ?1 AND at >= ?2 \
+                     AND op IN (?3, ?4) AND result = ?5",
+                )
+                .and_then(|mut st| {
+                    st.query_row(
+                        params![
+                            app,
+                            ts(&since),
+                            AuditOp::Deactivate,
+                            AuditOp::Delete,
+                            OpResult::Ok
+                        ],
+                        |r| r.get(0),
+                    )
+                })
+                .with_ctx(|| format!("count deprovisions in {app}"))?;
+            Ok(count(n))
+        })
+        .await
+    }
+}

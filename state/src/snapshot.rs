@@ -1,0 +1,291 @@
+//! The HR snapshot: the last record read of every person per source, and how many
+//! consecutive complete reads each person has been missing from (absence is not
+//! termination).
+
+use std::collections::BTreeMap;
+
+use rusqlite::{params, OptionalExtension, Row};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::error::{Ctx, StateError};
+use crate::sql::{col_json, count, to_json};
+use crate::store::Store;
+
+/// One person as a source last reported them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SnapshotRow {
+    /// Source name.
+    pub source: String,
+    /// HR key.
+    pub person_key: String,
+    /// The record as read.
+    pub record: Value,
+    /// [`record_hash`] of the record.
+    pub hash: String,
+    /// The cycle that first saw them.
+    pub first_seen_cycle: i64,
+    /// The last cycle whose read included them.
+    pub last_seen_cycle: i64,
+    /// Consecutive complete reads without them (0 = present in the last one).
+    pub absent_cycles: u32,
+}
+
+/// What `save_snapshot` found.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotSaved {
+    /// Persons not in the snapshot before.
+    pub added: u64,
+    /// Persons whose record changed.
+    pub changed: u64,
+    /// Persons whose record is the same.
+    pub unchanged: u64,
+    /// Persons missing from this complete read (counted once per cycle).
+    pub absent: u64,
+}
+
+/// How many persons a source's snapshot holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotCount {
+    /// Present in the last complete read (the base of `max_source_drop_percent`).
+    pub present: u64,
+    /// Kept while missing, waiting out `absence_grace_cycles`.
+    pub absent: u64,
+}
+
+/// SHA-256 (hex) of a record in canonical form: object keys sorted at every level, so the
+/// order a source lists fields in does not make a record look changed.
+pub fn record_hash(record: &Value) -> String {
+    let mut hasher = Sha256::new();
+    feed(&mut hasher, record);
+    hex::encode(hasher.finalize())
+}
+
+fn feed(hasher: &mut Sha256, value: &Value) {
+    match value {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            hasher.update(b"{");
+            for (i, key) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    hasher.update(b",");
+                }
+                feed(hasher, &Value::String(key.clone()));
+                hasher.update(b":");
+                if let Some(v) = map.get(key) {
+                    feed(hasher, v);
+                }
+            }
+            hasher.update(b"}");
+        }
+        Value::Array(items) => {
+            hasher.update(b"[");
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    hasher.update(b",");
+                }
+                feed(hasher, item);
+            }
+            hasher.update(b"]");
+        }
+        // Scalars print the same whatever the map order, so their JSON text is canonical.
+        scalar => hasher.update(scalar.to_string().as_bytes()),
+    }
+}
+
+fn from_row(row: &Row<'_>) -> rusqlite::Result<SnapshotRow> {
+    Ok(SnapshotRow {
+        source: row.get(0)?,
+        person_key: row.get(1)?,
+        record: col_json(row, 2)?,
+        hash: row.get(3)?,
+        first_seen_cycle: row.get(4)?,
+        last_seen_cycle: row.get(5)?,
+        absent_cycles: row.get(6)?,
+    })
+}
+
+impl Store {
+    /// The snapshot of a source, by person key (absent persons included).
+    pub async fn snapshot(
+        &self,
+        source: &str,
+    ) -> Result<BTreeMap<String, SnapshotRow>, StateError> {
+        let source = source.to_owned();
+        self.read(move |conn| {
+            let mut st = conn
+                .prepare(
+                    "SELECT source, person_key, record, hash, first_seen_cycle, last_seen_cycle, \
+                     absent_cycles FROM snapshot WHERE source = ?1 ORDER BY person_key",
+                )
+                .with_ctx(|| format!("read the snapshot of {source}"))?;
+            let rows = st
+                .query_map([&source], from_row)
+                .with_ctx(|| format!("read the snapshot of {source}"))?;
+            let mut out = BTreeMap::new();
+            for row in rows {
+                let row = row.with_ctx(|| format!("read the snapshot of {source}"))?;
+                out.insert(row.person_key.clone(), row);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    /// Saves one read of a source in one transaction. Present persons are upserted with
+    /// `absent_cycles` reset to 0. After a `complete` read, persons missing from it get
+    /// `absent_cycles += 1` and are kept; an incremental read only upserts.
+    pub async fn save_snapshot(
+        &self,
+        source: &str,
+        cycle_id: i64,
+        records: Vec<(String, Value)>,
+        complete: bool,
+    ) -> Result<SnapshotSaved, StateError> {
+        let source = source.to_owned();
+        self.write("save the snapshot", move |tx| {
+            let ctx = || format!("save the snapshot of {source}");
+            let mut saved = SnapshotSaved::default();
+            let mut find = tx
+                .prepare_cached("SELECT hash FROM snapshot WHERE source = ?1 AND person_key = ?2")
+                .with_ctx(ctx)?;
+            let mut insert = tx
+                .prepare_cached(
+                    "INSERT INTO snapshot (source, person_key, record, hash, first_seen_cycle, \
+                     last_seen_cycle, absent_cycles) VALUES (?1, ?2, ?3, ?4, ?5, ?5, 0)",
+                )
+                .with_ctx(ctx)?;
+            let mut update = tx
+                .prepare_cached(
+                    "UPDATE snapshot SET record = ?3, hash = ?4, last_seen_cycle = ?5, \
+                     absent_cycles = 0, last_absent_cycle = NULL \
+                     WHERE source = ?1 AND person_key = ?2",
+                )
+                .with_ctx(ctx)?;
+            let mut seen = tx
+                .prepare_cached(
+                    "UPDATE snapshot SET last_seen_cycle = ?3, absent_cycles = 0, \
+                     last_absent_cycle = NULL WHERE source = ?1 AND person_key = ?2",
+                )
+                .with_ctx(ctx)?;
+            for (key, record) in &records {
+                let hash = record_hash(record);
+                let old: Option<String> = find
+                    .query_row(params![source, key], |r| r.get(0))
+                    .optional()
+                    .with_ctx(|| format!("read the snapshot of {key} in {source}"))?;
+                let write_ctx = || format!("save the snapshot of {key} in {source}");
+                match old {
+                    None => {
+                        let text = to_json(record, "snapshot.record")?;
+                        insert
+                            .execute(params![source, key, text, hash, cycle_id])
+                            .with_ctx(write_ctx)?;
+                        saved.added += 1;
+                    }
+                    Some(old) if old == hash => {
+                        seen.execute(params![source, key, cycle_id])
+                            .with_ctx(write_ctx)?;
+                        saved.unchanged += 1;
+                    }
+                    Some(_) => {
+                        let text = to_json(record, "snapshot.record")?;
+                        update
+                            .execute(params![source, key, text, hash, cycle_id])
+                            .with_ctx(write_ctx)?;
+                        saved.changed += 1;
+                    }
+                }
+            }
+            if complete {
+                // Everyone not stamped with this cycle above was missing from the read.
+                let n = tx
+                    .execute(
+                        "UPDATE snapshot SET absent_cycles = absent_cycles + 1, \
+                         last_absent_cycle = ?2 WHERE source = ?1 AND last_seen_cycle < ?2 \
+                         AND (last_absent_cycle IS NULL OR last_absent_cycle < ?2)",
+                        params![source, cycle_id],
+                    )
+                    .with_ctx(|| format!("count absent persons of {source}"))?;
+                saved.absent = n as u64;
+            }
+            tracing::debug!(source = %source, cycle_id, added = saved.added,
+                changed = saved.changed, unchanged = saved.unchanged, absent = saved.absent,
+                complete, "Saved snapshot.");
+            Ok(saved)
+        })
+        .await
+    }
+
+    /// Removes persons from a source's snapshot (after they were deprovisioned); returns
+    /// how many were there.
+    pub async fn drop_from_snapshot(
+        &self,
+        source: &str,
+        person_keys: Vec<String>,
+    ) -> Result<u64, StateError> {
+        let source = source.to_owned();
+        self.write("drop persons from the snapshot", move |tx| {
+            let mut st = tx
+                .prepare_cached("DELETE FROM snapshot WHERE source = ?1 AND person_key = ?2")
+                .with_ctx(|| format!("drop persons from the snapshot of {source}"))?;
+            let mut n = 0;
+            for key in &person_keys {
+                n += st
+                    .execute(params![source, key])
+                    .with_ctx(|| format!("drop {key} from the snapshot of {source}"))?
+                    as u64;
+            }
+            Ok(n)
+        })
+        .await
+    }
+
+    /// How many persons the snapshot of a source holds, present and absent.
+    pub async fn snapshot_count(&self, source: &str) -> Result<SnapshotCount, StateError> {
+        let source = source.to_owned();
+        self.read(move |conn| {
+            let (present, absent): (i64, i64) = conn
+                .query_row(
+                    "SELECT COALESCE(SUM(absent_cycles = 0), 0), COALESCE(SUM(absent_cycles > 0), 0) \
+                     FROM snapshot WHERE source = ?1",
+                    [&source],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .with_ctx(|| format!("count the snapshot of {source}"))?;
+            Ok(SnapshotCount {
+                present: count(present),
+                absent: count(absent),
+            })
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn field_order_does_not_change_the_hash() {
+        let a: Value = serde_json::from_str(r#"{"b":1,"a":{"y":[1,"x"],"x":null}}"#).expect("a");
+        let b: Value = serde_json::from_str(r#"{"a":{"x":null,"y":[1,"x"]},"b":1}"#).expect("b");
+        assert_eq!(record_hash(&a), record_hash(&b));
+    }
+
+    #[test]
+    fn any_value_change_changes_the_hash() {
+        let base = json!({"name": "Ana", "tags": ["a", "b"]});
+        for other in [
+            json!({"name": "Ana ", "tags": ["a", "b"]}),
+            json!({"name": "Ana", "tags": ["b", "a"]}),
+            json!({"name": "Ana", "tags": ["a", "b"], "x": null}),
+            json!({"name": "Ana", "tags": "a,b"}),
+        ] {
+            assert_ne!(record_hash(&base), record_hash(&other), "{other}");
+        }
+    }
+}
