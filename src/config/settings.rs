@@ -163,6 +163,16 @@ pub(super) fn validate(
         return Err(loc.err(&[], "no [[apps]] configured"));
     }
     let creds = opts.credentials_dir.as_deref();
+    let mut raw = raw;
+    let base_dir = loc.file.parent().map(std::path::Path::to_path_buf);
+    for s in &mut raw.sources {
+        // A relative CSV path is relative to the config file, not to wherever hrsync runs.
+        if let (hrsync_connectors::source::KindConfig::Csv(c), Some(dir)) = (&mut s.kind, &base_dir) {
+            if c.path.is_relative() {
+                c.path = dir.join(&c.path);
+            }
+        }
+    }
     let mut names = BTreeSet::new();
     for (i, s) in raw.sources.iter().enumerate() {
         let at = [k("sources"), Step::Index(i)];

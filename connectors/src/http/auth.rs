@@ -283,11 +283,12 @@ impl Authenticator {
             message: scrub(&e.without_url().to_string()),
         })?;
         if !status.is_success() {
-            let text: String = String::from_utf8_lossy(&body).chars().take(200).collect();
+            // Scrub before cutting, so a cut cannot leave half a secret unrecognised.
+            let text: String = scrub(&String::from_utf8_lossy(&body)).chars().take(200).collect();
             return Err(AuthError::TokenRejected {
                 url: super::redact_url(&url),
                 status: status.as_u16(),
-                detail: scrub(&text),
+                detail: text,
             });
         }
         let parsed: TokenResponse =

@@ -1,0 +1,115 @@
+//! Config tests: the example file loads; errors name key and line; secrets are required.
+
+use std::path::Path;
+
+use super::*;
+
+fn parse_str(text: &str) -> Result<Settings, ConfigError> {
+    parse(Path::new("/etc/hrsync/config.toml"), text, &LoadOptions::default())
+}
+
+const MINIMAL: &str = r#"
+[[sources]]
+name = "hris"
+kind = "csv"
+path = "/tmp/hr.csv"
+
+[[apps]]
+name = "app"
+base_url = "http://127.0.0.1:1/scim/v2"
+auth = { kind = "none" }
+[apps.attributes]
+userName = "{{ email }}"
+"#;
+
+#[test]
+fn example_config_loads_with_its_secrets() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("github-scim-token"), "ghp_example").expect("write");
+    // SAFETY: tests in this module do not read these variables concurrently elsewhere.
+    unsafe {
+        std::env::set_var("SLACK_SCIM_TOKEN", "xoxp-example");
+        std::env::set_var("BAMBOOHR_API_KEY", "bamboo-example");
+    }
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config.example.toml");
+    let s = load(
+        &path,
+        &LoadOptions {
+            credentials_dir: Some(dir.path().to_path_buf()),
+        },
+    )
+    .unwrap_or_else(|e| panic!("config.example.toml must load: {e}"));
+    assert_eq!(s.sources.len(), 2);
+    assert_eq!(s.apps.len(), 2);
+    let slack = s.app("slack").expect("slack");
+    assert_eq!(slack.profile, "slack");
+    assert_eq!(slack.policy.delete_after_days, Some(30));
+    assert!(slack.manages_groups);
+    assert!(s.schedule.is_some());
+    assert!(
+        !format!("{:?}", slack.auth).contains("xoxp-example"),
+        "secrets are redacted in Debug output"
+    );
+}
+
+#[test]
+fn minimal_config_uses_defaults() {
+    let s = parse_str(MINIMAL).expect("valid");
+    assert_eq!(s.state_path, std::path::PathBuf::from("/var/lib/hrsync/state.db"));
+    assert_eq!(s.absence_grace_cycles, 3);
+    assert_eq!(s.guards.min_source_records, 1);
+    let a = &s.apps[0];
+    assert_eq!(a.concurrency, 4);
+    assert_eq!(a.policy.delete_after_days, None);
+}
+
+#[test]
+fn unknown_key_names_path_and_line() {
+    let text = MINIMAL.replace("path = \"/tmp/hr.csv\"", "path = \"/tmp/hr.csv\"\npth = 1");
+    let e = parse_str(&text).err().expect("error");
+    assert_eq!(e.line, Some(6), "{e}");
+    assert!(e.to_string().contains("pth"), "{e}");
+    let text = MINIMAL.replace("[apps.attributes]", "colour = \"blue\"\n[apps.attributes]");
+    let e = parse_str(&text).err().expect("error");
+    assert_eq!(e.key.as_deref(), Some("apps[0].colour"), "{e}");
+    assert_eq!(e.line, Some(12), "{e}");
+}
+
+#[test]
+fn value_errors_name_the_key() {
+    let cases: &[(&str, &str, &str)] = &[
+        ("auth = { kind = \"none\" }", "auth = { kind = \"bearer\", token = { env = \"HRSYNC_NO_SUCH_VAR_X\" } }", "apps[0].auth"),
+        ("http://127.0.0.1:1/scim/v2", "http://scim.example.com/v2", "apps[0].base_url"),
+        ("userName = \"{{ email }}\"", "userName = \"{{ email \"", "apps[0].attributes.userName"),
+        ("userName = \"{{ email }}\"", "title = \"x\"", "apps[0].attributes"),
+        ("name = \"app\"", "name = \"app\"\nprofile = \"myspace\"", "apps[0].profile"),
+        ("name = \"app\"", "name = \"app\"\nconcurrency = 0", "apps[0].concurrency"),
+        ("name = \"app\"", "name = \"app\"\nscope = \"department ==\"", "apps[0].scope"),
+        ("name = \"app\"", "name = \"app\"\nmatch_on = [\"nickname\"]", "apps[0].match_on"),
+    ];
+    for (from, to, key) in cases {
+        let text = MINIMAL.replace(from, to);
+        let e = parse_str(&text).err().unwrap_or_else(|| panic!("{to} must fail"));
+        assert_eq!(e.key.as_deref(), Some(*key), "{to}: {e}");
+        assert!(e.line.is_some(), "{to}: {e}");
+    }
+}
+
+#[test]
+fn schedule_and_interval_are_exclusive_and_parsed() {
+    let e = parse_str(&format!("[daemon]\nschedule = \"* * * * *\"\ninterval = \"1m\"\n{MINIMAL}"))
+        .err()
+        .expect("both");
+    assert!(e.to_string().contains("not both"), "{e}");
+    let e = parse_str(&format!("[daemon]\nschedule = \"every day\"\n{MINIMAL}"))
+        .err()
+        .expect("bad cron");
+    assert_eq!(e.key.as_deref(), Some("daemon.schedule"));
+    assert!(parse_str(&format!("[daemon]\ninterval = \"90s\"\n{MINIMAL}")).is_ok());
+}
+
+#[test]
+fn toml_syntax_errors_give_the_line() {
+    let e = parse_str("[daemon]\nstate_path = \n").err().expect("syntax");
+    assert_eq!(e.line, Some(2), "{e}");
+}
