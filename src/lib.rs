@@ -4,7 +4,7 @@
 
 pub mod cli;
 pub mod clock;
-// pub mod commands; (re-enabled once the sandbox API lands)
+pub mod commands;
 pub mod config;
 pub mod daemon;
 pub mod engine;

@@ -383,6 +383,7 @@ async fn profiles_shape_requests() {
         "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager".into(),
         json!("U0MGR"),
     );
+    a.insert("userName".into(), json!("nia.okafor@corp.example"));
     let err = slack.create_user(&build_user(&a).expect("build")).await.expect_err("too long");
     assert!(matches!(err, ScimError::InvalidRecord { .. }), "{err}");
     assert!(fake.take_seen().is_empty(), "nothing sent for an invalid record");

@@ -65,7 +65,9 @@ fn report_route(hits: Counter, fields_seen: Log) -> Router {
     Router::new().route(
         &format!("{PREFIX}/reports/custom"),
         post(
-            move |Query(q): Query<HashMap<String, String>>, headers: HeaderMap, Json(body): Json<Value>| async move {
+            move |Query(q): Query<HashMap<String, String>>,
+                  headers: HeaderMap,
+                  Json(body): Json<Value>| async move {
                 let n = hits.hit();
                 if authorization(&headers) != basic("KEY123", "x") {
                     return reply(
@@ -84,7 +86,11 @@ fn report_route(hits: Counter, fields_seen: Log) -> Router {
                     return reply(503, &[], &json!({}));
                 }
                 fields_seen.push(body["fields"].to_string());
-                reply(200, &[], &json!({"title": "hrsync", "fields": [], "employees": employees()}))
+                reply(
+                    200,
+                    &[],
+                    &json!({"title": "hrsync", "fields": [], "employees": employees()}),
+                )
             },
         ),
     )
@@ -123,8 +129,20 @@ async fn full_read_maps_bamboohr_fields_after_429_and_503() {
     let fields: Value = serde_json::from_str(&seen.all()[0]).expect("fields json");
     assert_eq!(
         fields,
-        json!(["id", "employeeNumber", "firstName", "lastName", "workEmail", "department",
-               "jobTitle", "status", "hireDate", "terminationDate", "supervisorEId", "lastChanged"])
+        json!([
+            "id",
+            "employeeNumber",
+            "firstName",
+            "lastName",
+            "workEmail",
+            "department",
+            "jobTitle",
+            "status",
+            "hireDate",
+            "terminationDate",
+            "supervisorEId",
+            "lastChanged"
+        ])
     );
 }
 
@@ -135,7 +153,10 @@ async fn error_message_header_is_in_the_error() {
         post(|| async {
             reply(
                 400,
-                &[("x-bamboohr-error-message", "Unknown field \"favouriteColour\"".into())],
+                &[(
+                    "x-bamboohr-error-message",
+                    "Unknown field \"favouriteColour\"".into(),
+                )],
                 &json!({}),
             )
         }),
@@ -147,9 +168,13 @@ async fn error_message_header_is_in_the_error() {
         Some(dir.path()),
     );
     let (err, text) = fetch_err(src.as_ref()).await;
-    assert!(matches!(err, SourceError::InvalidResponse { .. }), "{err:?}");
     assert!(
-        text.contains("HTTP 400 from custom report") && text.contains("X-BambooHR-Error-Message: Unknown field \"favouriteColour\""),
+        matches!(err, SourceError::InvalidResponse { .. }),
+        "{err:?}"
+    );
+    assert!(
+        text.contains("HTTP 400 from custom report")
+            && text.contains("X-BambooHR-Error-Message: Unknown field \"favouriteColour\""),
         "{text}"
     );
     let bad_key = tempfile::tempdir().expect("tempdir");
@@ -159,7 +184,10 @@ async fn error_message_header_is_in_the_error() {
     let src = source(&config(&base, ""), Some(bad_key.path()));
     let (err, text) = fetch_err(src.as_ref()).await;
     assert!(matches!(err, SourceError::Unauthorized { .. }), "{err:?}");
-    assert!(text.contains("Invalid API key") && !text.contains("WRONG"), "{text}");
+    assert!(
+        text.contains("Invalid API key") && !text.contains("WRONG"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -248,23 +276,35 @@ async fn incremental_reads_changes_between_full_reads() {
     let log = Log::default();
     let base = serve(incremental_server(log.clone())).await;
     let dir = creds();
-    let src = source(&config(&base, "incremental = true\nfull_read_every_hours = 24"), Some(dir.path()));
+    let src = source(
+        &config(&base, "incremental = true\nfull_read_every_hours = 24"),
+        Some(dir.path()),
+    );
 
     // No watermark yet: a full read, which starts the watermark.
-    let first = src.fetch(&FetchContext::default()).await.expect("full read");
+    let first = src
+        .fetch(&FetchContext::default())
+        .await
+        .expect("full read");
     assert!(first.complete);
     assert_eq!(keys(&first), ["1", "2", "3"]);
     let w = Watermark::parse(first.watermark.as_deref()).expect("watermark after a full read");
 
     // With the watermark: only the changes.
-    let ctx = FetchContext { watermark: first.watermark.clone(), force_full: false };
+    let ctx = FetchContext {
+        watermark: first.watermark.clone(),
+        force_full: false,
+    };
     let delta = src.fetch(&ctx).await.expect("incremental read");
     assert!(!delta.complete);
     assert_eq!(keys(&delta), ["2", "5"]);
     assert_eq!(delta.deleted_keys, ["3"]);
     assert_eq!(field(&delta, "2", "department"), "Platform");
     assert_eq!(field(&delta, "2", "email"), "bo.berg@corp.example");
-    assert_eq!(delta.persons[1].start_date, NaiveDate::from_ymd_opt(2026, 12, 1));
+    assert_eq!(
+        delta.persons[1].start_date,
+        NaiveDate::from_ymd_opt(2026, 12, 1)
+    );
     let w2 = Watermark::parse(delta.watermark.as_deref()).expect("watermark");
     assert_eq!(w2.since, "2026-11-22T08:00:00+00:00", "the server's latest");
     assert_eq!(w2.full_at, w.full_at, "the last full read is remembered");
@@ -280,13 +320,22 @@ async fn incremental_reads_changes_between_full_reads() {
 
     // force_full and an old full read both mean a full read.
     let forced = src
-        .fetch(&FetchContext { watermark: delta.watermark.clone(), force_full: true })
+        .fetch(&FetchContext {
+            watermark: delta.watermark.clone(),
+            force_full: true,
+        })
         .await
         .expect("forced");
     assert!(forced.complete);
-    let stale = Watermark { since: w2.since.clone(), full_at: "2020-01-01T00:00:00Z".into() };
+    let stale = Watermark {
+        since: w2.since.clone(),
+        full_at: "2020-01-01T00:00:00Z".into(),
+    };
     let old = src
-        .fetch(&FetchContext { watermark: Some(stale.encode()), force_full: false })
+        .fetch(&FetchContext {
+            watermark: Some(stale.encode()),
+            force_full: false,
+        })
         .await
         .expect("due");
     assert!(old.complete);
@@ -302,12 +351,21 @@ async fn deletions_with_a_key_other_than_id_fall_back_to_a_full_read() {
         &config(&base, "incremental = true\nkey = \"employee_number\""),
         Some(dir.path()),
     );
-    let w = Watermark { since: "2026-11-21T00:00:00Z".into(), full_at: chrono::Utc::now().to_rfc3339() };
+    let w = Watermark {
+        since: "2026-11-21T00:00:00Z".into(),
+        full_at: chrono::Utc::now().to_rfc3339(),
+    };
     let read = src
-        .fetch(&FetchContext { watermark: Some(w.encode()), force_full: false })
+        .fetch(&FetchContext {
+            watermark: Some(w.encode()),
+            force_full: false,
+        })
         .await
         .expect("read");
-    assert!(read.complete, "deleted ids cannot be mapped to employee numbers");
+    assert!(
+        read.complete,
+        "deleted ids cannot be mapped to employee numbers"
+    );
     assert_eq!(keys(&read), ["E-001", "E-002", "E-003"]);
     assert_eq!(log.all().last().map(String::as_str), Some("report"));
 }

@@ -54,7 +54,10 @@ async fn bom_crlf_quoted_newlines_and_status_map() {
     assert_eq!(by("E4").status, Lifecycle::Terminated);
     assert_eq!(by("E4").end_date, NaiveDate::from_ymd_opt(2024, 6, 30));
     assert_eq!(by("E2").manager_id.as_deref(), Some("E1"));
-    assert_eq!(field(&read, "E2", "address"), "12 Main St, Suite 4\r\nSpringfield");
+    assert_eq!(
+        field(&read, "E2", "address"),
+        "12 Main St, Suite 4\r\nSpringfield"
+    );
     assert_eq!(field(&read, "E2", "status"), "active");
     // The quoted line break makes E1's row start on line 4.
     assert_eq!(by("E2").position, Position::Line(2));

@@ -68,10 +68,17 @@ async fn offset_paging_with_total_header_bearer_auth_429_and_503() {
                 return reply(503, &[], &json!({"error": "maintenance"}));
             }
             let (limit, offset) = (num(&q, "limit", 100), num(&q, "offset", 0));
-            l.push(format!("limit={limit} offset={offset} tag={}", q.get("tag").cloned().unwrap_or_default()));
+            l.push(format!(
+                "limit={limit} offset={offset} tag={}",
+                q.get("tag").cloned().unwrap_or_default()
+            ));
             let all = people(5);
             let page: Vec<Value> = all.iter().skip(offset).take(limit).cloned().collect();
-            reply(200, &[("x-total-count", "5".into())], &json!({"data": page}))
+            reply(
+                200,
+                &[("x-total-count", "5".into())],
+                &json!({"data": page}),
+            )
         }),
     );
     let base = serve(app).await;
@@ -169,7 +176,11 @@ async fn cursor_in_body_with_api_key_header() {
                 Some("c3") => (people(5)[4..].to_vec(), Value::Null),
                 Some(_) => (Vec::new(), Value::Null),
             };
-            reply(200, &[], &json!({"results": page, "meta": {"next_cursor": next}}))
+            reply(
+                200,
+                &[],
+                &json!({"results": page, "meta": {"next_cursor": next}}),
+            )
         }),
     );
     let base = serve(app).await;
@@ -243,7 +254,10 @@ async fn link_header_paging_with_relative_links() {
             let chunk: Vec<Value> = all.iter().skip((page - 1) * 2).take(2).cloned().collect();
             let mut links = vec![format!("</users?page=1&per_page=2>; rel=\"first\"")];
             if page < 3 {
-                links.push(format!("</users?page={}&per_page=2>; rel=\"next\"", page + 1));
+                links.push(format!(
+                    "</users?page={}&per_page=2>; rel=\"next\"",
+                    page + 1
+                ));
             }
             reply(200, &[("link", links.join(", "))], &Value::Array(chunk))
         }),
@@ -278,7 +292,11 @@ async fn oauth2_token_is_cached_and_renewed_once_when_it_expires() {
                     return reply(401, &[], &json!({"error": "invalid_client"}));
                 }
                 let n = t.hit();
-                reply(200, &[], &json!({"access_token": format!("tok{n}"), "expires_in": 3600}))
+                reply(
+                    200,
+                    &[],
+                    &json!({"access_token": format!("tok{n}"), "expires_in": 3600}),
+                )
             }),
         )
         .route(
@@ -315,7 +333,11 @@ async fn oauth2_token_is_cached_and_renewed_once_when_it_expires() {
     );
     let read = fetch_ok(src.as_ref()).await;
     assert_eq!(keys(&read), ["P1", "P2", "P3", "P4", "P5"]);
-    assert_eq!(token_calls.get(), 2, "one token, then one renewal after the 401");
+    assert_eq!(
+        token_calls.get(),
+        2,
+        "one token, then one renewal after the 401"
+    );
     assert_eq!(api_calls.get(), 4, "three pages plus the refused one");
 }
 
@@ -340,10 +362,16 @@ async fn refused_credentials_are_unauthorized_and_never_show_the_secret() {
     );
     let (err, text) = fetch_err(src.as_ref()).await;
     assert!(
-        matches!(err, hrsync_connectors::source::SourceError::Unauthorized { .. }),
+        matches!(
+            err,
+            hrsync_connectors::source::SourceError::Unauthorized { .. }
+        ),
         "{err:?}"
     );
-    assert!(text.starts_with("source api: unauthorized (HTTP 401 from page 1"), "{text}");
+    assert!(
+        text.starts_with("source api: unauthorized (HTTP 401 from page 1"),
+        "{text}"
+    );
     assert!(text.contains("invalid token"), "{text}");
     assert!(!text.contains("very-secret-token"));
 }
@@ -353,13 +381,17 @@ async fn bad_records_are_set_aside_and_the_rest_come_out() {
     let app = Router::new().route(
         "/people",
         get(|| async {
-            reply(200, &[], &json!([
-                {"id": "A1", "email": "a1@corp.example"},
-                "not an object",
-                {"id": {"nested": true}},
-                {"id": "A2", "email": "a2@"},
-                {"id": "A3", "email": "a3@corp.example"}
-            ]))
+            reply(
+                200,
+                &[],
+                &json!([
+                    {"id": "A1", "email": "a1@corp.example"},
+                    "not an object",
+                    {"id": {"nested": true}},
+                    {"id": "A2", "email": "a2@"},
+                    {"id": "A3", "email": "a3@corp.example"}
+                ]),
+            )
         }),
     );
     let base = serve(app).await;

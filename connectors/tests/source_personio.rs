@@ -22,7 +22,15 @@ fn attr(label: &str, value: Value) -> Value {
     json!({"label": label, "value": value})
 }
 
-fn employee(id: u64, first: &str, status: &str, hire: &str, term: Value, sup: Option<u64>, dept: &str) -> Value {
+fn employee(
+    id: u64,
+    first: &str,
+    status: &str,
+    hire: &str,
+    term: Value,
+    sup: Option<u64>,
+    dept: &str,
+) -> Value {
     let supervisor = match sup {
         Some(s) => json!({"type": "Employee", "attributes": {
             "id": attr("ID", json!(s)), "first_name": attr("First name", json!("Boss"))}}),
@@ -45,11 +53,51 @@ fn employee(id: u64, first: &str, status: &str, hire: &str, term: Value, sup: Op
 
 fn staff() -> Vec<Value> {
     vec![
-        employee(1, "Anna", "active", "2019-01-07T00:00:00+01:00", Value::Null, None, "Engineering"),
-        employee(2, "Ben", "onboarding", "2027-01-04T00:00:00+01:00", Value::Null, Some(1), "Engineering"),
-        employee(3, "Cara", "leave", "2020-05-01T00:00:00+02:00", Value::Null, Some(1), "Sales"),
-        employee(4, "Dirk", "inactive", "2018-02-01T00:00:00+01:00", json!("2026-10-31T00:00:00+01:00"), Some(1), "Sales"),
-        employee(5, "Eva", "freelance", "2024-02-01T00:00:00+01:00", Value::Null, Some(1), "Ops"),
+        employee(
+            1,
+            "Anna",
+            "active",
+            "2019-01-07T00:00:00+01:00",
+            Value::Null,
+            None,
+            "Engineering",
+        ),
+        employee(
+            2,
+            "Ben",
+            "onboarding",
+            "2027-01-04T00:00:00+01:00",
+            Value::Null,
+            Some(1),
+            "Engineering",
+        ),
+        employee(
+            3,
+            "Cara",
+            "leave",
+            "2020-05-01T00:00:00+02:00",
+            Value::Null,
+            Some(1),
+            "Sales",
+        ),
+        employee(
+            4,
+            "Dirk",
+            "inactive",
+            "2018-02-01T00:00:00+01:00",
+            json!("2026-10-31T00:00:00+01:00"),
+            Some(1),
+            "Sales",
+        ),
+        employee(
+            5,
+            "Eva",
+            "freelance",
+            "2024-02-01T00:00:00+01:00",
+            Value::Null,
+            Some(1),
+            "Ops",
+        ),
     ]
 }
 
@@ -123,7 +171,11 @@ async fn server(t1_uses: usize, throttle_page: Option<usize>) -> Server {
     }
 }
 
-fn cfg(base: &str, secret_dir: &std::path::Path, page_size: u32) -> Box<dyn hrsync_connectors::source::Source> {
+fn cfg(
+    base: &str,
+    secret_dir: &std::path::Path,
+    page_size: u32,
+) -> Box<dyn hrsync_connectors::source::Source> {
     source(
         &format!(
             r#"
@@ -151,8 +203,15 @@ async fn pages_statuses_and_an_expired_token() {
     let s = server(2, None).await;
     let dir = creds("csecret");
     let read = fetch_ok(cfg(&s.base, dir.path(), 2).as_ref()).await;
-    assert_eq!(s.auth_calls.get(), 2, "one token, renewed once after it expired");
-    assert_eq!(s.pages.all(), ["limit=2 offset=0", "limit=2 offset=2", "limit=2 offset=4"]);
+    assert_eq!(
+        s.auth_calls.get(),
+        2,
+        "one token, renewed once after it expired"
+    );
+    assert_eq!(
+        s.pages.all(),
+        ["limit=2 offset=0", "limit=2 offset=2", "limit=2 offset=4"]
+    );
     assert_eq!(keys(&read), ["1", "2", "3", "4"]);
     assert_eq!(
         rejections(&read),
@@ -161,8 +220,16 @@ async fn pages_statuses_and_an_expired_token() {
     let p = |k: &str| read.persons.iter().find(|p| p.key == k).expect("person");
     assert_eq!(p("1").status, Lifecycle::Active);
     assert_eq!(p("1").manager_id, None);
-    assert_eq!(p("2").status, Lifecycle::Active, "onboarding is an employee-to-be");
-    assert_eq!(p("2").start_date, NaiveDate::from_ymd_opt(2027, 1, 4), "future start kept");
+    assert_eq!(
+        p("2").status,
+        Lifecycle::Active,
+        "onboarding is an employee-to-be"
+    );
+    assert_eq!(
+        p("2").start_date,
+        NaiveDate::from_ymd_opt(2027, 1, 4),
+        "future start kept"
+    );
     assert_eq!(p("2").manager_id.as_deref(), Some("1"));
     assert_eq!(p("3").status, Lifecycle::Leave);
     assert_eq!(p("4").status, Lifecycle::Terminated);
@@ -207,8 +274,14 @@ async fn a_token_refused_twice_is_unauthorized() {
     assert_eq!(s.auth_calls.get(), 2);
     // A server that refuses every token: the second 401 is final.
     let app = Router::new()
-        .route("/v1/auth", post(|| async { reply(200, &[], &json!({"success": true, "data": {"token": "tx"}})) }))
-        .route("/v1/company/employees", get(|| async { reply(401, &[], &json!({"success": false})) }));
+        .route(
+            "/v1/auth",
+            post(|| async { reply(200, &[], &json!({"success": true, "data": {"token": "tx"}})) }),
+        )
+        .route(
+            "/v1/company/employees",
+            get(|| async { reply(401, &[], &json!({"success": false})) }),
+        );
     let base = serve(app).await;
     let (err, text) = fetch_err(cfg(&base, dir.path(), 50).as_ref()).await;
     assert!(matches!(err, SourceError::Unauthorized { .. }), "{err:?}");

@@ -51,7 +51,10 @@ fn groups() -> Vec<Value> {
 }
 
 fn list(all: &[Value], q: &HashMap<String, String>) -> Value {
-    let start: usize = q.get("startIndex").and_then(|v| v.parse().ok()).unwrap_or(1);
+    let start: usize = q
+        .get("startIndex")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
     let count: usize = q.get("count").and_then(|v| v.parse().ok()).unwrap_or(100);
     let page: Vec<Value> = all.iter().skip(start - 1).take(count).cloned().collect();
     json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
@@ -63,16 +66,22 @@ async fn server(log: Log, hits: Counter) -> String {
     let app = Router::new()
         .route(
             "/scim/v2/Users",
-            get(move |Query(q): Query<HashMap<String, String>>, headers: HeaderMap| async move {
-                if authorization(&headers) != "Bearer scim-tok" {
-                    return reply(401, &[], &json!({"detail": "no"}));
-                }
-                if hits.hit() == 2 {
-                    return reply(429, &[("retry-after", "0".into())], &json!({}));
-                }
-                l.push(format!("Users {}+{}", q["startIndex"], q["count"]));
-                reply(200, &[("content-type", "application/scim+json".into())], &list(&users(), &q))
-            }),
+            get(
+                move |Query(q): Query<HashMap<String, String>>, headers: HeaderMap| async move {
+                    if authorization(&headers) != "Bearer scim-tok" {
+                        return reply(401, &[], &json!({"detail": "no"}));
+                    }
+                    if hits.hit() == 2 {
+                        return reply(429, &[("retry-after", "0".into())], &json!({}));
+                    }
+                    l.push(format!("Users {}+{}", q["startIndex"], q["count"]));
+                    reply(
+                        200,
+                        &[("content-type", "application/scim+json".into())],
+                        &list(&users(), &q),
+                    )
+                },
+            ),
         )
         .route(
             "/scim/v2/Groups",
@@ -113,7 +122,13 @@ async fn users_paged_with_groups_and_enterprise_fields() {
     let read = fetch_ok(src.as_ref()).await;
     assert_eq!(
         log.all(),
-        ["Users 1+2", "Users 3+2", "Users 5+2", "Groups 1+2", "Groups 3+2"],
+        [
+            "Users 1+2",
+            "Users 3+2",
+            "Users 5+2",
+            "Groups 1+2",
+            "Groups 3+2"
+        ],
         "the throttled request was retried, not skipped"
     );
     assert!(read.rejected.is_empty());
@@ -136,9 +151,14 @@ async fn users_paged_with_groups_and_enterprise_fields() {
 async fn keyed_by_external_id_managers_point_at_keys() {
     let base = server(Log::default(), Counter::default()).await;
     let dir = creds();
-    let read = fetch_ok(source(&cfg(&base, "key = \"external_id\""), Some(dir.path())).as_ref()).await;
+    let read =
+        fetch_ok(source(&cfg(&base, "key = \"external_id\""), Some(dir.path())).as_ref()).await;
     assert_eq!(keys(&read), ["X1", "X2", "X3", "X4", "X5"]);
-    let mgr: Vec<Option<&str>> = read.persons.iter().map(|p| p.manager_id.as_deref()).collect();
+    let mgr: Vec<Option<&str>> = read
+        .persons
+        .iter()
+        .map(|p| p.manager_id.as_deref())
+        .collect();
     assert_eq!(mgr, [None, Some("X1"), Some("X1"), Some("X2"), Some("X2")]);
 }
 
@@ -147,15 +167,25 @@ async fn an_empty_page_before_total_results_is_an_error() {
     let app = Router::new().route(
         "/scim/v2/Users",
         get(|Query(q): Query<HashMap<String, String>>| async move {
-            let start: usize = q.get("startIndex").and_then(|v| v.parse().ok()).unwrap_or(1);
-            let page = if start == 1 { users()[..2].to_vec() } else { Vec::new() };
+            let start: usize = q
+                .get("startIndex")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(1);
+            let page = if start == 1 {
+                users()[..2].to_vec()
+            } else {
+                Vec::new()
+            };
             reply(200, &[], &json!({"totalResults": 5, "Resources": page}))
         }),
     );
     let base = serve(app).await;
     let dir = creds();
     let (err, text) = fetch_err(source(&cfg(&base, ""), Some(dir.path())).as_ref()).await;
-    assert!(matches!(err, SourceError::InvalidResponse { .. }), "{err:?}");
+    assert!(
+        matches!(err, SourceError::InvalidResponse { .. }),
+        "{err:?}"
+    );
     assert!(
         text.contains("Users page 2 is empty but totalResults is 5 and only 2 were read"),
         "{text}"

@@ -106,7 +106,10 @@ async fn report_entries_groups_and_statuses() {
     let p = |k: &str| read.persons.iter().find(|p| p.key == k).expect("person");
     assert_eq!(p("21001").start_date, NaiveDate::from_ymd_opt(2019, 1, 7));
     assert_eq!(field(&read, "21001", "email"), "ana@corp.example");
-    assert_eq!(field(&read, "21001", "department"), "Engineering / Platform");
+    assert_eq!(
+        field(&read, "21001", "department"),
+        "Engineering / Platform"
+    );
     assert_eq!(field(&read, "21001", "full_name"), "Ana Lima");
     assert_eq!(p("21002").status, Lifecycle::Leave);
     assert_eq!(p("21002").manager_id.as_deref(), Some("21001"));
@@ -133,7 +136,10 @@ async fn refused_isu_and_missing_report_entry() {
     let base = serve(app).await;
     let dir = creds();
     let (err, text) = fetch_err(source(&cfg(&base, ""), Some(dir.path())).as_ref()).await;
-    assert!(matches!(err, SourceError::InvalidResponse { .. }), "{err:?}");
+    assert!(
+        matches!(err, SourceError::InvalidResponse { .. }),
+        "{err:?}"
+    );
     assert!(text.contains("no Report_Entry"), "{text}");
     let wrong = tempfile::tempdir().expect("tempdir");
     std::fs::write(wrong.path().join("wd-pass"), "nope").expect("write");

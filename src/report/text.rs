@@ -123,7 +123,8 @@ fn render_app(out: &mut String, app: &AppPlan) {
     for c in &app.conflicts {
         let _ = writeln!(
             out,
-            "  ! conflict    {:<6} {:<32} {}: app {}, HR {} (rule: {})",
+            "  ! {:<12} {:<6} {:<32} {}: app {}, HR {} (rule: {})",
+            "conflict",
             c.key,
             c.user_name.as_deref().unwrap_or("-"),
             short_path(&c.path),
@@ -144,19 +145,19 @@ fn render_app(out: &mut String, app: &AppPlan) {
         );
     }
     for q in &app.quarantined {
-        let _ = writeln!(out, "  ✗ quarantined {:<6} {}", q.key, q.reason);
+        let _ = writeln!(out, "  ✗ {:<12} {:<6} {}", "quarantined", q.key, q.reason);
     }
     for o in &app.orphans {
         let _ = writeln!(
             out,
-            "  ? orphan      {:<6} {:<32} not managed by hrsync{}",
+            "  ? orphan       {:<6} {:<32} not managed by hrsync{}",
             o.external_id.as_deref().unwrap_or("-"),
             o.user_name,
             if o.active { "" } else { " (inactive)" }
         );
     }
     for k in &app.vanished {
-        let _ = writeln!(out, "  ? vanished    {k:<6} linked account no longer exists in the app");
+        let _ = writeln!(out, "  ? vanished     {k:<6} linked account no longer exists in the app");
     }
 }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
-use tokio::time::Instant;
+use std::time::Instant;
 
 use super::profiles::{Profile, RateSpec};
 
@@ -115,10 +115,14 @@ impl Bucket {
 
     /// Takes a token, or says how long until one is available.
     pub fn try_take(&self) -> Result<(), Duration> {
+        self.try_take_at(Instant::now())
+    }
+
+    /// [`Bucket::try_take`] at a given moment (time is a parameter, for tests).
+    pub fn try_take_at(&self, now: Instant) -> Result<(), Duration> {
         let Ok(mut st) = self.state.lock() else {
             return Ok(());
         };
-        let now = Instant::now();
         let elapsed = now.duration_since(st.1).as_secs_f64();
         st.0 = (st.0 + elapsed * self.spec.per_sec).min(self.spec.burst);
         st.1 = now;
@@ -230,17 +234,24 @@ mod tests {
         assert!(a.iter().all(|d| !d.drop && !d.stall));
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn bucket_admits_the_burst_then_refills_at_the_rate() {
+    #[test]
+    fn bucket_admits_the_burst_then_refills_at_the_rate() {
         let b = Bucket::new(RateSpec { per_sec: 2.0, burst: 3.0 });
+        let t0 = Instant::now();
         for _ in 0..3 {
-            assert!(b.try_take().is_ok());
+            assert!(b.try_take_at(t0).is_ok());
         }
-        let wait = b.try_take().err();
-        assert!(wait.is_some_and(|w| w <= Duration::from_millis(500)));
-        tokio::time::advance(Duration::from_millis(500)).await;
-        assert!(b.try_take().is_ok());
-        assert!(b.try_take().is_err());
+        let wait = b.try_take_at(t0).err();
+        assert!(wait.is_some_and(|w| w > Duration::ZERO && w <= Duration::from_millis(500)));
+        let t1 = t0 + Duration::from_millis(500);
+        assert!(b.try_take_at(t1).is_ok());
+        assert!(b.try_take_at(t1).is_err());
+        // Idle time refills only up to the burst.
+        let t2 = t1 + Duration::from_secs(60);
+        for _ in 0..3 {
+            assert!(b.try_take_at(t2).is_ok());
+        }
+        assert!(b.try_take_at(t2).is_err());
     }
 
     #[test]

@@ -30,9 +30,9 @@ struct Row {
     body: Map<String, Value>,
 }
 
-/// The sandbox clock: every timestamp it writes comes from here.
+/// Now, as the sandbox writes timestamps (RFC 3339, milliseconds, UTC).
 pub fn now() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    crate::clock::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 fn db(e: rusqlite::Error) -> ScimError {

@@ -168,7 +168,7 @@ pub fn normalize(kind: Kind, body: &Value) -> Result<Map<String, Value>, ScimErr
 /// Checks the invariants every stored resource keeps (required attributes, one primary).
 pub fn validate(kind: Kind, body: &Map<String, Value>) -> Result<(), ScimError> {
     for def in kind.core().attrs.iter().filter(|d| d.required) {
-        if !body.get(def.name).is_some_and(|v| v.as_str().is_some_and(|s| !s.trim().is_empty())) {
+        if body.get(def.name).and_then(Value::as_str).is_none_or(|s| s.trim().is_empty()) {
             return Err(ScimError::invalid_value(format!("{} is required", def.name)));
         }
     }

@@ -48,7 +48,7 @@ impl Kind {
     /// The schema extensions this kind accepts.
     pub fn extensions(self) -> &'static [&'static SchemaDef] {
         match self {
-            Kind::User => &[&ENTERPRISE],
+            Kind::User => &USER_EXTENSIONS,
             Kind::Group => &[],
         }
     }
@@ -113,7 +113,7 @@ pub enum Mutability {
 }
 
 /// One attribute of a schema.
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub struct AttrDef {
     /// Canonical name.
     pub name: &'static str,
@@ -313,6 +313,8 @@ pub static ENTERPRISE: SchemaDef = SchemaDef {
         ),
     ],
 };
+
+static USER_EXTENSIONS: [&SchemaDef; 1] = [&ENTERPRISE];
 
 /// The core Group schema (RFC 7643 §4.2).
 pub static GROUP: SchemaDef = SchemaDef {

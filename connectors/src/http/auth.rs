@@ -284,7 +284,10 @@ impl Authenticator {
         })?;
         if !status.is_success() {
             // Scrub before cutting, so a cut cannot leave half a secret unrecognised.
-            let text: String = scrub(&String::from_utf8_lossy(&body)).chars().take(200).collect();
+            let text: String = scrub(&String::from_utf8_lossy(&body))
+                .chars()
+                .take(200)
+                .collect();
             return Err(AuthError::TokenRejected {
                 url: super::redact_url(&url),
                 status: status.as_u16(),
@@ -328,7 +331,7 @@ fn scrub_secret(text: &str, client_id: &str, secret: &Secret) -> String {
         url::form_urlencoded::byte_serialize(raw.as_bytes()).collect::<String>(),
         raw.to_string(),
     ];
-    forms
-        .iter()
-        .fold(text.to_string(), |acc, form| acc.replace(form.as_str(), "**REDACTED**"))
+    forms.iter().fold(text.to_string(), |acc, form| {
+        acc.replace(form.as_str(), "**REDACTED**")
+    })
 }

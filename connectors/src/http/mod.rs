@@ -256,7 +256,11 @@ impl HttpClient {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| HttpError::Build(e.to_string()))?;
-        let auth = Arc::new(Authenticator::new(auth, inner.clone(), settings.allow_insecure_http));
+        let auth = Arc::new(Authenticator::new(
+            auth,
+            inner.clone(),
+            settings.allow_insecure_http,
+        ));
         Ok(HttpClient {
             inner,
             auth,
@@ -385,10 +389,20 @@ async fn execute(
             };
             Err((
                 kind,
-                format!("response body interrupted: {}", error_chain(&e.without_url())),
+                format!(
+                    "response body interrupted: {}",
+                    error_chain(&e.without_url())
+                ),
             ))
         }
     }
+}
+
+/// The one place the HTTP transport reads the wall clock: `Retry-After` dates and epoch
+/// rate-limit resets are points in wall-clock time, everything else runs on tokio time.
+#[allow(clippy::disallowed_methods)]
+pub(crate) fn wall_clock() -> chrono::DateTime<chrono::Utc> {
+    chrono::Utc::now()
 }
 
 /// The URL without query string or credentials, for logs and errors.
@@ -425,9 +439,15 @@ fn transport_kind(e: &reqwest::Error) -> TransportKind {
         cur = c.source();
     }
     let tls = invalid_data
-        || ["certificate", "tls", "handshake", "corrupt message", "peer is incompatible"]
-            .iter()
-            .any(|w| causes.contains(w));
+        || [
+            "certificate",
+            "tls",
+            "handshake",
+            "corrupt message",
+            "peer is incompatible",
+        ]
+        .iter()
+        .any(|w| causes.contains(w));
     if e.is_connect() {
         if causes.contains("dns error") || causes.contains("failed to lookup address") {
             TransportKind::Dns

@@ -41,7 +41,7 @@ pub enum Decision {
 /// Classifies one attempt at the current wall-clock time (which only matters for a
 /// `Retry-After` given as an HTTP date); see [`classify_at`].
 pub fn classify(attempt: &Attempt<'_>, replay: Replay) -> Decision {
-    classify_at(attempt, replay, Utc::now())
+    classify_at(attempt, replay, super::wall_clock())
 }
 
 /// Classifies one attempt; `now` is the wall-clock time of the answer. Pure.
@@ -74,7 +74,9 @@ pub fn classify_at(attempt: &Attempt<'_>, replay: Replay, now: DateTime<Utc>) ->
                 Decision::Retry { after: None }
             }
             TransportKind::Timeout => Decision::GiveUp("timed out; the server may have acted"),
-            TransportKind::Broken => Decision::GiveUp("connection broke; the server may have acted"),
+            TransportKind::Broken => {
+                Decision::GiveUp("connection broke; the server may have acted")
+            }
             // Certificates and protocol mismatches do not fix themselves between attempts.
             TransportKind::Tls => Decision::GiveUp("TLS failure"),
         },
@@ -83,7 +85,11 @@ pub fn classify_at(attempt: &Attempt<'_>, replay: Replay, now: DateTime<Utc>) ->
 
 /// Reads `Retry-After` (delta-seconds or HTTP-date relative to `now`).
 pub fn retry_after(headers: &HeaderMap, now: chrono::DateTime<chrono::Utc>) -> Option<Duration> {
-    let raw = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim();
+    let raw = headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
     if let Ok(secs) = raw.parse::<u64>() {
         return Some(Duration::from_secs(secs));
     }

@@ -159,7 +159,11 @@ pub(crate) fn parse_json(body: &[u8]) -> Result<Value, String> {
     }
     serde_json::from_slice(body).map_err(|e| {
         if e.is_eof() {
-            format!("truncated JSON (ends at line {} column {})", e.line(), e.column())
+            format!(
+                "truncated JSON (ends at line {} column {})",
+                e.line(),
+                e.column()
+            )
         } else {
             format!("response is not valid JSON: {e}")
         }
@@ -290,6 +294,9 @@ mod tests {
         assert!(e.contains("page 3 repeats page 1"), "{e}");
         let mut g = PageGuard::default();
         assert!(g.page(&[], 1).is_ok());
-        assert!(g.page(&[], 1).expect_err("bound").contains("more than 1 pages"));
+        assert!(g
+            .page(&[], 1)
+            .expect_err("bound")
+            .contains("more than 1 pages"));
     }
 }

@@ -49,7 +49,11 @@ impl Idp {
     }
 }
 
-async fn token(State(idp): State<Arc<Idp>>, headers: HeaderMap, body: String) -> axum::response::Response {
+async fn token(
+    State(idp): State<Arc<Idp>>,
+    headers: HeaderMap,
+    body: String,
+) -> axum::response::Response {
     use axum::response::IntoResponse;
     let authz = headers
         .get("authorization")
@@ -61,14 +65,16 @@ async fn token(State(idp): State<Arc<Idp>>, headers: HeaderMap, body: String) ->
         let echo = format!("invalid_client: got {authz} and {body} (secret {CLIENT_SECRET})");
         return (status, echo).into_response();
     }
-    let expected = base64::engine::general_purpose::STANDARD
-        .encode(format!("hrsync-client:{CLIENT_SECRET}"));
+    let expected =
+        base64::engine::general_purpose::STANDARD.encode(format!("hrsync-client:{CLIENT_SECRET}"));
     if authz != format!("Basic {expected}") || !body.contains("grant_type=client_credentials") {
         return (StatusCode::UNAUTHORIZED, "bad client").into_response();
     }
     let n = idp.issued.fetch_add(1, Ordering::SeqCst) + 1;
-    Json(json!({"access_token": format!("tok-{n}"), "token_type": "Bearer",
-                "expires_in": idp.expires_in}))
+    Json(
+        json!({"access_token": format!("tok-{n}"), "token_type": "Bearer",
+                "expires_in": idp.expires_in}),
+    )
     .into_response()
 }
 
@@ -110,7 +116,10 @@ async fn oauth2_token_is_fetched_once_and_reused() {
     let throttle = Throttle::new("app", None, 4).expect("throttle");
     let c = client(auth, 3, Some(&throttle));
     for i in 0..10 {
-        let r = c.send(&get(addr, &format!("/scim/v2/Users/{i}"))).await.expect("send");
+        let r = c
+            .send(&get(addr, &format!("/scim/v2/Users/{i}")))
+            .await
+            .expect("send");
         assert_eq!(r.status.as_u16(), 200);
     }
     let tasks: Vec<_> = (0..20)
@@ -177,10 +186,11 @@ async fn a_resource_that_keeps_refusing_gets_one_refresh_then_its_401() {
     let (addr, auth) = start(&idp).await;
     let c = client(auth, 3, None);
     // Every token is refused: the client refreshes once, then reports the 401.
-    idp.revoked
-        .lock()
-        .expect("revoked")
-        .extend(["tok-1".to_string(), "tok-2".to_string(), "tok-3".to_string()]);
+    idp.revoked.lock().expect("revoked").extend([
+        "tok-1".to_string(),
+        "tok-2".to_string(),
+        "tok-3".to_string(),
+    ]);
     let r = c.send(&get(addr, "/scim/v2/Users")).await.expect("send");
     assert_eq!(r.status.as_u16(), 401);
     assert_eq!(c.authenticator().token_fetches(), 2);
@@ -193,18 +203,30 @@ async fn a_failing_token_endpoint_is_an_auth_error_without_the_secret() {
     Arc::get_mut(&mut idp).expect("unique").fail_with = Some(StatusCode::UNAUTHORIZED);
     let (addr, auth) = start(&idp).await;
     let c = client(auth, 3, None);
-    let err = c.send(&get(addr, "/scim/v2/Users")).await.expect_err("no token");
+    let err = c
+        .send(&get(addr, "/scim/v2/Users"))
+        .await
+        .expect_err("no token");
     assert!(
-        matches!(err, HttpError::Auth(AuthError::TokenRejected { status: 401, .. })),
+        matches!(
+            err,
+            HttpError::Auth(AuthError::TokenRejected { status: 401, .. })
+        ),
         "{err:?}"
     );
-    assert!(idp.seen().is_empty(), "no request went out without credentials");
-    let basic = base64::engine::general_purpose::STANDARD
-        .encode(format!("hrsync-client:{CLIENT_SECRET}"));
+    assert!(
+        idp.seen().is_empty(),
+        "no request went out without credentials"
+    );
+    let basic =
+        base64::engine::general_purpose::STANDARD.encode(format!("hrsync-client:{CLIENT_SECRET}"));
     for text in [format!("{err}"), format!("{err:?}")] {
         assert!(!text.contains(CLIENT_SECRET), "{text}");
         assert!(!text.contains(&basic), "{text}");
-        assert!(text.contains("invalid_client"), "the endpoint's reason is kept: {text}");
+        assert!(
+            text.contains("invalid_client"),
+            "the endpoint's reason is kept: {text}"
+        );
     }
 }
 
@@ -220,8 +242,14 @@ async fn an_unreachable_token_endpoint_is_an_auth_error() {
         scope: None,
     };
     let c = client(auth, 3, None);
-    let err = c.send(&get(addr, "/scim/v2/Users")).await.expect_err("no token");
-    assert!(matches!(err, HttpError::Auth(AuthError::TokenTransport { .. })), "{err:?}");
+    let err = c
+        .send(&get(addr, "/scim/v2/Users"))
+        .await
+        .expect_err("no token");
+    assert!(
+        matches!(err, HttpError::Auth(AuthError::TokenTransport { .. })),
+        "{err:?}"
+    );
     assert!(!format!("{err} {err:?}").contains(CLIENT_SECRET));
 }
 
@@ -239,7 +267,10 @@ async fn echo(headers: HeaderMap) -> Json<serde_json::Value> {
 
 async fn credentials_seen(auth: Auth) -> serde_json::Value {
     let addr = serve(Router::new().route("/echo", any(echo))).await;
-    let r = client(auth, 1, None).send(&get(addr, "/echo")).await.expect("send");
+    let r = client(auth, 1, None)
+        .send(&get(addr, "/echo"))
+        .await
+        .expect("send");
     serde_json::from_slice(&r.body).expect("json")
 }
 
@@ -302,11 +333,17 @@ fn secrets_never_appear_in_debug_output() {
             format!("{:?}", c.authenticator()),
         ] {
             assert!(!text.contains(secret), "{text}");
-            assert!(text.contains("REDACTED") || text.contains("HttpClient"), "{text}");
+            assert!(
+                text.contains("REDACTED") || text.contains("HttpClient"),
+                "{text}"
+            );
         }
     }
     let cfg = AuthConfig::Bearer {
         token: SecretRef::Env("SLACK_SCIM_TOKEN".into()),
     };
-    assert!(format!("{cfg:?}").contains("SLACK_SCIM_TOKEN"), "names, not values");
+    assert!(
+        format!("{cfg:?}").contains("SLACK_SCIM_TOKEN"),
+        "names, not values"
+    );
 }

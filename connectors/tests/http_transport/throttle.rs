@@ -122,11 +122,17 @@ async fn a_client_configured_at_twice_the_limit_converges() {
     let addr = serve(server.router()).await;
     let throttle = Throttle::new("app", Some(&RateLimit::per_second(20)), 4).expect("throttle");
     let statuses = burst(addr, &throttle, 300).await;
-    assert!(statuses.iter().all(|s| *s == 200), "every request got through");
+    assert!(
+        statuses.iter().all(|s| *s == 200),
+        "every request got through"
+    );
     let refused = server.throttled.load(Ordering::SeqCst);
     // The app did push back, and the client listened: a client that kept sending at the
     // configured 20/s would have had about one request in two refused.
-    assert!(refused >= 1, "the server never throttled: the test proves nothing");
+    assert!(
+        refused >= 1,
+        "the server never throttled: the test proves nothing"
+    );
     assert!(refused <= 30, "{refused} requests refused for 300 sent");
     let stats = throttle.stats();
     assert_eq!(stats.throttled, refused, "the throttle saw every 429");
@@ -159,7 +165,13 @@ async fn advertised_quota_is_respected_without_any_429() {
 async fn a_throttled_app_does_not_delay_another() {
     let hard = Router::new().route(
         "/{*rest}",
-        any(|| async { (StatusCode::TOO_MANY_REQUESTS, [("retry-after", "600")], "no") }),
+        any(|| async {
+            (
+                StatusCode::TOO_MANY_REQUESTS,
+                [("retry-after", "600")],
+                "no",
+            )
+        }),
     );
     let hard_addr = serve(hard).await;
     let hard_hits = Arc::new(AtomicU64::new(0));
@@ -190,7 +202,11 @@ async fn a_throttled_app_does_not_delay_another() {
         started.elapsed() < Duration::from_secs(600),
         "the normal app waited for the other one's pause"
     );
-    assert_eq!(hard_hits.load(Ordering::SeqCst), 0, "the hard app is still paused");
+    assert_eq!(
+        hard_hits.load(Ordering::SeqCst),
+        0,
+        "the hard app is still paused"
+    );
     assert!(hard_throttle.stats().paused_until.is_some());
     assert_eq!(normal_throttle.stats().throttled, 0);
     for t in stuck {

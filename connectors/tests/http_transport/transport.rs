@@ -44,7 +44,10 @@ where
 }
 
 /// Answers with a status sequence: `codes[i]` for the i-th request, the last one after.
-async fn sequence(codes: &'static [u16], retry_after: Option<&'static str>) -> (std::net::SocketAddr, Arc<AtomicU64>) {
+async fn sequence(
+    codes: &'static [u16],
+    retry_after: Option<&'static str>,
+) -> (std::net::SocketAddr, Arc<AtomicU64>) {
     let hits = Arc::new(AtomicU64::new(0));
     let h = Arc::clone(&hits);
     let router = Router::new().route(
@@ -131,9 +134,17 @@ async fn a_429_on_a_create_waits_for_retry_after_and_repeats() {
         .expect("send");
     assert_eq!((r.status.as_u16(), r.attempts), (201, 2));
     assert_eq!(hits.load(Ordering::SeqCst), 2);
-    assert!(started.elapsed() >= Duration::from_secs(4), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() >= Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
     let s = throttle.stats();
-    assert_eq!((s.admitted, s.throttled), (2, 1), "the gate saw every attempt");
+    assert_eq!(
+        (s.admitted, s.throttled),
+        (2, 1),
+        "the gate saw every attempt"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -150,7 +161,9 @@ async fn connection_refused_is_retried_even_for_a_create() {
 #[tokio::test(start_paused = true)]
 async fn a_connection_reset_is_broken_and_only_safe_requests_repeat() {
     let (addr, conns) = raw_server(|sock| async move {
-        // Close with a reset instead of an answer.
+        // Close with a reset instead of an answer. Linger zero resets at once, so the
+        // blocking-drop concern behind the deprecation does not apply.
+        #[allow(deprecated)]
         let _ = sock.set_linger(Some(Duration::ZERO));
         drop(sock);
     })
@@ -170,7 +183,8 @@ async fn a_connection_reset_is_broken_and_only_safe_requests_repeat() {
 #[tokio::test(start_paused = true)]
 async fn a_body_that_fails_mid_way_is_broken() {
     let (addr, conns) = raw_server(|mut sock| async move {
-        let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 500\r\n\r\n";
+        let head =
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 500\r\n\r\n";
         let _ = sock.write_all(head.as_bytes()).await;
         let _ = sock.write_all(b"{\"Resources\": [").await;
         let _ = sock.flush().await;
@@ -183,7 +197,10 @@ async fn a_body_that_fails_mid_way_is_broken() {
     assert!(err.to_string().contains("body"), "{err}");
     assert_eq!((attempts(&err), conns.load(Ordering::SeqCst)), (2, 2));
     let err = c.send(&post(addr, "/Users")).await.expect_err("truncated");
-    assert_eq!((kind(&err), attempts(&err)), (Some(TransportKind::Broken), 1));
+    assert_eq!(
+        (kind(&err), attempts(&err)),
+        (Some(TransportKind::Broken), 1)
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -197,10 +214,17 @@ async fn a_silent_server_times_out() {
     let started = Instant::now();
     let err = c.send(&post(addr, "/Users")).await.expect_err("timeout");
     assert_eq!(kind(&err), Some(TransportKind::Timeout), "{err}");
-    assert_eq!(attempts(&err), 1, "a create that timed out is looked up, not repeated");
+    assert_eq!(
+        attempts(&err),
+        1,
+        "a create that timed out is looked up, not repeated"
+    );
     assert!(started.elapsed() >= c.settings().timeout);
     let err = c.send(&get(addr, "/Users")).await.expect_err("timeout");
-    assert_eq!((kind(&err), attempts(&err)), (Some(TransportKind::Timeout), 2));
+    assert_eq!(
+        (kind(&err), attempts(&err)),
+        (Some(TransportKind::Timeout), 2)
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -213,7 +237,10 @@ async fn tls_to_a_server_that_does_not_speak_it_is_a_tls_error_and_not_retried()
         url,
         hrsync_connectors::http::Replay::Safe,
     );
-    let err = client(Auth::None, 3, None).send(&req).await.expect_err("tls");
+    let err = client(Auth::None, 3, None)
+        .send(&req)
+        .await
+        .expect_err("tls");
     assert_eq!(kind(&err), Some(TransportKind::Tls), "{err}");
     assert_eq!(attempts(&err), 1);
 }
@@ -226,6 +253,9 @@ async fn plain_http_is_refused_to_a_remote_host() {
         url,
         hrsync_connectors::http::Replay::Safe,
     );
-    let err = client(Auth::None, 3, None).send(&req).await.expect_err("insecure");
+    let err = client(Auth::None, 3, None)
+        .send(&req)
+        .await
+        .expect_err("insecure");
     assert!(matches!(err, HttpError::InsecureUrl(_)), "{err:?}");
 }

@@ -60,6 +60,8 @@ pub fn get(addr: SocketAddr, path: &str) -> Request {
 
 /// A POST create, repeated only when certainly unprocessed.
 pub fn post(addr: SocketAddr, path: &str) -> Request {
-    Request::new(Method::POST, url(addr, path), Replay::OnlyIfUnprocessed)
-        .json(&serde_json::json!({"userName": "a@corp.example"}), "application/scim+json")
+    Request::new(Method::POST, url(addr, path), Replay::OnlyIfUnprocessed).json(
+        &serde_json::json!({"userName": "a@corp.example"}),
+        "application/scim+json",
+    )
 }

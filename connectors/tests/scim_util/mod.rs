@@ -18,8 +18,6 @@ use hrsync_connectors::secret::Secret;
 use serde_json::Value;
 use url::Url;
 
-pub use query::{eval_filter, parse_query};
-
 /// The bearer token the fake accepts.
 pub const TOKEN: &str = "test-token";
 

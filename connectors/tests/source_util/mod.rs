@@ -63,8 +63,7 @@ pub fn basic(user: &str, pass: &str) -> String {
 /// Parses one `[[sources]]` table written as TOML.
 pub fn config(toml_text: &str) -> SourceConfig {
     toml::from_str(toml_text).unwrap_or_else(|e| {
-        assert!(false, "config does not parse: {e}");
-        unreachable!()
+        panic!("config does not parse: {e}")
     })
 }
 
@@ -74,8 +73,7 @@ pub fn source(toml_text: &str, creds: Option<&Path>) -> Box<dyn Source> {
     match build(&cfg, creds) {
         Ok(s) => s,
         Err(e) => {
-            assert!(false, "source does not build: {e}");
-            unreachable!()
+            panic!("source does not build: {e}")
         }
     }
 }
@@ -90,8 +88,7 @@ pub async fn fetch_ok(source: &dyn Source) -> SourceRead {
     match fetch(source).await {
         Ok(r) => r,
         Err(e) => {
-            assert!(false, "read failed: {e}");
-            unreachable!()
+            panic!("read failed: {e}")
         }
     }
 }
@@ -100,8 +97,7 @@ pub async fn fetch_ok(source: &dyn Source) -> SourceRead {
 pub async fn fetch_err(source: &dyn Source) -> (SourceError, String) {
     match fetch(source).await {
         Ok(r) => {
-            assert!(false, "read should fail, got {} persons", r.persons.len());
-            unreachable!()
+            panic!("read should fail, got {} persons", r.persons.len())
         }
         Err(e) => {
             let text = e.to_string();

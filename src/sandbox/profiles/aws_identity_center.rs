@@ -19,7 +19,7 @@ fn check_user(u: &Map<String, Value>) -> Result<(), ScimError> {
         ("name.familyName", &u.get("name").and_then(|n| n.get("familyName")).cloned()),
         ("displayName", &u.get("displayName").cloned()),
     ] {
-        if !v.as_ref().and_then(Value::as_str).is_some_and(|s| !s.is_empty()) {
+        if v.as_ref().and_then(Value::as_str).is_none_or(str::is_empty) {
             return Err(ScimError::invalid_value(format!("{label} is required")));
         }
     }

@@ -17,7 +17,6 @@ pub fn profile() -> Profile {
             value_paths: false,
             max_comparisons: Some(1),
             attrs: Some(&["userName", "displayName"]),
-            ..generic::ALL_FILTERS
         },
         bulk: None,
         etag: false,

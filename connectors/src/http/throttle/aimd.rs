@@ -55,7 +55,11 @@ impl Aimd {
 
     /// The app throttled a request. `measured` is the rate recently sent, `others_in_flight`
     /// the requests admitted before now whose answers are still to come.
-    pub(crate) fn on_throttled(&mut self, measured: f64, others_in_flight: u64) -> Option<RateChange> {
+    pub(crate) fn on_throttled(
+        &mut self,
+        measured: f64,
+        others_in_flight: u64,
+    ) -> Option<RateChange> {
         self.success_run = 0;
         if self.stale_answers > 0 {
             self.stale_answers -= 1;

@@ -214,10 +214,15 @@ mod tests {
 
     #[test]
     fn rejects_unenforceable_limits() {
-        assert_eq!(RateLimit::default().validate(), Err(RateLimitError::NoWindow));
+        assert_eq!(
+            RateLimit::default().validate(),
+            Err(RateLimitError::NoWindow)
+        );
         assert_eq!(
             RateLimit::per_minute(0).validate(),
-            Err(RateLimitError::ZeroCount { window: "per_minute" })
+            Err(RateLimitError::ZeroCount {
+                window: "per_minute"
+            })
         );
         assert_eq!(
             RateLimit::per_second(5).with_burst(0).validate(),
@@ -242,8 +247,8 @@ mod tests {
         let rl: RateLimit =
             serde_json::from_str(r#"{"per_minute": 300, "burst": 10}"#).expect("parse");
         assert_eq!(rl, RateLimit::per_minute(300).with_burst(10));
-        let err = serde_json::from_str::<RateLimit>(r#"{"per_minit": 300}"#)
-            .expect_err("unknown key");
+        let err =
+            serde_json::from_str::<RateLimit>(r#"{"per_minit": 300}"#).expect_err("unknown key");
         assert!(err.to_string().contains("per_minit"), "{err}");
     }
 

@@ -22,8 +22,8 @@ use tokio::time::Instant;
 
 use super::{Attempt, Gate};
 use aimd::{Aimd, RateChange, RateMeter};
-pub use config::{RateLimit, RateLimitError, ThrottleTuning};
 use config::Window;
+pub use config::{RateLimit, RateLimitError, ThrottleTuning};
 pub use signals::{read_pushback, Pushback};
 
 /// Governor's view of tokio time, so `tokio::time::pause()` drives the limiter in tests.
@@ -63,7 +63,8 @@ impl StateStore for PeekableState {
         let current = (raw != u64::MAX).then(|| Nanos::new(raw));
         let (outcome, next) = f(current)?;
         if !self.dry.load(Ordering::Acquire) {
-            self.tat.store(next.as_u64().min(u64::MAX - 1), Ordering::Release);
+            self.tat
+                .store(next.as_u64().min(u64::MAX - 1), Ordering::Release);
         }
         Ok(outcome)
     }
@@ -308,7 +309,7 @@ impl Throttle {
         let mut st = self.inner.lock();
         let change = match attempt {
             Attempt::Status { status, headers } => {
-                let p = read_pushback(*status, headers, chrono::Utc::now());
+                let p = read_pushback(*status, headers, super::wall_clock());
                 if let Some(d) = p.pause(st.in_flight) {
                     extend_pause(&mut st, now + d.min(max_pause));
                     tracing::debug!(

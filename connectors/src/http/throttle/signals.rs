@@ -101,7 +101,9 @@ fn reset_value(raw: &str, now: DateTime<Utc>) -> Option<Duration> {
         .split(',')
         .filter_map(|item| item.split(';').next()?.trim().parse::<f64>().ok())
         .filter(|v| v.is_finite() && *v >= 0.0)
-        .fold(None, |acc: Option<f64>, v| Some(acc.map_or(v, |a| a.max(v))))?;
+        .fold(None, |acc: Option<f64>, v| {
+            Some(acc.map_or(v, |a| a.max(v)))
+        })?;
     const EPOCH_SECONDS_FROM: f64 = 1_000_000_000.0;
     const EPOCH_MILLIS_FROM: f64 = 1_000_000_000_000.0;
     let delta = if secs >= EPOCH_MILLIS_FROM {
@@ -188,7 +190,10 @@ mod tests {
         let epoch = (now().timestamp() + 90).to_string();
         let p = answer(
             200,
-            &[("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", &epoch)],
+            &[
+                ("x-ratelimit-remaining", "0"),
+                ("x-ratelimit-reset", &epoch),
+            ],
         );
         assert_eq!(p.remaining, Some(0));
         assert_eq!(p.pause(0), Some(Duration::from_secs(90)));
@@ -200,7 +205,10 @@ mod tests {
         // A reset in the past means no wait.
         let p = answer(
             200,
-            &[("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", "1000000000")],
+            &[
+                ("x-ratelimit-remaining", "0"),
+                ("x-ratelimit-reset", "1000000000"),
+            ],
         );
         assert_eq!(p.pause(0), Some(Duration::ZERO));
     }
@@ -211,7 +219,11 @@ mod tests {
         let p = answer(200, &h);
         assert_eq!(p.pause(0), None, "three left, nothing else in flight");
         assert_eq!(p.pause(2), None, "two in flight leave one");
-        assert_eq!(p.pause(3), Some(Duration::from_secs(20)), "in flight spend it all");
+        assert_eq!(
+            p.pause(3),
+            Some(Duration::from_secs(20)),
+            "in flight spend it all"
+        );
         let p = answer(200, &[("x-ratelimit-remaining", "4999")]);
         assert_eq!(p.pause(10), None, "no reset known: nothing to wait for");
     }
@@ -219,13 +231,19 @@ mod tests {
     #[test]
     fn combined_ratelimit_header_forms() {
         let p = answer(200, &[("ratelimit", "limit=100, remaining=0, reset=30")]);
-        assert_eq!((p.remaining, p.reset_in), (Some(0), Some(Duration::from_secs(30))));
+        assert_eq!(
+            (p.remaining, p.reset_in),
+            (Some(0), Some(Duration::from_secs(30)))
+        );
         let p = answer(200, &[("ratelimit", "\"default\";r=0;t=45")]);
         assert_eq!(p.pause(0), Some(Duration::from_secs(45)));
         // Several policies: the closest to running out wins.
         let p = answer(
             200,
-            &[("ratelimit-remaining", "50, 0;w=3600"), ("ratelimit-reset", "10, 600")],
+            &[
+                ("ratelimit-remaining", "50, 0;w=3600"),
+                ("ratelimit-reset", "10, 600"),
+            ],
         );
         assert_eq!(p.pause(0), Some(Duration::from_secs(600)));
     }

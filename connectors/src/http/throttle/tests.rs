@@ -61,7 +61,11 @@ async fn burst_then_spread_over_the_window() {
     let rl = RateLimit::per_minute(300).with_burst(10);
     let t = Throttle::new("app", Some(&rl), 4).expect("throttle");
     let times = admit_times(&t, 600).await;
-    assert!(times[..10].iter().all(|d| d.is_zero()), "{:?}", &times[..11]);
+    assert!(
+        times[..10].iter().all(|d| d.is_zero()),
+        "{:?}",
+        &times[..11]
+    );
     assert!(times[10] > Duration::ZERO);
     assert!(densest(&times, Duration::from_secs(60)) <= 300);
 }
@@ -140,23 +144,38 @@ async fn http_date_retry_after_and_absurd_values_are_capped() {
     let start = Instant::now();
     drop(t.acquire().await);
     assert_eq!(start.elapsed(), Duration::from_secs(60));
-    let date = (chrono::Utc::now() + chrono::Duration::seconds(30)).to_rfc2822();
+    let date = (crate::http::wall_clock() + chrono::Duration::seconds(30)).to_rfc2822();
     answer(&t, 429, &[("retry-after", &date)]);
     let paused = t.stats().paused_until.expect("paused");
     let left = paused.saturating_duration_since(Instant::now());
-    assert!(left > Duration::from_secs(25) && left <= Duration::from_secs(30), "{left:?}");
+    assert!(
+        left > Duration::from_secs(25) && left <= Duration::from_secs(30),
+        "{left:?}"
+    );
 }
 
 #[tokio::test(start_paused = true)]
 async fn exhausted_quota_pauses_until_its_reset() {
     let t = Throttle::new("app", None, 4).expect("throttle");
-    answer(&t, 200, &[("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", "3")]);
-    assert_eq!(t.stats().throttled, 0, "a pause before exhaustion is not a throttle");
+    answer(
+        &t,
+        200,
+        &[("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", "3")],
+    );
+    assert_eq!(
+        t.stats().throttled,
+        0,
+        "a pause before exhaustion is not a throttle"
+    );
     let start = Instant::now();
     drop(t.acquire().await);
     assert_eq!(start.elapsed(), Duration::from_secs(3));
     // Quota left: no pause.
-    answer(&t, 200, &[("ratelimit-remaining", "40"), ("ratelimit-reset", "3")]);
+    answer(
+        &t,
+        200,
+        &[("ratelimit-remaining", "40"), ("ratelimit-reset", "3")],
+    );
     let start = Instant::now();
     drop(t.acquire().await);
     assert_eq!(start.elapsed(), Duration::ZERO);
@@ -175,7 +194,10 @@ async fn slows_down_on_throttling_and_recovers_to_the_configured_rate() {
         answer(&t, 200, &[]);
         seen.push(t.stats().effective_per_sec.expect("configured"));
     }
-    assert!(seen.iter().all(|r| *r <= 20.0), "never above the configured rate");
+    assert!(
+        seen.iter().all(|r| *r <= 20.0),
+        "never above the configured rate"
+    );
     assert_eq!(seen.last(), Some(&20.0));
     let times = admit_times(&t, 21).await;
     assert_eq!(densest(&times, Duration::from_secs(1)), 20);

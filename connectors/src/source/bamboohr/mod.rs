@@ -37,7 +37,10 @@ pub fn vendor_rules() -> VendorRules {
             ("end_date", "terminationDate"),
             ("manager_id", "supervisorEId"),
         ],
-        statuses: vec![("active", Lifecycle::Active), ("inactive", Lifecycle::Terminated)],
+        statuses: vec![
+            ("active", Lifecycle::Active),
+            ("inactive", Lifecycle::Terminated),
+        ],
         zero_date_is_none: true,
         offset_dates: false,
     }
@@ -57,7 +60,12 @@ pub struct BambooHrSource {
 
 impl BambooHrSource {
     /// A source for a checked config, sending through `client` (basic auth with the key).
-    pub fn new(common: &CommonConfig, key: &str, config: &BambooHrConfig, client: HttpClient) -> Self {
+    pub fn new(
+        common: &CommonConfig,
+        key: &str,
+        config: &BambooHrConfig,
+        client: HttpClient,
+    ) -> Self {
         let mut base = config.base_url.clone().unwrap_or_else(|| {
             format!(
                 "https://api.bamboohr.com/api/gateway.php/{}/v1/",
@@ -98,22 +106,22 @@ impl BambooHrSource {
         let url = self.url("reports/custom?format=JSON")?;
         let body = json!({"title": "hrsync", "fields": self.fields});
         // A report request changes nothing, so it may be repeated like a GET.
-        let req = Request::new(Method::POST, url.clone(), Replay::Safe)
-            .json(&body, "application/json");
+        let req =
+            Request::new(Method::POST, url.clone(), Replay::Safe).json(&body, "application/json");
         let resp = ep.send(&req).await?;
-        let (what, resp) = if matches!(resp.status, StatusCode::FORBIDDEN | StatusCode::NOT_FOUND)
-        {
-            tracing::warn!(
-                source = %ep.source,
-                status = resp.status.as_u16(),
-                "Custom report refused; reading the employee directory instead."
-            );
-            let dir = self.url("employees/directory")?;
-            let req = Request::new(Method::GET, dir, Replay::Safe);
-            ("employee directory", ep.send(&req).await?)
-        } else {
-            ("custom report", resp)
-        };
+        let (what, url, resp) =
+            if matches!(resp.status, StatusCode::FORBIDDEN | StatusCode::NOT_FOUND) {
+                tracing::warn!(
+                    source = %ep.source,
+                    status = resp.status.as_u16(),
+                    "Custom report refused; reading the employee directory instead."
+                );
+                let dir = self.url("employees/directory")?;
+                let req = Request::new(Method::GET, dir.clone(), Replay::Safe);
+                ("employee directory", dir, ep.send(&req).await?)
+            } else {
+                ("custom report", url, resp)
+            };
         if !resp.status.is_success() {
             return Err(ep.status_error(&resp, &url, what));
         }
@@ -232,9 +240,9 @@ impl Source for BambooHrSource {
             return self.full_read().await;
         }
         let previous = Watermark::parse(ctx.watermark.as_deref());
-        if let Some(w) = previous.filter(|w| {
-            !ctx.force_full && !w.full_read_due(started, self.full_read_every_hours)
-        }) {
+        if let Some(w) = previous
+            .filter(|w| !ctx.force_full && !w.full_read_due(started, self.full_read_every_hours))
+        {
             if let Some((mut read, latest)) = self.changed_read(&w.since).await? {
                 let since = if latest.trim().is_empty() {
                     watermark::iso(started - watermark::OVERLAP)

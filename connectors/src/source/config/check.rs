@@ -24,8 +24,7 @@ pub(super) fn validate(config: &SourceConfig) -> Result<(), String> {
 }
 
 fn common(c: &CommonConfig, key: &str) -> Result<(), String> {
-    if c.name.trim().is_empty() || c.name.trim() != c.name || c.name.chars().any(char::is_control)
-    {
+    if c.name.trim().is_empty() || c.name.trim() != c.name || c.name.chars().any(char::is_control) {
         return Err(format!(
             "name: {:?} must be non-empty, without surrounding spaces or control characters",
             c.name

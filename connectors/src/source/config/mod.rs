@@ -13,8 +13,8 @@ use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 
 pub use kinds::{
-    BambooHrConfig, CsvConfig, CsvEncoding, GroupRule, HttpJsonConfig, Pagination,
-    PersonioConfig, ScimSourceConfig, WorkdayRaasConfig,
+    BambooHrConfig, CsvConfig, CsvEncoding, GroupRule, HttpJsonConfig, Pagination, PersonioConfig,
+    ScimSourceConfig, WorkdayRaasConfig,
 };
 
 use super::Lifecycle;

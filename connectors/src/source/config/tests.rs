@@ -68,7 +68,10 @@ fn common_keys_are_read_for_every_kind() {
     "#);
     assert_eq!(c.key(), "id");
     assert_eq!(c.priority(), 10);
-    assert_eq!(c.common.fields.get("team").map(String::as_str), Some("/team/name"));
+    assert_eq!(
+        c.common.fields.get("team").map(String::as_str),
+        Some("/team/name")
+    );
     assert_eq!(c.common.status_map.get("On Leave"), Some(&Lifecycle::Leave));
     let KindConfig::BambooHr(b) = &c.kind else {
         unreachable!("bamboohr kind expected")
@@ -241,7 +244,10 @@ fn workday_group_rules_and_prompts() {
         unreachable!("workday kind expected")
     };
     assert_eq!(w.group_rules["Org_group"].output_name("Org_group"), "Org");
-    assert_eq!(w.group_rules["Email_group"].output_name("Email_group"), "email");
+    assert_eq!(
+        w.group_rules["Email_group"].output_name("Email_group"),
+        "email"
+    );
     assert_eq!(c.validate(), Ok(()));
     let e = err(r#"
         [[sources]]
@@ -279,13 +285,18 @@ fn invalid(toml_text: &str) -> String {
 
 #[test]
 fn validation_catches_what_parsing_cannot() {
-    let e = invalid(r#"
+    let e = invalid(
+        r#"
         [[sources]]
         name = "api"
         kind = "http_json"
         url = "http://hr.example/api"
-    "#);
-    assert!(e.contains("url:") && e.contains("allow_insecure_http"), "{e}");
+    "#,
+    );
+    assert!(
+        e.contains("url:") && e.contains("allow_insecure_http"),
+        "{e}"
+    );
     let c = ok(r#"
         [[sources]]
         name = "api"
@@ -293,71 +304,94 @@ fn validation_catches_what_parsing_cannot() {
         url = "http://127.0.0.1:8080/api"
     "#);
     assert_eq!(c.validate(), Ok(()));
-    let e = invalid(r#"
+    let e = invalid(
+        r#"
         [[sources]]
         name = "api"
         kind = "http_json"
         url = "not a url"
-    "#);
+    "#,
+    );
     assert!(e.contains("not a valid URL"), "{e}");
-    let e = invalid(r#"
+    let e = invalid(
+        r#"
         [[sources]]
         name = "api"
         kind = "http_json"
         url = "https://hr.example/api"
         records_pointer = "data"
-    "#);
-    assert!(e.contains("records_pointer") && e.contains("must start with '/'"), "{e}");
-    let e = invalid(r#"
+    "#,
+    );
+    assert!(
+        e.contains("records_pointer") && e.contains("must start with '/'"),
+        "{e}"
+    );
+    let e = invalid(
+        r#"
         [[sources]]
         name = "api"
         kind = "http_json"
         url = "https://hr.example/api"
         pagination = { style = "cursor" }
-    "#);
-    assert!(e.contains("exactly one of cursor_pointer and next_link_pointer"), "{e}");
-    let e = invalid(r#"
+    "#,
+    );
+    assert!(
+        e.contains("exactly one of cursor_pointer and next_link_pointer"),
+        "{e}"
+    );
+    let e = invalid(
+        r#"
         [[sources]]
         name = "p"
         kind = "personio"
         client_id = "id"
         client_secret = { env = "S" }
         page_size = 200
-    "#);
+    "#,
+    );
     assert!(e.contains("page_size: 200"), "{e}");
-    let e = invalid(r#"
+    let e = invalid(
+        r#"
         [[sources]]
         name = "hris"
         kind = "csv"
         path = "/x.csv"
         date_formats = ["%Q/%m"]
-    "#);
+    "#,
+    );
     assert!(e.contains("date_formats"), "{e}");
-    let e = invalid(r#"
+    let e = invalid(
+        r#"
         [[sources]]
         name = "hris"
         kind = "csv"
         path = "/x.csv"
         fields = { email = "/a~2b" }
-    "#);
+    "#,
+    );
     assert!(e.contains("fields.email"), "{e}");
-    let e = invalid(r#"
+    let e = invalid(
+        r#"
         [[sources]]
         name = "hris"
         kind = "csv"
         path = "/x.csv"
         status_map = { Active = "active", ACTIVE = "terminated" }
-    "#);
+    "#,
+    );
     assert!(e.contains("differ only in case"), "{e}");
-    let e = invalid(r#"
+    let e = invalid(
+        r#"
         [[sources]]
         name = "hris"
         kind = "csv"
         path = "/x.csv"
         delimiter = "é"
-    "#);
+    "#,
+    );
     assert!(e.contains("delimiter"), "{e}");
-    let e = invalid(r#"
+    let e = invalid(
+        r#"
         [[sources]]
         name = "wd"
         kind = "workday_raas"
@@ -365,6 +399,7 @@ fn validation_catches_what_parsing_cannot() {
         username = "u"
         password = { env = "P" }
         prompts = { format = "csv" }
-    "#);
+    "#,
+    );
     assert!(e.contains("prompts.format"), "{e}");
 }

@@ -95,7 +95,10 @@ impl LineCounter {
             start += 1;
         }
         if start >= self.offset {
-            let newlines = data[self.offset..start].iter().filter(|b| **b == b'\n').count();
+            let newlines = data[self.offset..start]
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count();
             self.line += newlines as u64;
             self.offset = start;
         }

@@ -66,9 +66,7 @@ fn parse(value: &str) -> Vec<(String, Vec<(String, String)>)> {
                     }
                     rest = &q[consumed..];
                 } else {
-                    let end = rest
-                        .find([';', ','])
-                        .unwrap_or(rest.len());
+                    let end = rest.find([';', ',']).unwrap_or(rest.len());
                     val = rest[..end].trim().to_string();
                     rest = &rest[end..];
                 }
@@ -103,13 +101,13 @@ mod tests {
 
     #[test]
     fn unquoted_multi_rel_and_separate_headers() {
+        assert_eq!(next_link(["</p2>; rel=next"]).as_deref(), Some("/p2"));
         assert_eq!(
-            next_link(["</p2>; rel=next"]).as_deref(),
-            Some("/p2")
-        );
-        assert_eq!(
-            next_link([r#"</a>; rel="prev""#, r#"</b>; title="x, y"; rel="last next""#])
-                .as_deref(),
+            next_link([
+                r#"</a>; rel="prev""#,
+                r#"</b>; title="x, y"; rel="last next""#
+            ])
+            .as_deref(),
             Some("/b")
         );
         assert_eq!(next_link([r#"</a>; rel="prev""#]), None);

@@ -31,7 +31,12 @@ pub struct HttpJsonSource {
 
 impl HttpJsonSource {
     /// A source for a checked config, sending through `client`.
-    pub fn new(common: &CommonConfig, key: &str, config: &HttpJsonConfig, client: HttpClient) -> Self {
+    pub fn new(
+        common: &CommonConfig,
+        key: &str,
+        config: &HttpJsonConfig,
+        client: HttpClient,
+    ) -> Self {
         HttpJsonSource {
             endpoint: Endpoint::new(&common.name, client),
             url: config.url.clone(),

@@ -22,10 +22,13 @@ pub fn parse_date(s: &str, rules: &DateRules) -> Result<Option<NaiveDate>, Strin
     }
     let bytes = s.as_bytes();
     let iso_shape = bytes.len() >= 10
-        && bytes[..10]
-            .iter()
-            .enumerate()
-            .all(|(i, b)| if i == 4 || i == 7 { *b == b'-' } else { b.is_ascii_digit() });
+        && bytes[..10].iter().enumerate().all(|(i, b)| {
+            if i == 4 || i == 7 {
+                *b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        });
     if iso_shape {
         let (date, rest) = s.split_at(10);
         let parsed = NaiveDate::parse_from_str(date, "%Y-%m-%d");
@@ -38,7 +41,11 @@ pub fn parse_date(s: &str, rules: &DateRules) -> Result<Option<NaiveDate>, Strin
         if let Ok(dt) = DateTime::parse_from_rfc3339(s) {
             return Ok(Some(dt.date_naive()));
         }
-        for f in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M"] {
+        for f in [
+            "%Y-%m-%dT%H:%M:%S%.f",
+            "%Y-%m-%d %H:%M:%S%.f",
+            "%Y-%m-%dT%H:%M",
+        ] {
             if let Ok(dt) = NaiveDateTime::parse_from_str(s, f) {
                 return Ok(Some(dt.date()));
             }
@@ -91,7 +98,10 @@ mod tests {
     fn iso_dates_and_datetimes() {
         let r = DateRules::default();
         assert_eq!(parse_date("2024-02-29", &r), Ok(d(2024, 2, 29)));
-        assert_eq!(parse_date("2024-03-01T00:00:00+01:00", &r), Ok(d(2024, 3, 1)));
+        assert_eq!(
+            parse_date("2024-03-01T00:00:00+01:00", &r),
+            Ok(d(2024, 3, 1))
+        );
         assert_eq!(parse_date("2024-03-01T23:30:00Z", &r), Ok(d(2024, 3, 1)));
         assert_eq!(parse_date("2024-03-01T08:00:00", &r), Ok(d(2024, 3, 1)));
         assert_eq!(parse_date("2024-03-01 08:00:00", &r), Ok(d(2024, 3, 1)));

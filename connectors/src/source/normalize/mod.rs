@@ -4,9 +4,9 @@
 
 mod dates;
 mod lookup;
-mod text;
 #[cfg(test)]
 mod tests;
+mod text;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -73,14 +73,11 @@ impl Normalizer {
                 .entry(key.to_string())
                 .or_insert_with(|| key.to_string());
         }
-        let mut statuses: BTreeMap<String, Lifecycle> = [
-            Lifecycle::Active,
-            Lifecycle::Leave,
-            Lifecycle::Terminated,
-        ]
-        .into_iter()
-        .map(|l| (l.as_str().to_string(), l))
-        .collect();
+        let mut statuses: BTreeMap<String, Lifecycle> =
+            [Lifecycle::Active, Lifecycle::Leave, Lifecycle::Terminated]
+                .into_iter()
+                .map(|l| (l.as_str().to_string(), l))
+                .collect();
         for (v, l) in &vendor.statuses {
             statuses.insert(v.to_lowercase(), *l);
         }
@@ -235,7 +232,12 @@ impl Normalizer {
                     fields.insert(name, v);
                 }
                 Ok(None) => {}
-                Err(e) => return (Some(key.clone()), reject(&name, format!("field `{name}`: {e}"))),
+                Err(e) => {
+                    return (
+                        Some(key.clone()),
+                        reject(&name, format!("field `{name}`: {e}")),
+                    )
+                }
             }
         }
         let result = match self.lifecycle(&key, &mut fields) {

@@ -55,7 +55,10 @@ fn passthrough_mapping_and_lifecycle_copies() {
     assert_eq!(p.fields["start_date"], json!("2024-01-15"));
     assert_eq!(p.fields["level"], json!(3));
     assert_eq!(p.fields["contractor"], json!(false));
-    assert!(!p.fields.contains_key("org"), "objects are not passed through");
+    assert!(
+        !p.fields.contains_key("org"),
+        "objects are not passed through"
+    );
     assert_eq!(p.status, Lifecycle::Active);
     assert_eq!(p.start_date, chrono::NaiveDate::from_ymd_opt(2024, 1, 15));
 }
@@ -66,7 +69,10 @@ fn configured_mapping_never_falls_back_to_a_same_named_field() {
     c.fields.insert("email".into(), "work_mail".into());
     let n = Normalizer::new(&c, "employee_id", &VendorRules::default());
     let read = n.finish(
-        vec![rec(0, json!({"employee_id": "E1", "email": "old@corp.example"}))],
+        vec![rec(
+            0,
+            json!({"employee_id": "E1", "email": "old@corp.example"}),
+        )],
         Vec::new(),
     );
     assert!(!read.persons[0].fields.contains_key("email"));
@@ -81,7 +87,10 @@ fn vendor_mappings_apply_only_where_their_field_exists() {
     let n = Normalizer::new(&common(), "employee_id", &vendor);
     let read = n.finish(
         vec![
-            rec(0, json!({"Employee_ID": "W1", "Email_Address": "a@corp.example"})),
+            rec(
+                0,
+                json!({"Employee_ID": "W1", "Email_Address": "a@corp.example"}),
+            ),
             rec(1, json!({"employee_id": "W2", "email": "b@corp.example"})),
         ],
         Vec::new(),
@@ -96,10 +105,7 @@ fn vendor_mappings_apply_only_where_their_field_exists() {
 #[test]
 fn numeric_keys_and_managers_become_text() {
     let n = Normalizer::new(&common(), "id", &VendorRules::default());
-    let read = n.finish(
-        vec![rec(0, json!({"id": 42, "manager_id": 7}))],
-        Vec::new(),
-    );
+    let read = n.finish(vec![rec(0, json!({"id": 42, "manager_id": 7}))], Vec::new());
     let p = &read.persons[0];
     assert_eq!(p.key, "42");
     assert_eq!(p.manager_id.as_deref(), Some("7"));
@@ -168,13 +174,23 @@ fn problems_found_while_reading_are_kept_in_order() {
     let n = Normalizer::new(&common(), "employee_id", &VendorRules::default());
     let early = n.reject(Position::Line(3), None, None, "row has 2 columns");
     let read = n.finish(
-        vec![rec(5, json!({"employee_id": ""})), rec(0, json!({"employee_id": "E9"}))],
+        vec![
+            rec(5, json!({"employee_id": ""})),
+            rec(0, json!({"employee_id": "E9"})),
+        ],
         vec![early],
     );
     assert_eq!(read.persons.len(), 1);
-    let at: Vec<String> = read.rejected.iter().map(|r| r.position.to_string()).collect();
+    let at: Vec<String> = read
+        .rejected
+        .iter()
+        .map(|r| r.position.to_string())
+        .collect();
     assert_eq!(at, ["line 3", "line 7"]);
-    assert_eq!(read.rejected[1].reason, "missing key (field `employee_id` is empty)");
+    assert_eq!(
+        read.rejected[1].reason,
+        "missing key (field `employee_id` is empty)"
+    );
     assert_eq!(read.rejected[1].field.as_deref(), Some("employee_id"));
 }
 
@@ -182,7 +198,10 @@ fn problems_found_while_reading_are_kept_in_order() {
 fn lists_are_normalised_element_by_element() {
     let n = Normalizer::new(&common(), "employee_id", &VendorRules::default());
     let read = n.finish(
-        vec![rec(0, json!({"employee_id": "E1", "groups": [" eng ", "", "ops"]}))],
+        vec![rec(
+            0,
+            json!({"employee_id": "E1", "groups": [" eng ", "", "ops"]}),
+        )],
         Vec::new(),
     );
     assert_eq!(read.persons[0].fields["groups"], json!(["eng", "ops"]));

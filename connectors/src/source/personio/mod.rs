@@ -83,8 +83,10 @@ impl PersonioSource {
         }
         let ep = &self.endpoint;
         let url = self.url("/v1/auth")?;
-        let body = json!({"client_id": self.client_id, "client_secret": self.client_secret.expose()});
-        let req = Request::new(Method::POST, url.clone(), Replay::Safe).json(&body, "application/json");
+        let body =
+            json!({"client_id": self.client_id, "client_secret": self.client_secret.expose()});
+        let req =
+            Request::new(Method::POST, url.clone(), Replay::Safe).json(&body, "application/json");
         let resp = ep.send(&req).await?;
         if !resp.status.is_success() {
             return Err(ep.status_error(&resp, &url, "authentication"));
@@ -108,8 +110,11 @@ impl PersonioSource {
         let mut renewed = false;
         loop {
             let token = self.token().await?;
-            let mut value = HeaderValue::from_str(&format!("Bearer {}", token.expose()))
-                .map_err(|_| self.endpoint.invalid("the token is not a valid header value"))?;
+            let mut value =
+                HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(|_| {
+                    self.endpoint
+                        .invalid("the token is not a valid header value")
+                })?;
             value.set_sensitive(true);
             let header: HeaderName = AUTHORIZATION;
             let req = Request::new(Method::GET, url.clone(), Replay::Safe).header(header, value);
@@ -162,7 +167,11 @@ fn simplify(v: &Value) -> Value {
             chosen.unwrap_or(Value::Null)
         }
         Value::Array(items) => {
-            let parts: Vec<Value> = items.iter().map(simplify).filter(|v| !v.is_null()).collect();
+            let parts: Vec<Value> = items
+                .iter()
+                .map(simplify)
+                .filter(|v| !v.is_null())
+                .collect();
             Value::Array(parts)
         }
         other => other.clone(),
@@ -225,7 +234,8 @@ impl Source for PersonioSource {
                 });
             }
             let collected = records.len() as u64;
-            let total = pointer_count(&body, "/metadata/total_elements").map_err(|m| ep.invalid(m))?;
+            let total =
+                pointer_count(&body, "/metadata/total_elements").map_err(|m| ep.invalid(m))?;
             let pages = pointer_count(&body, "/metadata/total_pages").map_err(|m| ep.invalid(m))?;
             let done = match (total, pages) {
                 (Some(t), _) if collected >= t => true,

@@ -11,7 +11,9 @@ pub const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:
 pub fn flatten_user(user: &Value) -> Value {
     let mut out = Map::new();
     let mut put = |name: &str, v: Option<&Value>| {
-        if let Some(v) = v.filter(|v| matches!(v, Value::String(_) | Value::Number(_) | Value::Bool(_))) {
+        if let Some(v) =
+            v.filter(|v| matches!(v, Value::String(_) | Value::Number(_) | Value::Bool(_)))
+        {
             out.insert(name.to_string(), v.clone());
         }
     };

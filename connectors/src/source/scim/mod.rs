@@ -22,7 +22,10 @@ use crate::http::{HttpClient, Replay, Request};
 pub fn vendor_rules() -> VendorRules {
     VendorRules {
         fields: Vec::new(),
-        statuses: vec![("true", Lifecycle::Active), ("false", Lifecycle::Terminated)],
+        statuses: vec![
+            ("true", Lifecycle::Active),
+            ("false", Lifecycle::Terminated),
+        ],
         zero_date_is_none: false,
         offset_dates: false,
     }
@@ -41,7 +44,12 @@ pub struct ScimSource {
 
 impl ScimSource {
     /// A source for a checked config, sending through `client`.
-    pub fn new(common: &CommonConfig, key: &str, config: &ScimSourceConfig, client: HttpClient) -> Self {
+    pub fn new(
+        common: &CommonConfig,
+        key: &str,
+        config: &ScimSourceConfig,
+        client: HttpClient,
+    ) -> Self {
         let mut base = config.base_url.clone();
         if !base.ends_with('/') {
             base.push('/');
@@ -73,7 +81,9 @@ impl ScimSource {
             let (_, body) = ep.json(&req, &what).await?;
             let total = pointer_count(&body, "/totalResults")
                 .map_err(|m| ep.invalid(format!("{what}: {m}")))?
-                .ok_or_else(|| ep.invalid(format!("{what}: not a ListResponse (no totalResults)")))?;
+                .ok_or_else(|| {
+                    ep.invalid(format!("{what}: not a ListResponse (no totalResults)"))
+                })?;
             let items = match body.get("Resources") {
                 Some(Value::Array(a)) => a.clone(),
                 None | Some(Value::Null) if total == 0 => Vec::new(),
@@ -84,7 +94,9 @@ impl ScimSource {
                 }
                 Some(_) => return Err(ep.invalid(format!("{what}: Resources is not an array"))),
             };
-            guard.page(&items, self.max_pages).map_err(|m| ep.invalid(m))?;
+            guard
+                .page(&items, self.max_pages)
+                .map_err(|m| ep.invalid(m))?;
             let n = items.len();
             all.extend(items);
             if all.len() as u64 >= total {
@@ -121,7 +133,10 @@ impl ScimSource {
                     .and_then(Value::as_str)
                     .is_some_and(|t| t.eq_ignore_ascii_case("group"));
                 if let (Some(id), false) = (m.get("value").and_then(Value::as_str), is_group) {
-                    by_user.entry(id.to_string()).or_default().insert(name.clone());
+                    by_user
+                        .entry(id.to_string())
+                        .or_default()
+                        .insert(name.clone());
                 }
             }
         }

@@ -55,7 +55,12 @@ pub struct WorkdayRaasSource {
 
 impl WorkdayRaasSource {
     /// A source for a checked config, sending through `client` (basic auth for the ISU).
-    pub fn new(common: &CommonConfig, key: &str, config: &WorkdayRaasConfig, client: HttpClient) -> Self {
+    pub fn new(
+        common: &CommonConfig,
+        key: &str,
+        config: &WorkdayRaasConfig,
+        client: HttpClient,
+    ) -> Self {
         WorkdayRaasSource {
             endpoint: Endpoint::new(&common.name, client),
             url: config.url.clone(),
@@ -71,7 +76,9 @@ impl WorkdayRaasSource {
             Url::parse(&self.url).map_err(|e| self.endpoint.invalid(format!("url: {e}")))?;
         let kept: Vec<(String, String)> = url
             .query_pairs()
-            .filter(|(k, _)| !k.eq_ignore_ascii_case("format") && !self.prompts.contains_key(k.as_ref()))
+            .filter(|(k, _)| {
+                !k.eq_ignore_ascii_case("format") && !self.prompts.contains_key(k.as_ref())
+            })
             .map(|(k, v)| (k.into_owned(), v.into_owned()))
             .collect();
         {
