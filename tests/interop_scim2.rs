@@ -95,7 +95,7 @@ async fn initial_apply_mover_and_leaver_against_scim2_server() {
 
     // Mover and leaver.
     env.set_hr(&format!(
-        "{HEADER}E1,Ana,Lima,ana.lima@corp.example,Engineering,Staff Engineer,active,2020-01-01,,\nE2,Bo,Chen,bo.chen@corp.example,Sales,Rep,terminated,2021-01-01,2024-06-30,E1\n"
+        "{HEADER}E1,Ana,Lima,ana.lima@corp.example,Engineering,Staff Engineer,active,2020-01-01,,\nE2,Bo,Chen,bo.chen@corp.example,Sales,Rep,terminated,2021-01-01,2024-06-30,E1\nE3,Cy,Dahl,cy.dahl@corp.example,Sales,Rep,terminated,2019-01-01,2024-01-01,\n"
     ));
     let config = env.config.clone();
     let out = blocking(move || hrsync_cmd(&config, &["apply", "--yes"])).await;

@@ -288,6 +288,9 @@ fn drop_memberships_of(tx: &Transaction<'_>, ctx: &Ctx, member: &str) -> Result<
         let Some(mut g) = load(tx, Kind::Group, &gid)? else { continue };
         if let Some(Value::Array(items)) = g.body.get_mut("members") {
             items.retain(|m| m["value"].as_str() != Some(member));
+            if items.is_empty() {
+                g.body.remove("members");
+            }
         }
         g.meta.version += 1;
         g.meta.modified = now();

@@ -3,6 +3,7 @@
 
 mod fault_tests;
 mod filter_tests;
+mod group_tests;
 mod http_tests;
 mod patch_tests;
 mod profile_tests;
