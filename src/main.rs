@@ -30,7 +30,9 @@ fn main() -> ExitCode {
 }
 
 fn init_tracing(cli: &Cli) {
-    let level = match i16::from(cli.verbose) - i16::from(cli.quiet) {
+    // The demo prints its own story; its logs would drown it.
+    let base: i16 = if matches!(cli.command, hrsync::cli::Command::Demo) { -1 } else { 0 };
+    let level = match base + i16::from(cli.verbose) - i16::from(cli.quiet) {
         i16::MIN..=-2 => "error",
         -1 => "warn",
         0 => "info",

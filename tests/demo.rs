@@ -21,7 +21,7 @@ async fn demo_runs_both_days_and_ends_with_the_accounts_table() {
         "$ hrsync apply",
         "to create",
         "deactivate",
-        "reactivated",
+        "reactivated (same id)",
         "Accounts in the wiki sandbox",
         "sven.kim@corp.example",
         "old.contractor@corp.example",

@@ -34,7 +34,7 @@ pub async fn run() -> CommandResult {
     };
     let wiki = sandbox::start(start("wiki")).await.map_err(fail)?;
     let crm = sandbox::start(start("crm")).await.map_err(fail)?;
-    seed_wiki(&wiki, &token).await?;
+    let seeded = seed_wiki(&wiki, &token).await?;
 
     let hr = dir.path().join("hr.csv");
     std::fs::write(&hr, DAY1).map_err(fail)?;
@@ -62,8 +62,11 @@ pub async fn run() -> CommandResult {
     println!("\n═══ Day 2 ({}) — joiners, movers, leavers and a rehire ═══\n", day2.date_naive());
     cycle(&settings, day2).await?;
 
+    let users = wiki.users().await;
+    println!("\n═══ What to notice ═══\n");
+    print!("{}", notice(&users, &seeded));
     println!("\n═══ Accounts in the wiki sandbox ═══\n");
-    print!("{}", accounts_table(&wiki.users().await));
+    print!("{}", accounts_table(&users));
     let crm_users = crm.users().await;
     println!(
         "\ncrm sandbox: {} accounts ({} active), groups by department",
@@ -111,7 +114,7 @@ fn path_str(p: &Path) -> String {
 /// Accounts that existed before hrsync: one made by hand for an employee (adopted, not
 /// duplicated), a former employee's disabled account (reactivated on rehire), an
 /// emergency admin (exempt) and an unknown contractor (an orphan, left alone).
-async fn seed_wiki(wiki: &SandboxHandle, token: &str) -> Result<(), CommandError> {
+async fn seed_wiki(wiki: &SandboxHandle, token: &str) -> Result<Vec<Value>, CommandError> {
     let client = reqwest::Client::new();
     let users = [
         json!({"userName": "sven.kim@corp.example", "displayName": "Sven Kim", "active": true,
@@ -121,6 +124,7 @@ async fn seed_wiki(wiki: &SandboxHandle, token: &str) -> Result<(), CommandError
         json!({"userName": "breakglass-admin@corp.example", "displayName": "Break-glass admin", "active": true}),
         json!({"userName": "old.contractor@corp.example", "displayName": "Old Contractor", "active": true}),
     ];
+    let mut created = Vec::new();
     for mut u in users {
         u["schemas"] = json!(["urn:ietf:params:scim:schemas:core:2.0:User"]);
         let resp = client
@@ -134,8 +138,54 @@ async fn seed_wiki(wiki: &SandboxHandle, token: &str) -> Result<(), CommandError
         if !resp.status().is_success() {
             return Err(fail(format!("seeding the wiki sandbox: HTTP {}", resp.status())));
         }
+        created.push(resp.json::<Value>().await.map_err(fail)?);
     }
-    Ok(())
+    Ok(created)
+}
+
+/// What happened to the accounts that existed before hrsync, read back from the app.
+fn notice(users: &[Value], seeded: &[Value]) -> String {
+    let find = |name: &str| users.iter().find(|u| u["userName"] == name);
+    let seeded_id = |name: &str| {
+        seeded
+            .iter()
+            .find(|u| u["userName"] == name)
+            .map(|u| u["id"].clone())
+            .unwrap_or(Value::Null)
+    };
+    let mut out = String::new();
+    let count = |name: &str| users.iter().filter(|u| u["userName"] == name).count();
+    if let Some(s) = find("sven.kim@corp.example") {
+        out.push_str(&format!(
+            "  • sven.kim: the hand-made account was adopted ({}), now externalId {} — {} account, no duplicate\n",
+            if s["id"] == seeded_id("sven.kim@corp.example") { "same id" } else { "NEW id" },
+            s["externalId"],
+            count("sven.kim@corp.example")
+        ));
+    }
+    if let Some(f) = find("fatima.zahra@corp.example") {
+        out.push_str(&format!(
+            "  • fatima.zahra (E1020, rehired): her disabled account was reactivated ({}), active = {}\n",
+            if f["id"] == seeded_id("fatima.zahra@corp.example") { "same id" } else { "NEW id" },
+            f["active"]
+        ));
+    }
+    if let Some(t) = find("theo.fischer@corp.example") {
+        out.push_str(&format!(
+            "  • theo.fischer starts 2026-12-14: created a week early, active = {} until his first day\n",
+            t["active"]
+        ));
+    }
+    for name in ["breakglass-admin@corp.example", "old.contractor@corp.example"] {
+        if let Some(u) = find(name) {
+            out.push_str(&format!(
+                "  • {name}: not in HR and not managed by hrsync — left as it was (active = {})\n",
+                u["active"]
+            ));
+        }
+    }
+    out.push_str("  • leavers were deactivated (active = false), never deleted: delete_after_days = 30\n");
+    out
 }
 
 fn accounts_table(users: &[Value]) -> String {
