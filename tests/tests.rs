@@ -9,3 +9,4 @@ mod config_errors;
 mod daemon;
 mod demo;
 mod interop_scim2;
+mod lifecycle;

@@ -250,3 +250,37 @@ async fn bulk_is_refused_when_not_advertised() {
     let aws = fake.client(Profile::by_name("aws_identity_center").expect("aws"));
     assert!(!aws.bulk_supported().await, "profile forbids Bulk");
 }
+
+#[tokio::test]
+async fn aws_never_rewrites_the_member_list() {
+    let aws = || Profile::by_name("aws_identity_center").expect("aws");
+    let group = json!({"displayName": "g", "members": [{"value": "a"}, {"value": "b"}]});
+    let fake = Fake::start(Knobs {
+        removal_ok: [RemovalForm::ValueArray].into(),
+        ..Knobs::default()
+    })
+    .await;
+    let gid = fake.seed_group(group.clone());
+    let client = fake.client(aws());
+    client.remove_members(&gid, &["a".into()]).await.expect("remove");
+    assert_eq!(members_of(&fake, &gid), ["b"]);
+    let methods: Vec<String> = fake.take_seen().into_iter().map(|s| s.method).collect();
+    assert_eq!(methods, ["PATCH", "PATCH"], "no read-back: AWS shows no members");
+    assert_eq!(client.removal_form(), Some(RemovalForm::ValueArray));
+
+    let fake = Fake::start(Knobs {
+        removal_ok: [RemovalForm::ReplaceMembers, RemovalForm::PutGroup].into(),
+        ..Knobs::default()
+    })
+    .await;
+    let gid = fake.seed_group(group);
+    let client = fake.client(aws());
+    let err = client.remove_members(&gid, &["a".into()]).await.expect_err("refused");
+    assert!(matches!(err, ScimError::Rejected { status: 400, .. }), "{err}");
+    let seen = fake.take_seen();
+    assert!(seen.iter().all(|s| s.method == "PATCH"), "never a PUT");
+    assert!(seen.iter().all(|s| {
+        s.body.as_ref().expect("body")["Operations"][0]["op"] == "remove"
+    }), "never a replace of the list");
+    assert_eq!(members_of(&fake, &gid), ["a", "b"]);
+}

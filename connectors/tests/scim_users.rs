@@ -399,3 +399,56 @@ async fn profiles_shape_requests() {
     let last = fake.take_seen().pop().expect("request");
     assert!(last.headers["user-agent"].starts_with("hrsync/"));
 }
+
+#[tokio::test]
+async fn slack_profile_sends_one_write_per_user_at_a_time() {
+    let fake = Fake::start(Knobs {
+        write_delay_ms: 20,
+        ..Knobs::default()
+    })
+    .await;
+    let id = fake.seed_user(json!({"userName": "ana", "title": "t0"}));
+    let client = fake.client(Profile::by_name("slack").expect("slack"));
+    let mut tasks = Vec::new();
+    for i in 1..=4 {
+        let (c, id) = (client.clone(), id.clone());
+        tasks.push(tokio::spawn(async move {
+            c.update_user(&id, &[PatchOp::replace("title", json!(format!("t{i}")))], &json!({}))
+                .await
+        }));
+    }
+    for t in tasks {
+        t.await.expect("join").expect("update");
+    }
+    assert_eq!(fake.seen_with("PATCH").len(), 4);
+    assert_eq!(fake.store().max_in_flight, 1, "writes to one user never overlap");
+}
+
+#[tokio::test]
+async fn google_lookup_uses_only_what_it_can_filter() {
+    let fake = Fake::start(Knobs::default()).await;
+    let ana = fake.seed_user(json!({"userName": "ana@corp.example", "externalId": "E1"}));
+    let client = fake.client(Profile::by_name("google").expect("google"));
+    let found = client
+        .lookup_user(
+            &[MatchOn::ExternalId, MatchOn::UserName],
+            Some("E1"),
+            Some("ana@corp.example"),
+            &[],
+        )
+        .await
+        .expect("lookup");
+    assert_eq!(found.expect("match")["id"], json!(ana));
+    let seen = fake.take_seen();
+    assert_eq!(seen.len(), 1, "no listing without a filter");
+    assert_eq!(seen[0].query["filter"], r#"userName eq "ana@corp.example""#);
+    assert!(!seen[0].query.contains_key("startIndex"), "no paging");
+    let err = client
+        .lookup_user(&[MatchOn::ExternalId], Some("E1"), None, &[])
+        .await
+        .expect_err("cannot search");
+    assert!(matches!(err, ScimError::Unsupported { .. }), "{err}");
+    let err = client.list_users().await.expect_err("no listing");
+    assert!(matches!(err, ScimError::Unsupported { .. }), "{err}");
+    assert!(fake.take_seen().is_empty());
+}

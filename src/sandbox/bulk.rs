@@ -25,6 +25,25 @@ struct BulkOp {
     data: Option<Value>,
 }
 
+/// `bulkId:` references in a path such as `/Users/bulkId:qwerty`.
+fn path_refs(path: &str, out: &mut BTreeSet<String>) {
+    for seg in path.split('/') {
+        if let Some(id) = seg.strip_prefix("bulkId:") {
+            out.insert(id.to_string());
+        }
+    }
+}
+
+fn substitute_path(path: &str, ids: &BTreeMap<String, String>) -> String {
+    path.split('/')
+        .map(|seg| match seg.strip_prefix("bulkId:").and_then(|b| ids.get(b)) {
+            Some(id) => id.as_str(),
+            None => seg,
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
 fn refs_in(v: &Value, out: &mut BTreeSet<String>) {
     match v {
         Value::String(s) => {
@@ -70,9 +89,7 @@ fn parse_op(i: usize, v: &Value) -> Result<BulkOp, ScimError> {
 }
 
 async fn execute(app: &App, op: &BulkOp, ids: &BTreeMap<String, String>, base: &str) -> Result<Reply, ScimError> {
-    let mut path = Value::String(op.path.clone());
-    substitute(&mut path, ids);
-    let path = path.as_str().unwrap_or_default().to_string();
+    let path = substitute_path(&op.path, ids);
     let mut data = op.data.clone().unwrap_or(Value::Null);
     substitute(&mut data, ids);
     let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
@@ -177,7 +194,7 @@ pub async fn run(app: &App, body: &Bytes, base: &str) -> Result<Reply, ScimError
         for &i in &pending {
             let op = &ops[i];
             let mut refs = BTreeSet::new();
-            refs_in(&Value::String(op.path.clone()), &mut refs);
+            path_refs(&op.path, &mut refs);
             if let Some(d) = &op.data {
                 refs_in(d, &mut refs);
             }

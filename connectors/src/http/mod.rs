@@ -13,7 +13,7 @@ use reqwest::{Method, StatusCode};
 use url::Url;
 
 pub use auth::{Auth, AuthConfig, AuthError, Authenticator};
-pub use retry::{classify, Attempt, Decision};
+pub use retry::{classify, classify_at, Attempt, Decision};
 pub use throttle::{RateLimit, RateLimitError, Throttle, ThrottleStats, ThrottleTuning};
 
 /// How a request may be repeated when an attempt fails.

@@ -14,7 +14,7 @@ use super::filter::Filter;
 use super::patch::{
     member_add_batches, member_remove_batches, members_value, patch_body, PatchOp, RemovalForm,
 };
-use super::resource::{id, key_ci, member_ids};
+use super::resource::{get_ci, id, key_ci, member_entry_id, member_ids};
 use super::GROUP_SCHEMA;
 use crate::http::Replay;
 
@@ -296,20 +296,15 @@ impl ScimClient {
 fn remaining_members(group: &Value, add: &[String], remove: &[String]) -> Value {
     let current: Vec<Value> = group
         .as_object()
-        .and_then(|o| super::resource::get_ci(o, "members"))
+        .and_then(|o| get_ci(o, "members"))
         .and_then(Value::as_array)
         .cloned()
         .unwrap_or_default();
     let mut kept: Vec<Value> = current
         .into_iter()
-        .filter(|m| {
-            let ids = member_ids(&json!({ "members": [m] }));
-            !ids.iter().any(|i| remove.contains(i))
-        })
+        .filter(|m| member_entry_id(m).is_none_or(|i| !remove.contains(&i)))
         .collect();
-    let present: BTreeSet<String> = member_ids(&json!({ "members": kept.clone() }))
-        .into_iter()
-        .collect();
+    let present: BTreeSet<String> = kept.iter().filter_map(member_entry_id).collect();
     let new: Vec<String> = add.iter().filter(|a| !present.contains(*a)).cloned().collect();
     if let Value::Array(extra) = members_value(&new) {
         kept.extend(extra);

@@ -83,7 +83,7 @@ impl ScimClient {
         let raw = match &sent {
             Some(f) => match self.list(op, endpoint, Some(f)).await {
                 Ok(r) => r,
-                Err(ScimError::Rejected { status, .. }) if matches!(status, 400 | 403 | 501) => {
+                Err(ScimError::Rejected { status, .. }) if matches!(status, 400 | 501) => {
                     let attrs: Vec<String> =
                         f.terms().iter().map(|(p, _)| p.attr().to_ascii_lowercase()).collect();
                     tracing::warn!(app = %self.inner.app, ?attrs, status, "App refused the filter; matching client-side from now on.");

@@ -65,13 +65,25 @@ pub fn emails(resource: &Value) -> Vec<String> {
 /// The ids in a group's `members`.
 pub fn member_ids(group: &Value) -> Vec<String> {
     values_at(group, &AttrPath::simple("members", Some("value")))
-        .into_iter()
-        .filter_map(|v| match v {
-            Value::String(s) => Some(s),
-            Value::Number(n) => Some(n.to_string()),
-            _ => None,
-        })
+        .iter()
+        .filter_map(id_text)
         .collect()
+}
+
+/// The id of one `members` entry (`{"value": id}`; some apps send numbers).
+pub(crate) fn member_entry_id(entry: &Value) -> Option<String> {
+    entry
+        .as_object()
+        .and_then(|o| get_ci(o, "value"))
+        .and_then(id_text)
+}
+
+fn id_text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
 }
 
 /// `"True"`/`"false"` (Entra and others send strings) read as JSON booleans.

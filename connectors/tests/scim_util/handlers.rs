@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -51,7 +52,6 @@ pub async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let mut s = store.lock().expect("store");
     let path = uri
         .path()
         .strip_prefix("/scim/v2")
@@ -59,27 +59,49 @@ pub async fn handle(
         .to_string();
     let query = parse_query(uri.query());
     let json_body: Option<Value> = serde_json::from_slice(&body).ok();
-    let mut hs = BTreeMap::new();
-    for k in ["content-type", "accept", "user-agent"] {
-        if let Some(v) = headers.get(k).and_then(|v| v.to_str().ok()) {
-            hs.insert(k.to_string(), v.to_string());
+    let delay = {
+        let mut s = store.lock().expect("store");
+        let mut hs = BTreeMap::new();
+        for k in ["content-type", "accept", "user-agent"] {
+            if let Some(v) = headers.get(k).and_then(|v| v.to_str().ok()) {
+                hs.insert(k.to_string(), v.to_string());
+            }
+        }
+        s.seen.push(Seen {
+            method: method.to_string(),
+            path: path.clone(),
+            query: query.clone(),
+            body: json_body.clone(),
+            headers: hs,
+        });
+        let auth = headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        if auth != format!("Bearer {TOKEN}") {
+            // An empty 401, as some apps send.
+            return reply(401, None);
+        }
+        let write = matches!(method.as_str(), "PUT" | "PATCH" | "DELETE");
+        let delay = s.knobs.write_delay_ms;
+        if write && delay > 0 {
+            let n = s.in_flight.entry(path.clone()).or_default();
+            *n += 1;
+            let now = *n;
+            s.max_in_flight = s.max_in_flight.max(now);
+            Some(Duration::from_millis(delay))
+        } else {
+            None
+        }
+    };
+    if let Some(d) = delay {
+        // Hold the write "in progress" for a while so overlapping writes can be seen.
+        tokio::time::sleep(d).await;
+        if let Some(n) = store.lock().expect("store").in_flight.get_mut(&path) {
+            *n -= 1;
         }
     }
-    s.seen.push(Seen {
-        method: method.to_string(),
-        path: path.clone(),
-        query: query.clone(),
-        body: json_body.clone(),
-        headers: hs,
-    });
-    let auth = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    if auth != format!("Bearer {TOKEN}") {
-        // An empty 401, as some apps send.
-        return reply(401, None);
-    }
+    let mut s = store.lock().expect("store");
     let segs: Vec<&str> = path.split('/').filter(|x| !x.is_empty()).collect();
     let b = json_body.unwrap_or(Value::Null);
     match (method.as_str(), segs.as_slice()) {

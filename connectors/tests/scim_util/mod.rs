@@ -70,6 +70,8 @@ pub struct Knobs {
     pub plural_discovery_only: bool,
     /// `patch.supported` advertised.
     pub advertise_patch: bool,
+    /// Writes (PUT/PATCH/DELETE) stay in progress this long, to observe overlap.
+    pub write_delay_ms: u64,
 }
 
 impl Default for Knobs {
@@ -92,6 +94,7 @@ impl Default for Knobs {
             bulk: None,
             plural_discovery_only: false,
             advertise_patch: true,
+            write_delay_ms: 0,
         }
     }
 }
@@ -122,6 +125,10 @@ pub struct Store {
     pub groups: BTreeMap<String, Value>,
     /// Requests in order.
     pub seen: Vec<Seen>,
+    /// Writes in progress per path.
+    pub in_flight: BTreeMap<String, usize>,
+    /// Most writes to one path seen in progress at once.
+    pub max_in_flight: usize,
     next_id: u64,
 }
 

@@ -172,7 +172,7 @@ fn evaluation_table() {
         r#"not (title eq "Boss")"#,
         r#"title eq "Boss" or active eq true"#,
         r#"meta.lastModified gt "2026-05-13T00:00:00Z""#,
-        r#"meta.lastModified lt "2026-05-13T06:42:34+02:00""#,
+        r#"meta.lastModified lt "2026-05-13T06:42:35+02:00""#,
         r#"id eq "id-1""#,
         r#"nickName eq null"#,
     ];

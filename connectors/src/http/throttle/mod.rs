@@ -307,6 +307,7 @@ impl Throttle {
         let now = Instant::now();
         let max_pause = self.inner.tuning.max_pause;
         let mut st = self.inner.lock();
+        let before = st.aimd.effective();
         let change = match attempt {
             Attempt::Status { status, headers } => {
                 let p = read_pushback(*status, headers, super::wall_clock());
@@ -333,11 +334,23 @@ impl Throttle {
         match change {
             Some(RateChange::To(rate)) => {
                 st.adaptive = Some(Arc::new(self.limiter_at(rate)));
-                tracing::info!(app = %self.inner.app, per_sec = rate, "Effective request rate changed.");
+                if before.is_none_or(|b| rate < b) {
+                    tracing::warn!(
+                        app = %self.inner.app,
+                        per_sec = rate,
+                        "App is pushing back; slowing down."
+                    );
+                } else {
+                    tracing::debug!(app = %self.inner.app, per_sec = rate, "Speeding up again.");
+                }
             }
             Some(RateChange::Restored) => {
                 st.adaptive = None;
-                tracing::info!(app = %self.inner.app, "Request rate recovered to the configured limit.");
+                tracing::info!(
+                    app = %self.inner.app,
+                    per_sec = st.aimd.effective(),
+                    "Request rate restored."
+                );
             }
             None => {}
         }
