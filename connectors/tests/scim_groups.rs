@@ -5,9 +5,7 @@ mod scim_util;
 
 use std::collections::BTreeSet;
 
-use hrsync_connectors::scim::{
-    BulkMethod, BulkOp, PatchOp, Profile, RemovalForm, ScimError,
-};
+use hrsync_connectors::scim::{BulkMethod, BulkOp, PatchOp, Profile, RemovalForm, ScimError};
 use scim_util::{Fake, Knobs, PatchMode};
 use serde_json::json;
 
@@ -45,16 +43,28 @@ async fn create_find_list_and_delete_groups() {
         json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
                "displayName": "dept-engineering", "externalId": "eng"})
     );
-    let err = client.create_group("Dept-Engineering", None).await.expect_err("dup");
+    let err = client
+        .create_group("Dept-Engineering", None)
+        .await
+        .expect_err("dup");
     assert!(matches!(err, ScimError::Conflict { .. }), "{err}");
-    client.create_group("dept-sales", None).await.expect("create");
-    let found = client.find_group_by_name("DEPT-ENGINEERING").await.expect("find");
+    client
+        .create_group("dept-sales", None)
+        .await
+        .expect("create");
+    let found = client
+        .find_group_by_name("DEPT-ENGINEERING")
+        .await
+        .expect("find");
     assert_eq!(found.expect("group")["id"], json!(gid));
     assert_eq!(client.find_group_by_name("nope").await.expect("find"), None);
     assert_eq!(client.list_groups().await.expect("list").len(), 2);
     assert!(client.get_group(&gid).await.expect("get").is_some());
     client.delete_group(&gid).await.expect("delete");
-    client.delete_group(&gid).await.expect("again: already gone");
+    client
+        .delete_group(&gid)
+        .await
+        .expect("again: already gone");
     assert_eq!(client.get_group(&gid).await.expect("get"), None);
 }
 
@@ -120,7 +130,10 @@ async fn member_removal_falls_back_and_remembers_the_form_that_works() {
         "the RFC form is tried first"
     );
     // Next time the remembered form goes first: no refused request, no verification read.
-    client.remove_members(&gid, &["m4".into()]).await.expect("remove");
+    client
+        .remove_members(&gid, &["m4".into()])
+        .await
+        .expect("remove");
     let seen = fake.take_seen();
     assert_eq!(seen.len(), 1);
     assert_eq!(
@@ -140,7 +153,10 @@ async fn a_removal_answered_ok_but_not_applied_is_detected() {
     let gid = fake.seed_group(json!({"displayName": "g",
         "members": [{"value": "a"}, {"value": "b"}]}));
     let client = fake.client(Profile::generic());
-    client.remove_members(&gid, &["a".into()]).await.expect("remove");
+    client
+        .remove_members(&gid, &["a".into()])
+        .await
+        .expect("remove");
     assert_eq!(members_of(&fake, &gid), ["b"]);
     assert_eq!(client.removal_form(), Some(RemovalForm::ValueArray));
 }
@@ -155,7 +171,10 @@ async fn member_removal_reaches_put_of_the_group() {
     let gid = fake.seed_group(json!({"displayName": "g", "externalId": "x",
         "members": [{"value": "a", "display": "A"}, {"value": "b"}]}));
     let client = fake.client(Profile::generic());
-    client.remove_members(&gid, &["b".into()]).await.expect("remove");
+    client
+        .remove_members(&gid, &["b".into()])
+        .await
+        .expect("remove");
     let g = fake.store().groups[&gid].clone();
     assert_eq!(g["members"], json!([{"value": "a", "display": "A"}]));
     assert_eq!(g["externalId"], "x", "the rest of the group is kept");
@@ -177,9 +196,15 @@ async fn group_patch_501_uses_put_for_members() {
     .await;
     let gid = fake.seed_group(json!({"displayName": "g", "members": [{"value": "a"}]}));
     let client = fake.client(Profile::generic());
-    client.add_members(&gid, &["b".into(), "a".into()]).await.expect("add");
+    client
+        .add_members(&gid, &["b".into(), "a".into()])
+        .await
+        .expect("add");
     assert_eq!(members_of(&fake, &gid), ["a", "b"]);
-    client.remove_members(&gid, &["a".into()]).await.expect("remove");
+    client
+        .remove_members(&gid, &["a".into()])
+        .await
+        .expect("remove");
     assert_eq!(members_of(&fake, &gid), ["b"]);
     let patches = fake.seen_with("PATCH").len();
     assert_eq!(patches, 1, "only the first PATCH, refused; then PUTs");
@@ -200,7 +225,10 @@ async fn bulk_splits_on_413_and_reports_each_operation() {
         .map(|i| BulkOp::create_user(&format!("new{i}"), json!({"userName": format!("new{i}")})))
         .collect();
     ops.push(BulkOp::create_user("dup", json!({"userName": "TAKEN"})));
-    ops.push(BulkOp::patch_user(&existing, &[PatchOp::replace("title", json!("T"))]));
+    ops.push(BulkOp::patch_user(
+        &existing,
+        &[PatchOp::replace("title", json!("T"))],
+    ));
     ops.push(BulkOp::delete_user(&victim));
     let results = client.bulk(ops).await.expect("bulk");
     assert_eq!(results.len(), 7);
@@ -213,7 +241,10 @@ async fn bulk_splits_on_413_and_reports_each_operation() {
     }
     assert_eq!(results[4].bulk_id, "dup");
     assert_eq!(
-        results[4].error.as_ref().and_then(|e| e.scim_type.as_deref()),
+        results[4]
+            .error
+            .as_ref()
+            .and_then(|e| e.scim_type.as_deref()),
         Some("uniqueness")
     );
     assert_eq!(fake.store().users[&existing]["title"], "T");
@@ -221,7 +252,11 @@ async fn bulk_splits_on_413_and_reports_each_operation() {
     let sizes: Vec<usize> = fake
         .seen_with("POST")
         .iter()
-        .map(|s| s.body.as_ref().expect("body")["Operations"].as_array().map_or(0, Vec::len))
+        .map(|s| {
+            s.body.as_ref().expect("body")["Operations"]
+                .as_array()
+                .map_or(0, Vec::len)
+        })
         .collect();
     assert_eq!(sizes, [7, 3, 4, 2, 2], "413 halves until the batches fit");
     let names: BTreeSet<String> = fake
@@ -234,7 +269,10 @@ async fn bulk_splits_on_413_and_reports_each_operation() {
         .iter()
         .map(|s| s.to_string())
         .collect();
-    assert_eq!(names, want, "each create applied once, the duplicate refused, the leaver gone");
+    assert_eq!(
+        names, want,
+        "each create applied once, the duplicate refused, the leaver gone"
+    );
 }
 
 #[tokio::test]
@@ -262,10 +300,17 @@ async fn aws_never_rewrites_the_member_list() {
     .await;
     let gid = fake.seed_group(group.clone());
     let client = fake.client(aws());
-    client.remove_members(&gid, &["a".into()]).await.expect("remove");
+    client
+        .remove_members(&gid, &["a".into()])
+        .await
+        .expect("remove");
     assert_eq!(members_of(&fake, &gid), ["b"]);
     let methods: Vec<String> = fake.take_seen().into_iter().map(|s| s.method).collect();
-    assert_eq!(methods, ["PATCH", "PATCH"], "no read-back: AWS shows no members");
+    assert_eq!(
+        methods,
+        ["PATCH", "PATCH"],
+        "no read-back: AWS shows no members"
+    );
     assert_eq!(client.removal_form(), Some(RemovalForm::ValueArray));
 
     let fake = Fake::start(Knobs {
@@ -275,12 +320,20 @@ async fn aws_never_rewrites_the_member_list() {
     .await;
     let gid = fake.seed_group(group);
     let client = fake.client(aws());
-    let err = client.remove_members(&gid, &["a".into()]).await.expect_err("refused");
-    assert!(matches!(err, ScimError::Rejected { status: 400, .. }), "{err}");
+    let err = client
+        .remove_members(&gid, &["a".into()])
+        .await
+        .expect_err("refused");
+    assert!(
+        matches!(err, ScimError::Rejected { status: 400, .. }),
+        "{err}"
+    );
     let seen = fake.take_seen();
     assert!(seen.iter().all(|s| s.method == "PATCH"), "never a PUT");
-    assert!(seen.iter().all(|s| {
-        s.body.as_ref().expect("body")["Operations"][0]["op"] == "remove"
-    }), "never a replace of the list");
+    assert!(
+        seen.iter()
+            .all(|s| { s.body.as_ref().expect("body")["Operations"][0]["op"] == "remove" }),
+        "never a replace of the list"
+    );
     assert_eq!(members_of(&fake, &gid), ["a", "b"]);
 }

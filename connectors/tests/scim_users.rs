@@ -1,19 +1,21 @@
 //! SCIM client against a fake service provider: users — create, conflicts, PATCH answers
-//! and the PUT fallback, filters that servers ignore or refuse, lookups, paging.
+//! and the PUT fallback, filters that servers ignore or refuse, lookups, profiles.
 
 mod scim_util;
 
 use std::collections::BTreeMap;
 
 use hrsync_connectors::scim::{
-    build_user, ops_from_changes, Filter, MatchOn, Pagination, PatchOp, Profile, ScimError,
-    WriteMode,
+    build_user, ops_from_changes, Filter, MatchOn, PatchOp, Profile, ScimError, WriteMode,
 };
-use scim_util::{Fake, Knobs, Paging, PatchMode};
+use scim_util::{Fake, Knobs, PatchMode};
 use serde_json::{json, Value};
 
 fn attrs(pairs: &[(&str, Value)]) -> BTreeMap<String, Value> {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect()
 }
 
 fn ana() -> BTreeMap<String, Value> {
@@ -73,7 +75,10 @@ async fn get_update_and_delete_of_a_missing_user() {
     let fake = Fake::start(Knobs::default()).await;
     let client = fake.client(Profile::generic());
     assert_eq!(client.get_user("nope").await.expect("get"), None);
-    client.delete_user("nope").await.expect("404 on delete is done");
+    client
+        .delete_user("nope")
+        .await
+        .expect("404 on delete is done");
     let err = client
         .update_user("nope", &[PatchOp::replace("title", json!("x"))], &json!({}))
         .await
@@ -93,7 +98,10 @@ async fn patch_answered_204_without_body_applies_the_changes() {
     let before = attrs(&[("title", json!("Engineer")), ("active", json!(true))]);
     let after = attrs(&[("title", json!("Senior Engineer")), ("active", json!(true))]);
     let ops = ops_from_changes(&before, &after).expect("ops");
-    let out = client.update_user(&id, &ops, &json!({})).await.expect("patch");
+    let out = client
+        .update_user(&id, &ops, &json!({}))
+        .await
+        .expect("patch");
     assert_eq!(out, None, "204 has no resource");
     assert_eq!(fake.store().users[&id]["title"], "Senior Engineer");
     let patches = fake.seen_with("PATCH");
@@ -112,7 +120,10 @@ async fn patch_answered_200_returns_the_resource_and_set_active_sends_a_boolean(
     let fake = Fake::start(Knobs::default()).await;
     let id = fake.seed_user(json!({"userName": "ana", "active": true}));
     let client = fake.client(Profile::generic());
-    let out = client.set_active(&id, false, &json!({})).await.expect("deactivate");
+    let out = client
+        .set_active(&id, false, &json!({}))
+        .await
+        .expect("deactivate");
     assert_eq!(out.expect("body")["active"], json!(false));
     let body = fake.seen_with("PATCH")[0].body.clone().expect("body");
     assert_eq!(
@@ -138,22 +149,38 @@ async fn patch_501_switches_the_app_to_put_and_remembers_it() {
         PatchOp::replace("title", json!("Senior")),
         PatchOp::replace("name.givenName", json!("Anna")),
     ];
-    client.update_user(&id, &ops, &full).await.expect("fallback");
+    client
+        .update_user(&id, &ops, &full)
+        .await
+        .expect("fallback");
     let stored = fake.store().users[&id].clone();
     assert_eq!(stored["title"], "Senior");
-    assert_eq!(stored["nickName"], "Ani", "unmanaged attribute survives PUT");
-    assert_eq!(stored["name"], json!({"givenName": "Anna", "middleName": "M"}));
+    assert_eq!(
+        stored["nickName"], "Ani",
+        "unmanaged attribute survives PUT"
+    );
+    assert_eq!(
+        stored["name"],
+        json!({"givenName": "Anna", "middleName": "M"})
+    );
     assert!(stored.get("meta").is_none(), "read-only meta not sent back");
     assert_eq!(client.write_mode(), WriteMode::Put);
     let methods: Vec<String> = fake.take_seen().into_iter().map(|s| s.method).collect();
     assert_eq!(methods, ["PATCH", "GET", "PUT"]);
     client
-        .update_user(&id, &[PatchOp::remove("title")], &json!({"userName": "ana"}))
+        .update_user(
+            &id,
+            &[PatchOp::remove("title")],
+            &json!({"userName": "ana"}),
+        )
         .await
         .expect("second update");
     let methods: Vec<String> = fake.take_seen().into_iter().map(|s| s.method).collect();
     assert_eq!(methods, ["GET", "PUT"], "PATCH is not tried again");
-    assert!(fake.store().users[&id].get("title").is_none(), "remove applied in PUT");
+    assert!(
+        fake.store().users[&id].get("title").is_none(),
+        "remove applied in PUT"
+    );
 }
 
 #[tokio::test]
@@ -168,13 +195,21 @@ async fn patch_400_uses_put_but_remembers_only_when_put_works() {
     let client = fake.client(Profile::generic());
     // Bad data: PUT fails too (the userName is taken), so PATCH stays the way.
     let err = client
-        .update_user(&a, &[PatchOp::replace("userName", json!("b"))], &json!({"userName": "b"}))
+        .update_user(
+            &a,
+            &[PatchOp::replace("userName", json!("b"))],
+            &json!({"userName": "b"}),
+        )
         .await
         .expect_err("taken");
     assert!(matches!(err, ScimError::Conflict { .. }), "{err}");
     assert_eq!(client.write_mode(), WriteMode::Patch);
     client
-        .update_user(&a, &[PatchOp::replace("title", json!("T"))], &json!({"userName": "a", "title": "T"}))
+        .update_user(
+            &a,
+            &[PatchOp::replace("title", json!("T"))],
+            &json!({"userName": "a", "title": "T"}),
+        )
         .await
         .expect("put works");
     assert_eq!(fake.store().users[&a]["title"], "T");
@@ -192,7 +227,10 @@ async fn a_server_that_ignores_filters_never_causes_a_wrong_match() {
     let b = fake.seed_user(json!({"userName": "b@corp.example", "externalId": "E2"}));
     fake.seed_user(json!({"userName": "c", "externalId": "E3"}));
     let client = fake.client(Profile::generic());
-    let hits = client.find_users(&Filter::user_name("B@corp.example")).await.expect("find");
+    let hits = client
+        .find_users(&Filter::user_name("B@corp.example"))
+        .await
+        .expect("find");
     assert_eq!(hits.len(), 1);
     assert_eq!(hits[0]["id"], json!(b));
     let found = client
@@ -201,7 +239,12 @@ async fn a_server_that_ignores_filters_never_causes_a_wrong_match() {
         .expect("lookup");
     assert_eq!(found.expect("match")["id"], json!(b));
     let none = client
-        .lookup_user(&[MatchOn::ExternalId, MatchOn::UserName], Some("E9"), Some("z"), &[])
+        .lookup_user(
+            &[MatchOn::ExternalId, MatchOn::UserName],
+            Some("E9"),
+            Some("z"),
+            &[],
+        )
         .await
         .expect("lookup");
     assert_eq!(none, None, "the first listed user is not taken for a match");
@@ -237,7 +280,8 @@ async fn lookup_refuses_two_different_accounts() {
     let fake = Fake::start(Knobs::default()).await;
     let by_ext = fake.seed_user(json!({"userName": "old-name", "externalId": "E1"}));
     let by_name = fake.seed_user(json!({"userName": "ana@corp.example", "externalId": "OTHER"}));
-    let by_mail = fake.seed_user(json!({"userName": "ana2", "emails": [{"value": "Ana@Corp.example"}]}));
+    let by_mail =
+        fake.seed_user(json!({"userName": "ana2", "emails": [{"value": "Ana@Corp.example"}]}));
     let client = fake.client(Profile::generic());
     let err = client
         .lookup_user(
@@ -251,19 +295,33 @@ async fn lookup_refuses_two_different_accounts() {
     match &err {
         ScimError::Ambiguous { ids, criteria, .. } => {
             assert_eq!(ids, &vec![by_ext.clone(), by_name.clone()]);
-            assert!(criteria.contains("externalId") && criteria.contains("userName"), "{criteria}");
+            assert!(
+                criteria.contains("externalId") && criteria.contains("userName"),
+                "{criteria}"
+            );
         }
         other => panic!("expected Ambiguous, got {other}"),
     }
     let found = client
-        .lookup_user(&[MatchOn::Emails], None, None, &["ana@corp.example".to_string()])
+        .lookup_user(
+            &[MatchOn::Emails],
+            None,
+            None,
+            &["ana@corp.example".to_string()],
+        )
         .await
         .expect("by email");
     assert_eq!(found.expect("match")["id"], json!(by_mail));
     // The same decision over a listing.
     let all = client.list_users().await.expect("list");
     assert!(client
-        .lookup_in(&all, &[MatchOn::ExternalId, MatchOn::UserName], Some("E1"), Some("ana@corp.example"), &[])
+        .lookup_in(
+            &all,
+            &[MatchOn::ExternalId, MatchOn::UserName],
+            Some("E1"),
+            Some("ana@corp.example"),
+            &[]
+        )
         .is_err());
     let one = client
         .lookup_in(&all, &[MatchOn::ExternalId], Some("E1"), None, &[])
@@ -278,73 +336,13 @@ async fn filter_values_cannot_inject_conditions() {
     fake.seed_user(json!({"userName": "b"}));
     let client = fake.client(Profile::generic());
     let evil = r#"a" or userName pr or ""#;
-    let hits = client.find_users(&Filter::user_name(evil)).await.expect("find");
+    let hits = client
+        .find_users(&Filter::user_name(evil))
+        .await
+        .expect("find");
     assert!(hits.is_empty(), "the value matched as one literal userName");
     let sent = &fake.seen_with("GET")[0].query["filter"];
     assert_eq!(sent, r#"userName eq "a\" or userName pr or \"""#);
-}
-
-#[tokio::test]
-async fn index_paging_follows_total_results() {
-    let fake = Fake::start(Knobs {
-        page_cap: 2,
-        ..Knobs::default()
-    })
-    .await;
-    for i in 0..5 {
-        fake.seed_user(json!({"userName": format!("user{i}")}));
-    }
-    let client = fake.client(Profile::generic());
-    let all = client.list_users().await.expect("list");
-    assert_eq!(all.len(), 5);
-    let starts: Vec<String> = fake
-        .take_seen()
-        .iter()
-        .map(|s| s.query["startIndex"].clone())
-        .collect();
-    assert_eq!(starts, ["1", "3", "5"], "advances by what came back, stops at total");
-}
-
-#[tokio::test]
-async fn a_server_repeating_the_first_page_does_not_loop() {
-    let fake = Fake::start(Knobs {
-        page_cap: 2,
-        paging: Paging::IgnoreStartIndex,
-        ..Knobs::default()
-    })
-    .await;
-    for i in 0..5 {
-        fake.seed_user(json!({"userName": format!("user{i}")}));
-    }
-    let client = fake.client(Profile::generic());
-    let all = client.list_users().await.expect("list");
-    assert_eq!(all.len(), 2, "each user once");
-    assert_eq!(fake.take_seen().len(), 2);
-}
-
-#[tokio::test]
-async fn cursor_paging_as_aws_does() {
-    let fake = Fake::start(Knobs {
-        page_cap: 2,
-        paging: Paging::Cursor,
-        ..Knobs::default()
-    })
-    .await;
-    for i in 0..5 {
-        fake.seed_user(json!({"userName": format!("user{i}")}));
-    }
-    let aws = Profile::by_name("aws_identity_center").expect("aws");
-    assert!(matches!(aws.pagination, Pagination::Cursor { .. }));
-    let client = fake.client(aws);
-    let all = client.list_users().await.expect("list");
-    let names: Vec<&str> = all.iter().filter_map(|u| u["userName"].as_str()).collect();
-    assert_eq!(names, ["user0", "user1", "user2", "user3", "user4"]);
-    let cursors: Vec<Option<String>> = fake
-        .take_seen()
-        .iter()
-        .map(|s| s.query.get("cursor").cloned())
-        .collect();
-    assert_eq!(cursors, [None, Some("c2".into()), Some("c4".into())]);
 }
 
 #[tokio::test]
@@ -352,26 +350,11 @@ async fn an_empty_401_is_unauthorized() {
     let fake = Fake::start(Knobs::default()).await;
     let client = fake.client_with_token(Profile::generic(), "wrong");
     let err = client.get_user("u1").await.expect_err("401");
-    assert!(matches!(err, ScimError::Unauthorized { status: 401, .. }), "{err}");
+    assert!(
+        matches!(err, ScimError::Unauthorized { status: 401, .. }),
+        "{err}"
+    );
     assert!(err.is_app_failure());
-}
-
-#[tokio::test]
-async fn discovery_falls_back_to_the_plural_endpoint() {
-    let fake = Fake::start(Knobs {
-        plural_discovery_only: true,
-        advertise_patch: false,
-        ..Knobs::default()
-    })
-    .await;
-    let client = fake.client(Profile::generic());
-    let caps = client.discover().await.expect("discover");
-    assert!(!caps.patch && caps.filter.supported);
-    assert_eq!(caps.filter.max_results, Some(1000));
-    let paths: Vec<String> = fake.take_seen().into_iter().map(|s| s.path).collect();
-    assert_eq!(paths, ["/ServiceProviderConfig", "/ServiceProviderConfigs"]);
-    assert_eq!(client.capabilities(), Some(caps));
-    assert_eq!(client.write_mode(), WriteMode::Put, "PATCH not advertised");
 }
 
 #[tokio::test]
@@ -384,11 +367,20 @@ async fn profiles_shape_requests() {
         json!("U0MGR"),
     );
     a.insert("userName".into(), json!("nia.okafor@corp.example"));
-    let err = slack.create_user(&build_user(&a).expect("build")).await.expect_err("too long");
+    let err = slack
+        .create_user(&build_user(&a).expect("build"))
+        .await
+        .expect_err("too long");
     assert!(matches!(err, ScimError::InvalidRecord { .. }), "{err}");
-    assert!(fake.take_seen().is_empty(), "nothing sent for an invalid record");
+    assert!(
+        fake.take_seen().is_empty(),
+        "nothing sent for an invalid record"
+    );
     a.insert("userName".into(), json!("ana"));
-    slack.create_user(&build_user(&a).expect("build")).await.expect("create");
+    slack
+        .create_user(&build_user(&a).expect("build"))
+        .await
+        .expect("create");
     let body = fake.seen_with("POST")[0].body.clone().expect("body");
     assert_eq!(
         body["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]["manager"],
@@ -413,42 +405,21 @@ async fn slack_profile_sends_one_write_per_user_at_a_time() {
     for i in 1..=4 {
         let (c, id) = (client.clone(), id.clone());
         tasks.push(tokio::spawn(async move {
-            c.update_user(&id, &[PatchOp::replace("title", json!(format!("t{i}")))], &json!({}))
-                .await
+            c.update_user(
+                &id,
+                &[PatchOp::replace("title", json!(format!("t{i}")))],
+                &json!({}),
+            )
+            .await
         }));
     }
     for t in tasks {
         t.await.expect("join").expect("update");
     }
     assert_eq!(fake.seen_with("PATCH").len(), 4);
-    assert_eq!(fake.store().max_in_flight, 1, "writes to one user never overlap");
-}
-
-#[tokio::test]
-async fn google_lookup_uses_only_what_it_can_filter() {
-    let fake = Fake::start(Knobs::default()).await;
-    let ana = fake.seed_user(json!({"userName": "ana@corp.example", "externalId": "E1"}));
-    let client = fake.client(Profile::by_name("google").expect("google"));
-    let found = client
-        .lookup_user(
-            &[MatchOn::ExternalId, MatchOn::UserName],
-            Some("E1"),
-            Some("ana@corp.example"),
-            &[],
-        )
-        .await
-        .expect("lookup");
-    assert_eq!(found.expect("match")["id"], json!(ana));
-    let seen = fake.take_seen();
-    assert_eq!(seen.len(), 1, "no listing without a filter");
-    assert_eq!(seen[0].query["filter"], r#"userName eq "ana@corp.example""#);
-    assert!(!seen[0].query.contains_key("startIndex"), "no paging");
-    let err = client
-        .lookup_user(&[MatchOn::ExternalId], Some("E1"), None, &[])
-        .await
-        .expect_err("cannot search");
-    assert!(matches!(err, ScimError::Unsupported { .. }), "{err}");
-    let err = client.list_users().await.expect_err("no listing");
-    assert!(matches!(err, ScimError::Unsupported { .. }), "{err}");
-    assert!(fake.take_seen().is_empty());
+    assert_eq!(
+        fake.store().max_in_flight,
+        1,
+        "writes to one user never overlap"
+    );
 }

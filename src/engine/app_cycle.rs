@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use hrsync_state::{AppHealth, CircuitState, HeldOp, Store};
-use serde_json::json;
 use tokio::sync::{watch, Mutex};
 
 use super::app_api::AppApi;
@@ -240,7 +239,7 @@ pub async fn execute_planned(p: Planned) -> Result<(AppPlan, AppOutcome), Engine
     store.replace_held(&app.name, held).await?;
     if let Some(e) = &plan.error {
         outcome.circuit_open = Some(e.clone());
-        record_health(&store, app, run.now, Some(e.clone()), None).await?;
+        record_health(&store, app, run.now, Some(e.clone()), None, None).await?;
         return Ok((plan, outcome));
     }
     if plan.operations.is_empty() {
@@ -278,7 +277,15 @@ pub async fn execute_planned(p: Planned) -> Result<(AppPlan, AppOutcome), Engine
                 error: format!("circuit open: {reason}"),
             });
         }
-        record_health(&store, app, run.now, Some(reason), previous.as_ref()).await?;
+        let waiting = previous.as_ref().is_some_and(|h| {
+            h.circuit == CircuitState::Open
+                && !may_probe(h.opened_at.unwrap_or(run.now), h.consecutive_failures.max(1), run.now)
+        });
+        if waiting {
+            // Still cooling down: keep the record as it is.
+        } else {
+            record_health(&store, app, run.now, Some(reason), None, previous.as_ref()).await?;
+        }
         return Ok((plan, outcome));
     }
     let circuit = Arc::new(circuit);
@@ -292,13 +299,19 @@ pub async fn execute_planned(p: Planned) -> Result<(AppPlan, AppOutcome), Engine
         stop: run.stop.clone(),
         on_unlinked_match: app.on_unlinked_match,
         match_on: app.match_on.clone(),
+        conflicts: app.policy.conflicts.clone(),
     });
     outcome = execute_app(ctx, &plan, app.concurrency).await;
-    let failure = outcome
-        .circuit_open
-        .clone()
-        .or_else(|| outcome.failed.last().map(|f| f.error.clone()));
-    record_health(&store, app, run.now, failure, previous.as_ref()).await?;
+    let last_error = outcome.failed.last().map(|f| f.error.clone());
+    record_health(
+        &store,
+        app,
+        run.now,
+        outcome.circuit_open.clone(),
+        last_error,
+        previous.as_ref(),
+    )
+    .await?;
     Ok((plan, outcome))
 }
 
@@ -306,36 +319,35 @@ async fn record_health(
     store: &Store,
     app: &AppSettings,
     now: DateTime<Utc>,
-    error: Option<String>,
+    open: Option<String>,
+    last_error: Option<String>,
     previous: Option<&AppHealth>,
 ) -> Result<(), EngineError> {
-    let opened = error.is_some();
     let health = AppHealth {
         app: app.name.clone(),
-        circuit: if opened {
+        circuit: if open.is_some() {
             CircuitState::Open
         } else {
             CircuitState::Closed
         },
-        last_error: error.clone().or_else(|| previous.and_then(|p| p.last_error.clone())),
-        last_success_at: if opened {
+        last_error: open
+            .clone()
+            .or(last_error)
+            .or_else(|| previous.and_then(|p| p.last_error.clone())),
+        last_success_at: if open.is_some() {
             previous.and_then(|p| p.last_success_at)
         } else {
             Some(now)
         },
-        consecutive_failures: if opened {
+        consecutive_failures: if open.is_some() {
             previous.map_or(0, |p| p.consecutive_failures) + 1
         } else {
             0
         },
-        opened_at: if opened {
-            Some(previous.and_then(|p| p.opened_at).unwrap_or(now))
-        } else {
-            None
-        },
+        // Each failed probe restarts the cool-down, which grows with the failures.
+        opened_at: open.as_ref().map(|_| now),
         updated_at: now,
     };
-    let _ = json!({});
     store.set_app_health(health).await?;
     Ok(())
 }

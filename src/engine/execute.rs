@@ -63,6 +63,8 @@ pub struct ExecCtx {
     pub on_unlinked_match: crate::config::raw::OnUnlinkedMatch,
     /// Lookup order before a create.
     pub match_on: Vec<crate::config::raw::MatchAttr>,
+    /// The app's conflict rules (create-only attributes are kept on adoption).
+    pub conflicts: crate::reconcile::ConflictRules,
 }
 
 impl ExecCtx {

@@ -131,6 +131,7 @@ async fn adopt(
     audit: AuditOp,
 ) -> Result<(), OpError> {
     let active = op.active.unwrap_or(true);
+    let mut kept = std::collections::BTreeMap::new();
     let (changes, active_changed) = match found {
         Some(res) => {
             let mut changes = Vec::new();
@@ -139,6 +140,13 @@ async fn adopt(
                     continue;
                 };
                 let have = scim::extract(res, &p);
+                if have.is_some()
+                    && ctx.conflicts.for_path(path) == crate::reconcile::ConflictRule::AppWins
+                {
+                    // Create-only: an account that already exists keeps its value.
+                    kept.insert(path.clone(), have.clone().unwrap_or_default());
+                    continue;
+                }
                 if have.as_ref() != Some(want) {
                     changes.push(Change {
                         path: path.clone(),
@@ -157,6 +165,10 @@ async fn adopt(
         .await?;
     let mut recorded = op.clone();
     recorded.changes = changes;
+    if !kept.is_empty() {
+        recorded.desired.extend(kept);
+        recorded.hash = Some(crate::reconcile::state_hash(&recorded.desired, active));
+    }
     link_created(ctx, &recorded, id, Ownership::Adopted, audit, None).await
 }
 

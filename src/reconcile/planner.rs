@@ -289,17 +289,27 @@ fn create(
     op.summary = person.summary.clone();
     op.hash = Some(state_hash(&resolved.attrs, active));
     op.pending_refs = resolved.pending;
+    let mut desired = resolved.attrs;
     if let Some(u) = existing {
         // Resync: the account exists and carries our key; link it instead of creating.
         op.remote_id = Some(u.id.clone());
         op.reason = Some("relink by externalId".into());
-        let d = diff_three_way(None, &resolved.attrs, &u.attrs, &input.policy.conflicts);
+        let d = diff_three_way(None, &desired, &u.attrs, &input.policy.conflicts);
         push_conflicts(plan, key, op.user_name.as_deref(), &d);
+        // What the app owns (app_wins) becomes the base of the new link; a reported
+        // conflict keeps HR's value as the base so it stays reported, not pushed.
+        for rb in &d.rebase {
+            match &rb.new {
+                Some(v) => desired.insert(rb.path.clone(), v.clone()),
+                None => desired.remove(&rb.path),
+            };
+        }
         op.changes = d.push;
+        op.hash = Some(state_hash(&desired, active));
     } else if let Target::Inactive(r) = tgt {
         op.reason = Some(format!("pre-provisioned inactive; {r}"));
     }
-    op.desired = resolved.attrs;
+    op.desired = desired;
     plan.operations.push(op);
 }
 
@@ -315,28 +325,48 @@ fn update(
     want_active: bool,
 ) {
     let rules = &input.policy.conflicts;
-    let hash = state_hash(&resolved.attrs, want_active);
     let is_active = match remote {
         Some(r) => r.active,
         None => link.lifecycle == LinkLifecycle::Active,
     };
-    if remote.is_none() && hash == link.hash && resolved.pending.is_empty() {
-        return;
-    }
     let d = match remote {
         Some(r) => diff_three_way(Some(&link.last_pushed), &resolved.attrs, &r.attrs, rules),
         None => diff_against_base(&link.last_pushed, &resolved.attrs, rules),
     };
-    push_conflicts(plan, key, Some(&link.user_name), &d);
+    // What the link will record as last pushed: HR's values, except that create-only
+    // (app_wins) attributes keep their base, and rebased ones follow the app.
+    let mut after = resolved.attrs.clone();
+    let paths: std::collections::BTreeSet<String> = after
+        .keys()
+        .chain(link.last_pushed.keys())
+        .cloned()
+        .collect();
+    for path in paths {
+        if rules.for_path(&path) == super::plan::ConflictRule::AppWins {
+            match link.last_pushed.get(&path) {
+                Some(v) => after.insert(path, v.clone()),
+                None => after.remove(&path),
+            };
+        }
+    }
+    for rb in &d.rebase {
+        match &rb.new {
+            Some(v) => after.insert(rb.path.clone(), v.clone()),
+            None => after.remove(&rb.path),
+        };
+    }
+    let hash = state_hash(&after, want_active);
     let kind = if want_active && !is_active {
         OpKind::Reactivate
     } else if !d.push.is_empty() || !resolved.pending.is_empty() {
         OpKind::Update
-    } else if !d.rebase.is_empty() || hash != link.hash || is_active != want_active {
+    } else if hash != link.hash || is_active != want_active {
         OpKind::Rebase
     } else {
+        push_conflicts(plan, key, Some(&link.user_name), &d);
         return;
     };
+    push_conflicts(plan, key, Some(&link.user_name), &d);
     let mut op = Operation::new(kind, key);
     op.user_name = desired_user_name(person).or_else(|| Some(link.user_name.clone()));
     op.remote_id = Some(link.remote_id.clone());
@@ -350,15 +380,7 @@ fn update(
         });
     }
     op.changes = d.push;
-    let mut after = resolved.attrs;
-    for rb in d.rebase {
-        // The base follows the app for attributes the app owns.
-        match rb.new {
-            Some(v) => after.insert(rb.path, v),
-            None => after.remove(&rb.path),
-        };
-    }
-    op.hash = Some(state_hash(&after, want_active));
+    op.hash = Some(hash);
     op.desired = after;
     plan.operations.push(op);
 }

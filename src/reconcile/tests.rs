@@ -3,4 +3,5 @@
 
 mod model;
 mod props;
+mod props_resync;
 mod unit;

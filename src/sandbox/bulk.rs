@@ -36,10 +36,12 @@ fn path_refs(path: &str, out: &mut BTreeSet<String>) {
 
 fn substitute_path(path: &str, ids: &BTreeMap<String, String>) -> String {
     path.split('/')
-        .map(|seg| match seg.strip_prefix("bulkId:").and_then(|b| ids.get(b)) {
-            Some(id) => id.as_str(),
-            None => seg,
-        })
+        .map(
+            |seg| match seg.strip_prefix("bulkId:").and_then(|b| ids.get(b)) {
+                Some(id) => id.as_str(),
+                None => seg,
+            },
+        )
         .collect::<Vec<_>>()
         .join("/")
 }
@@ -88,7 +90,12 @@ fn parse_op(i: usize, v: &Value) -> Result<BulkOp, ScimError> {
     })
 }
 
-async fn execute(app: &App, op: &BulkOp, ids: &BTreeMap<String, String>, base: &str) -> Result<Reply, ScimError> {
+async fn execute(
+    app: &App,
+    op: &BulkOp,
+    ids: &BTreeMap<String, String>,
+    base: &str,
+) -> Result<Reply, ScimError> {
     let path = substitute_path(&op.path, ids);
     let mut data = op.data.clone().unwrap_or(Value::Null);
     substitute(&mut data, ids);
@@ -96,7 +103,11 @@ async fn execute(app: &App, op: &BulkOp, ids: &BTreeMap<String, String>, base: &
     let kind = match segs.first() {
         Some(&"Users") => Kind::User,
         Some(&"Groups") => Kind::Group,
-        _ => return Err(ScimError::invalid_path(format!("{path} is not a resource path"))),
+        _ => {
+            return Err(ScimError::invalid_path(format!(
+                "{path} is not a resource path"
+            )))
+        }
     };
     let im = op.version.as_deref();
     let none = BTreeMap::new();
@@ -110,7 +121,9 @@ async fn execute(app: &App, op: &BulkOp, ids: &BTreeMap<String, String>, base: &
         ("PUT", Some(id)) => app.replace(kind, id, &data, im, base).await,
         ("PATCH", Some(id)) => app.patch(kind, id, &data, im, &none, base).await,
         ("DELETE", Some(id)) => app.delete(kind, id, im, base).await,
-        (m, _) => Err(ScimError::invalid_syntax(format!("{m} {path} is not a bulk operation"))),
+        (m, _) => Err(ScimError::invalid_syntax(format!(
+            "{m} {path} is not a bulk operation"
+        ))),
     }
 }
 
@@ -122,10 +135,11 @@ fn op_result(op: &BulkOp, out: &Result<Reply, ScimError>) -> Value {
     }
     match out {
         Ok(r) => {
-            let loc = r
-                .location
-                .clone()
-                .or_else(|| r.body.as_ref().and_then(|b| b["meta"]["location"].as_str().map(str::to_string)));
+            let loc = r.location.clone().or_else(|| {
+                r.body
+                    .as_ref()
+                    .and_then(|b| b["meta"]["location"].as_str().map(str::to_string))
+            });
             if let Some(l) = loc {
                 m.insert("location".into(), json!(l));
             }
@@ -145,13 +159,21 @@ fn op_result(op: &BulkOp, out: &Result<Reply, ScimError>) -> Value {
 /// Runs a bulk request.
 pub async fn run(app: &App, body: &Bytes, base: &str) -> Result<Reply, ScimError> {
     let Some(limits) = app.profile.bulk else {
-        return Err(ScimError::new(501, None, "Bulk is not supported by this app"));
+        return Err(ScimError::new(
+            501,
+            None,
+            "Bulk is not supported by this app",
+        ));
     };
     if body.len() > limits.max_payload_size {
         return Err(ScimError::new(
             413,
             None,
-            format!("the request has {} bytes; maxPayloadSize is {}", body.len(), limits.max_payload_size),
+            format!(
+                "the request has {} bytes; maxPayloadSize is {}",
+                body.len(),
+                limits.max_payload_size
+            ),
         ));
     }
     let req: Value = serde_json::from_slice(body)
@@ -160,7 +182,9 @@ pub async fn run(app: &App, body: &Bytes, base: &str) -> Result<Reply, ScimError
         .as_array()
         .is_some_and(|a| a.iter().any(|s| s.as_str() == Some(BULK_REQUEST_URN)));
     if !urn_ok {
-        return Err(ScimError::invalid_syntax(format!("schemas must list {BULK_REQUEST_URN}")));
+        return Err(ScimError::invalid_syntax(format!(
+            "schemas must list {BULK_REQUEST_URN}"
+        )));
     }
     let raw_ops = req["Operations"]
         .as_array()
@@ -169,16 +193,25 @@ pub async fn run(app: &App, body: &Bytes, base: &str) -> Result<Reply, ScimError
         return Err(ScimError::new(
             413,
             None,
-            format!("{} operations; maxOperations is {}", raw_ops.len(), limits.max_operations),
+            format!(
+                "{} operations; maxOperations is {}",
+                raw_ops.len(),
+                limits.max_operations
+            ),
         ));
     }
-    let fail_on_errors = match &req["failOnErrors"] {
-        Value::Null => None,
-        v => Some(v.as_u64().filter(|n| *n >= 1).ok_or_else(|| {
-            ScimError::invalid_value("failOnErrors must be a positive integer")
-        })?),
-    };
-    let ops: Vec<BulkOp> = raw_ops.iter().enumerate().map(|(i, v)| parse_op(i, v)).collect::<Result<_, _>>()?;
+    let fail_on_errors =
+        match &req["failOnErrors"] {
+            Value::Null => None,
+            v => Some(v.as_u64().filter(|n| *n >= 1).ok_or_else(|| {
+                ScimError::invalid_value("failOnErrors must be a positive integer")
+            })?),
+        };
+    let ops: Vec<BulkOp> = raw_ops
+        .iter()
+        .enumerate()
+        .map(|(i, v)| parse_op(i, v))
+        .collect::<Result<_, _>>()?;
     let posts: BTreeSet<String> = ops
         .iter()
         .filter(|o| o.method == "POST")
@@ -206,7 +239,11 @@ pub async fn run(app: &App, body: &Bytes, base: &str) -> Result<Reply, ScimError
                 continue;
             }
             let out = match refs.iter().find(|r| !ids.contains_key(*r)) {
-                Some(r) => Err(ScimError::new(409, Some("invalidValue"), format!("bulkId {r} could not be resolved"))),
+                Some(r) => Err(ScimError::new(
+                    409,
+                    Some("invalidValue"),
+                    format!("bulkId {r} could not be resolved"),
+                )),
                 None => execute(app, op, &ids, base).await,
             };
             match (&out, &op.bulk_id) {
@@ -231,7 +268,11 @@ pub async fn run(app: &App, body: &Bytes, base: &str) -> Result<Reply, ScimError
         if deferred.len() == pending.len() {
             // Nothing could run: the references form a cycle or point at failed creates.
             for &i in &deferred {
-                let e = ScimError::new(409, Some("invalidValue"), "bulkId references could not be resolved");
+                let e = ScimError::new(
+                    409,
+                    Some("invalidValue"),
+                    "bulkId references could not be resolved",
+                );
                 results[i] = Some(op_result(&ops[i], &Err(e)));
             }
             break;

@@ -51,6 +51,8 @@ pub enum Hint {
     Name(String),
     /// `externalId eq`
     ExternalId(String),
+    /// `emails.value eq` / `emails[value eq …]`, lowercased.
+    Email(String),
 }
 
 /// Resolves an attribute path of `kind` to its schema definition.
@@ -58,13 +60,23 @@ pub fn resolve(kind: Kind, path: &AttrPath) -> Result<Target, String> {
     let (ext, attrs): (Option<&'static str>, &'static [AttrDef]) = match &path.urn {
         None => (None, kind.core().attrs),
         Some(urn) if urn.eq_ignore_ascii_case(kind.core().id) => (None, kind.core().attrs),
-        Some(urn) => match kind.extensions().iter().find(|e| e.id.eq_ignore_ascii_case(urn)) {
+        Some(urn) => match kind
+            .extensions()
+            .iter()
+            .find(|e| e.id.eq_ignore_ascii_case(urn))
+        {
             Some(e) => (Some(e.id), e.attrs),
             None => return Err(format!("unknown schema {urn}")),
         },
     };
     let parent = find(attrs, &path.name)
-        .or_else(|| if ext.is_none() { find(COMMON, &path.name) } else { None })
+        .or_else(|| {
+            if ext.is_none() {
+                find(COMMON, &path.name)
+            } else {
+                None
+            }
+        })
         .ok_or_else(|| format!("unknown attribute {path}"))?;
     let (sub, def) = match &path.sub {
         None => (None, parent),
@@ -85,7 +97,10 @@ pub fn resolve(kind: Kind, path: &AttrPath) -> Result<Target, String> {
 }
 
 fn check_cmp(def: &AttrDef, op: CompareOp, value: &CompValue, path: &str) -> Result<(), ScimError> {
-    let ordering = matches!(op, CompareOp::Gt | CompareOp::Lt | CompareOp::Ge | CompareOp::Le);
+    let ordering = matches!(
+        op,
+        CompareOp::Gt | CompareOp::Lt | CompareOp::Ge | CompareOp::Le
+    );
     let substring = matches!(op, CompareOp::Co | CompareOp::Sw | CompareOp::Ew);
     let bad = match value {
         CompValue::Null => !matches!(op, CompareOp::Eq | CompareOp::Ne),
@@ -124,7 +139,10 @@ fn compile_in(kind: Kind, filter: &Filter, within: Option<&Target>) -> Result<No
                     )));
                 }
                 let def = parent.parent.sub_attr(&p.name).ok_or_else(|| {
-                    ScimError::invalid_filter(format!("{} has no sub-attribute {}", parent.attr, p.name))
+                    ScimError::invalid_filter(format!(
+                        "{} has no sub-attribute {}",
+                        parent.attr, p.name
+                    ))
                 })?;
                 Ok(Target {
                     ext: None,
@@ -155,7 +173,9 @@ fn compile_in(kind: Kind, filter: &Filter, within: Option<&Target>) -> Result<No
         Filter::ValuePath(p, inner) => {
             let t = target(p)?;
             if t.def.ty != AttrType::Complex {
-                return Err(ScimError::invalid_filter(format!("{p} is not a complex attribute")));
+                return Err(ScimError::invalid_filter(format!(
+                    "{p} is not a complex attribute"
+                )));
             }
             let inner = compile_in(kind, inner, Some(&t))?;
             Node::ValuePath(t, Box::new(inner))
@@ -167,12 +187,27 @@ impl Node {
     /// An index lookup implied by the filter (a conjunct of `eq` on an indexed attribute).
     pub fn hint(&self, kind: Kind) -> Option<Hint> {
         match self {
-            Node::Cmp(t, CompareOp::Eq, CompValue::Str(v)) if t.ext.is_none() && t.sub.is_none() => {
+            Node::Cmp(t, CompareOp::Eq, CompValue::Str(v))
+                if t.ext.is_none() && t.sub.is_none() =>
+            {
                 match (kind, t.attr) {
                     (_, "id") => Some(Hint::Id(v.clone())),
                     (_, "externalId") => Some(Hint::ExternalId(v.clone())),
                     (Kind::User, "userName") | (Kind::Group, "displayName") => {
                         Some(Hint::Name(v.to_lowercase()))
+                    }
+                    _ => None,
+                }
+            }
+            Node::Cmp(t, CompareOp::Eq, CompValue::Str(v))
+                if kind == Kind::User && t.ext.is_none() && t.attr == "emails" =>
+            {
+                matches!(t.sub, None | Some("value")).then(|| Hint::Email(v.to_lowercase()))
+            }
+            Node::ValuePath(t, inner) if kind == Kind::User && t.attr == "emails" => {
+                match inner.as_ref() {
+                    Node::Cmp(i, CompareOp::Eq, CompValue::Str(v)) if i.attr == "value" => {
+                        Some(Hint::Email(v.to_lowercase()))
                     }
                     _ => None,
                 }

@@ -220,14 +220,18 @@ mod tests {
             seed: Some(7),
             ..Faults::default()
         };
-        let a: Vec<Decision> = (0..200).map({
-            let i = Injector::new(faults.clone());
-            move |_| i.decide()
-        }).collect();
-        let b: Vec<Decision> = (0..200).map({
-            let i = Injector::new(faults.clone());
-            move |_| i.decide()
-        }).collect();
+        let a: Vec<Decision> = (0..200)
+            .map({
+                let i = Injector::new(faults.clone());
+                move |_| i.decide()
+            })
+            .collect();
+        let b: Vec<Decision> = (0..200)
+            .map({
+                let i = Injector::new(faults.clone());
+                move |_| i.decide()
+            })
+            .collect();
         assert_eq!(a, b);
         let errors = a.iter().filter(|d| d.error.is_some()).count();
         assert!((30..=90).contains(&errors), "errors {errors}");
@@ -236,7 +240,10 @@ mod tests {
 
     #[test]
     fn bucket_admits_the_burst_then_refills_at_the_rate() {
-        let b = Bucket::new(RateSpec { per_sec: 2.0, burst: 3.0 });
+        let b = Bucket::new(RateSpec {
+            per_sec: 2.0,
+            burst: 3.0,
+        });
         let t0 = Instant::now();
         for _ in 0..3 {
             assert!(b.try_take_at(t0).is_ok());

@@ -235,7 +235,9 @@ pub fn parse_attr_path(word: &str) -> Result<AttrPath, String> {
     let name = parts.next().unwrap_or_default().to_string();
     let sub = parts.next().map(str::to_string);
     if parts.next().is_some() {
-        return Err(format!("attribute path {word:?} nests deeper than one sub-attribute"));
+        return Err(format!(
+            "attribute path {word:?} nests deeper than one sub-attribute"
+        ));
     }
     if !valid_name(&name) || sub.as_deref().is_some_and(|s| !valid_name(s)) {
         return Err(format!("{word:?} is not an attribute path"));
@@ -341,7 +343,10 @@ impl<'a> Parser<'a> {
                 return Err(err("value paths cannot nest", self.offset()));
             }
             if path.sub.is_some() {
-                return Err(err("a value path applies to an attribute, not a sub-attribute", at));
+                return Err(err(
+                    "a value path applies to an attribute, not a sub-attribute",
+                    at,
+                ));
             }
             self.pos += 1;
             let inner = self.parse_or(true)?;

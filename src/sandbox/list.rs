@@ -29,7 +29,9 @@ pub struct ListRequest {
 /// Parameters from a `.search` body, as query-string-like text.
 pub fn params_from_search(body: &Value) -> Result<BTreeMap<String, String>, ScimError> {
     let Some(obj) = body.as_object() else {
-        return Err(ScimError::invalid_syntax("a search body must be a JSON object"));
+        return Err(ScimError::invalid_syntax(
+            "a search body must be a JSON object",
+        ));
     };
     let mut out = BTreeMap::new();
     for (k, v) in obj {
@@ -58,16 +60,23 @@ fn param<'a>(params: &'a BTreeMap<String, String>, name: &str) -> Option<&'a str
 fn int_param(params: &BTreeMap<String, String>, name: &str) -> Result<Option<i64>, ScimError> {
     param(params, name)
         .map(|v| {
-            v.trim()
-                .parse::<i64>()
-                .map_err(|_| ScimError::invalid_value(format!("{name} must be an integer, got {v:?}")))
+            v.trim().parse::<i64>().map_err(|_| {
+                ScimError::invalid_value(format!("{name} must be an integer, got {v:?}"))
+            })
         })
         .transpose()
 }
 
 /// Reads and checks a list request.
-pub fn parse(profile: &Profile, kind: Kind, params: &BTreeMap<String, String>) -> Result<ListRequest, ScimError> {
-    let filter = match param(params, "filter").map(str::trim).filter(|f| !f.is_empty()) {
+pub fn parse(
+    profile: &Profile,
+    kind: Kind,
+    params: &BTreeMap<String, String>,
+) -> Result<ListRequest, ScimError> {
+    let filter = match param(params, "filter")
+        .map(str::trim)
+        .filter(|f| !f.is_empty())
+    {
         Some(text) => {
             let f = parse_filter(text, profile.parse)
                 .map_err(|e| ScimError::invalid_filter(format!("filter {text:?}: {e}")))?;
@@ -75,7 +84,9 @@ pub fn parse(profile: &Profile, kind: Kind, params: &BTreeMap<String, String>) -
             Some(compile(kind, &f)?)
         }
         None if profile.filter.required => {
-            return Err(ScimError::too_many("this app requires a filter to list resources"));
+            return Err(ScimError::too_many(
+                "this app requires a filter to list resources",
+            ));
         }
         None => None,
     };
@@ -83,7 +94,8 @@ pub fn parse(profile: &Profile, kind: Kind, params: &BTreeMap<String, String>) -
         Some(s) => {
             let p = parse_attr_path(s.trim()).map_err(ScimError::invalid_value)?;
             let t = resolve(kind, &p).map_err(ScimError::invalid_value)?;
-            let desc = param(params, "sortOrder").is_some_and(|o| o.eq_ignore_ascii_case("descending"));
+            let desc =
+                param(params, "sortOrder").is_some_and(|o| o.eq_ignore_ascii_case("descending"));
             Some((t, desc))
         }
         None => None,

@@ -97,16 +97,24 @@ pub async fn start(opts: SandboxOptions) -> anyhow::Result<SandboxHandle> {
         ("stall_rate", f.stall_rate),
         ("drop_rate", f.drop_rate),
     ] {
-        anyhow::ensure!((0.0..=1.0).contains(&rate), "sandbox fault {name} must be between 0 and 1, got {rate}");
+        anyhow::ensure!(
+            (0.0..=1.0).contains(&rate),
+            "sandbox fault {name} must be between 0 and 1, got {rate}"
+        );
     }
     if let Some(r) = f.rate_limit_per_sec {
-        anyhow::ensure!(r > 0.0 && r.is_finite(), "sandbox rate limit must be positive, got {r}");
+        anyhow::ensure!(
+            r > 0.0 && r.is_finite(),
+            "sandbox rate limit must be positive, got {r}"
+        );
     }
     let (store, store_thread) = Store::open(opts.db.clone())?;
     let tcp = tokio::net::TcpListener::bind(opts.listen)
         .await
         .with_context(|| format!("binding the sandbox to {}", opts.listen))?;
-    let addr = tcp.local_addr().context("reading the sandbox's bound address")?;
+    let addr = tcp
+        .local_addr()
+        .context("reading the sandbox's bound address")?;
     let app = Arc::new(App {
         limiter: faults::Limiter::new(&profile, f.rate_limit_per_sec),
         injector: faults::Injector::new(f.clone()),
@@ -114,7 +122,10 @@ pub async fn start(opts: SandboxOptions) -> anyhow::Result<SandboxHandle> {
         store,
         stats: Arc::new(Stats::default()),
         locks: faults::ObjectLocks::default(),
-        token_digest: opts.token.as_ref().map(|t| Sha256::digest(t.as_bytes()).into()),
+        token_digest: opts
+            .token
+            .as_ref()
+            .map(|t| Sha256::digest(t.as_bytes()).into()),
     });
     let (tx, rx) = oneshot::channel::<()>();
     let make = service::router(app.clone()).into_make_service_with_connect_info::<ConnHandle>();
@@ -175,7 +186,10 @@ impl SandboxHandle {
         }
         if let Some(mut server) = self.server.take() {
             // Graceful first; a request stalled on purpose must not hold shutdown hostage.
-            if tokio::time::timeout(Duration::from_secs(5), &mut server).await.is_err() {
+            if tokio::time::timeout(Duration::from_secs(5), &mut server)
+                .await
+                .is_err()
+            {
                 server.abort();
             }
         }

@@ -80,8 +80,18 @@ impl App {
         }
     }
 
-    fn project_params(&self, kind: Kind, params: &BTreeMap<String, String>, v: Value) -> Result<Value, ScimError> {
-        let get = |n: &str| params.iter().find(|(k, _)| k.eq_ignore_ascii_case(n)).map(|(_, v)| v.as_str());
+    fn project_params(
+        &self,
+        kind: Kind,
+        params: &BTreeMap<String, String>,
+        v: Value,
+    ) -> Result<Value, ScimError> {
+        let get = |n: &str| {
+            params
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(n))
+                .map(|(_, v)| v.as_str())
+        };
         let attrs = parse_attr_list(get("attributes"))?;
         let excl = parse_attr_list(get("excludedAttributes"))?;
         Ok(project(kind, v, &attrs, &excl))
@@ -91,7 +101,10 @@ impl App {
     pub async fn create(&self, kind: Kind, body: &Value, base: &str) -> Result<Reply, ScimError> {
         let norm = normalize(kind, body)?;
         let ctx = self.ctx(base);
-        let (v, meta) = self.store.call(move |c| repo::create(c, &ctx, kind, norm)).await??;
+        let (v, meta) = self
+            .store
+            .call(move |c| repo::create(c, &ctx, kind, norm))
+            .await??;
         if kind == Kind::User {
             self.stats.user_created();
         }
@@ -100,10 +113,20 @@ impl App {
     }
 
     /// GET of one resource; `None` from `if_none_match` means 304.
-    pub async fn get(&self, kind: Kind, id: &str, params: &BTreeMap<String, String>, if_none_match: Option<&str>, base: &str) -> Result<Reply, ScimError> {
+    pub async fn get(
+        &self,
+        kind: Kind,
+        id: &str,
+        params: &BTreeMap<String, String>,
+        if_none_match: Option<&str>,
+        base: &str,
+    ) -> Result<Reply, ScimError> {
         let ctx = self.ctx(base);
         let id = id.to_string();
-        let (v, meta) = self.store.call(move |c| repo::get(c, &ctx, kind, &id)).await??;
+        let (v, meta) = self
+            .store
+            .call(move |c| repo::get(c, &ctx, kind, &id))
+            .await??;
         if self.profile.etag && if_none_match.is_some_and(|h| repo::etag_matches(h, &meta)) {
             return Ok(Reply {
                 status: 304,
@@ -117,7 +140,14 @@ impl App {
     }
 
     /// PUT of one resource.
-    pub async fn replace(&self, kind: Kind, id: &str, body: &Value, if_match: Option<&str>, base: &str) -> Result<Reply, ScimError> {
+    pub async fn replace(
+        &self,
+        kind: Kind,
+        id: &str,
+        body: &Value,
+        if_match: Option<&str>,
+        base: &str,
+    ) -> Result<Reply, ScimError> {
         let norm = normalize(kind, body)?;
         let ctx = self.ctx(base);
         let (id, im) = (id.to_string(), if_match.map(str::to_string));
@@ -129,7 +159,15 @@ impl App {
     }
 
     /// PATCH of one resource.
-    pub async fn patch(&self, kind: Kind, id: &str, body: &Value, if_match: Option<&str>, params: &BTreeMap<String, String>, base: &str) -> Result<Reply, ScimError> {
+    pub async fn patch(
+        &self,
+        kind: Kind,
+        id: &str,
+        body: &Value,
+        if_match: Option<&str>,
+        params: &BTreeMap<String, String>,
+        base: &str,
+    ) -> Result<Reply, ScimError> {
         let ops = patch::parse_body(body)?;
         let ctx = self.ctx(base);
         let (id, im) = (id.to_string(), if_match.map(str::to_string));
@@ -142,7 +180,13 @@ impl App {
     }
 
     /// DELETE of one resource.
-    pub async fn delete(&self, kind: Kind, id: &str, if_match: Option<&str>, base: &str) -> Result<Reply, ScimError> {
+    pub async fn delete(
+        &self,
+        kind: Kind,
+        id: &str,
+        if_match: Option<&str>,
+        base: &str,
+    ) -> Result<Reply, ScimError> {
         let ctx = self.ctx(base);
         let (id, im) = (id.to_string(), if_match.map(str::to_string));
         self.store
@@ -157,12 +201,23 @@ impl App {
     }
 
     /// GET of a resource endpoint, or POST `.search`.
-    pub async fn list(&self, kind: Kind, params: &BTreeMap<String, String>, base: &str) -> Result<Reply, ScimError> {
+    pub async fn list(
+        &self,
+        kind: Kind,
+        params: &BTreeMap<String, String>,
+        base: &str,
+    ) -> Result<Reply, ScimError> {
         let req = list::parse(&self.profile, kind, params)?;
         let ctx = self.ctx(base);
         let q = req.query.clone();
-        let page = self.store.call(move |c| repo::list(c, &ctx, kind, &q)).await??;
-        Ok(Reply::json(200, list::response(&self.profile, kind, &req, page)))
+        let page = self
+            .store
+            .call(move |c| repo::list(c, &ctx, kind, &q))
+            .await??;
+        Ok(Reply::json(
+            200,
+            list::response(&self.profile, kind, &req, page),
+        ))
     }
 
     /// Every stored user, by id.

@@ -65,7 +65,9 @@ pub fn coerce_single(def: &'static AttrDef, v: &Value) -> Result<Option<Value>, 
             chrono::DateTime::parse_from_rfc3339(s).map_err(|_| bad())?;
             Some(v.clone())
         }
-        (AttrType::Str | AttrType::Reference | AttrType::Binary, Value::String(_)) => Some(v.clone()),
+        (AttrType::Str | AttrType::Reference | AttrType::Binary, Value::String(_)) => {
+            Some(v.clone())
+        }
         _ => return Err(bad()),
     })
 }
@@ -101,7 +103,10 @@ fn short(v: &Value) -> String {
 
 fn schemas_list(body: &Map<String, Value>) -> Vec<String> {
     match body.get("schemas") {
-        Some(Value::Array(a)) => a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect(),
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(|s| s.as_str().map(str::to_string))
+            .collect(),
         _ => Vec::new(),
     }
 }
@@ -113,7 +118,10 @@ pub fn normalize(kind: Kind, body: &Value) -> Result<Map<String, Value>, ScimErr
         return Err(ScimError::invalid_syntax("the body must be a JSON object"));
     };
     let schemas = schemas_list(obj);
-    if !schemas.iter().any(|s| s.eq_ignore_ascii_case(kind.core().id)) {
+    if !schemas
+        .iter()
+        .any(|s| s.eq_ignore_ascii_case(kind.core().id))
+    {
         return Err(ScimError::invalid_syntax(format!(
             "schemas must list {}",
             kind.core().id
@@ -121,7 +129,10 @@ pub fn normalize(kind: Kind, body: &Value) -> Result<Map<String, Value>, ScimErr
     }
     let mut out = Map::new();
     for (k, v) in obj {
-        if ["schemas", "id", "meta"].iter().any(|r| r.eq_ignore_ascii_case(k)) {
+        if ["schemas", "id", "meta"]
+            .iter()
+            .any(|r| r.eq_ignore_ascii_case(k))
+        {
             continue;
         }
         if k.eq_ignore_ascii_case("externalId") {
@@ -134,9 +145,16 @@ pub fn normalize(kind: Kind, body: &Value) -> Result<Map<String, Value>, ScimErr
             }
             continue;
         }
-        if let Some(ext) = kind.extensions().iter().find(|e| e.id.eq_ignore_ascii_case(k)) {
+        if let Some(ext) = kind
+            .extensions()
+            .iter()
+            .find(|e| e.id.eq_ignore_ascii_case(k))
+        {
             let Some(inner) = v.as_object() else {
-                return Err(ScimError::invalid_syntax(format!("{} must be an object", ext.id)));
+                return Err(ScimError::invalid_syntax(format!(
+                    "{} must be an object",
+                    ext.id
+                )));
             };
             let mut m = Map::new();
             for (k2, v2) in inner {
@@ -151,7 +169,9 @@ pub fn normalize(kind: Kind, body: &Value) -> Result<Map<String, Value>, ScimErr
             }
             continue;
         }
-        let Some(def) = find(kind.core().attrs, k) else { continue };
+        let Some(def) = find(kind.core().attrs, k) else {
+            continue;
+        };
         if matches!(def.mutability, Mutability::ReadOnly | Mutability::WriteOnly) {
             continue;
         }
@@ -165,11 +185,31 @@ pub fn normalize(kind: Kind, body: &Value) -> Result<Map<String, Value>, ScimErr
     Ok(out)
 }
 
+/// The text the email index holds for a user: every email value, lowercased, each
+/// surrounded by newlines, so a lookup is a substring search for `\n{email}\n`.
+pub fn email_index_key(body: &Map<String, Value>) -> String {
+    let mut key = String::from("\n");
+    for e in body.get("emails").and_then(Value::as_array).into_iter().flatten() {
+        if let Some(v) = e.get("value").and_then(Value::as_str) {
+            key.push_str(&v.to_lowercase());
+            key.push('\n');
+        }
+    }
+    key
+}
+
 /// Checks the invariants every stored resource keeps (required attributes, one primary).
 pub fn validate(kind: Kind, body: &Map<String, Value>) -> Result<(), ScimError> {
     for def in kind.core().attrs.iter().filter(|d| d.required) {
-        if body.get(def.name).and_then(Value::as_str).is_none_or(|s| s.trim().is_empty()) {
-            return Err(ScimError::invalid_value(format!("{} is required", def.name)));
+        if body
+            .get(def.name)
+            .and_then(Value::as_str)
+            .is_none_or(|s| s.trim().is_empty())
+        {
+            return Err(ScimError::invalid_value(format!(
+                "{} is required",
+                def.name
+            )));
         }
     }
     for def in kind.core().attrs.iter().filter(|d| d.multi) {
@@ -257,7 +297,9 @@ fn with_refs(members: &Value, base: &str) -> Value {
 
 /// Parses a comma-separated `attributes`/`excludedAttributes` parameter.
 pub fn parse_attr_list(param: Option<&str>) -> Result<Vec<String>, ScimError> {
-    let Some(p) = param else { return Ok(Vec::new()) };
+    let Some(p) = param else {
+        return Ok(Vec::new());
+    };
     let mut out = Vec::new();
     for part in p.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         parse_attr_path(part).map_err(ScimError::invalid_value)?;
@@ -268,7 +310,9 @@ pub fn parse_attr_list(param: Option<&str>) -> Result<Vec<String>, ScimError> {
 
 /// Applies `attributes` (keep only these, plus `id` and `schemas`) or `excludedAttributes`.
 pub fn project(kind: Kind, res: Value, attributes: &[String], excluded: &[String]) -> Value {
-    let Value::Object(mut src) = res else { return res };
+    let Value::Object(mut src) = res else {
+        return res;
+    };
     let targets = |list: &[String]| {
         list.iter()
             .filter_map(|p| parse_attr_path(p).ok())

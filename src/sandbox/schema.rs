@@ -413,7 +413,10 @@ fn attr_json(a: &AttrDef) -> Value {
             map.insert("canonicalValues".into(), json!(a.canonical));
         }
         if a.ty == AttrType::Reference {
-            map.insert("referenceTypes".into(), json!(["external", "User", "Group"]));
+            map.insert(
+                "referenceTypes".into(),
+                json!(["external", "User", "Group"]),
+            );
         }
     }
     v

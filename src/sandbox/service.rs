@@ -89,7 +89,13 @@ fn kind_of(seg: &str) -> Option<Kind> {
 
 fn route(app: &App, method: &Method, segs: &[&str]) -> Result<Route, ScimError> {
     let not_found = || ScimError::new(404, None, format!("no endpoint /{}", segs.join("/")));
-    let wrong_method = || ScimError::new(405, None, format!("{method} is not allowed on /{}", segs.join("/")));
+    let wrong_method = || {
+        ScimError::new(
+            405,
+            None,
+            format!("{method} is not allowed on /{}", segs.join("/")),
+        )
+    };
     let is = |m: &Method| method == m;
     Ok(match segs {
         [s] if *s == app.profile.spc_endpoint => {
@@ -178,7 +184,9 @@ fn header_str(h: &HeaderMap, name: header::HeaderName) -> Option<&str> {
 
 /// App-specific header rules and the bearer token.
 fn gate(app: &App, headers: &HeaderMap) -> Result<(), ScimError> {
-    if app.profile.require_user_agent && header_str(headers, header::USER_AGENT).is_none_or(|u| u.trim().is_empty()) {
+    if app.profile.require_user_agent
+        && header_str(headers, header::USER_AGENT).is_none_or(|u| u.trim().is_empty())
+    {
         return Err(ScimError::new(
             403,
             None,
@@ -195,17 +203,30 @@ fn gate(app: &App, headers: &HeaderMap) -> Result<(), ScimError> {
             bool::from(got.ct_eq(want))
         });
         if !ok {
-            return Err(ScimError::new(401, None, "a valid bearer token is required"));
+            return Err(ScimError::new(
+                401,
+                None,
+                "a valid bearer token is required",
+            ));
         }
     }
     if app.profile.require_scim_accept {
         let ok = header_str(headers, header::ACCEPT).is_some_and(|a| {
-            ["application/scim+json", "application/json", "*/*", "application/*"]
-                .iter()
-                .any(|m| a.contains(m))
+            [
+                "application/scim+json",
+                "application/json",
+                "*/*",
+                "application/*",
+            ]
+            .iter()
+            .any(|m| a.contains(m))
         });
         if !ok {
-            return Err(ScimError::new(406, None, "Accept must allow application/scim+json"));
+            return Err(ScimError::new(
+                406,
+                None,
+                "Accept must allow application/scim+json",
+            ));
         }
     }
     Ok(())
@@ -226,23 +247,46 @@ async fn dispatch(
     req: Request,
 ) -> Response {
     let path = req.uri().path().to_string();
-    let Some(rest) = path.strip_prefix("/scim/v2").filter(|r| r.is_empty() || r.starts_with('/')) else {
-        return error_response(&app, &ScimError::new(404, None, format!("{path} is not a SCIM endpoint")));
+    let Some(rest) = path
+        .strip_prefix("/scim/v2")
+        .filter(|r| r.is_empty() || r.starts_with('/'))
+    else {
+        return error_response(
+            &app,
+            &ScimError::new(404, None, format!("{path} is not a SCIM endpoint")),
+        );
     };
     let method = req.method().clone();
     let segs: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
-    let is_write = method != Method::GET && !(method == Method::POST && segs.last() == Some(&".search"));
+    let is_write =
+        method != Method::GET && !(method == Method::POST && segs.last() == Some(&".search"));
     app.stats.request(method.as_str(), is_write);
-    let resp = handle(app.clone(), conn, req, method.clone(), segs.iter().map(|s| s.to_string()).collect(), is_write).await;
+    let resp = handle(
+        app.clone(),
+        conn,
+        req,
+        method.clone(),
+        segs.iter().map(|s| s.to_string()).collect(),
+        is_write,
+    )
+    .await;
     tracing::debug!(method = %method, path = %path, status = resp.status().as_u16(), "Sandbox request.");
     resp
 }
 
-async fn handle(app: Arc<App>, conn: ConnHandle, req: Request, method: Method, segs: Vec<String>, is_write: bool) -> Response {
+async fn handle(
+    app: Arc<App>,
+    conn: ConnHandle,
+    req: Request,
+    method: Method,
+    segs: Vec<String>,
+    is_write: bool,
+) -> Response {
     let headers = req.headers().clone();
-    let query: BTreeMap<String, String> = Query::<BTreeMap<String, String>>::try_from_uri(req.uri())
-        .map(|q| q.0)
-        .unwrap_or_default();
+    let query: BTreeMap<String, String> =
+        Query::<BTreeMap<String, String>>::try_from_uri(req.uri())
+            .map(|q| q.0)
+            .unwrap_or_default();
     if let Err(e) = gate(&app, &headers) {
         return error_response(&app, &e);
     }
@@ -263,7 +307,10 @@ async fn handle(app: Arc<App>, conn: ConnHandle, req: Request, method: Method, s
     }
     if d.throttle {
         app.stats.fault();
-        return error_response(&app, &ScimError::throttled("injected throttle: too many requests", f.retry_after_secs));
+        return error_response(
+            &app,
+            &ScimError::throttled("injected throttle: too many requests", f.retry_after_secs),
+        );
     }
     if let Err(wait) = app.limiter.admit(is_write) {
         let secs = wait.as_secs_f64().ceil() as u64;
@@ -274,7 +321,8 @@ async fn handle(app: Arc<App>, conn: ConnHandle, req: Request, method: Method, s
         Ok(r) => r,
         Err(e) => return error_response(&app, &e),
     };
-    let guard: Option<ObjectGuard> = match r.object().filter(|_| app.profile.per_object_write_lock) {
+    let guard: Option<ObjectGuard> = match r.object().filter(|_| app.profile.per_object_write_lock)
+    {
         Some(key) => match app.locks.try_lock(&key) {
             Some(g) => Some(g),
             None => {
@@ -286,7 +334,9 @@ async fn handle(app: Arc<App>, conn: ConnHandle, req: Request, method: Method, s
     };
     let body = match to_bytes(req.into_body(), MAX_BODY).await {
         Ok(b) => b,
-        Err(_) => return error_response(&app, &ScimError::new(413, None, "request body too large")),
+        Err(_) => {
+            return error_response(&app, &ScimError::new(413, None, "request body too large"))
+        }
     };
     let base = base_url(&headers, &conn, None);
     let work_app = app.clone();
@@ -298,7 +348,8 @@ async fn handle(app: Arc<App>, conn: ConnHandle, req: Request, method: Method, s
             work_app.stats.fault();
             tokio::time::sleep(Duration::from_millis(f.stall_ms)).await;
             if is_write && !d.stall_applies {
-                let mut e = ScimError::new(503, None, "stalled request abandoned: nothing was written");
+                let mut e =
+                    ScimError::new(503, None, "stalled request abandoned: nothing was written");
                 e.retry_after = Some(f.retry_after_secs.max(1));
                 return Err(e);
             }
@@ -324,13 +375,24 @@ async fn handle(app: Arc<App>, conn: ConnHandle, req: Request, method: Method, s
 }
 
 fn parse_json(body: &Bytes) -> Result<Value, ScimError> {
-    serde_json::from_slice(body).map_err(|e| ScimError::invalid_syntax(format!("the body is not valid JSON: {e}")))
+    serde_json::from_slice(body)
+        .map_err(|e| ScimError::invalid_syntax(format!("the body is not valid JSON: {e}")))
 }
 
-async fn run(app: &App, r: Route, query: &BTreeMap<String, String>, headers: &HeaderMap, body: &Bytes, base: &str) -> Result<Reply, ScimError> {
+async fn run(
+    app: &App,
+    r: Route,
+    query: &BTreeMap<String, String>,
+    headers: &HeaderMap,
+    body: &Bytes,
+    base: &str,
+) -> Result<Reply, ScimError> {
     let if_match = header_str(headers, header::IF_MATCH);
     match r {
-        Route::Spc => Ok(Reply::json(200, discovery::service_provider_config(&app.profile, base))),
+        Route::Spc => Ok(Reply::json(
+            200,
+            discovery::service_provider_config(&app.profile, base),
+        )),
         Route::Schemas => Ok(Reply::json(200, discovery::schemas(base))),
         Route::Schema(id) => discovery::schema(base, &id).map(|v| Reply::json(200, v)),
         Route::ResourceTypes => Ok(Reply::json(200, discovery::resource_types(base))),
@@ -345,8 +407,14 @@ async fn run(app: &App, r: Route, query: &BTreeMap<String, String>, headers: &He
             let inm = header_str(headers, header::IF_NONE_MATCH);
             app.get(k, &id, query, inm, base).await
         }
-        Route::Put(k, id) => app.replace(k, &id, &parse_json(body)?, if_match, base).await,
-        Route::Patch(k, id) => app.patch(k, &id, &parse_json(body)?, if_match, query, base).await,
+        Route::Put(k, id) => {
+            app.replace(k, &id, &parse_json(body)?, if_match, base)
+                .await
+        }
+        Route::Patch(k, id) => {
+            app.patch(k, &id, &parse_json(body)?, if_match, query, base)
+                .await
+        }
         Route::Delete(k, id) => app.delete(k, &id, if_match, base).await,
         Route::Bulk => bulk::run(app, body, base).await,
     }

@@ -7,6 +7,8 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 
 use rusqlite::Connection;
+
+use super::resource::email_index_key;
 use tokio::sync::oneshot;
 
 /// The database thread has stopped; the sandbox is shutting down.
@@ -57,6 +59,7 @@ CREATE TABLE IF NOT EXISTS resources (
     name        TEXT NOT NULL,
     name_lc     TEXT NOT NULL,
     external_id TEXT,
+    emails_lc   TEXT NOT NULL DEFAULT '',
     version     INTEGER NOT NULL,
     created     TEXT NOT NULL,
     modified    TEXT NOT NULL,
@@ -83,12 +86,42 @@ fn open_conn(path: Option<&Path>) -> Result<Connection, OpenError> {
         None => Connection::open_in_memory().map_err(wrap)?,
     };
     if path.is_some() {
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(wrap)?;
-        conn.pragma_update(None, "synchronous", "NORMAL").map_err(wrap)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(wrap)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(wrap)?;
     }
-    conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(wrap)?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))
+        .map_err(wrap)?;
     conn.execute_batch(SCHEMA).map_err(wrap)?;
+    add_email_index(&conn).map_err(wrap)?;
     Ok(conn)
+}
+
+/// Files written before the email index existed get the column, filled from the bodies.
+fn add_email_index(conn: &Connection) -> rusqlite::Result<()> {
+    let has: bool = conn.query_row(
+        "SELECT COUNT(*) > 0 FROM pragma_table_info('resources') WHERE name = 'emails_lc'",
+        [],
+        |r| r.get(0),
+    )?;
+    if has {
+        return Ok(());
+    }
+    conn.execute_batch("ALTER TABLE resources ADD COLUMN emails_lc TEXT NOT NULL DEFAULT ''")?;
+    let rows: Vec<(String, String)> = {
+        let mut st = conn.prepare("SELECT id, body FROM resources WHERE kind = 'User'")?;
+        let it = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        it.collect::<Result<_, _>>()?
+    };
+    for (id, body) in rows {
+        let body = serde_json::from_str(&body).unwrap_or_default();
+        conn.execute(
+            "UPDATE resources SET emails_lc = ?2 WHERE id = ?1",
+            [id, email_index_key(&body)],
+        )?;
+    }
+    Ok(())
 }
 
 impl Store {

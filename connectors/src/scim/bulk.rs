@@ -222,7 +222,11 @@ impl ScimClient {
                 detail: "the app does not advertise Bulk".into(),
             });
         }
-        let max_ops = caps.bulk.max_operations.unwrap_or(DEFAULT_MAX_OPERATIONS).max(1);
+        let max_ops = caps
+            .bulk
+            .max_operations
+            .unwrap_or(DEFAULT_MAX_OPERATIONS)
+            .max(1);
         let max_bytes = caps.bulk.max_payload_size.unwrap_or(DEFAULT_MAX_PAYLOAD);
         let bulk_ids: Vec<String> = ops
             .iter()
@@ -255,7 +259,11 @@ impl ScimClient {
             }
             let body = json!({"schemas": [BULK_REQUEST_SCHEMA], "Operations": wire});
             let has_post = batch.iter().any(|&i| ops[i].method == BulkMethod::Post);
-            let replay = if has_post { Replay::OnlyIfUnprocessed } else { Replay::Safe };
+            let replay = if has_post {
+                Replay::OnlyIfUnprocessed
+            } else {
+                Replay::Safe
+            };
             let url = self.endpoint(&["Bulk"])?;
             let sent = self.send(OP, Method::POST, url, Some(&body), replay).await;
             let failure = match sent {
@@ -283,7 +291,12 @@ impl ScimClient {
             let (status, detail) = failure;
             let rest = std::iter::once(batch).chain(queue.drain(..)).flatten();
             for i in rest {
-                results[i] = Some(BulkResult::failed(&bulk_ids[i], ops[i].method, status, detail.clone()));
+                results[i] = Some(BulkResult::failed(
+                    &bulk_ids[i],
+                    ops[i].method,
+                    status,
+                    detail.clone(),
+                ));
             }
         }
         Ok(results
@@ -321,10 +334,12 @@ impl ScimClient {
                     .and_then(Value::as_str)
                     == Some(bulk_ids[i].as_str())
             });
-            let no_ids = answered.iter().all(|a| {
-                a.as_object().and_then(|o| get_ci(o, "bulkId")).is_none()
-            });
-            let Some(a) = by_id.or(if no_ids { answered.get(pos) } else { None }).and_then(Value::as_object)
+            let no_ids = answered
+                .iter()
+                .all(|a| a.as_object().and_then(|o| get_ci(o, "bulkId")).is_none());
+            let Some(a) = by_id
+                .or(if no_ids { answered.get(pos) } else { None })
+                .and_then(Value::as_object)
             else {
                 results[i] = Some(BulkResult::failed(
                     &bulk_ids[i],
@@ -335,7 +350,9 @@ impl ScimClient {
                 continue;
             };
             let status = status_of(get_ci(a, "status"));
-            let location = get_ci(a, "location").and_then(Value::as_str).map(str::to_string);
+            let location = get_ci(a, "location")
+                .and_then(Value::as_str)
+                .map(str::to_string);
             let id = location
                 .as_deref()
                 .and_then(|l| l.trim_end_matches('/').rsplit('/').next())
@@ -390,7 +407,10 @@ mod tests {
         ids.insert("u1".to_string(), "abc".to_string());
         let mut v = json!({"members": [{"value": "bulkId:u1"}], "path": "/Users/bulkId:u1", "x": "bulkId:u2"});
         resolve_refs(&mut v, &ids);
-        assert_eq!(v, json!({"members": [{"value": "abc"}], "path": "/Users/abc", "x": "bulkId:u2"}));
+        assert_eq!(
+            v,
+            json!({"members": [{"value": "abc"}], "path": "/Users/abc", "x": "bulkId:u2"})
+        );
         assert_eq!(status_of(Some(&json!("201"))), 201);
         assert_eq!(status_of(Some(&json!(409))), 409);
         assert_eq!(status_of(Some(&json!({"code": "200"}))), 200);

@@ -19,7 +19,6 @@ use super::profiles::{PatchSupport, Profile};
 use super::MEDIA_TYPE;
 use crate::http::{retry::retry_after, HttpClient, HttpError, Replay, Request, Response};
 
-
 /// How updates are sent to the app.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WriteMode {
@@ -72,7 +71,12 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl ScimClient {
     /// A client for `app_name` at `base_url` (e.g. `https://api.slack.com/scim/v2`).
-    pub fn new(app_name: impl Into<String>, base_url: Url, http: HttpClient, profile: Profile) -> Self {
+    pub fn new(
+        app_name: impl Into<String>,
+        base_url: Url,
+        http: HttpClient,
+        profile: Profile,
+    ) -> Self {
         ScimClient {
             inner: Arc::new(Inner {
                 app: app_name.into(),
@@ -205,8 +209,10 @@ impl ScimClient {
         let mut headers: Vec<(HeaderName, HeaderValue)> =
             vec![(ACCEPT, HeaderValue::from_static(MEDIA_TYPE))];
         for (k, v) in self.inner.profile.headers {
-            let (Ok(name), Ok(value)) = (HeaderName::from_bytes(k.as_bytes()), HeaderValue::from_str(v))
-            else {
+            let (Ok(name), Ok(value)) = (
+                HeaderName::from_bytes(k.as_bytes()),
+                HeaderValue::from_str(v),
+            ) else {
                 return Err(self.transport(op, HttpError::Build(format!("profile header {k}"))));
             };
             headers.retain(|(n, _)| n != name);
@@ -334,13 +340,21 @@ impl ScimClient {
             Ok(_) => Err(self.invalid(op, "expected a JSON object")),
             Err(_) => Err(self.invalid(
                 op,
-                format!("not JSON (HTTP {}): {}", resp.status.as_u16(), resp.body_excerpt()),
+                format!(
+                    "not JSON (HTTP {}): {}",
+                    resp.status.as_u16(),
+                    resp.body_excerpt()
+                ),
             )),
         }
     }
 
     /// The body as a JSON object when there is one (PATCH/PUT may answer without).
-    pub(crate) fn json_if_any(&self, op: &'static str, resp: &Response) -> Result<Option<Value>, ScimError> {
+    pub(crate) fn json_if_any(
+        &self,
+        op: &'static str,
+        resp: &Response,
+    ) -> Result<Option<Value>, ScimError> {
         if resp.body.iter().all(u8::is_ascii_whitespace) {
             return Ok(None);
         }

@@ -307,7 +307,14 @@ mod tests {
 
     #[test]
     fn error_bodies_of_every_shape() {
-        let table: &[(&str, Option<u16>, Option<&str>, Option<&str>)] = &[
+        // (body, status, scimType, detail)
+        type Row = (
+            &'static str,
+            Option<u16>,
+            Option<&'static str>,
+            Option<&'static str>,
+        );
+        let table: &[Row] = &[
             (
                 r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"409","scimType":"uniqueness","detail":"userName taken"}"#,
                 Some(409),
@@ -320,16 +327,36 @@ mod tests {
                 None,
                 Some("missing_schema_element"),
             ),
-            (r#"{"Errors":{"description":"no_such_user","code":404}}"#, None, None, Some("no_such_user")),
-            (r#"{"message":"Rate exceeded"}"#, None, None, Some("Rate exceeded")),
+            (
+                r#"{"Errors":{"description":"no_such_user","code":404}}"#,
+                None,
+                None,
+                Some("no_such_user"),
+            ),
+            (
+                r#"{"message":"Rate exceeded"}"#,
+                None,
+                None,
+                Some("Rate exceeded"),
+            ),
             (
                 "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>",
                 None,
                 None,
                 Some("502 Bad Gateway"),
             ),
-            ("<html><body><h1>Oops</h1> <p>try later</p></body></html>", None, None, Some("Oops try later")),
-            ("Service Unavailable", None, None, Some("Service Unavailable")),
+            (
+                "<html><body><h1>Oops</h1> <p>try later</p></body></html>",
+                None,
+                None,
+                Some("Oops try later"),
+            ),
+            (
+                "Service Unavailable",
+                None,
+                None,
+                Some("Service Unavailable"),
+            ),
             ("", None, None, None),
             ("   \n", None, None, None),
             (r#"{"status":"not a number"}"#, None, None, None),
@@ -350,7 +377,10 @@ mod tests {
             scim_type: Some("uniqueness".into()),
             detail: "taken".into(),
         };
-        assert_eq!(e.to_string(), "app slack: create_user: conflict (uniqueness): taken");
+        assert_eq!(
+            e.to_string(),
+            "app slack: create_user: conflict (uniqueness): taken"
+        );
         assert!(e.needs_lookup());
         assert_eq!(e.status(), Some(409));
         let t = ScimError::Throttled {
@@ -358,7 +388,10 @@ mod tests {
             op: "get_user",
             retry_after: Some(Duration::from_secs(3)),
         };
-        assert_eq!(t.to_string(), "app zoom: get_user: throttled (HTTP 429), retry after 3s");
+        assert_eq!(
+            t.to_string(),
+            "app zoom: get_user: throttled (HTTP 429), retry after 3s"
+        );
         assert!(t.is_app_failure());
         let r = ScimError::Rejected {
             app: "github".into(),

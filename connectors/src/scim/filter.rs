@@ -70,7 +70,10 @@ impl Filter {
 
     fn term(attr: &str, sub: Option<&str>, value: &str) -> Self {
         Filter {
-            terms: vec![(AttrPath::simple(attr, sub), Value::String(value.to_string()))],
+            terms: vec![(
+                AttrPath::simple(attr, sub),
+                Value::String(value.to_string()),
+            )],
         }
     }
 
@@ -137,12 +140,12 @@ mod tests {
             (r#"\""#, r#""\\\"""#),
             ("Zoë Ğüneş 山田 😀", "\"Zoë Ğüneş 山田 😀\""),
             ("line\nbreak\ttab\rcr", r#""line\nbreak\ttab\rcr""#),
-            ("nul\u{0}bell\u{7}esc\u{1b}", r#""nul\u0000bell\u0007esc\u001b""#),
-            ("\u{8}\u{c}\u{7f}", r#""\b\f\u007f""#),
             (
-                r#"x" or userName pr or ""#,
-                r#""x\" or userName pr or \"""#,
+                "nul\u{0}bell\u{7}esc\u{1b}",
+                r#""nul\u0000bell\u0007esc\u001b""#,
             ),
+            ("\u{8}\u{c}\u{7f}", r#""\b\f\u007f""#),
+            (r#"x" or userName pr or ""#, r#""x\" or userName pr or \"""#),
             (r#"a") or (id pr"#, r#""a\") or (id pr""#),
             ("it's", r#""it's""#),
             ("a]b[c", r#""a]b[c""#),
@@ -163,7 +166,9 @@ mod tests {
             r#"userName eq "a@corp.example""#
         );
         assert_eq!(
-            Filter::external_id("E1").and(Filter::user_name("x\"y")).to_string(),
+            Filter::external_id("E1")
+                .and(Filter::user_name("x\"y"))
+                .to_string(),
             r#"externalId eq "E1" and userName eq "x\"y""#
         );
         assert_eq!(Filter::email("a@b").to_string(), r#"emails.value eq "a@b""#);
@@ -193,12 +198,19 @@ mod tests {
         });
         assert!(Filter::user_name("ana@corp.example").matches(&u));
         assert!(Filter::external_id("E1").matches(&u));
-        assert!(!Filter::external_id("e1").matches(&u), "externalId is case-exact");
+        assert!(
+            !Filter::external_id("e1").matches(&u),
+            "externalId is case-exact"
+        );
         assert!(Filter::email("ana@corp.example").matches(&u));
         assert!(Filter::email("ana@home.example").matches(&u));
         assert!(!Filter::email("bob@corp.example").matches(&u));
-        assert!(Filter::external_id("E1").and(Filter::user_name("ana@corp.example")).matches(&u));
-        assert!(!Filter::external_id("E1").and(Filter::user_name("bob")).matches(&u));
+        assert!(Filter::external_id("E1")
+            .and(Filter::user_name("ana@corp.example"))
+            .matches(&u));
+        assert!(!Filter::external_id("E1")
+            .and(Filter::user_name("bob"))
+            .matches(&u));
         let keys_differ = json!({"ID": "1", "USERNAME": "ana@corp.example"});
         assert!(Filter::user_name("ana@corp.example").matches(&keys_differ));
     }

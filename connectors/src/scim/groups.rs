@@ -33,7 +33,13 @@ impl ScimClient {
         }
         let url = self.endpoint(&["Groups"])?;
         let resp = self
-            .send(OP, Method::POST, url, Some(&body), Replay::OnlyIfUnprocessed)
+            .send(
+                OP,
+                Method::POST,
+                url,
+                Some(&body),
+                Replay::OnlyIfUnprocessed,
+            )
             .await?;
         if !resp.status.is_success() {
             return Err(self.error_from(OP, "Groups", &resp));
@@ -79,7 +85,8 @@ impl ScimClient {
     /// Deletes a group; 404 means already gone.
     #[tracing::instrument(name = "scim", skip_all, fields(app = %self.inner.app, op = "delete_group"))]
     pub async fn delete_group(&self, group_id: &str) -> Result<(), ScimError> {
-        self.delete_resource("delete_group", "Groups", group_id).await
+        self.delete_resource("delete_group", "Groups", group_id)
+            .await
     }
 
     /// Adds members, at most the profile's maximum per request (PUT of the group with the
@@ -157,10 +164,18 @@ impl ScimClient {
                     tracing::warn!(app = %self.inner.app, ?form, left = still.len(), "App accepted the member removal but did not apply it.");
                     last = Some(self.invalid(
                         OP,
-                        format!("{form:?} removal answered success but {} member(s) remain", still.len()),
+                        format!(
+                            "{form:?} removal answered success but {} member(s) remain",
+                            still.len()
+                        ),
                     ));
                 }
-                Err(e @ ScimError::Rejected { status: 400 | 405 | 501, .. }) => {
+                Err(
+                    e @ ScimError::Rejected {
+                        status: 400 | 405 | 501,
+                        ..
+                    },
+                ) => {
                     tracing::debug!(app = %self.inner.app, ?form, error = %e, "Member removal form refused.");
                     if remembered == Some(form) {
                         *lock(&self.inner.removal_form) = None;
@@ -267,7 +282,8 @@ impl ScimClient {
             return Err(ScimError::Unsupported {
                 app: self.inner.app.clone(),
                 op,
-                detail: "the app does not show group members, so the group cannot be rewritten".into(),
+                detail: "the app does not show group members, so the group cannot be rewritten"
+                    .into(),
             });
         }
         let mut group = self.must_get_group(op, group_id).await?;
@@ -305,7 +321,11 @@ fn remaining_members(group: &Value, add: &[String], remove: &[String]) -> Value 
         .filter(|m| member_entry_id(m).is_none_or(|i| !remove.contains(&i)))
         .collect();
     let present: BTreeSet<String> = kept.iter().filter_map(member_entry_id).collect();
-    let new: Vec<String> = add.iter().filter(|a| !present.contains(*a)).cloned().collect();
+    let new: Vec<String> = add
+        .iter()
+        .filter(|a| !present.contains(*a))
+        .cloned()
+        .collect();
     if let Value::Array(extra) = members_value(&new) {
         kept.extend(extra);
     }

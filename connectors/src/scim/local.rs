@@ -38,9 +38,7 @@ fn deep_merge(dst: &mut Map<String, Value>, src: &Map<String, Value>) {
         }
         match (dst.get_mut(&key), v) {
             (Some(Value::Object(d)), Value::Object(s)) => deep_merge(d, s),
-            (Some(Value::Array(d)), Value::Array(s)) if s.iter().all(has_type) => {
-                merge_typed(d, s)
-            }
+            (Some(Value::Array(d)), Value::Array(s)) if s.iter().all(has_type) => merge_typed(d, s),
             _ => {
                 dst.insert(key, v.clone());
             }
@@ -117,7 +115,10 @@ fn apply_local(root: &mut Map<String, Value>, op: &PatchOp) {
         return;
     };
     let Ok(path) = AttrPath::parse_target(path_text) else {
-        tracing::warn!(path = path_text, "PATCH path not understood locally; left out of the PUT.");
+        tracing::warn!(
+            path = path_text,
+            "PATCH path not understood locally; left out of the PUT."
+        );
         return;
     };
     match (op.op, op.value.clone()) {

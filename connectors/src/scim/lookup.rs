@@ -62,7 +62,9 @@ impl ScimClient {
         let mut terms: Vec<_> = filter
             .terms()
             .iter()
-            .filter(|(p, _)| profile.can_filter(p) && !refused.contains(&p.attr().to_ascii_lowercase()))
+            .filter(|(p, _)| {
+                profile.can_filter(p) && !refused.contains(&p.attr().to_ascii_lowercase())
+            })
             .cloned()
             .collect();
         if !profile.filter_and {
@@ -84,8 +86,11 @@ impl ScimClient {
             Some(f) => match self.list(op, endpoint, Some(f)).await {
                 Ok(r) => r,
                 Err(ScimError::Rejected { status, .. }) if matches!(status, 400 | 501) => {
-                    let attrs: Vec<String> =
-                        f.terms().iter().map(|(p, _)| p.attr().to_ascii_lowercase()).collect();
+                    let attrs: Vec<String> = f
+                        .terms()
+                        .iter()
+                        .map(|(p, _)| p.attr().to_ascii_lowercase())
+                        .collect();
                     tracing::warn!(app = %self.inner.app, ?attrs, status, "App refused the filter; matching client-side from now on.");
                     lock(&self.inner.unfilterable).extend(attrs);
                     self.full_list(op, endpoint, full).await?
@@ -178,7 +183,11 @@ impl ScimClient {
         let mut found = Found::new();
         for &m in match_on {
             for (filter, label) in searches(m, external_id, user_name, emails) {
-                let hits = users.iter().filter(|u| filter.matches(u)).cloned().collect();
+                let hits = users
+                    .iter()
+                    .filter(|u| filter.matches(u))
+                    .cloned()
+                    .collect();
                 self.collect(OP, &mut found, hits, &label)?;
             }
         }
@@ -207,8 +216,10 @@ impl ScimClient {
 
     fn single(&self, op: &'static str, found: Found) -> Result<Option<Value>, ScimError> {
         if found.len() > 1 {
-            let mut criteria: Vec<String> =
-                found.values().flat_map(|(_, c)| c.iter().cloned()).collect();
+            let mut criteria: Vec<String> = found
+                .values()
+                .flat_map(|(_, c)| c.iter().cloned())
+                .collect();
             criteria.sort();
             criteria.dedup();
             return Err(ScimError::Ambiguous {

@@ -23,10 +23,10 @@ mod users;
 
 pub use bulk::{BulkMethod, BulkOp, BulkResult};
 pub use client::{ScimClient, WriteMode};
-pub use lookup::MatchOn;
 pub use discovery::{parse_capabilities, BulkCaps, Capabilities, FilterCaps};
 pub use error::{parse_error_body, ErrorBody, ScimError};
 pub use filter::{escape_string, Filter};
+pub use lookup::MatchOn;
 pub use patch::{
     member_add_batches, member_remove_batches, members_value, ops_from_changes, patch_body,
     PatchKind, PatchOp, RemovalForm,

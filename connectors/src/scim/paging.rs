@@ -175,8 +175,9 @@ impl ScimClient {
                 format!("list of {endpoint} is not JSON: {}", resp.body_excerpt()),
             )
         })?;
-        let page = resources_of(&body)
-            .ok_or_else(|| self.invalid(op, format!("list of {endpoint} has no Resources array")))?;
+        let page = resources_of(&body).ok_or_else(|| {
+            self.invalid(op, format!("list of {endpoint} has no Resources array"))
+        })?;
         Ok((page, body))
     }
 }
@@ -191,7 +192,10 @@ mod tests {
         let mut url = Url::parse("https://x.example/scim/v2/Users").expect("url");
         set_query(
             &mut url,
-            &[("filter", r#"userName eq "a+b@x&y=z" and x"#.to_string()), ("count", "10".into())],
+            &[
+                ("filter", r#"userName eq "a+b@x&y=z" and x"#.to_string()),
+                ("count", "10".into()),
+            ],
         );
         assert_eq!(
             url.query(),
@@ -203,13 +207,25 @@ mod tests {
 
     #[test]
     fn list_bodies_of_every_shape() {
-        assert_eq!(resources_of(&json!({"Resources": [1, 2]})), Some(vec![json!(1), json!(2)]));
-        assert_eq!(resources_of(&json!({"resources": [1]})), Some(vec![json!(1)]));
+        assert_eq!(
+            resources_of(&json!({"Resources": [1, 2]})),
+            Some(vec![json!(1), json!(2)])
+        );
+        assert_eq!(
+            resources_of(&json!({"resources": [1]})),
+            Some(vec![json!(1)])
+        );
         assert_eq!(resources_of(&json!({"totalResults": 0})), Some(vec![]));
         assert_eq!(resources_of(&json!([3])), Some(vec![json!(3)]));
         assert_eq!(resources_of(&json!({"Resources": "x"})), None);
-        assert_eq!(number_of(&json!({"totalResults": "12"}), "totalResults"), Some(12));
+        assert_eq!(
+            number_of(&json!({"totalResults": "12"}), "totalResults"),
+            Some(12)
+        );
         assert_eq!(next_cursor(&json!({"nextCursor": ""})), None);
-        assert_eq!(next_cursor(&json!({"nextCursor": "abc"})), Some("abc".into()));
+        assert_eq!(
+            next_cursor(&json!({"nextCursor": "abc"})),
+            Some("abc".into())
+        );
     }
 }

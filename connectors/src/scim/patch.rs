@@ -106,8 +106,7 @@ pub fn ops_from_changes(
 ) -> Result<Vec<PatchOp>, PathError> {
     let mut replaces = Vec::new();
     // (attribute path, selector) → the new entry, in path order.
-    let mut new_entries: BTreeMap<(String, String), (String, Map<String, Value>)> =
-        BTreeMap::new();
+    let mut new_entries: BTreeMap<(String, String), (String, Map<String, Value>)> = BTreeMap::new();
     let mut removes = Vec::new();
     for (text, new) in after {
         let path = AttrPath::parse(text)?;
@@ -199,7 +198,11 @@ pub fn member_remove_batches(
             _ => chunk
                 .iter()
                 .map(|id| {
-                    let v = if quoted { escape_string(id) } else { id.clone() };
+                    let v = if quoted {
+                        escape_string(id)
+                    } else {
+                        id.clone()
+                    };
                     PatchOp::remove(&format!("members[value eq {v}]"))
                 })
                 .collect(),

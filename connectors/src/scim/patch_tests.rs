@@ -144,7 +144,11 @@ fn member_batches_respect_the_maximum() {
             .iter()
             .map(|ops| {
                 assert_eq!(ops.len(), 1);
-                ops[0].value.as_ref().and_then(Value::as_array).map_or(0, Vec::len)
+                ops[0]
+                    .value
+                    .as_ref()
+                    .and_then(Value::as_array)
+                    .map_or(0, Vec::len)
             })
             .collect();
         assert_eq!(got, sizes, "add n={n} max={max}");
@@ -155,11 +159,20 @@ fn member_batches_respect_the_maximum() {
     // Every id appears exactly once across the batches, in order.
     let all: Vec<Value> = member_add_batches(&ids(5), 2)
         .into_iter()
-        .flat_map(|ops| ops[0].value.clone().and_then(|v| v.as_array().cloned()).unwrap_or_default())
+        .flat_map(|ops| {
+            ops[0]
+                .value
+                .clone()
+                .and_then(|v| v.as_array().cloned())
+                .unwrap_or_default()
+        })
         .collect();
     assert_eq!(
         all,
-        ids(5).iter().map(|i| json!({"value": i})).collect::<Vec<_>>()
+        ids(5)
+            .iter()
+            .map(|i| json!({"value": i}))
+            .collect::<Vec<_>>()
     );
 }
 

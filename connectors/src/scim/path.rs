@@ -97,9 +97,7 @@ impl AttrPath {
             return Err(err("the path is empty"));
         }
         let (schema, rest) = split_schema(s).map_err(|r| err(&r))?;
-        let name_end = rest
-            .find(['[', '.'])
-            .unwrap_or(rest.len());
+        let name_end = rest.find(['[', '.']).unwrap_or(rest.len());
         let attr = &rest[..name_end];
         check_name(attr).map_err(|r| err(&r))?;
         let mut tail = &rest[name_end..];
@@ -188,7 +186,8 @@ impl AttrPath {
     pub fn is_case_exact(&self) -> bool {
         self.schema.is_none()
             && self.sub.is_none()
-            && (self.attr.eq_ignore_ascii_case("externalId") || self.attr.eq_ignore_ascii_case("id"))
+            && (self.attr.eq_ignore_ascii_case("externalId")
+                || self.attr.eq_ignore_ascii_case("id"))
     }
 
     /// The same attribute without filter and sub-attribute (`emails[…].value` → `emails`).
@@ -265,7 +264,9 @@ fn check_name(name: &str) -> Result<(), String> {
         _ => {}
     }
     if let Some(bad) = chars.find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_')) {
-        return Err(format!("character {bad:?} is not allowed in attribute name {name:?}"));
+        return Err(format!(
+            "character {bad:?} is not allowed in attribute name {name:?}"
+        ));
     }
     Ok(())
 }
@@ -273,11 +274,15 @@ fn check_name(name: &str) -> Result<(), String> {
 /// Parses `sub eq value]` and returns the filter and what follows the `]`.
 fn parse_filter(s: &str) -> Result<(ValueFilter, &str), String> {
     let s = s.trim_start();
-    let name_end = s.find(char::is_whitespace).ok_or("incomplete value filter")?;
+    let name_end = s
+        .find(char::is_whitespace)
+        .ok_or("incomplete value filter")?;
     let attr = &s[..name_end];
     check_name(attr)?;
     let s = s[name_end..].trim_start();
-    let op_end = s.find(char::is_whitespace).ok_or("incomplete value filter")?;
+    let op_end = s
+        .find(char::is_whitespace)
+        .ok_or("incomplete value filter")?;
     if !s[..op_end].eq_ignore_ascii_case("eq") {
         return Err(format!(
             "only \"eq\" is supported in attribute path filters, not {:?}",
@@ -291,7 +296,9 @@ fn parse_filter(s: &str) -> Result<(ValueFilter, &str), String> {
             .map_err(|e| format!("invalid string in value filter: {e}"))?;
         (v, &s[end + 1..])
     } else {
-        let end = s.find(|c: char| c == ']' || c.is_whitespace()).unwrap_or(s.len());
+        let end = s
+            .find(|c: char| c == ']' || c.is_whitespace())
+            .unwrap_or(s.len());
         let word = &s[..end];
         let v = match word.to_ascii_lowercase().as_str() {
             "true" => Value::Bool(true),
@@ -308,7 +315,9 @@ fn parse_filter(s: &str) -> Result<(ValueFilter, &str), String> {
         (v, &s[end..])
     };
     let rest = rest.trim_start();
-    let rest = rest.strip_prefix(']').ok_or("missing \"]\" after the value filter")?;
+    let rest = rest
+        .strip_prefix(']')
+        .ok_or("missing \"]\" after the value filter")?;
     Ok((
         ValueFilter {
             attr: attr.to_string(),
@@ -362,7 +371,9 @@ mod tests {
             ),
         ];
         for (input, canonical) in table {
-            let p = AttrPath::parse(input).unwrap_or_else(|e| panic!("{input}: {e}"));
+            let p = AttrPath::parse(input)
+                .map_err(|e| format!("{input}: {e}"))
+                .expect("valid path");
             assert_eq!(&p.to_string(), canonical, "{input}");
             let again = AttrPath::parse(&p.to_string()).expect("reparse");
             assert_eq!(again, p, "{input} round trip");
@@ -398,15 +409,22 @@ mod tests {
 
     #[test]
     fn path_kinds() {
-        let m = AttrPath::parse("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager")
-            .expect("manager");
+        let m =
+            AttrPath::parse("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager")
+                .expect("manager");
         assert!(m.is_manager());
-        assert!(!AttrPath::parse("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value")
-            .expect("manager.value")
-            .is_manager());
+        assert!(!AttrPath::parse(
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value"
+        )
+        .expect("manager.value")
+        .is_manager());
         assert!(AttrPath::parse("ACTIVE").expect("active").is_active());
-        assert!(AttrPath::parse("emails.value").expect("e").is_multi_valued());
-        assert!(!AttrPath::parse("name.givenName").expect("n").is_multi_valued());
+        assert!(AttrPath::parse("emails.value")
+            .expect("e")
+            .is_multi_valued());
+        assert!(!AttrPath::parse("name.givenName")
+            .expect("n")
+            .is_multi_valued());
         assert!(AttrPath::parse("externalId").expect("x").is_case_exact());
         assert!(!AttrPath::parse("userName").expect("u").is_case_exact());
     }

@@ -311,7 +311,9 @@ pub(crate) fn set_at(
             o.insert(sk, value);
         }
         (filter, sub) => {
-            let slot = target.entry(key).or_insert_with(|| Value::Array(Vec::new()));
+            let slot = target
+                .entry(key)
+                .or_insert_with(|| Value::Array(Vec::new()));
             let Value::Array(entries) = slot else {
                 return Err(format!("{} is not multi-valued here", path.attr()));
             };
@@ -385,7 +387,9 @@ pub(crate) fn remove_at(root: &mut Map<String, Value>, path: &AttrPath) {
                         // An entry left with nothing but its selector and flags is gone.
                         o.keys().any(|k| {
                             !k.eq_ignore_ascii_case("primary")
-                                && !filter_attr.as_deref().is_some_and(|a| k.eq_ignore_ascii_case(a))
+                                && !filter_attr
+                                    .as_deref()
+                                    .is_some_and(|a| k.eq_ignore_ascii_case(a))
                         })
                     });
                     if entries.is_empty() {

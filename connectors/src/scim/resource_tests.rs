@@ -32,7 +32,10 @@ fn every_path_form() -> BTreeMap<String, Value> {
         ("name.familyName", json!("Lima")),
         ("emails[type eq \"work\"].value", json!("ana@corp.example")),
         ("emails[type eq \"home\"].value", json!("ana@home.example")),
-        ("phoneNumbers[type eq \"mobile\"].value", json!("+351 900 000 000")),
+        (
+            "phoneNumbers[type eq \"mobile\"].value",
+            json!("+351 900 000 000"),
+        ),
         (DEPT, json!("Engineering")),
         (MANAGER, json!("mgr-id-7")),
     ])
@@ -60,7 +63,10 @@ fn build_user_nests_every_path_form() {
         json!([{"type": "mobile", "value": "+351 900 000 000"}])
     );
     assert_eq!(u[ENTERPRISE_SCHEMA]["department"], "Engineering");
-    assert_eq!(u[ENTERPRISE_SCHEMA]["manager"], json!({"value": "mgr-id-7"}));
+    assert_eq!(
+        u[ENTERPRISE_SCHEMA]["manager"],
+        json!({"value": "mgr-id-7"})
+    );
 }
 
 #[test]
@@ -74,8 +80,11 @@ fn extract_round_trips_every_path_form() {
 
 #[test]
 fn active_strings_become_booleans() {
-    let u = build_user(&attrs(&[("userName", json!("a")), ("active", json!("False"))]))
-        .expect("build");
+    let u = build_user(&attrs(&[
+        ("userName", json!("a")),
+        ("active", json!("False")),
+    ]))
+    .expect("build");
     assert_eq!(u["active"], json!(false));
     let from_app = json!({"active": "True"});
     assert_eq!(extract(&from_app, &p("active")), Some(json!(true)));
@@ -96,8 +105,7 @@ fn first_email_is_primary_without_a_work_email() {
 
 #[test]
 fn null_values_are_left_out_and_bad_paths_name_themselves() {
-    let u = build_user(&attrs(&[("userName", json!("a")), ("title", Value::Null)]))
-        .expect("build");
+    let u = build_user(&attrs(&[("userName", json!("a")), ("title", Value::Null)])).expect("build");
     assert!(u.get("title").is_none());
     assert_eq!(u["schemas"], json!([crate::scim::USER_SCHEMA]));
     let e = build_user(&attrs(&[("bad path", json!("x"))])).expect_err("bad");
@@ -124,12 +132,22 @@ fn extract_tolerates_app_spellings() {
         extract(&app, &p("emails[type eq \"work\"].value")),
         Some(json!("ana@corp.example"))
     );
-    assert_eq!(extract(&app, &p("emails.value")), Some(json!("ana@corp.example")));
+    assert_eq!(
+        extract(&app, &p("emails.value")),
+        Some(json!("ana@corp.example"))
+    );
     assert_eq!(extract(&app, &p(DEPT)), Some(json!("Eng")));
-    assert_eq!(extract(&app, &p(MANAGER)), Some(json!("U777")), "Slack managerId");
+    assert_eq!(
+        extract(&app, &p(MANAGER)),
+        Some(json!("U777")),
+        "Slack managerId"
+    );
     assert_eq!(emails(&app), vec!["x@home.example", "ana@corp.example"]);
     assert_eq!(extract(&app, &p("title")), None);
-    assert_eq!(extract(&app, &p("phoneNumbers[type eq \"mobile\"].value")), None);
+    assert_eq!(
+        extract(&app, &p("phoneNumbers[type eq \"mobile\"].value")),
+        None
+    );
 }
 
 #[test]
@@ -146,15 +164,33 @@ fn extract_reads_flattened_extension_and_untyped_single_email() {
         Some(json!("only@corp.example"))
     );
     // But when entries do carry a type, a different type is not taken for the one asked.
-    assert_eq!(extract(&app, &p("phoneNumbers[type eq \"mobile\"].value")), None);
+    assert_eq!(
+        extract(&app, &p("phoneNumbers[type eq \"mobile\"].value")),
+        None
+    );
 }
 
 #[test]
 fn set_and_remove_at_paths() {
     let mut root = serde_json::Map::new();
-    set_at(&mut root, &p("emails[type eq \"work\"].value"), json!("a@x")).expect("set");
-    set_at(&mut root, &p("emails[type eq \"work\"].display"), json!("A")).expect("set");
-    set_at(&mut root, &p("emails[type eq \"home\"].value"), json!("h@x")).expect("set");
+    set_at(
+        &mut root,
+        &p("emails[type eq \"work\"].value"),
+        json!("a@x"),
+    )
+    .expect("set");
+    set_at(
+        &mut root,
+        &p("emails[type eq \"work\"].display"),
+        json!("A"),
+    )
+    .expect("set");
+    set_at(
+        &mut root,
+        &p("emails[type eq \"home\"].value"),
+        json!("h@x"),
+    )
+    .expect("set");
     assert_eq!(
         Value::Object(root.clone()),
         json!({"emails": [{"type": "work", "value": "a@x", "display": "A"},
@@ -170,10 +206,7 @@ fn set_and_remove_at_paths() {
     remove_at(&mut root, &p(DEPT));
     remove_at(&mut root, &p("title"));
     remove_at(&mut root, &p("emails"));
-    assert_eq!(
-        Value::Object(root),
-        json!({ENTERPRISE_SCHEMA: {}})
-    );
+    assert_eq!(Value::Object(root), json!({ENTERPRISE_SCHEMA: {}}));
 }
 
 #[test]

@@ -31,7 +31,13 @@ impl ScimClient {
             })?;
         let url = self.endpoint(&["Users"])?;
         let resp = self
-            .send(OP, Method::POST, url, Some(&body), Replay::OnlyIfUnprocessed)
+            .send(
+                OP,
+                Method::POST,
+                url,
+                Some(&body),
+                Replay::OnlyIfUnprocessed,
+            )
             .await?;
         if !resp.status.is_success() {
             return Err(self.error_from(OP, "Users", &resp));
@@ -111,7 +117,13 @@ impl ScimClient {
         }
         let url = self.endpoint(&["Users", user_id])?;
         let resp = self
-            .send(OP, Method::PATCH, url, Some(&patch_body(&adapted)), Replay::Safe)
+            .send(
+                OP,
+                Method::PATCH,
+                url,
+                Some(&patch_body(&adapted)),
+                Replay::Safe,
+            )
             .await?;
         match resp.status.as_u16() {
             s if (200..300).contains(&s) => self.json_if_any(OP, &resp),
@@ -170,8 +182,12 @@ impl ScimClient {
         if let Some(o) = full.as_object_mut() {
             o.insert("active".into(), Value::Bool(active));
         }
-        self.update_user(user_id, &[PatchOp::replace("active", Value::Bool(active))], &full)
-            .await
+        self.update_user(
+            user_id,
+            &[PatchOp::replace("active", Value::Bool(active))],
+            &full,
+        )
+        .await
     }
 
     /// Deletes a user; a 404 means it is already gone, which is success. What DELETE does
@@ -189,7 +205,9 @@ impl ScimClient {
     ) -> Result<(), ScimError> {
         let _guard = self.write_guard(&format!("{endpoint}/{rid}")).await;
         let url = self.endpoint(&[endpoint, rid])?;
-        let resp = self.send(op, Method::DELETE, url, None, Replay::Safe).await?;
+        let resp = self
+            .send(op, Method::DELETE, url, None, Replay::Safe)
+            .await?;
         match resp.status.as_u16() {
             404 => Ok(()),
             s if (200..300).contains(&s) => Ok(()),

@@ -110,7 +110,9 @@ pub async fn handle(
         }
         ("GET", ["ServiceProviderConfig" | "ServiceProviderConfigs"]) => {
             let bulk = match s.knobs.bulk {
-                Some((max, _)) => json!({"supported": true, "maxOperations": max, "maxPayloadSize": 1048576}),
+                Some((max, _)) => {
+                    json!({"supported": true, "maxOperations": max, "maxPayloadSize": 1048576})
+                }
                 None => json!({"supported": false}),
             };
             let doc = json!({
@@ -182,14 +184,18 @@ fn taken(s: &mut Store, kind: &str, r: &Value, except: Option<&str>) -> bool {
 /// Creates a resource; returns the response and the new id.
 pub fn create(s: &mut Store, kind: &str, mut r: Value) -> (Response, Option<String>) {
     if !r.is_object() || r[unique_key(kind)].as_str().is_none() {
-        return (error(s, 400, Some("invalidValue"), "missing required attribute"), None);
+        return (
+            error(s, 400, Some("invalidValue"), "missing required attribute"),
+            None,
+        );
     }
     if taken(s, kind, &r, None) {
         return (error(s, 409, Some("uniqueness"), "already exists"), None);
     }
     let id = s.new_id(if kind == "Users" { "u" } else { "g" });
     r["id"] = json!(id);
-    r["meta"] = json!({"resourceType": kind.trim_end_matches('s'), "location": format!("/{kind}/{id}")});
+    r["meta"] =
+        json!({"resourceType": kind.trim_end_matches('s'), "location": format!("/{kind}/{id}")});
     if kind == "Groups" && r.get("members").is_none() {
         r["members"] = json!([]);
     }
@@ -397,11 +403,22 @@ fn patch_group(s: &mut Store, id: &str, b: &Value) -> Response {
                     .trim_start_matches("members[value eq ")
                     .trim_end_matches(']');
                 let target = serde_json::from_str::<String>(raw).unwrap_or(raw.to_string());
-                members.into_iter().filter(|m| member_id(m) != target).collect()
+                members
+                    .into_iter()
+                    .filter(|m| member_id(m) != target)
+                    .collect()
             }
             (_, Some(RemovalForm::ValueArray)) => {
-                let gone: Vec<String> = value.as_array().into_iter().flatten().map(member_id).collect();
-                members.into_iter().filter(|m| !gone.contains(&member_id(m))).collect()
+                let gone: Vec<String> = value
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(member_id)
+                    .collect();
+                members
+                    .into_iter()
+                    .filter(|m| !gone.contains(&member_id(m)))
+                    .collect()
             }
             (_, Some(_)) => value.as_array().cloned().unwrap_or_default(),
             _ => {
@@ -429,7 +446,10 @@ fn bulk(s: &mut Store, b: &Value) -> Response {
         let path = op["path"].as_str().unwrap_or_default().to_string();
         let data = op.get("data").cloned().unwrap_or(Value::Null);
         let mut res = json!({"method": method, "bulkId": op["bulkId"]});
-        let id = path.trim_start_matches("/Users").trim_start_matches('/').to_string();
+        let id = path
+            .trim_start_matches("/Users")
+            .trim_start_matches('/')
+            .to_string();
         let status = match method.as_str() {
             "POST" => match create(s, "Users", data) {
                 (_, Some(new)) => {
@@ -447,12 +467,20 @@ fn bulk(s: &mut Store, b: &Value) -> Response {
                     let applied = apply_user_ops(&mut u, &ops_of(&data));
                     s.users.insert(id.clone(), u);
                     res["location"] = json!(format!("https://fake/scim/v2/Users/{id}"));
-                    if applied.is_ok() { 200 } else { 400 }
+                    if applied.is_ok() {
+                        200
+                    } else {
+                        400
+                    }
                 }
                 None => 404,
             },
             "DELETE" => {
-                if s.users.remove(&id).is_some() { 204 } else { 404 }
+                if s.users.remove(&id).is_some() {
+                    204
+                } else {
+                    404
+                }
             }
             _ => 400,
         };
@@ -461,6 +489,8 @@ fn bulk(s: &mut Store, b: &Value) -> Response {
     }
     reply(
         200,
-        Some(&json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkResponse"], "Operations": out})),
+        Some(
+            &json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkResponse"], "Operations": out}),
+        ),
     )
 }

@@ -99,17 +99,52 @@ pub fn person(
 
 impl World {
     pub fn plan(&self, persons: &BTreeMap<String, DesiredPerson>, now: DateTime<Utc>) -> AppPlan {
-        let policy = policy();
+        self.plan_with(persons, now, &policy(), false)
+    }
+
+    /// Plans with a policy; `remote` reads the app's accounts (resync).
+    pub fn plan_with(
+        &self,
+        persons: &BTreeMap<String, DesiredPerson>,
+        now: DateTime<Utc>,
+        policy: &AppPolicy,
+        remote: bool,
+    ) -> AppPlan {
         let groups = BTreeMap::new();
+        let remote_users = self.remote();
         plan_app(&AppInput {
-            policy: &policy,
+            policy,
             persons,
             links: &self.links,
-            remote: None,
+            remote: remote.then_some(&remote_users),
             groups: &groups,
             manages_groups: false,
             now,
         })
+    }
+
+    /// The app's accounts as the planner reads them.
+    pub fn remote(&self) -> BTreeMap<String, RemoteUser> {
+        self.accounts
+            .iter()
+            .map(|(id, a)| {
+                let mut attrs = a.attrs.clone();
+                match &a.external_id {
+                    Some(e) => attrs.insert("externalId".into(), Value::String(e.clone())),
+                    None => attrs.remove("externalId"),
+                };
+                (
+                    id.clone(),
+                    RemoteUser {
+                        id: id.clone(),
+                        user_name: a.user_name.clone(),
+                        external_id: a.external_id.clone(),
+                        active: a.active,
+                        attrs,
+                    },
+                )
+            })
+            .collect()
     }
 
     /// Executes a plan as the engine does.
@@ -119,35 +154,54 @@ impl World {
             let prev = self.links.get(&op.key).cloned();
             let remote_id = match op.op {
                 OpKind::Create => {
-                    let found = op.remote_id.clone().or_else(|| {
-                        self.accounts
+                    if let Some(id) = &op.remote_id {
+                        // Relink: push the planned changes onto the existing account.
+                        let acct = self.accounts.get_mut(id).expect("relinked account exists");
+                        for c in &op.changes {
+                            match &c.new {
+                                Some(v) => acct.attrs.insert(c.path.clone(), v.clone()),
+                                None => acct.attrs.remove(&c.path),
+                            };
+                        }
+                        acct.active = op.active.unwrap_or(true);
+                        acct.external_id = Some(op.key.clone());
+                        id.clone()
+                    } else {
+                        let found = self
+                            .accounts
                             .iter()
                             .find(|(_, a)| {
                                 a.external_id.as_deref() == Some(op.key.as_str())
                                     || Some(a.user_name.to_lowercase())
                                         == op.user_name.as_ref().map(|u| u.to_lowercase())
                             })
-                            .map(|(id, _)| id.clone())
-                    });
-                    let id = found.unwrap_or_else(|| {
-                        self.next_id += 1;
-                        *self.creates.entry(op.key.clone()).or_default() += 1;
-                        format!("id{}", self.next_id)
-                    });
-                    self.accounts.insert(
-                        id.clone(),
-                        Account {
-                            external_id: Some(op.key.clone()),
-                            user_name: op.user_name.clone().unwrap_or_default(),
-                            active: op.active.unwrap_or(true),
-                            attrs: op.desired.clone(),
-                        },
-                    );
-                    id
+                            .map(|(id, _)| id.clone());
+                        let id = found.unwrap_or_else(|| {
+                            self.next_id += 1;
+                            *self.creates.entry(op.key.clone()).or_default() += 1;
+                            format!("id{}", self.next_id)
+                        });
+                        self.accounts.insert(
+                            id.clone(),
+                            Account {
+                                external_id: Some(op.key.clone()),
+                                user_name: op.user_name.clone().unwrap_or_default(),
+                                active: op.active.unwrap_or(true),
+                                attrs: op.desired.clone(),
+                            },
+                        );
+                        id
+                    }
                 }
                 OpKind::Update | OpKind::Reactivate => {
                     let id = op.remote_id.clone().expect("linked");
-                    let acct = self.accounts.get_mut(&id).expect("account exists");
+                    let Some(acct) = self.accounts.get_mut(&id) else {
+                        // Gone from the app: the engine records the link as deleted.
+                        if let Some(l) = self.links.get_mut(&op.key) {
+                            l.lifecycle = LinkLifecycle::Deleted;
+                        }
+                        continue;
+                    };
                     for c in &op.changes {
                         match &c.new {
                             Some(v) => acct.attrs.insert(c.path.clone(), v.clone()),

@@ -15,8 +15,14 @@ const MAX_MEMBER_CHANGES: usize = 100;
 
 fn check_user(u: &Map<String, Value>) -> Result<(), ScimError> {
     for (label, v) in [
-        ("name.givenName", &u.get("name").and_then(|n| n.get("givenName")).cloned()),
-        ("name.familyName", &u.get("name").and_then(|n| n.get("familyName")).cloned()),
+        (
+            "name.givenName",
+            &u.get("name").and_then(|n| n.get("givenName")).cloned(),
+        ),
+        (
+            "name.familyName",
+            &u.get("name").and_then(|n| n.get("familyName")).cloned(),
+        ),
         ("displayName", &u.get("displayName").cloned()),
     ] {
         if v.as_ref().and_then(Value::as_str).is_none_or(str::is_empty) {
@@ -37,7 +43,9 @@ fn check_user(u: &Map<String, Value>) -> Result<(), ScimError> {
     }
     if let Some(Value::Array(emails)) = u.get("emails") {
         if emails.iter().any(|e| e["primary"] != Value::Bool(true)) {
-            return Err(ScimError::invalid_value("emails: the email must be primary"));
+            return Err(ScimError::invalid_value(
+                "emails: the email must be primary",
+            ));
         }
     }
     Ok(())
@@ -54,13 +62,17 @@ fn check_patch(kind: Kind, ops: &[PatchOp]) -> Result<(), ScimError> {
             Some(_) => op.value.as_ref(),
             None => op.value.as_ref().and_then(|v| v.get("members")),
         };
-        let whole_members = path.eq_ignore_ascii_case("members")
-            || (op.path.is_none() && members_value.is_some());
+        let whole_members =
+            path.eq_ignore_ascii_case("members") || (op.path.is_none() && members_value.is_some());
         if whole_members && op.op == OpKind::Replace {
-            return Err(ScimError::invalid_value("replacing all members is not supported"));
+            return Err(ScimError::invalid_value(
+                "replacing all members is not supported",
+            ));
         }
         if whole_members && op.op == OpKind::Remove && members_value.is_none() {
-            return Err(ScimError::invalid_value("removing all members is not supported"));
+            return Err(ScimError::invalid_value(
+                "removing all members is not supported",
+            ));
         }
         if path.to_ascii_lowercase().starts_with("members") || members_value.is_some() {
             changes += match members_value {

@@ -220,7 +220,11 @@ fn path_allowed(r: &FilterRules, p: &AttrPath) -> bool {
 }
 
 fn check_node(r: &FilterRules, f: &Filter, n: &mut usize) -> Result<(), ScimError> {
-    let refuse = |what: &str| Err(ScimError::invalid_filter(format!("{what} is not supported by this app")));
+    let refuse = |what: &str| {
+        Err(ScimError::invalid_filter(format!(
+            "{what} is not supported by this app"
+        )))
+    };
     match f {
         Filter::Compare(p, op, _) => {
             *n += 1;

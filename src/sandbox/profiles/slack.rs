@@ -15,7 +15,13 @@ fn user_name(n: &str) -> Result<String, ScimError> {
     let cleaned: String = n
         .to_lowercase()
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     if cleaned.chars().count() > MAX_USER_NAME {
         return Err(ScimError::invalid_value(format!(
@@ -26,12 +32,14 @@ fn user_name(n: &str) -> Result<String, ScimError> {
 }
 
 fn check_user(u: &Map<String, Value>) -> Result<(), ScimError> {
-    let has_email = u
-        .get("emails")
-        .and_then(Value::as_array)
-        .is_some_and(|a| a.iter().any(|e| e["value"].as_str().is_some_and(|s| !s.is_empty())));
+    let has_email = u.get("emails").and_then(Value::as_array).is_some_and(|a| {
+        a.iter()
+            .any(|e| e["value"].as_str().is_some_and(|s| !s.is_empty()))
+    });
     if !has_email {
-        return Err(ScimError::invalid_value("missing_schema_element: emails is required"));
+        return Err(ScimError::invalid_value(
+            "missing_schema_element: emails is required",
+        ));
     }
     Ok(())
 }
@@ -58,8 +66,14 @@ pub fn profile() -> Profile {
         etag: false,
         sort: false,
         per_object_write_lock: true,
-        reads_limit: Some(RateSpec { per_sec: 5.0, burst: 50.0 }),
-        writes_limit: Some(RateSpec { per_sec: 3.0, burst: 20.0 }),
+        reads_limit: Some(RateSpec {
+            per_sec: 5.0,
+            burst: 50.0,
+        }),
+        writes_limit: Some(RateSpec {
+            per_sec: 3.0,
+            burst: 20.0,
+        }),
         parse: ParseOptions {
             single_quotes: false,
             bare_values: true,

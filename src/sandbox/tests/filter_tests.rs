@@ -25,7 +25,10 @@ fn parser_table() {
     let and = |a, b| Filter::And(Box::new(a), Box::new(b));
     let or = |a, b| Filter::Or(Box::new(a), Box::new(b));
     let cases: Vec<(&str, Filter)> = vec![
-        (r#"userName eq "bjensen""#, cmp("userName", CompareOp::Eq, "bjensen")),
+        (
+            r#"userName eq "bjensen""#,
+            cmp("userName", CompareOp::Eq, "bjensen"),
+        ),
         (r#"USERNAME EQ "x""#, cmp("USERNAME", CompareOp::Eq, "x")),
         (r#"title pr"#, Filter::Present(p("title"))),
         (
@@ -44,7 +47,11 @@ fn parser_table() {
         ),
         (
             r#"not (active eq true)"#,
-            Filter::Not(Box::new(Filter::Compare(p("active"), CompareOp::Eq, CompValue::Bool(true)))),
+            Filter::Not(Box::new(Filter::Compare(
+                p("active"),
+                CompareOp::Eq,
+                CompValue::Bool(true),
+            ))),
         ),
         (
             r#"emails[type eq "work" and value co "@example.com"]"#,
@@ -80,8 +87,14 @@ fn parser_table() {
                 CompValue::Str("R&D".into()),
             ),
         ),
-        (r#"userName eq "a\"b\\c\u00e9""#, cmp("userName", CompareOp::Eq, "a\"b\\cé")),
-        (r#"userName eq "x]y(z""#, cmp("userName", CompareOp::Eq, "x]y(z")),
+        (
+            r#"userName eq "a\"b\\c\u00e9""#,
+            cmp("userName", CompareOp::Eq, "a\"b\\cé"),
+        ),
+        (
+            r#"userName eq "x]y(z""#,
+            cmp("userName", CompareOp::Eq, "x]y(z"),
+        ),
         (
             "meta.version ne null",
             Filter::Compare(
@@ -94,7 +107,10 @@ fn parser_table() {
                 CompValue::Null,
             ),
         ),
-        ("x ge 2.5", Filter::Compare(p("x"), CompareOp::Ge, CompValue::Num(2.5))),
+        (
+            "x ge 2.5",
+            Filter::Compare(p("x"), CompareOp::Ge, CompValue::Num(2.5)),
+        ),
     ];
     for (input, want) in cases {
         assert_eq!(parse_filter(input, strict), Ok(want), "{input}");
@@ -115,14 +131,23 @@ fn parser_table() {
         r#"not userName eq "a""#,
         r#"user%Name eq "a""#,
     ] {
-        assert!(parse_filter(bad, strict).is_err(), "{bad:?} should not parse");
+        assert!(
+            parse_filter(bad, strict).is_err(),
+            "{bad:?} should not parse"
+        );
     }
     let lenient = ParseOptions {
         single_quotes: true,
         bare_values: true,
     };
-    assert_eq!(parse_filter("userName eq 'x y'", lenient), Ok(cmp("userName", CompareOp::Eq, "x y")));
-    assert_eq!(parse_filter("value eq U123", lenient), Ok(cmp("value", CompareOp::Eq, "U123")));
+    assert_eq!(
+        parse_filter("userName eq 'x y'", lenient),
+        Ok(cmp("userName", CompareOp::Eq, "x y"))
+    );
+    assert_eq!(
+        parse_filter("value eq U123", lenient),
+        Ok(cmp("value", CompareOp::Eq, "U123"))
+    );
 }
 
 fn user() -> Value {
@@ -145,7 +170,8 @@ fn user() -> Value {
 }
 
 fn selects(filter: &str) -> bool {
-    let f = parse_filter(filter, ParseOptions::default()).unwrap_or_else(|e| panic!("{filter}: {e}"));
+    let f =
+        parse_filter(filter, ParseOptions::default()).unwrap_or_else(|e| panic!("{filter}: {e}"));
     let node = compile(Kind::User, &f).unwrap_or_else(|e| panic!("{filter}: {e}"));
     node.matches(&user())
 }
@@ -207,7 +233,9 @@ fn unknown_attributes_and_nonsense_comparisons_are_invalid_filters() {
         r#"emails[nope eq "x"]"#,
     ] {
         let parsed = parse_filter(bad, ParseOptions::default());
-        let r = parsed.map_err(|e| e.to_string()).and_then(|f| compile(Kind::User, &f).map_err(|e| e.to_string()));
+        let r = parsed
+            .map_err(|e| e.to_string())
+            .and_then(|f| compile(Kind::User, &f).map_err(|e| e.to_string()));
         assert!(r.is_err(), "{bad} should be refused");
     }
 }
@@ -219,7 +247,10 @@ fn index_hints_come_from_eq_conjuncts_only() {
         compile(Kind::User, &f).ok()?.hint(Kind::User)
     };
     assert_eq!(hint(r#"userName eq "A@B""#), Some(Hint::Name("a@b".into())));
-    assert_eq!(hint(r#"active eq true and externalId eq "E1""#), Some(Hint::ExternalId("E1".into())));
+    assert_eq!(
+        hint(r#"active eq true and externalId eq "E1""#),
+        Some(Hint::ExternalId("E1".into()))
+    );
     assert_eq!(hint(r#"userName eq "a" or externalId eq "E1""#), None);
     assert_eq!(hint(r#"userName co "a""#), None);
 }

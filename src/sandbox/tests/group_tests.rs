@@ -19,17 +19,27 @@ async fn group_membership_is_kept_in_step_with_users() {
     let (c, base) = (client(), sb.base_url());
     let a = id_of(&create_user(&c, &base, "ann").await);
     let b = id_of(&create_user(&c, &base, "bob").await);
-    let (s, g) = send(c.post(format!("{base}/Groups")).json(&group_body("eng", &[&a, &b]))).await;
+    let (s, g) = send(
+        c.post(format!("{base}/Groups"))
+            .json(&group_body("eng", &[&a, &b])),
+    )
+    .await;
     assert_eq!(s, 201, "{g}");
     let gid = id_of(&g);
     assert_eq!(g["members"][0]["type"], "User");
     assert_eq!(g["members"][0]["$ref"], format!("{base}/Users/{a}"));
     let (_, ann) = send(c.get(format!("{base}/Users/{a}"))).await;
-    assert_eq!(ann["groups"], json!([{"value": gid, "$ref": format!("{base}/Groups/{gid}"), "display": "eng", "type": "direct"}]));
+    assert_eq!(
+        ann["groups"],
+        json!([{"value": gid, "$ref": format!("{base}/Groups/{gid}"), "display": "eng", "type": "direct"}])
+    );
 
     let (_, slim) = send(c.get(format!("{base}/Groups/{gid}?excludedAttributes=members"))).await;
     assert!(slim.get("members").is_none() && slim["displayName"] == "eng");
-    let (_, listed) = send(c.get(format!("{base}/Groups?filter=displayName%20eq%20%22ENG%22&excludedAttributes=members"))).await;
+    let (_, listed) = send(c.get(format!(
+        "{base}/Groups?filter=displayName%20eq%20%22ENG%22&excludedAttributes=members"
+    )))
+    .await;
     assert_eq!(listed["totalResults"], 1);
     assert!(listed["Resources"][0].get("members").is_none());
     let (_, only) = send(c.get(format!("{base}/Groups/{gid}?attributes=members.value"))).await;
@@ -37,19 +47,36 @@ async fn group_membership_is_kept_in_step_with_users() {
 
     let ops = patch_body(json!([{"op": "Remove", "path": "members", "value": [{"value": a}]}]));
     let (s, after) = send(c.patch(format!("{base}/Groups/{gid}")).json(&ops)).await;
-    assert_eq!((s, after["members"].as_array().map(Vec::len)), (200, Some(1)));
+    assert_eq!(
+        (s, after["members"].as_array().map(Vec::len)),
+        (200, Some(1))
+    );
     let (_, ann) = send(c.get(format!("{base}/Users/{a}"))).await;
-    assert!(ann.get("groups").is_none(), "membership index follows the PATCH");
+    assert!(
+        ann.get("groups").is_none(),
+        "membership index follows the PATCH"
+    );
 
     let (s, _) = send(c.delete(format!("{base}/Users/{b}"))).await;
     assert_eq!(s, 204);
     let (_, g) = send(c.get(format!("{base}/Groups/{gid}"))).await;
-    assert!(g.get("members").is_none(), "a deleted user leaves its groups: {g}");
+    assert!(
+        g.get("members").is_none(),
+        "a deleted user leaves its groups: {g}"
+    );
     assert_eq!(g["meta"]["version"], "W/\"3\"");
 
-    let (s, e) = send(c.post(format!("{base}/Groups")).json(&group_body("ghosts", &["no-such-id"]))).await;
+    let (s, e) = send(
+        c.post(format!("{base}/Groups"))
+            .json(&group_body("ghosts", &["no-such-id"])),
+    )
+    .await;
     assert_eq!((s, e["scimType"].clone()), (400, json!("invalidValue")));
-    let (s, e) = send(c.post(format!("{base}/Groups")).json(&group_body("ENG", &[]))).await;
+    let (s, e) = send(
+        c.post(format!("{base}/Groups"))
+            .json(&group_body("ENG", &[])),
+    )
+    .await;
     assert_eq!((s, e["scimType"].clone()), (409, json!("uniqueness")));
     sb.shutdown().await;
 }
@@ -76,8 +103,14 @@ async fn bulk_resolves_bulk_ids_and_honours_fail_on_errors() {
     });
     let (s, resp) = send(c.post(format!("{base}/Bulk")).json(&req)).await;
     assert_eq!(s, 200, "{resp}");
-    assert_eq!(resp["schemas"], json!(["urn:ietf:params:scim:api:messages:2.0:BulkResponse"]));
-    let statuses: Vec<&str> = resp["Operations"].as_array().map(|a| a.iter().filter_map(|o| o["status"].as_str()).collect()).unwrap_or_default();
+    assert_eq!(
+        resp["schemas"],
+        json!(["urn:ietf:params:scim:api:messages:2.0:BulkResponse"])
+    );
+    let statuses: Vec<&str> = resp["Operations"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|o| o["status"].as_str()).collect())
+        .unwrap_or_default();
     assert_eq!(statuses, vec!["201", "201", "200", "409"]);
     assert_eq!(resp["Operations"][3]["response"]["scimType"], "uniqueness");
     let users = sb.users().await;
@@ -94,10 +127,16 @@ async fn bulk_resolves_bulk_ids_and_honours_fail_on_errors() {
         ]
     });
     let (_, resp) = send(c.post(format!("{base}/Bulk")).json(&stop)).await;
-    assert_eq!(resp["Operations"].as_array().map(Vec::len), Some(1), "processing stops at the first error");
+    assert_eq!(
+        resp["Operations"].as_array().map(Vec::len),
+        Some(1),
+        "processing stops at the first error"
+    );
     assert_eq!(sb.users().await.len(), 1);
 
-    let many: Vec<Value> = (0..1001).map(|i| json!({"method": "DELETE", "path": format!("/Users/{i}")})).collect();
+    let many: Vec<Value> = (0..1001)
+        .map(|i| json!({"method": "DELETE", "path": format!("/Users/{i}")}))
+        .collect();
     let too_many = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": many});
     let (s, _) = send(c.post(format!("{base}/Bulk")).json(&too_many)).await;
     assert_eq!(s, 413);
@@ -111,7 +150,12 @@ async fn etags_guard_writes_and_save_reads() {
     let u = create_user(&c, &base, "etag").await;
     let url = format!("{base}/Users/{}", id_of(&u));
     let resp = c.get(&url).send().await.unwrap_or_else(|e| panic!("{e}"));
-    let etag = resp.headers().get("etag").and_then(|v| v.to_str().ok()).map(str::to_string).unwrap_or_default();
+    let etag = resp
+        .headers()
+        .get("etag")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .unwrap_or_default();
     assert_eq!(etag, "W/\"1\"");
     let (s, _) = send(c.get(&url).header("if-none-match", &etag)).await;
     assert_eq!(s, 304);

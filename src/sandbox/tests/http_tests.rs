@@ -11,27 +11,46 @@ use crate::sandbox::{start, SandboxOptions};
 async fn user_lifecycle_post_get_put_patch_delete() {
     let sb = sandbox().await;
     let (c, base) = (client(), sb.base_url());
-    let resp = c.post(format!("{base}/Users")).json(&user_body("bjensen")).send().await;
+    let resp = c
+        .post(format!("{base}/Users"))
+        .json(&user_body("bjensen"))
+        .send()
+        .await;
     let resp = resp.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(resp.status().as_u16(), 201);
-    let ctype = resp.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_string);
+    let ctype = resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     assert_eq!(ctype.as_deref(), Some("application/scim+json"));
-    let location = resp.headers().get("location").and_then(|v| v.to_str().ok()).map(str::to_string);
+    let location = resp
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     let created: Value = resp.json().await.unwrap_or_default();
     let id = id_of(&created);
-    assert_eq!(uuid::Uuid::parse_str(&id).map(|u| u.get_version_num()), Ok(4));
+    assert_eq!(
+        uuid::Uuid::parse_str(&id).map(|u| u.get_version_num()),
+        Ok(4)
+    );
     assert_eq!(location, Some(format!("{base}/Users/{id}")));
     assert_eq!(created["meta"]["resourceType"], "User");
     assert_eq!(created["meta"]["version"], "W/\"1\"");
     assert_eq!(created["active"], true, "active defaults to true");
-    assert_eq!(created["schemas"], json!(["urn:ietf:params:scim:schemas:core:2.0:User"]));
+    assert_eq!(
+        created["schemas"],
+        json!(["urn:ietf:params:scim:schemas:core:2.0:User"])
+    );
 
     let (s, got) = send(c.get(format!("{base}/Users/{id}"))).await;
     assert_eq!((s, got["userName"].clone()), (200, json!("bjensen")));
 
     let mut replacement = user_body("bjensen");
     replacement["title"] = json!("Guide");
-    replacement["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"] = json!({"department": "Tours"});
+    replacement["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"] =
+        json!({"department": "Tours"});
     let (s, put) = send(c.put(format!("{base}/Users/{id}")).json(&replacement)).await;
     assert_eq!(s, 200, "{put}");
     assert_eq!(put["title"], "Guide");
@@ -42,13 +61,19 @@ async fn user_lifecycle_post_get_put_patch_delete() {
     let ops = patch_body(json!([{"op": "Replace", "path": "active", "value": "False"}]));
     let (s, patched) = send(c.patch(format!("{base}/Users/{id}")).json(&ops)).await;
     assert_eq!((s, patched["active"].clone()), (200, json!(false)));
-    assert_eq!(patched["title"], "Guide", "PATCH answers with the whole resource");
+    assert_eq!(
+        patched["title"], "Guide",
+        "PATCH answers with the whole resource"
+    );
 
     let (s, _) = send(c.delete(format!("{base}/Users/{id}"))).await;
     assert_eq!(s, 204);
     let (s, err) = send(c.get(format!("{base}/Users/{id}"))).await;
     assert_eq!(s, 404);
-    assert_eq!(err["schemas"], json!(["urn:ietf:params:scim:api:messages:2.0:Error"]));
+    assert_eq!(
+        err["schemas"],
+        json!(["urn:ietf:params:scim:api:messages:2.0:Error"])
+    );
     assert_eq!(err["status"], "404");
     let (s, _) = send(c.delete(format!("{base}/Users/{id}"))).await;
     assert_eq!(s, 404, "a deleted user stays gone");
@@ -63,10 +88,18 @@ async fn duplicate_user_names_are_refused_case_insensitively() {
     let other = create_user(&c, &base, "bob").await;
     let (s, err) = send(c.post(format!("{base}/Users")).json(&user_body("ANN"))).await;
     assert_eq!((s, err["scimType"].clone()), (409, json!("uniqueness")));
-    let (s, err) = send(c.put(format!("{base}/Users/{}", id_of(&other))).json(&user_body("ann"))).await;
+    let (s, err) = send(
+        c.put(format!("{base}/Users/{}", id_of(&other)))
+            .json(&user_body("ann")),
+    )
+    .await;
     assert_eq!((s, err["scimType"].clone()), (409, json!("uniqueness")));
     let ops = patch_body(json!([{"op": "replace", "path": "userName", "value": "aNN"}]));
-    let (s, _) = send(c.patch(format!("{base}/Users/{}", id_of(&other))).json(&ops)).await;
+    let (s, _) = send(
+        c.patch(format!("{base}/Users/{}", id_of(&other)))
+            .json(&ops),
+    )
+    .await;
     assert_eq!(s, 409);
     assert_eq!(sb.users().await.len(), 2);
     sb.shutdown().await;
@@ -79,8 +112,16 @@ async fn parallel_posts_of_one_user_name_create_exactly_one_account() {
     let tasks: Vec<_> = (0..16)
         .map(|i| {
             let (c, base) = (c.clone(), base.clone());
-            let name = if i % 2 == 0 { "Race@corp.example" } else { "race@CORP.example" };
-            tokio::spawn(async move { send(c.post(format!("{base}/Users")).json(&user_body(name))).await.0 })
+            let name = if i % 2 == 0 {
+                "Race@corp.example"
+            } else {
+                "race@CORP.example"
+            };
+            tokio::spawn(async move {
+                send(c.post(format!("{base}/Users")).json(&user_body(name)))
+                    .await
+                    .0
+            })
         })
         .collect();
     let mut codes = Vec::new();
@@ -105,25 +146,47 @@ async fn paging_is_one_based_complete_and_stable() {
     for start in [1, 11, 21] {
         let (s, page) = send(c.get(format!("{base}/Users?startIndex={start}&count=10"))).await;
         assert_eq!(s, 200);
-        assert_eq!(page["schemas"], json!(["urn:ietf:params:scim:api:messages:2.0:ListResponse"]));
+        assert_eq!(
+            page["schemas"],
+            json!(["urn:ietf:params:scim:api:messages:2.0:ListResponse"])
+        );
         assert_eq!(page["totalResults"], 25);
         assert_eq!(page["startIndex"], start);
         let items = page["Resources"].as_array().cloned().unwrap_or_default();
         assert_eq!(page["itemsPerPage"], items.len());
-        seen.extend(items.iter().filter_map(|u| u["userName"].as_str().map(str::to_string)));
+        seen.extend(
+            items
+                .iter()
+                .filter_map(|u| u["userName"].as_str().map(str::to_string)),
+        );
     }
     let want: Vec<String> = (0..25).map(|i| format!("user{i:02}")).collect();
-    assert_eq!(seen, want, "pages in creation order, nothing missing or repeated");
+    assert_eq!(
+        seen, want,
+        "pages in creation order, nothing missing or repeated"
+    );
     let (_, zero) = send(c.get(format!("{base}/Users?startIndex=0&count=2"))).await;
     assert_eq!(zero["startIndex"], 1, "startIndex below 1 means 1");
     assert_eq!(zero["Resources"][0]["userName"], "user00");
     let (_, none) = send(c.get(format!("{base}/Users?count=0"))).await;
-    assert_eq!((none["totalResults"].clone(), none["itemsPerPage"].clone()), (json!(25), json!(0)));
-    let (_, filtered) = send(c.get(format!("{base}/Users?filter=userName%20sw%20%22user1%22&count=4&startIndex=3"))).await;
+    assert_eq!(
+        (none["totalResults"].clone(), none["itemsPerPage"].clone()),
+        (json!(25), json!(0))
+    );
+    let (_, filtered) = send(c.get(format!(
+        "{base}/Users?filter=userName%20sw%20%22user1%22&count=4&startIndex=3"
+    )))
+    .await;
     assert_eq!(filtered["totalResults"], 10);
-    let names: Vec<&str> = filtered["Resources"].as_array().map(|a| a.iter().filter_map(|u| u["userName"].as_str()).collect()).unwrap_or_default();
+    let names: Vec<&str> = filtered["Resources"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|u| u["userName"].as_str()).collect())
+        .unwrap_or_default();
     assert_eq!(names, vec!["user12", "user13", "user14", "user15"]);
-    let (_, sorted) = send(c.get(format!("{base}/Users?sortBy=userName&sortOrder=descending&count=1"))).await;
+    let (_, sorted) = send(c.get(format!(
+        "{base}/Users?sortBy=userName&sortOrder=descending&count=1"
+    )))
+    .await;
     assert_eq!(sorted["Resources"][0]["userName"], "user24");
     let (s, bad) = send(c.get(format!("{base}/Users?count=ten"))).await;
     assert_eq!((s, bad["scimType"].clone()), (400, json!("invalidValue")));
@@ -138,16 +201,31 @@ async fn filters_over_http_and_invalid_filters() {
     create_user(&c, &base, "bob").await;
     let q = |f: &str| c.get(format!("{base}/Users")).query(&[("filter", f)]);
     let (_, r) = send(q(r#"userName eq "ann.lee""#)).await;
-    assert_eq!((r["totalResults"].clone(), r["Resources"][0]["id"].clone()), (json!(1), ann["id"].clone()));
+    assert_eq!(
+        (r["totalResults"].clone(), r["Resources"][0]["id"].clone()),
+        (json!(1), ann["id"].clone())
+    );
     let (_, r) = send(q(r#"externalId eq "ext-Ann.Lee""#)).await;
     assert_eq!(r["totalResults"], 1);
     let (_, r) = send(q(r#"externalId eq "EXT-ANN.LEE""#)).await;
     assert_eq!(r["totalResults"], 0, "externalId is case-exact");
-    let (_, r) = send(q(r#"emails[type eq "work" and value ew "@corp.example"] and not (userName eq "bob")"#)).await;
+    let (_, r) = send(q(
+        r#"emails[type eq "work" and value ew "@corp.example"] and not (userName eq "bob")"#,
+    ))
+    .await;
     assert_eq!(r["totalResults"], 1);
-    for bad in [r#"userName eq"#, r#"userName zz "x""#, r#"shoeSize eq "9""#, r#"userName eq "a" and"#] {
+    for bad in [
+        r#"userName eq"#,
+        r#"userName zz "x""#,
+        r#"shoeSize eq "9""#,
+        r#"userName eq "a" and"#,
+    ] {
         let (s, e) = send(q(bad)).await;
-        assert_eq!((s, e["scimType"].clone()), (400, json!("invalidFilter")), "{bad}");
+        assert_eq!(
+            (s, e["scimType"].clone()),
+            (400, json!("invalidFilter")),
+            "{bad}"
+        );
     }
     let (s, r) = send(c.post(format!("{base}/Users/.search")).json(&json!({
         "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
@@ -156,8 +234,14 @@ async fn filters_over_http_and_invalid_filters() {
     .await;
     assert_eq!((s, r["totalResults"].clone()), (200, json!(1)));
     assert_eq!(r["Resources"][0]["userName"], "bob");
-    assert!(r["Resources"][0].get("emails").is_none(), "attributes narrows the answer");
-    assert!(r["Resources"][0].get("id").is_some(), "id is always returned");
+    assert!(
+        r["Resources"][0].get("emails").is_none(),
+        "attributes narrows the answer"
+    );
+    assert!(
+        r["Resources"][0].get("id").is_some(),
+        "id is always returned"
+    );
     sb.shutdown().await;
 }
 
@@ -180,7 +264,11 @@ async fn a_failing_patch_operation_leaves_the_resource_untouched() {
     assert_eq!(after["meta"]["version"], "W/\"1\"");
     let same = patch_body(json!([{"op": "replace", "path": "name.givenName", "value": "Given"}]));
     let (s, unchanged) = send(c.patch(&url).json(&same)).await;
-    assert_eq!((s, unchanged["meta"]["version"].clone()), (200, json!("W/\"1\"")), "a no-op PATCH keeps the version");
+    assert_eq!(
+        (s, unchanged["meta"]["version"].clone()),
+        (200, json!("W/\"1\"")),
+        "a no-op PATCH keeps the version"
+    );
     sb.shutdown().await;
 }
 
@@ -193,14 +281,23 @@ async fn bearer_token_is_required_when_configured() {
     .await
     .unwrap_or_else(|e| panic!("{e}"));
     let (c, base) = (client(), sb.base_url());
-    for auth in [None, Some("Bearer wrong"), Some("Basic s3cret-token"), Some("Bearer s3cret-tokenX")] {
+    for auth in [
+        None,
+        Some("Bearer wrong"),
+        Some("Basic s3cret-token"),
+        Some("Bearer s3cret-tokenX"),
+    ] {
         let mut req = c.get(format!("{base}/Users"));
         if let Some(a) = auth {
             req = req.header("authorization", a);
         }
         let resp = req.send().await.unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(resp.status().as_u16(), 401, "{auth:?}");
-        let challenge = resp.headers().get("www-authenticate").and_then(|v| v.to_str().ok()).map(str::to_string);
+        let challenge = resp
+            .headers()
+            .get("www-authenticate")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
         assert!(challenge.is_some_and(|c| c.starts_with("Bearer")));
         let body: Value = resp.json().await.unwrap_or_default();
         assert_eq!(body["status"], "401");
@@ -249,10 +346,16 @@ async fn discovery_documents_describe_the_server() {
     assert_eq!(spc["filter"]["maxResults"], 1000);
     assert_eq!(spc["etag"]["supported"], true);
     let (_, schemas) = send(c.get(format!("{base}/Schemas"))).await;
-    let ids: Vec<&str> = schemas["Resources"].as_array().map(|a| a.iter().filter_map(|s| s["id"].as_str()).collect()).unwrap_or_default();
+    let ids: Vec<&str> = schemas["Resources"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|s| s["id"].as_str()).collect())
+        .unwrap_or_default();
     assert_eq!(ids.len(), 3);
     assert!(ids.contains(&"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"));
-    let (s, one) = send(c.get(format!("{base}/Schemas/urn:ietf:params:scim:schemas:core:2.0:Group"))).await;
+    let (s, one) = send(c.get(format!(
+        "{base}/Schemas/urn:ietf:params:scim:schemas:core:2.0:Group"
+    )))
+    .await;
     assert_eq!((s, one["name"].clone()), (200, json!("Group")));
     let (_, rts) = send(c.get(format!("{base}/ResourceTypes"))).await;
     assert_eq!(rts["totalResults"], 2);

@@ -48,7 +48,10 @@ fn value_path_on_an_absent_attribute_creates_the_element() {
         json!([{"op": "replace", "path": "emails[type eq \"work\"].value", "value": "x@work.example"}]),
     );
     assert_eq!(r, Ok(()));
-    assert_eq!(u["emails"], json!([{"value": "x@work.example", "type": "work"}]));
+    assert_eq!(
+        u["emails"],
+        json!([{"value": "x@work.example", "type": "work"}])
+    );
 }
 
 #[test]
@@ -110,16 +113,34 @@ fn add_to_multi_valued_appends_without_duplicates_and_moves_primary() {
 #[test]
 fn removes_by_filter_by_value_list_and_whole() {
     let mut u = base_user();
-    assert_eq!(patch(&mut u, json!([{"op": "remove", "path": "emails[type eq \"home\"]"}])), Ok(()));
-    assert_eq!(u["emails"].as_array().map(Vec::len), Some(1));
     assert_eq!(
-        patch(&mut u, json!([{"op": "remove", "path": "emails", "value": [{"value": "b@work.example"}]}])),
+        patch(
+            &mut u,
+            json!([{"op": "remove", "path": "emails[type eq \"home\"]"}])
+        ),
         Ok(())
     );
-    assert!(!u.contains_key("emails"), "an emptied attribute is unassigned");
-    assert_eq!(patch(&mut u, json!([{"op": "remove", "path": "name.givenName"}])), Ok(()));
+    assert_eq!(u["emails"].as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        patch(
+            &mut u,
+            json!([{"op": "remove", "path": "emails", "value": [{"value": "b@work.example"}]}])
+        ),
+        Ok(())
+    );
+    assert!(
+        !u.contains_key("emails"),
+        "an emptied attribute is unassigned"
+    );
+    assert_eq!(
+        patch(&mut u, json!([{"op": "remove", "path": "name.givenName"}])),
+        Ok(())
+    );
     assert_eq!(u["name"], json!({"familyName": "Jensen"}));
-    assert_eq!(patch(&mut u, json!([{"op": "remove", "path": "name"}])), Ok(()));
+    assert_eq!(
+        patch(&mut u, json!([{"op": "remove", "path": "name"}])),
+        Ok(())
+    );
     assert!(!u.contains_key("name"));
 }
 
@@ -128,19 +149,43 @@ fn refusals_follow_the_rfc() {
     let cases = [
         (json!([{"op": "remove"}]), "noTarget"),
         (json!([{"op": "remove", "path": "userName"}]), "mutability"),
-        (json!([{"op": "replace", "path": "id", "value": "x"}]), "mutability"),
-        (json!([{"op": "add", "path": "groups", "value": [{"value": "g"}]}]), "mutability"),
-        (json!([{"op": "replace", "path": "shoeSize", "value": 42}]), "invalidPath"),
-        (json!([{"op": "replace", "path": "active", "value": "maybe"}]), "invalidValue"),
-        (json!([{"op": "move", "path": "title", "value": "x"}]), "invalidSyntax"),
+        (
+            json!([{"op": "replace", "path": "id", "value": "x"}]),
+            "mutability",
+        ),
+        (
+            json!([{"op": "add", "path": "groups", "value": [{"value": "g"}]}]),
+            "mutability",
+        ),
+        (
+            json!([{"op": "replace", "path": "shoeSize", "value": 42}]),
+            "invalidPath",
+        ),
+        (
+            json!([{"op": "replace", "path": "active", "value": "maybe"}]),
+            "invalidValue",
+        ),
+        (
+            json!([{"op": "move", "path": "title", "value": "x"}]),
+            "invalidSyntax",
+        ),
         (json!([{"op": "add", "path": "title"}]), "invalidSyntax"),
-        (json!([{"op": "replace", "path": "emails[type eq \"work\"", "value": "x"}]), "invalidPath"),
-        (json!([{"op": "replace", "path": "title[value eq \"x\"]", "value": "x"}]), "invalidPath"),
+        (
+            json!([{"op": "replace", "path": "emails[type eq \"work\"", "value": "x"}]),
+            "invalidPath",
+        ),
+        (
+            json!([{"op": "replace", "path": "title[value eq \"x\"]", "value": "x"}]),
+            "invalidPath",
+        ),
     ];
     for (ops, want) in cases {
         let mut u = base_user();
         let r = patch(&mut u, ops.clone());
-        assert!(r.as_ref().is_err_and(|e| e.contains(want)), "{ops}: {r:?}, want {want}");
+        assert!(
+            r.as_ref().is_err_and(|e| e.contains(want)),
+            "{ops}: {r:?}, want {want}"
+        );
     }
     let no_schema = json!({"Operations": [{"op": "add", "path": "title", "value": "x"}]});
     assert!(parse_body(&no_schema).is_err());
@@ -160,7 +205,10 @@ fn group_members_remove_by_filter_and_by_value_array() {
         {"op": "add", "path": "members", "value": [{"value": "u2"}, {"value": "u4"}]}
     ]});
     let ops = parse_body(&body).unwrap_or_default();
-    assert_eq!(apply(Kind::Group, &mut g, &ops, ParseOptions::default()), Ok(()));
+    assert_eq!(
+        apply(Kind::Group, &mut g, &ops, ParseOptions::default()),
+        Ok(())
+    );
     assert_eq!(g["members"], json!([{"value": "u2"}, {"value": "u4"}]));
     // Slack writes the id unquoted.
     let slack = ParseOptions {

@@ -16,7 +16,12 @@ pub(super) fn profile() -> Profile {
         // DeleteUser deletes the user (204).
         delete_semantics: DeleteSemantics::Delete,
         // CreateUser requires givenName, familyName, userName and displayName.
-        required_on_create: &["userName", "displayName", "name.givenName", "name.familyName"],
+        required_on_create: &[
+            "userName",
+            "displayName",
+            "name.givenName",
+            "name.familyName",
+        ],
         // Multi-valued attributes take one value only; the email must be primary.
         single_valued_multi: true,
         // Users: userName, externalId (and groups.value, id+manager). Groups by

@@ -259,7 +259,10 @@ impl Profile {
 
     /// Adapts one PATCH operation to the app (see the profile fields for why).
     pub fn adapt_op(&self, op: &mut PatchOp) {
-        let path = op.path.as_deref().and_then(|p| AttrPath::parse_target(p).ok());
+        let path = op
+            .path
+            .as_deref()
+            .and_then(|p| AttrPath::parse_target(p).ok());
         match (&path, op.value.as_mut()) {
             (Some(p), Some(Value::Object(o))) if p.is_manager() => self.rename_manager_key(o),
             (None, Some(Value::Object(o))) => self.adapt_manager(o),
@@ -286,7 +289,9 @@ impl Profile {
         }
         let whole_multi = path.filter().is_none()
             && path.sub().is_none()
-            && SINGLE_VALUED.iter().any(|m| m.eq_ignore_ascii_case(path.attr()));
+            && SINGLE_VALUED
+                .iter()
+                .any(|m| m.eq_ignore_ascii_case(path.attr()));
         if whole_multi && op.op != PatchKind::Remove {
             if let Some(Value::Array(entries)) = op.value.as_mut() {
                 if self.single_valued_multi {

@@ -2,8 +2,7 @@
 //! deactivated, never deleted, updates by PATCH.
 
 use super::{
-    DeleteSemantics, Deprovision, Pagination, PatchSupport, Profile, RateLimits,
-    FULL_REMOVAL_CHAIN,
+    DeleteSemantics, Deprovision, Pagination, PatchSupport, Profile, RateLimits, FULL_REMOVAL_CHAIN,
 };
 
 /// The Salesforce profile.

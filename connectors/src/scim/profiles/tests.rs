@@ -16,7 +16,9 @@ fn every_name_resolves_to_its_profile() {
         assert!(!p.discovery_paths.is_empty(), "{name}");
         assert!(!p.member_removal.is_empty(), "{name}");
         for req in p.required_on_create {
-            AttrPath::parse(req).unwrap_or_else(|e| panic!("{name}: {e}"));
+            AttrPath::parse(req)
+                .map_err(|e| format!("{name}: {e}"))
+                .expect("valid required path");
         }
         match p.pagination {
             Pagination::Index { max_count } | Pagination::Cursor { max_count } => {
@@ -60,7 +62,10 @@ fn check_create_reports_missing_attributes_and_long_user_names() {
     let err = aws
         .check_create(&json!({"userName": "a", "name": {"givenName": "A"}}))
         .expect_err("missing");
-    assert!(err.contains("displayName") && err.contains("name.familyName"), "{err}");
+    assert!(
+        err.contains("displayName") && err.contains("name.familyName"),
+        "{err}"
+    );
     aws.check_create(&json!({"userName": "a", "displayName": "A B",
         "name": {"givenName": "A", "familyName": "B"}}))
         .expect("complete");
@@ -103,7 +108,10 @@ fn aws_keeps_one_value_per_multi_valued_attribute() {
         "phoneNumbers": [{"type": "mobile", "value": "1"}, {"type": "work", "value": "2"}]
     });
     aws.adapt_user(&mut u);
-    assert_eq!(u["emails"], json!([{"type": "work", "value": "w@x", "primary": true}]));
+    assert_eq!(
+        u["emails"],
+        json!([{"type": "work", "value": "w@x", "primary": true}])
+    );
     assert_eq!(u["phoneNumbers"], json!([{"type": "mobile", "value": "1"}]));
     let mut op = PatchOp::add(Some("emails"), json!([{"type": "work", "value": "w@x"}]));
     aws.adapt_op(&mut op);

@@ -8,11 +8,14 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde_json::{json, Map, Value};
 
 use super::error::ScimError;
-use super::eval::{sort_cmp, Hint, Node, Target};
 use super::patch::{self, PatchOp};
 use super::profiles::{DeleteMode, Profile};
-use super::resource::{render, validate, Meta};
+use super::resource::{email_index_key, render, validate, Meta};
 use super::schema::Kind;
+
+mod query;
+
+pub use query::{all_users, list, ListPage, ListQuery};
 
 /// What every operation needs to know besides its arguments.
 #[derive(Clone)]
@@ -85,7 +88,10 @@ fn check_if_match(ctx: &Ctx, if_match: Option<&str>, meta: &Meta) -> Result<(), 
         Some(h) if ctx.profile.etag && !etag_matches(h, meta) => Err(ScimError::new(
             412,
             None,
-            format!("Failed to update. Resource {} has changed on the server.", meta.id),
+            format!(
+                "Failed to update. Resource {} has changed on the server.",
+                meta.id
+            ),
         )),
         _ => Ok(()),
     }
@@ -99,7 +105,9 @@ fn groups_of(conn: &Connection, base: &str, id: &str) -> Result<Vec<Value>, Scim
         )
         .map_err(db)?;
     let rows = st
-        .query_map([id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+        .query_map([id], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })
         .map_err(db)?;
     let mut out = Vec::new();
     for r in rows {
@@ -125,18 +133,34 @@ fn show(conn: &Connection, ctx: &Ctx, kind: Kind, r: &Row) -> Result<Value, Scim
 }
 
 /// Resolves member ids to their kinds and display names; unknown ids are refused.
-fn resolve_members(tx: &Transaction<'_>, group_id: &str, body: &mut Map<String, Value>) -> Result<Vec<String>, ScimError> {
+fn resolve_members(
+    tx: &Transaction<'_>,
+    group_id: &str,
+    body: &mut Map<String, Value>,
+) -> Result<Vec<String>, ScimError> {
     let Some(Value::Array(items)) = body.get_mut("members") else {
         return Ok(Vec::new());
     };
     let mut seen = std::collections::BTreeSet::new();
-    items.retain(|m| m["value"].as_str().is_some_and(|v| seen.insert(v.to_string())));
+    items.retain(|m| {
+        m["value"]
+            .as_str()
+            .is_some_and(|v| seen.insert(v.to_string()))
+    });
     let mut ids = Vec::new();
     for m in items.iter_mut() {
-        let Some(obj) = m.as_object_mut() else { continue };
-        let id = obj.get("value").and_then(Value::as_str).unwrap_or_default().to_string();
+        let Some(obj) = m.as_object_mut() else {
+            continue;
+        };
+        let id = obj
+            .get("value")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
         if id == group_id {
-            return Err(ScimError::invalid_value("a group cannot be a member of itself"));
+            return Err(ScimError::invalid_value(
+                "a group cannot be a member of itself",
+            ));
         }
         let found: Option<(String, String)> = tx
             .query_row(
@@ -147,7 +171,9 @@ fn resolve_members(tx: &Transaction<'_>, group_id: &str, body: &mut Map<String, 
             .optional()
             .map_err(db)?;
         let Some((kind, name)) = found else {
-            return Err(ScimError::invalid_value(format!("member {id} does not exist")));
+            return Err(ScimError::invalid_value(format!(
+                "member {id} does not exist"
+            )));
         };
         obj.insert("type".into(), json!(kind));
         obj.entry("display").or_insert_with(|| json!(name));
@@ -158,7 +184,14 @@ fn resolve_members(tx: &Transaction<'_>, group_id: &str, body: &mut Map<String, 
 }
 
 /// Validates, checks uniqueness, and writes `body` as resource `meta.id`.
-fn write(tx: &Transaction<'_>, ctx: &Ctx, kind: Kind, meta: &Meta, mut body: Map<String, Value>, new: bool) -> Result<Map<String, Value>, ScimError> {
+fn write(
+    tx: &Transaction<'_>,
+    ctx: &Ctx,
+    kind: Kind,
+    meta: &Meta,
+    mut body: Map<String, Value>,
+    new: bool,
+) -> Result<Map<String, Value>, ScimError> {
     if kind == Kind::User {
         if let Some(Value::String(n)) = body.get("userName") {
             let fixed = (ctx.profile.hooks.user_name)(n)?;
@@ -169,8 +202,16 @@ fn write(tx: &Transaction<'_>, ctx: &Ctx, kind: Kind, meta: &Meta, mut body: Map
     if kind == Kind::User {
         (ctx.profile.hooks.check_user)(&body)?;
     }
-    let name_key = if kind == Kind::User { "userName" } else { "displayName" };
-    let name = body.get(name_key).and_then(Value::as_str).unwrap_or_default().to_string();
+    let name_key = if kind == Kind::User {
+        "userName"
+    } else {
+        "displayName"
+    };
+    let name = body
+        .get(name_key)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
     let name_lc = name.to_lowercase();
     let clash: Option<String> = tx
         .query_row(
@@ -192,22 +233,24 @@ fn write(tx: &Transaction<'_>, ctx: &Ctx, kind: Kind, meta: &Meta, mut body: Map
     };
     let text = serde_json::to_string(&body).map_err(|e| ScimError::internal(e.to_string()))?;
     let external = body.get("externalId").and_then(Value::as_str);
+    let emails = email_index_key(&body);
     if new {
         tx.execute(
-            "INSERT INTO resources (id, kind, name, name_lc, external_id, version, created, modified, body) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            params![meta.id, kind.name(), name, name_lc, external, meta.version, meta.created, meta.modified, text],
+            "INSERT INTO resources (id, kind, name, name_lc, external_id, emails_lc, version, created, modified, body) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            params![meta.id, kind.name(), name, name_lc, external, emails, meta.version, meta.created, meta.modified, text],
         )
     } else {
         tx.execute(
-            "UPDATE resources SET name = ?2, name_lc = ?3, external_id = ?4, version = ?5, modified = ?6, body = ?7 \
-             WHERE id = ?1",
-            params![meta.id, name, name_lc, external, meta.version, meta.modified, text],
+            "UPDATE resources SET name = ?2, name_lc = ?3, external_id = ?4, emails_lc = ?5, version = ?6, \
+             modified = ?7, body = ?8 WHERE id = ?1",
+            params![meta.id, name, name_lc, external, emails, meta.version, meta.modified, text],
         )
     }
     .map_err(db)?;
     if kind == Kind::Group {
-        tx.execute("DELETE FROM memberships WHERE group_id = ?1", [&meta.id]).map_err(db)?;
+        tx.execute("DELETE FROM memberships WHERE group_id = ?1", [&meta.id])
+            .map_err(db)?;
         for m in &members {
             tx.execute(
                 "INSERT OR IGNORE INTO memberships (group_id, member_id) VALUES (?1, ?2)",
@@ -220,7 +263,12 @@ fn write(tx: &Transaction<'_>, ctx: &Ctx, kind: Kind, meta: &Meta, mut body: Map
 }
 
 /// Creates a resource from a normalised body.
-pub fn create(conn: &mut Connection, ctx: &Ctx, kind: Kind, body: Map<String, Value>) -> Result<(Value, Meta), ScimError> {
+pub fn create(
+    conn: &mut Connection,
+    ctx: &Ctx,
+    kind: Kind,
+    body: Map<String, Value>,
+) -> Result<(Value, Meta), ScimError> {
     let tx = conn.transaction().map_err(db)?;
     let t = now();
     let meta = Meta {
@@ -230,18 +278,39 @@ pub fn create(conn: &mut Connection, ctx: &Ctx, kind: Kind, body: Map<String, Va
         modified: t,
     };
     let body = write(&tx, ctx, kind, &meta, body, true)?;
-    let shown = show(&tx, ctx, kind, &Row { seq: 0, meta: meta.clone(), body })?;
+    let shown = show(
+        &tx,
+        ctx,
+        kind,
+        &Row {
+            seq: 0,
+            meta: meta.clone(),
+            body,
+        },
+    )?;
     tx.commit().map_err(db)?;
     Ok((shown, meta))
 }
 
 /// Reads one resource.
-pub fn get(conn: &mut Connection, ctx: &Ctx, kind: Kind, id: &str) -> Result<(Value, Meta), ScimError> {
+pub fn get(
+    conn: &mut Connection,
+    ctx: &Ctx,
+    kind: Kind,
+    id: &str,
+) -> Result<(Value, Meta), ScimError> {
     let r = load_or_404(conn, kind, id)?;
     Ok((show(conn, ctx, kind, &r)?, r.meta))
 }
 
-fn update(conn: &mut Connection, ctx: &Ctx, kind: Kind, id: &str, if_match: Option<&str>, change: impl FnOnce(Map<String, Value>) -> Result<Map<String, Value>, ScimError>) -> Result<(Value, Meta), ScimError> {
+fn update(
+    conn: &mut Connection,
+    ctx: &Ctx,
+    kind: Kind,
+    id: &str,
+    if_match: Option<&str>,
+    change: impl FnOnce(Map<String, Value>) -> Result<Map<String, Value>, ScimError>,
+) -> Result<(Value, Meta), ScimError> {
     let tx = conn.transaction().map_err(db)?;
     let old = load_or_404(&tx, kind, id)?;
     check_if_match(ctx, if_match, &old.meta)?;
@@ -256,18 +325,41 @@ fn update(conn: &mut Connection, ctx: &Ctx, kind: Kind, id: &str, if_match: Opti
         ..old.meta
     };
     let body = write(&tx, ctx, kind, &meta, body, false)?;
-    let shown = show(&tx, ctx, kind, &Row { seq: old.seq, meta: meta.clone(), body })?;
+    let shown = show(
+        &tx,
+        ctx,
+        kind,
+        &Row {
+            seq: old.seq,
+            meta: meta.clone(),
+            body,
+        },
+    )?;
     tx.commit().map_err(db)?;
     Ok((shown, meta))
 }
 
 /// Replaces a resource (PUT) with a normalised body.
-pub fn replace(conn: &mut Connection, ctx: &Ctx, kind: Kind, id: &str, body: Map<String, Value>, if_match: Option<&str>) -> Result<(Value, Meta), ScimError> {
+pub fn replace(
+    conn: &mut Connection,
+    ctx: &Ctx,
+    kind: Kind,
+    id: &str,
+    body: Map<String, Value>,
+    if_match: Option<&str>,
+) -> Result<(Value, Meta), ScimError> {
     update(conn, ctx, kind, id, if_match, |_| Ok(body))
 }
 
 /// Applies PATCH operations atomically: all of them or none.
-pub fn patch(conn: &mut Connection, ctx: &Ctx, kind: Kind, id: &str, ops: &[PatchOp], if_match: Option<&str>) -> Result<(Value, Meta), ScimError> {
+pub fn patch(
+    conn: &mut Connection,
+    ctx: &Ctx,
+    kind: Kind,
+    id: &str,
+    ops: &[PatchOp],
+    if_match: Option<&str>,
+) -> Result<(Value, Meta), ScimError> {
     (ctx.profile.hooks.check_patch)(kind, ops)?;
     let parse = ctx.profile.parse;
     update(conn, ctx, kind, id, if_match, |mut body| {
@@ -285,7 +377,9 @@ fn drop_memberships_of(tx: &Transaction<'_>, ctx: &Ctx, member: &str) -> Result<
         rows.collect::<Result<_, _>>().map_err(db)?
     };
     for gid in groups {
-        let Some(mut g) = load(tx, Kind::Group, &gid)? else { continue };
+        let Some(mut g) = load(tx, Kind::Group, &gid)? else {
+            continue;
+        };
         if let Some(Value::Array(items)) = g.body.get_mut("members") {
             items.retain(|m| m["value"].as_str() != Some(member));
             if items.is_empty() {
@@ -296,12 +390,19 @@ fn drop_memberships_of(tx: &Transaction<'_>, ctx: &Ctx, member: &str) -> Result<
         g.meta.modified = now();
         write(tx, ctx, Kind::Group, &g.meta, g.body, false)?;
     }
-    tx.execute("DELETE FROM memberships WHERE member_id = ?1", [member]).map_err(db)?;
+    tx.execute("DELETE FROM memberships WHERE member_id = ?1", [member])
+        .map_err(db)?;
     Ok(())
 }
 
 /// Deletes a resource, or deactivates a user where the profile's DELETE means that.
-pub fn delete(conn: &mut Connection, ctx: &Ctx, kind: Kind, id: &str, if_match: Option<&str>) -> Result<(), ScimError> {
+pub fn delete(
+    conn: &mut Connection,
+    ctx: &Ctx,
+    kind: Kind,
+    id: &str,
+    if_match: Option<&str>,
+) -> Result<(), ScimError> {
     if kind == Kind::User && ctx.profile.user_delete == DeleteMode::Deactivate {
         update(conn, ctx, kind, id, if_match, |mut b| {
             b.insert("active".into(), json!(false));
@@ -313,153 +414,9 @@ pub fn delete(conn: &mut Connection, ctx: &Ctx, kind: Kind, id: &str, if_match: 
     let old = load_or_404(&tx, kind, id)?;
     check_if_match(ctx, if_match, &old.meta)?;
     drop_memberships_of(&tx, ctx, id)?;
-    tx.execute("DELETE FROM memberships WHERE group_id = ?1", [id]).map_err(db)?;
-    tx.execute("DELETE FROM resources WHERE id = ?1", [id]).map_err(db)?;
-    tx.commit().map_err(db)
-}
-
-/// What a list request asks for, already validated against the profile.
-#[derive(Debug, Clone, Default)]
-pub struct ListQuery {
-    /// The compiled filter.
-    pub filter: Option<Node>,
-    /// `sortBy` target and descending flag.
-    pub sort: Option<(Target, bool)>,
-    /// 1-based first index (index paging).
-    pub start: usize,
-    /// Page size.
-    pub count: usize,
-    /// Cursor paging: the position to continue from, when paging by cursor.
-    pub cursor: Option<i64>,
-    /// Whether the page is cut by cursor rather than index.
-    pub by_cursor: bool,
-}
-
-/// One page of results.
-#[derive(Debug, Clone)]
-pub struct ListPage {
-    /// All matches.
-    pub total: usize,
-    /// The page.
-    pub items: Vec<Value>,
-    /// Cursor for the next page, when paging by cursor and more remain.
-    pub next_cursor: Option<String>,
-}
-
-fn candidates(conn: &Connection, kind: Kind, hint: Option<Hint>) -> Result<Vec<Row>, ScimError> {
-    let (cond, arg) = match hint {
-        Some(Hint::Id(v)) => ("AND id = ?2", Some(v)),
-        Some(Hint::Name(v)) => ("AND name_lc = ?2", Some(v)),
-        Some(Hint::ExternalId(v)) => ("AND external_id = ?2", Some(v)),
-        None => ("", None),
-    };
-    let sql = format!("SELECT {COLS} FROM resources WHERE kind = ?1 {cond} ORDER BY seq");
-    let mut st = conn.prepare(&sql).map_err(db)?;
-    let raw: Vec<_> = match arg {
-        Some(a) => st.query_map(params![kind.name(), a], row).map_err(db)?.collect(),
-        None => st.query_map(params![kind.name()], row).map_err(db)?.collect(),
-    };
-    raw.into_iter().map(|r| parse_row(r.map_err(db)?)).collect()
-}
-
-fn count_all(conn: &Connection, kind: Kind) -> Result<usize, ScimError> {
-    let n: i64 = conn
-        .query_row("SELECT COUNT(*) FROM resources WHERE kind = ?1", [kind.name()], |r| r.get(0))
+    tx.execute("DELETE FROM memberships WHERE group_id = ?1", [id])
         .map_err(db)?;
-    Ok(usize::try_from(n).unwrap_or(0))
-}
-
-/// Pages straight from the table when nothing needs evaluating.
-fn list_plain(conn: &mut Connection, ctx: &Ctx, kind: Kind, q: &ListQuery) -> Result<ListPage, ScimError> {
-    let total = count_all(conn, kind)?;
-    let limit = i64::try_from(q.count).unwrap_or(i64::MAX);
-    let (sql, a, b) = if q.by_cursor {
-        let s = format!("SELECT {COLS} FROM resources WHERE kind = ?1 AND seq >= ?2 ORDER BY seq LIMIT ?3");
-        (s, q.cursor.unwrap_or(0), limit.saturating_add(1))
-    } else {
-        let s = format!("SELECT {COLS} FROM resources WHERE kind = ?1 ORDER BY seq LIMIT ?3 OFFSET ?2");
-        let offset = i64::try_from(q.start.saturating_sub(1)).unwrap_or(i64::MAX);
-        (s, offset, limit)
-    };
-    let raw: Vec<_> = {
-        let mut st = conn.prepare_cached(&sql).map_err(db)?;
-        let rows = st.query_map(params![kind.name(), a, b], row).map_err(db)?;
-        rows.collect::<Result<_, _>>().map_err(db)?
-    };
-    let mut rows: Vec<Row> = raw.into_iter().map(parse_row).collect::<Result<_, _>>()?;
-    let next_cursor = if q.by_cursor && rows.len() > q.count {
-        rows.pop().map(|r| r.seq.to_string())
-    } else {
-        None
-    };
-    let items = rows.iter().map(|r| show(conn, ctx, kind, r)).collect::<Result<_, _>>()?;
-    Ok(ListPage { total, items, next_cursor })
-}
-
-/// Lists resources: filter, sort, then one page.
-pub fn list(conn: &mut Connection, ctx: &Ctx, kind: Kind, q: &ListQuery) -> Result<ListPage, ScimError> {
-    if q.filter.is_none() && q.sort.is_none() {
-        return list_plain(conn, ctx, kind, q);
-    }
-    let hint = q.filter.as_ref().and_then(|f| f.hint(kind));
-    let needs_groups = kind == Kind::User
-        && (q.filter.as_ref().is_some_and(|f| f.reads("groups"))
-            || q.sort.as_ref().is_some_and(|(t, _)| t.attr == "groups"));
-    let mut matched: Vec<(i64, Value)> = Vec::new();
-    for r in candidates(conn, kind, hint)? {
-        let groups = if needs_groups { Some(groups_of(conn, &ctx.base, &r.meta.id)?) } else { None };
-        let view = render(kind, &r.meta, &r.body, &ctx.base, groups);
-        if q.filter.as_ref().is_none_or(|f| f.matches(&view)) {
-            matched.push((r.seq, view));
-        }
-    }
-    if let Some((t, desc)) = &q.sort {
-        matched.sort_by(|a, b| {
-            let o = sort_cmp(&a.1, &b.1, t);
-            if *desc {
-                o.reverse()
-            } else {
-                o
-            }
-        });
-    }
-    let total = matched.len();
-    let page: Vec<(i64, Value)>;
-    let mut next_cursor = None;
-    if q.by_cursor {
-        let from = q.cursor.unwrap_or(0);
-        let mut rest = matched.into_iter().filter(|(seq, _)| *seq >= from);
-        page = rest.by_ref().take(q.count).collect();
-        next_cursor = rest.next().map(|(seq, _)| seq.to_string());
-    } else {
-        page = matched.into_iter().skip(q.start.saturating_sub(1)).take(q.count).collect();
-    }
-    let mut items = Vec::with_capacity(page.len());
-    for (_, mut v) in page {
-        let id = v["id"].as_str().unwrap_or_default().to_string();
-        if kind == Kind::User && !needs_groups {
-            let g = groups_of(conn, &ctx.base, &id)?;
-            if let (false, Some(o)) = (g.is_empty(), v.as_object_mut()) {
-                let meta = o.remove("meta");
-                o.insert("groups".into(), Value::Array(g));
-                if let Some(m) = meta {
-                    o.insert("meta".into(), m);
-                }
-            }
-        }
-        if kind == Kind::Group && ctx.profile.hide_group_members {
-            if let Some(o) = v.as_object_mut() {
-                o.insert("members".into(), json!([]));
-            }
-        }
-        items.push(v);
-    }
-    Ok(ListPage { total, items, next_cursor })
-}
-
-/// Every stored user, ordered by id.
-pub fn all_users(conn: &mut Connection, ctx: &Ctx) -> Result<Vec<Value>, ScimError> {
-    let mut rows = candidates(conn, Kind::User, None)?;
-    rows.sort_by(|a, b| a.meta.id.cmp(&b.meta.id));
-    rows.iter().map(|r| show(conn, ctx, Kind::User, r)).collect()
+    tx.execute("DELETE FROM resources WHERE id = ?1", [id])
+        .map_err(db)?;
+    tx.commit().map_err(db)
 }

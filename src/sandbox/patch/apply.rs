@@ -1,175 +1,20 @@
-//! PATCH (RFC 7644 §3.5.2): operation parsing (case-insensitive ops, as Entra sends them),
-//! path resolution (`attr`, `attr.sub`, `attr[filter]`, `attr[filter].sub`, URN-prefixed,
-//! bare extension URN) and application to a resource held in memory. Atomicity comes from
-//! the caller applying to a copy and storing it only when every operation succeeded.
+//! Applying one resolved PATCH operation to a stored body: whole attributes, sub-attributes
+//! and value-filtered elements, with RFC 7643 primary handling and tidy unassignment.
 
 use serde_json::{json, Map, Value};
 
-use super::error::ScimError;
-use super::eval::{compile_relative, resolve, Node, Target};
-use super::filter::{parse_attr_path, tokenize, CompValue, CompareOp, ParseOptions, Parser, Token};
-use super::resource::{coerce, coerce_single};
-use super::schema::{AttrDef, AttrType, Kind, Mutability, SchemaDef};
+use super::super::error::ScimError;
+use super::super::eval::{Node, Target};
+use super::super::filter::{CompValue, CompareOp, ParseOptions};
+use super::super::resource::{coerce, coerce_single};
+use super::super::schema::{AttrDef, AttrType, Kind};
+use super::path::{parse_path, PathTarget};
+use super::OpKind;
 
-/// The URN of a PATCH request.
-pub const PATCH_URN: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
-
-/// `add`, `remove` or `replace`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OpKind {
-    /// add
-    Add,
-    /// remove
-    Remove,
-    /// replace
-    Replace,
-}
-
-/// One PATCH operation as sent.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PatchOp {
-    /// What to do.
-    pub op: OpKind,
-    /// The target path, if any.
-    pub path: Option<String>,
-    /// The value, if any.
-    pub value: Option<Value>,
-}
-
-/// Reads a PatchOp request body.
-pub fn parse_body(body: &Value) -> Result<Vec<PatchOp>, ScimError> {
-    let schemas_ok = body["schemas"]
-        .as_array()
-        .is_some_and(|a| a.iter().any(|s| s.as_str().is_some_and(|s| s.eq_ignore_ascii_case(PATCH_URN))));
-    if !schemas_ok {
-        return Err(ScimError::invalid_syntax(format!("schemas must list {PATCH_URN}")));
-    }
-    let ops = body
-        .get("Operations")
-        .or_else(|| body.get("operations"))
-        .and_then(Value::as_array)
-        .filter(|a| !a.is_empty())
-        .ok_or_else(|| ScimError::invalid_syntax("Operations must be a non-empty array"))?;
-    ops.iter()
-        .enumerate()
-        .map(|(i, o)| {
-            let name = o["op"].as_str().unwrap_or_default();
-            let op = match name.to_ascii_lowercase().as_str() {
-                "add" => OpKind::Add,
-                "remove" => OpKind::Remove,
-                "replace" => OpKind::Replace,
-                _ => {
-                    return Err(ScimError::invalid_syntax(format!(
-                        "operation {i}: op {name:?} is not add, remove or replace"
-                    )))
-                }
-            };
-            let path = match &o["path"] {
-                Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
-                Value::Null | Value::String(_) => None,
-                _ => return Err(ScimError::invalid_path(format!("operation {i}: path must be a string"))),
-            };
-            let value = o.get("value").cloned().filter(|v| !v.is_null());
-            if op != OpKind::Remove && value.is_none() {
-                return Err(ScimError::invalid_syntax(format!("operation {i}: {name} needs a value")));
-            }
-            Ok(PatchOp { op, path, value })
-        })
-        .collect()
-}
-
-/// A resolved PATCH path.
-#[derive(Debug)]
-enum PathTarget {
-    /// A whole schema extension (`urn:…:enterprise:2.0:User`).
-    Extension(&'static SchemaDef),
-    /// An attribute, optionally narrowed by a value filter and then a sub-attribute.
-    Attr {
-        t: Target,
-        filter: Option<Node>,
-        sub_after: Option<&'static AttrDef>,
-    },
-}
-
-fn parse_path(kind: Kind, path: &str, opts: ParseOptions) -> Result<PathTarget, ScimError> {
-    let bad = |m: String| ScimError::invalid_path(format!("path {path:?}: {m}"));
-    let tokens = tokenize(path, opts).map_err(|e| bad(e.to_string()))?;
-    let Some((Token::Word(head), _)) = tokens.first() else {
-        return Err(bad("must start with an attribute".into()));
-    };
-    if tokens.len() == 1 {
-        if let Some(e) = kind.extensions().iter().find(|e| e.id.eq_ignore_ascii_case(head)) {
-            return Ok(PathTarget::Extension(e));
-        }
-    }
-    let ap = parse_attr_path(head).map_err(bad)?;
-    let t = resolve(kind, &ap).map_err(bad)?;
-    if matches!(t.parent.mutability, Mutability::ReadOnly) {
-        return Err(ScimError::mutability(format!("{} is read-only", t.attr)));
-    }
-    if tokens.len() == 1 {
-        return Ok(PathTarget::Attr { t, filter: None, sub_after: None });
-    }
-    if tokens[1].0 != Token::LBracket || t.sub.is_some() || !t.parent.multi {
-        return Err(bad("a value filter applies only to a multi-valued attribute".into()));
-    }
-    let mut p = Parser::new(&tokens[2..], opts, path.chars().count());
-    let f = p.parse_or(true).map_err(|e| bad(e.to_string()))?;
-    p.expect(Token::RBracket, "']'").map_err(|e| bad(e.to_string()))?;
-    let rest = &tokens[2 + p.pos..];
-    let sub_after = match rest {
-        [] => None,
-        [(Token::Word(w), _)] if w.starts_with('.') => Some(
-            t.parent
-                .sub_attr(&w[1..])
-                .ok_or_else(|| bad(format!("{} has no sub-attribute {}", t.attr, &w[1..])))?,
-        ),
-        _ => return Err(bad("unexpected text after ']'".into())),
-    };
-    let filter = compile_relative(kind, &t, &f)?;
-    Ok(PathTarget::Attr { t, filter: Some(filter), sub_after })
-}
-
-/// Applies `ops` in order to `res` (a stored body); on error `res` may be half-changed, so
-/// callers apply to a copy.
-pub fn apply(
-    kind: Kind,
-    res: &mut Map<String, Value>,
-    ops: &[PatchOp],
-    opts: ParseOptions,
-) -> Result<(), ScimError> {
-    for (i, op) in ops.iter().enumerate() {
-        apply_one(kind, res, op, opts).map_err(|mut e| {
-            e.detail = format!("operation {i}: {}", e.detail);
-            e
-        })?;
-    }
-    Ok(())
-}
-
-fn apply_one(kind: Kind, res: &mut Map<String, Value>, op: &PatchOp, opts: ParseOptions) -> Result<(), ScimError> {
-    let value = op.value.as_ref();
-    let Some(path) = &op.path else {
-        if op.op == OpKind::Remove {
-            return Err(ScimError::no_target("remove needs a path"));
-        }
-        let Some(Value::Object(obj)) = value else {
-            return Err(ScimError::invalid_value("without a path, value must be an object"));
-        };
-        for (k, v) in obj {
-            if ["schemas", "id", "meta"].iter().any(|r| r.eq_ignore_ascii_case(k)) {
-                continue;
-            }
-            let target = parse_path(kind, k, opts)?;
-            apply_path(kind, res, op.op, &target, Some(v))?;
-        }
-        return Ok(());
-    };
-    let target = parse_path(kind, path, opts)?;
-    apply_path(kind, res, op.op, &target, value)
-}
-
-fn container<'a>(res: &'a mut Map<String, Value>, ext: Option<&str>) -> Result<&'a mut Map<String, Value>, ScimError> {
+fn container<'a>(
+    res: &'a mut Map<String, Value>,
+    ext: Option<&str>,
+) -> Result<&'a mut Map<String, Value>, ScimError> {
     match ext {
         None => Ok(res),
         Some(e) => res
@@ -197,7 +42,11 @@ fn tidy(res: &mut Map<String, Value>, ext: Option<&str>, attr: &str) {
         }
     }
     if let Some(e) = ext {
-        if res.get(e).and_then(Value::as_object).is_some_and(Map::is_empty) {
+        if res
+            .get(e)
+            .and_then(Value::as_object)
+            .is_some_and(Map::is_empty)
+        {
             res.remove(e);
         }
     }
@@ -227,7 +76,7 @@ fn is_primary(v: &Value) -> bool {
     v.get("primary") == Some(&json!(true))
 }
 
-fn apply_path(
+pub(super) fn apply_path(
     kind: Kind,
     res: &mut Map<String, Value>,
     op: OpKind,
@@ -241,7 +90,10 @@ fn apply_path(
                 return Ok(());
             }
             let Some(Value::Object(obj)) = value else {
-                return Err(ScimError::invalid_value(format!("{} needs an object", ext.id)));
+                return Err(ScimError::invalid_value(format!(
+                    "{} needs an object",
+                    ext.id
+                )));
             };
             for (k, v) in obj {
                 let full = format!("{}:{k}", ext.id);
@@ -250,10 +102,17 @@ fn apply_path(
             }
             return Ok(());
         }
-        PathTarget::Attr { t, filter, sub_after } => (t, filter, sub_after),
+        PathTarget::Attr {
+            t,
+            filter,
+            sub_after,
+        } => (t, filter, sub_after),
     };
     if op == OpKind::Remove && t.sub.is_none() && filter.is_none() && t.parent.required {
-        return Err(ScimError::mutability(format!("{} is required and cannot be removed", t.attr)));
+        return Err(ScimError::mutability(format!(
+            "{} is required and cannot be removed",
+            t.attr
+        )));
     }
     let ext = t.ext;
     let c = container(res, ext)?;
@@ -266,7 +125,12 @@ fn apply_path(
     result
 }
 
-fn apply_whole(c: &mut Map<String, Value>, op: OpKind, def: &'static AttrDef, value: Option<&Value>) -> Result<(), ScimError> {
+fn apply_whole(
+    c: &mut Map<String, Value>,
+    op: OpKind,
+    def: &'static AttrDef,
+    value: Option<&Value>,
+) -> Result<(), ScimError> {
     let name = def.name;
     match op {
         OpKind::Remove => {
@@ -298,13 +162,17 @@ fn apply_whole(c: &mut Map<String, Value>, op: OpKind, def: &'static AttrDef, va
                 (Some(Value::Array(new)), true, _) if op == OpKind::Add => {
                     let items = c.entry(name).or_insert_with(|| json!([]));
                     let Value::Array(items) = items else {
-                        return Err(ScimError::internal(format!("stored {name} is not an array")));
+                        return Err(ScimError::internal(format!(
+                            "stored {name} is not an array"
+                        )));
                     };
                     let before = items.len();
                     for n in new {
                         match items.iter_mut().position(|i| same_element(i, &n)) {
                             Some(pos) => {
-                                if let (Some(old), Value::Object(nm)) = (items[pos].as_object_mut(), n) {
+                                if let (Some(old), Value::Object(nm)) =
+                                    (items[pos].as_object_mut(), n)
+                                {
                                     old.extend(nm);
                                 }
                             }
@@ -334,7 +202,13 @@ fn apply_whole(c: &mut Map<String, Value>, op: OpKind, def: &'static AttrDef, va
     }
 }
 
-fn apply_sub(c: &mut Map<String, Value>, op: OpKind, t: &Target, sub: &str, value: Option<&Value>) -> Result<(), ScimError> {
+fn apply_sub(
+    c: &mut Map<String, Value>,
+    op: OpKind,
+    t: &Target,
+    sub: &str,
+    value: Option<&Value>,
+) -> Result<(), ScimError> {
     let coerced = match op {
         OpKind::Remove => None,
         _ => coerce_single(t.def, value.unwrap_or(&Value::Null))?,
@@ -349,14 +223,21 @@ fn apply_sub(c: &mut Map<String, Value>, op: OpKind, t: &Target, sub: &str, valu
     };
     match c.get_mut(t.attr) {
         Some(Value::Array(items)) if !items.is_empty() => {
-            items.iter_mut().filter_map(Value::as_object_mut).for_each(set);
+            items
+                .iter_mut()
+                .filter_map(Value::as_object_mut)
+                .for_each(set);
         }
         Some(Value::Object(o)) => set(o),
         _ => {
             if let Some(v) = coerced {
                 let mut o = Map::new();
                 o.insert(sub.to_string(), v);
-                let v = if t.parent.multi { json!([o]) } else { Value::Object(o) };
+                let v = if t.parent.multi {
+                    json!([o])
+                } else {
+                    Value::Object(o)
+                };
                 c.insert(t.attr.to_string(), v);
             }
         }
@@ -392,7 +273,10 @@ fn apply_filtered(
 ) -> Result<(), ScimError> {
     let items = c.entry(t.attr).or_insert_with(|| json!([]));
     let Value::Array(items) = items else {
-        return Err(ScimError::internal(format!("stored {} is not an array", t.attr)));
+        return Err(ScimError::internal(format!(
+            "stored {} is not an array",
+            t.attr
+        )));
     };
     let hits: Vec<usize> = (0..items.len()).filter(|&i| f.matches(&items[i])).collect();
     if op == OpKind::Remove {
@@ -419,11 +303,17 @@ fn apply_filtered(
     };
     if hits.is_empty() {
         if op == OpKind::Replace && !items.is_empty() {
-            return Err(ScimError::no_target(format!("no value of {} matches the filter", t.attr)));
+            return Err(ScimError::no_target(format!(
+                "no value of {} matches the filter",
+                t.attr
+            )));
         }
         let mut seed = Map::new();
         if !seed_from_filter(f, &mut seed) {
-            return Err(ScimError::no_target(format!("no value of {} matches the filter", t.attr)));
+            return Err(ScimError::no_target(format!(
+                "no value of {} matches the filter",
+                t.attr
+            )));
         }
         match (sub_after, new_value) {
             (Some(sd), Some(nv)) => {
@@ -442,7 +332,9 @@ fn apply_filtered(
         return Ok(());
     }
     for &i in &hits {
-        let Some(o) = items[i].as_object_mut() else { continue };
+        let Some(o) = items[i].as_object_mut() else {
+            continue;
+        };
         match (sub_after, &new_value) {
             (Some(sd), Some(nv)) => {
                 o.insert(sd.name.to_string(), nv.clone());
