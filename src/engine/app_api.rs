@@ -113,6 +113,7 @@ pub struct AppApi {
     client: ScimClient,
     match_on: Vec<MatchOn>,
     throttle: Arc<Throttle>,
+    bulk: bool,
 }
 
 impl AppApi {
@@ -162,6 +163,7 @@ impl AppApi {
             client: ScimClient::new(&app.name, app.base_url.clone(), client, profile),
             match_on,
             throttle,
+            bulk: app.bulk,
         })
     }
 
@@ -218,6 +220,21 @@ impl AppApi {
         active: bool,
         active_changed: bool,
     ) -> Result<(), ScimError> {
+        let ops = self.patch_ops(changes, active, active_changed)?;
+        if ops.is_empty() {
+            return Ok(());
+        }
+        let full = user_body(key, desired, active, &self.client)?;
+        self.client.update_user(id, &ops, &full).await.map(|_| ())
+    }
+
+    /// The PATCH operations for attribute changes and the active flag.
+    pub fn patch_ops(
+        &self,
+        changes: &[Change],
+        active: bool,
+        active_changed: bool,
+    ) -> Result<Vec<PatchOp>, ScimError> {
         let before: BTreeMap<String, Value> = changes
             .iter()
             .filter_map(|c| c.old.clone().map(|v| (c.path.clone(), v)))
@@ -235,11 +252,39 @@ impl AppApi {
         if active_changed {
             ops.push(PatchOp::replace("active", Value::Bool(active)));
         }
-        if ops.is_empty() {
-            return Ok(());
+        let mut adapted = ops;
+        for op in &mut adapted {
+            self.client.profile().adapt_op(op);
         }
-        let full = user_body(key, desired, active, &self.client)?;
-        self.client.update_user(id, &ops, &full).await.map(|_| ())
+        Ok(adapted)
+    }
+
+    /// Whether this cycle's writes may go out as SCIM Bulk: configured, allowed by the
+    /// profile, advertised by the app, and the app takes PATCH.
+    pub async fn bulk_enabled(&self) -> bool {
+        self.bulk
+            && self.client.bulk_supported().await
+            && self.client.write_mode() == scim::WriteMode::Patch
+    }
+
+    /// The body of a create as the app wants it (profile adaptations and checks applied).
+    pub fn create_body(
+        &self,
+        key: &str,
+        desired: &BTreeMap<String, Value>,
+        active: bool,
+    ) -> Result<Value, ScimError> {
+        let mut body = user_body(key, desired, active, &self.client)?;
+        self.client.profile().adapt_user(&mut body);
+        self.client
+            .profile()
+            .check_create(&body)
+            .map_err(|detail| ScimError::InvalidRecord {
+                app: self.client.app().to_string(),
+                op: "create_user",
+                detail,
+            })?;
+        Ok(body)
     }
 
     /// Takes access away per the profile: `active=false`, or DELETE where that is how the

@@ -2,6 +2,7 @@
 //! `plan`, `apply`, `resync`, the daemon and the demo.
 
 pub mod app_api;
+mod bulk;
 mod app_cycle;
 pub mod circuit;
 mod cycle;

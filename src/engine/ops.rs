@@ -172,7 +172,7 @@ async fn adopt(
     link_created(ctx, &recorded, id, Ownership::Adopted, audit, None).await
 }
 
-async fn link_created(
+pub(super) async fn link_created(
     ctx: &ExecCtx,
     op: &Operation,
     id: &str,
@@ -191,7 +191,7 @@ async fn link_created(
     Ok(())
 }
 
-async fn update(ctx: &ExecCtx, op: &Operation) -> Result<(), OpError> {
+pub(super) async fn update(ctx: &ExecCtx, op: &Operation) -> Result<(), OpError> {
     let Some(id) = op.remote_id.clone() else {
         return Err(OpError::Permanent("update without an account id".into()));
     };
@@ -220,12 +220,18 @@ async fn update(ctx: &ExecCtx, op: &Operation) -> Result<(), OpError> {
         }
         Err(e) => return Err(e.into()),
     }
+    finish_update(ctx, op, &id).await
+}
+
+/// Records a successful update or reactivation.
+pub(super) async fn finish_update(ctx: &ExecCtx, op: &Operation, id: &str) -> Result<(), OpError> {
+    let prev = prev_link(ctx, &op.key).await;
     let audit = if op.op == OpKind::Reactivate {
         AuditOp::Reactivate
     } else {
         AuditOp::Update
     };
-    let Some(link) = link_after(op, prev.as_ref(), &id, ctx.now) else {
+    let Some(link) = link_after(op, prev.as_ref(), id, ctx.now) else {
         return Ok(());
     };
     ctx.recorder
@@ -265,11 +271,25 @@ async fn deactivate(ctx: &ExecCtx, op: &Operation) -> Result<(), OpError> {
         Err(ScimError::NotFound { .. }) => true,
         Err(e) => return Err(e.into()),
     };
+    finish_deactivate(ctx, op, &id, gone).await
+}
+
+/// Records a successful deactivation (`gone`: the account had already disappeared).
+pub(super) async fn finish_deactivate(
+    ctx: &ExecCtx,
+    op: &Operation,
+    id: &str,
+    gone: bool,
+) -> Result<(), OpError> {
+    let prev = prev_link(ctx, &op.key).await;
     let Some(p) = prev else {
         // An orphan deactivated by policy: no link to update.
-        return ctx.recorder.done(op, Some(id), hrsync_state::GroupChange::None).await;
+        return ctx
+            .recorder
+            .done(op, Some(id.to_string()), hrsync_state::GroupChange::None)
+            .await;
     };
-    let mut link = link_after(op, Some(&p), &id, ctx.now).unwrap_or(p);
+    let mut link = link_after(op, Some(&p), id, ctx.now).unwrap_or(p);
     if gone {
         link.lifecycle = LinkLifecycle::Deleted;
     }
@@ -285,11 +305,19 @@ async fn delete(ctx: &ExecCtx, op: &Operation) -> Result<(), OpError> {
         return Err(OpError::Permanent("delete without an account id".into()));
     };
     ctx.api.delete(&id).await?;
+    finish_delete(ctx, op, &id).await
+}
+
+/// Records a successful deletion.
+pub(super) async fn finish_delete(ctx: &ExecCtx, op: &Operation, id: &str) -> Result<(), OpError> {
     let prev = prev_link(ctx, &op.key).await;
     let Some(p) = prev else {
-        return ctx.recorder.done(op, Some(id), hrsync_state::GroupChange::None).await;
+        return ctx
+            .recorder
+            .done(op, Some(id.to_string()), hrsync_state::GroupChange::None)
+            .await;
     };
-    let link = link_after(op, Some(&p), &id, ctx.now).unwrap_or(p);
+    let link = link_after(op, Some(&p), id, ctx.now).unwrap_or(p);
     ctx.recorder
         .link(op, AuditOp::Delete, &link, Ownership::Adopted, None)
         .await?;

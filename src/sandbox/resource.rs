@@ -185,17 +185,15 @@ pub fn normalize(kind: Kind, body: &Value) -> Result<Map<String, Value>, ScimErr
     Ok(out)
 }
 
-/// The text the email index holds for a user: every email value, lowercased, each
-/// surrounded by newlines, so a lookup is a substring search for `\n{email}\n`.
-pub fn email_index_key(body: &Map<String, Value>) -> String {
-    let mut key = String::from("\n");
-    for e in body.get("emails").and_then(Value::as_array).into_iter().flatten() {
-        if let Some(v) = e.get("value").and_then(Value::as_str) {
-            key.push_str(&v.to_lowercase());
-            key.push('\n');
-        }
-    }
-    key
+/// The lowercased email addresses of a user, as the email index keeps them.
+pub fn email_keys(body: &Map<String, Value>) -> std::collections::BTreeSet<String> {
+    body.get("emails")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.get("value").and_then(Value::as_str))
+        .map(str::to_lowercase)
+        .collect()
 }
 
 /// Checks the invariants every stored resource keeps (required attributes, one primary).

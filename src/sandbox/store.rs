@@ -8,7 +8,7 @@ use std::thread::JoinHandle;
 
 use rusqlite::Connection;
 
-use super::resource::email_index_key;
+use super::resource::email_keys;
 use tokio::sync::oneshot;
 
 /// The database thread has stopped; the sandbox is shutting down.
@@ -59,7 +59,6 @@ CREATE TABLE IF NOT EXISTS resources (
     name        TEXT NOT NULL,
     name_lc     TEXT NOT NULL,
     external_id TEXT,
-    emails_lc   TEXT NOT NULL DEFAULT '',
     version     INTEGER NOT NULL,
     created     TEXT NOT NULL,
     modified    TEXT NOT NULL,
@@ -73,6 +72,12 @@ CREATE TABLE IF NOT EXISTS memberships (
     PRIMARY KEY (group_id, member_id)
 );
 CREATE INDEX IF NOT EXISTS memberships_member ON memberships(member_id);
+CREATE TABLE IF NOT EXISTS user_emails (
+    email_lc TEXT NOT NULL,
+    id       TEXT NOT NULL,
+    PRIMARY KEY (email_lc, id)
+);
+CREATE INDEX IF NOT EXISTS user_emails_id ON user_emails(id);
 ";
 
 fn open_conn(path: Option<&Path>) -> Result<Connection, OpenError> {
@@ -94,34 +99,35 @@ fn open_conn(path: Option<&Path>) -> Result<Connection, OpenError> {
     conn.busy_timeout(std::time::Duration::from_secs(5))
         .map_err(wrap)?;
     conn.execute_batch(SCHEMA).map_err(wrap)?;
-    add_email_index(&conn).map_err(wrap)?;
+    upgrade(&conn).map_err(wrap)?;
     Ok(conn)
 }
 
-/// Files written before the email index existed get the column, filled from the bodies.
-fn add_email_index(conn: &Connection) -> rusqlite::Result<()> {
-    let has: bool = conn.query_row(
-        "SELECT COUNT(*) > 0 FROM pragma_table_info('resources') WHERE name = 'emails_lc'",
-        [],
-        |r| r.get(0),
-    )?;
-    if has {
+/// The layout version this code writes (`PRAGMA user_version`).
+const LAYOUT_VERSION: i64 = 2;
+
+/// Files written before the email index existed get it, filled from the stored users.
+fn upgrade(conn: &Connection) -> rusqlite::Result<()> {
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if version >= LAYOUT_VERSION {
         return Ok(());
     }
-    conn.execute_batch("ALTER TABLE resources ADD COLUMN emails_lc TEXT NOT NULL DEFAULT ''")?;
     let rows: Vec<(String, String)> = {
         let mut st = conn.prepare("SELECT id, body FROM resources WHERE kind = 'User'")?;
         let it = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
         it.collect::<Result<_, _>>()?
     };
+    conn.execute_batch("DELETE FROM user_emails")?;
     for (id, body) in rows {
         let body = serde_json::from_str(&body).unwrap_or_default();
-        conn.execute(
-            "UPDATE resources SET emails_lc = ?2 WHERE id = ?1",
-            [id, email_index_key(&body)],
-        )?;
+        for email in email_keys(&body) {
+            conn.execute(
+                "INSERT OR IGNORE INTO user_emails (email_lc, id) VALUES (?1, ?2)",
+                [&email, &id],
+            )?;
+        }
     }
-    Ok(())
+    conn.pragma_update(None, "user_version", LAYOUT_VERSION)
 }
 
 impl Store {

@@ -10,7 +10,7 @@ use serde_json::{json, Map, Value};
 use super::error::ScimError;
 use super::patch::{self, PatchOp};
 use super::profiles::{DeleteMode, Profile};
-use super::resource::{email_index_key, render, validate, Meta};
+use super::resource::{email_keys, render, validate, Meta};
 use super::schema::Kind;
 
 mod query;
@@ -233,21 +233,31 @@ fn write(
     };
     let text = serde_json::to_string(&body).map_err(|e| ScimError::internal(e.to_string()))?;
     let external = body.get("externalId").and_then(Value::as_str);
-    let emails = email_index_key(&body);
     if new {
         tx.execute(
-            "INSERT INTO resources (id, kind, name, name_lc, external_id, emails_lc, version, created, modified, body) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            params![meta.id, kind.name(), name, name_lc, external, emails, meta.version, meta.created, meta.modified, text],
+            "INSERT INTO resources (id, kind, name, name_lc, external_id, version, created, modified, body) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![meta.id, kind.name(), name, name_lc, external, meta.version, meta.created, meta.modified, text],
         )
     } else {
         tx.execute(
-            "UPDATE resources SET name = ?2, name_lc = ?3, external_id = ?4, emails_lc = ?5, version = ?6, \
-             modified = ?7, body = ?8 WHERE id = ?1",
-            params![meta.id, name, name_lc, external, emails, meta.version, meta.modified, text],
+            "UPDATE resources SET name = ?2, name_lc = ?3, external_id = ?4, version = ?5, modified = ?6, \
+             body = ?7 WHERE id = ?1",
+            params![meta.id, name, name_lc, external, meta.version, meta.modified, text],
         )
     }
     .map_err(db)?;
+    if kind == Kind::User {
+        tx.execute("DELETE FROM user_emails WHERE id = ?1", [&meta.id])
+            .map_err(db)?;
+        for email in email_keys(&body) {
+            tx.execute(
+                "INSERT OR IGNORE INTO user_emails (email_lc, id) VALUES (?1, ?2)",
+                [&email, &meta.id],
+            )
+            .map_err(db)?;
+        }
+    }
     if kind == Kind::Group {
         tx.execute("DELETE FROM memberships WHERE group_id = ?1", [&meta.id])
             .map_err(db)?;
@@ -415,6 +425,8 @@ pub fn delete(
     check_if_match(ctx, if_match, &old.meta)?;
     drop_memberships_of(&tx, ctx, id)?;
     tx.execute("DELETE FROM memberships WHERE group_id = ?1", [id])
+        .map_err(db)?;
+    tx.execute("DELETE FROM user_emails WHERE id = ?1", [id])
         .map_err(db)?;
     tx.execute("DELETE FROM resources WHERE id = ?1", [id])
         .map_err(db)?;

@@ -43,7 +43,10 @@ fn candidates(conn: &Connection, kind: Kind, hint: Option<Hint>) -> Result<Vec<R
         Some(Hint::Id(v)) => ("AND id = ?2", Some(v)),
         Some(Hint::Name(v)) => ("AND name_lc = ?2", Some(v)),
         Some(Hint::ExternalId(v)) => ("AND external_id = ?2", Some(v)),
-        Some(Hint::Email(v)) => ("AND instr(emails_lc, ?2) > 0", Some(format!("\n{v}\n"))),
+        Some(Hint::Email(v)) => (
+            "AND id IN (SELECT id FROM user_emails WHERE email_lc = ?2)",
+            Some(v),
+        ),
         None => ("", None),
     };
     let sql = format!("SELECT {COLS} FROM resources WHERE kind = ?1 {cond} ORDER BY seq");

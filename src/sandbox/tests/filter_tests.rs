@@ -251,6 +251,15 @@ fn index_hints_come_from_eq_conjuncts_only() {
         hint(r#"active eq true and externalId eq "E1""#),
         Some(Hint::ExternalId("E1".into()))
     );
+    assert_eq!(
+        hint(r#"emails.value eq "A@X""#),
+        Some(Hint::Email("a@x".into()))
+    );
+    assert_eq!(
+        hint(r#"emails[value eq "A@X"]"#),
+        Some(Hint::Email("a@x".into()))
+    );
+    assert_eq!(hint(r#"emails[type eq "work"]"#), None);
     assert_eq!(hint(r#"userName eq "a" or externalId eq "E1""#), None);
     assert_eq!(hint(r#"userName co "a""#), None);
 }

@@ -7,6 +7,7 @@ mod group_tests;
 mod http_tests;
 mod patch_tests;
 mod profile_tests;
+mod store_tests;
 
 use reqwest::{Client, Response};
 use serde_json::{json, Value};

@@ -1,0 +1,158 @@
+//! SCIM Bulk (RFC 7644 §3.7) for apps that advertise it: a phase's creates, updates,
+//! deactivations and deletions go out in batches, each operation's result recorded on
+//! its own. Whatever Bulk could not settle (409, 404, a failed batch, an unknown outcome)
+//! falls back to the one-by-one path, which looks up before any create.
+
+use std::sync::Arc;
+
+use hrsync_connectors::scim::{BulkOp, BulkResult, Deprovision, ScimError};
+use hrsync_state::AuditOp;
+
+use super::app_api::OpError;
+use super::execute::ExecCtx;
+use super::ops;
+use crate::reconcile::{LinkLifecycle, OpKind, Operation};
+
+/// The fewest operations worth a Bulk request.
+const MIN_BATCH: usize = 2;
+
+/// Settles what it can of `ops` with Bulk. Returns the settled results and the
+/// operations left for the one-by-one path.
+pub async fn run(
+    ctx: &Arc<ExecCtx>,
+    ops: Vec<Operation>,
+) -> (Vec<(Operation, Result<AuditOp, OpError>)>, Vec<Operation>) {
+    let mut settled = Vec::new();
+    let mut rest = Vec::new();
+    let mut batch: Vec<(Operation, BulkOp)> = Vec::new();
+    for op in ops {
+        match bulk_op(ctx, &op).await {
+            Ok(Some(b)) => batch.push((op, b)),
+            Ok(None) => rest.push(op),
+            Err(e) => settled.push((op, Err(e))),
+        }
+    }
+    if batch.len() < MIN_BATCH {
+        rest.extend(batch.into_iter().map(|(o, _)| o));
+        return (settled, rest);
+    }
+    let (ops, bulk_ops): (Vec<Operation>, Vec<BulkOp>) = batch.into_iter().unzip();
+    tracing::info!(count = ops.len(), "Sending operations with SCIM Bulk.");
+    let results = match ctx.api.client().bulk(bulk_ops).await {
+        Ok(r) => r,
+        Err(e @ ScimError::Unauthorized { .. }) => {
+            let err = e.to_string();
+            for op in ops {
+                settled.push((op, Err(OpError::Permanent(err.clone()))));
+            }
+            ctx.circuit.failure(&OpError::Scim(e));
+            return (settled, rest);
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "Bulk request failed; falling back to single requests.");
+            rest.extend(ops);
+            return (settled, rest);
+        }
+    };
+    for (op, r) in ops.into_iter().zip(results) {
+        match settle(ctx, &op, &r).await {
+            Some(result) => settled.push((op, result)),
+            None => rest.push(op),
+        }
+    }
+    (settled, rest)
+}
+
+/// The Bulk form of an operation, when it has one. A create is looked up first: a match
+/// goes the one-by-one way (adoption), never into a Bulk POST.
+async fn bulk_op(ctx: &ExecCtx, op: &Operation) -> Result<Option<BulkOp>, OpError> {
+    let api = &ctx.api;
+    Ok(match (op.op, &op.remote_id) {
+        (OpKind::Create, None) => {
+            if ctx.recorder.deferred_until(&op.key, ctx.now).await.is_some() {
+                return Ok(None);
+            }
+            if api.lookup(&op.key, &op.desired).await?.is_some() {
+                return Ok(None);
+            }
+            let body = api.create_body(&op.key, &op.desired, op.active.unwrap_or(true))?;
+            Some(BulkOp::create_user(&op.key, body))
+        }
+        (OpKind::Update | OpKind::Reactivate, Some(id)) => {
+            let was_active = ctx
+                .links
+                .lock()
+                .await
+                .get(&op.key)
+                .is_none_or(|l| l.lifecycle == LinkLifecycle::Active);
+            let active = op.active.unwrap_or(true);
+            let changed = op.op == OpKind::Reactivate || was_active != active;
+            let patch = api.patch_ops(&op.changes, active, changed)?;
+            (!patch.is_empty()).then(|| BulkOp::patch_user(id, &patch))
+        }
+        (OpKind::Deactivate, Some(id))
+            if api.client().profile().deprovision == Deprovision::PatchActive =>
+        {
+            let patch = api.patch_ops(&[], false, true)?;
+            Some(BulkOp::patch_user(id, &patch))
+        }
+        (OpKind::Delete, Some(id)) => Some(BulkOp::delete_user(id)),
+        _ => None,
+    })
+}
+
+/// Records one Bulk result; `None` sends the operation down the one-by-one path.
+async fn settle(ctx: &ExecCtx, op: &Operation, r: &BulkResult) -> Option<Result<AuditOp, OpError>> {
+    if r.is_success() {
+        let id = op.remote_id.clone().or_else(|| r.id.clone());
+        let Some(id) = id else {
+            // Created, but the app did not say where: let the lookup find it.
+            return None;
+        };
+        let done = match op.op {
+            OpKind::Create => ops::link_created(
+                ctx,
+                op,
+                &id,
+                hrsync_state::Ownership::Created,
+                AuditOp::Create,
+                None,
+            )
+            .await
+            .map(|()| AuditOp::Create),
+            OpKind::Update | OpKind::Reactivate => ops::finish_update(ctx, op, &id)
+                .await
+                .map(|()| super::record::audit_op(op.op)),
+            OpKind::Deactivate => ops::finish_deactivate(ctx, op, &id, false)
+                .await
+                .map(|()| AuditOp::Deactivate),
+            OpKind::Delete => ops::finish_delete(ctx, op, &id)
+                .await
+                .map(|()| AuditOp::Delete),
+            _ => return None,
+        };
+        ctx.circuit.success();
+        return Some(done);
+    }
+    match r.status {
+        // Conflicts, vanished accounts, unknown outcomes and server trouble: the
+        // one-by-one path looks up, records vanished links and retries safely.
+        0 | 404 | 409 | 408 | 429 | 500..=599 => None,
+        status => {
+            let detail = r
+                .error
+                .as_ref()
+                .map(|e| e.detail.clone().unwrap_or_default())
+                .unwrap_or_default();
+            let err = OpError::Scim(ScimError::Rejected {
+                app: ctx.recorder_app().to_string(),
+                op: "bulk",
+                status,
+                scim_type: r.error.as_ref().and_then(|e| e.scim_type.clone()),
+                detail,
+            });
+            ctx.recorder.failed(op, &err, ctx.now).await;
+            Some(Err(err))
+        }
+    }
+}
