@@ -1,6 +1,11 @@
 //! hrsync: keeps the accounts in downstream SCIM 2.0 apps in step with the HR system.
 //! The binary is a thin shell over this library; the layout follows DESIGN.md.
-#![deny(clippy::unwrap_used, clippy::panic, clippy::todo, clippy::await_holding_lock)]
+#![deny(
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::todo,
+    clippy::await_holding_lock
+)]
 
 pub mod cli;
 pub mod clock;

@@ -31,7 +31,11 @@ fn main() -> ExitCode {
 
 fn init_tracing(cli: &Cli) {
     // The demo prints its own story; its logs would drown it.
-    let base: i16 = if matches!(cli.command, hrsync::cli::Command::Demo) { -1 } else { 0 };
+    let base: i16 = if matches!(cli.command, hrsync::cli::Command::Demo) {
+        -1
+    } else {
+        0
+    };
     let level = match base + i16::from(cli.verbose) - i16::from(cli.quiet) {
         i16::MIN..=-2 => "error",
         -1 => "warn",

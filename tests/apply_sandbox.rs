@@ -16,7 +16,8 @@ fn hr(rows: &[&str]) -> String {
 
 const ANA: &str = "E1,Ana,Lima,Ana.Lima@corp.example,Engineering,Engineer,active,2020-01-01,,";
 const BO: &str = "E2,Bo,Chen,bo.chen@corp.example,Sales,Account Executive,active,2021-03-01,,E1";
-const CY: &str = "E3,Cy,Dahl,cy.dahl@corp.example,Sales,Sales Manager,terminated,2019-01-01,2025-06-30,";
+const CY: &str =
+    "E3,Cy,Dahl,cy.dahl@corp.example,Sales,Sales Manager,terminated,2019-01-01,2025-06-30,";
 
 async fn setup(rows: &[&str], app_extra: &str) -> (Env, hrsync::sandbox::SandboxHandle) {
     let sb = sandbox().await;
@@ -37,7 +38,10 @@ async fn initial_apply_creates_exactly_the_active_persons_with_mapped_attributes
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let users = sb.users().await;
     assert_eq!(users.len(), 2, "only the two active persons: {users:#?}");
-    assert!(by_external_id(&users, "E3").is_empty(), "terminated person got an account");
+    assert!(
+        by_external_id(&users, "E3").is_empty(),
+        "terminated person got an account"
+    );
     let ana = by_external_id(&users, "E1");
     assert_eq!(ana.len(), 1);
     let ana = ana[0];
@@ -69,7 +73,10 @@ async fn mover_is_one_patch_and_unchanged_hr_sends_nothing() {
     let out = apply(&env).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let stats = sb.stats();
-    assert_eq!(stats.total, 0, "unchanged HR must send no request at all: {stats:?}");
+    assert_eq!(
+        stats.total, 0,
+        "unchanged HR must send no request at all: {stats:?}"
+    );
 
     env.set_hr(&hr(&[
         "E1,Ana,Lima,Ana.Lima@corp.example,Engineering,Senior Engineer,active,2020-01-01,,",

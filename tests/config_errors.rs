@@ -9,7 +9,11 @@ async fn expect_config_error(mutate: impl Fn(&Env, &str) -> String, key: &str, l
     let env = Env::new(HR);
     let text_cfg = mutate(&env, &sb.base_url());
     std::fs::write(&env.config, &text_cfg).expect("write");
-    for cmd in [["apply", "--yes"].as_slice(), ["plan"].as_slice(), ["check"].as_slice()] {
+    for cmd in [
+        ["apply", "--yes"].as_slice(),
+        ["plan"].as_slice(),
+        ["check"].as_slice(),
+    ] {
         let config = env.config.clone();
         let args: Vec<String> = cmd.iter().map(|s| s.to_string()).collect();
         let out = blocking(move || {
@@ -20,9 +24,16 @@ async fn expect_config_error(mutate: impl Fn(&Env, &str) -> String, key: &str, l
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{cmd:?}: {}", text(&out));
         assert!(err.contains(key), "{cmd:?} must name {key:?}: {err}");
-        assert!(err.contains(line_hint), "{cmd:?} must give the line {line_hint:?}: {err}");
+        assert!(
+            err.contains(line_hint),
+            "{cmd:?} must give the line {line_hint:?}: {err}"
+        );
     }
-    assert_eq!(sb.stats().total, 0, "no request may be sent on a config error");
+    assert_eq!(
+        sb.stats().total,
+        0,
+        "no request may be sent on a config error"
+    );
     assert!(!env.state.exists(), "no state written on a config error");
 }
 
@@ -66,10 +77,7 @@ async fn missing_secret_env_var_is_named() {
 async fn bad_template_names_the_attribute() {
     expect_config_error(
         |env, url| {
-            base(env, url).replace(
-                "title = \"{{ job_title }}\"",
-                "title = \"{{ job_title \"",
-            )
+            base(env, url).replace("title = \"{{ job_title }}\"", "title = \"{{ job_title \"")
         },
         "apps[0].attributes.title",
         "bad template",

@@ -35,7 +35,10 @@ async fn run_picks_up_a_csv_change_and_exits_zero_on_sigterm() {
         "{HEADER}{ANA}\nE2,Bo,Chen,bo.chen@corp.example,Sales,Rep,active,2021-01-01,,\n"
     ));
     while by_external_id(&sb.users().await, "E2").is_empty() {
-        assert!(Instant::now() < deadline, "the daemon never picked up the change");
+        assert!(
+            Instant::now() < deadline,
+            "the daemon never picked up the change"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     // SIGTERM: stop scheduling, finish, exit 0.

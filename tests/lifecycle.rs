@@ -7,7 +7,11 @@ use serde_json::{json, Value};
 use crate::util::*;
 
 fn row(key: &str, first: &str, dept: &str, title: &str, status: &str) -> String {
-    let end = if status == "terminated" { "2025-01-31" } else { "" };
+    let end = if status == "terminated" {
+        "2025-01-31"
+    } else {
+        ""
+    };
     format!(
         "{key},{first},Test,{}.test@corp.example,{dept},{title},{status},2020-01-01,{end},\n",
         first.to_lowercase()
@@ -16,7 +20,15 @@ fn row(key: &str, first: &str, dept: &str, title: &str, status: &str) -> String 
 
 fn people(n: usize) -> Vec<String> {
     (1..=n)
-        .map(|i| row(&format!("E{i:03}"), &format!("P{i:03}"), "Sales", "Rep", "active"))
+        .map(|i| {
+            row(
+                &format!("E{i:03}"),
+                &format!("P{i:03}"),
+                "Sales",
+                "Rep",
+                "active",
+            )
+        })
         .collect()
 }
 
@@ -49,7 +61,11 @@ async fn patch_title(sb: &hrsync::sandbox::SandboxHandle, id: &str, title: &str)
         .send()
         .await
         .expect("patch");
-    assert!(resp.status().is_success(), "manual edit failed: {}", resp.status());
+    assert!(
+        resp.status().is_success(),
+        "manual edit failed: {}",
+        resp.status()
+    );
 }
 
 async fn groups(sb: &hrsync::sandbox::SandboxHandle) -> Vec<Value> {
@@ -88,9 +104,17 @@ async fn deleted_state_file_is_repaired_by_resync_with_the_same_accounts() {
         .map(|u| (u["externalId"].clone(), u["id"].clone()))
         .collect();
     assert_eq!(after, before, "same accounts, same ids, no duplicates");
-    assert!(users.iter().all(|u| u["active"] == true), "nobody deprovisioned");
+    assert!(
+        users.iter().all(|u| u["active"] == true),
+        "nobody deprovisioned"
+    );
     let out = run(&env, &["plan", "--detailed-exitcode"]).await;
-    assert_eq!(out.status.code(), Some(0), "every link restored: {}", text(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "every link restored: {}",
+        text(&out)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -130,19 +154,31 @@ async fn mass_termination_is_held_while_joiners_are_created() {
     assert_eq!(out.status.code(), Some(3), "guards held: {}", text(&out));
     assert!(stdout(&out).contains("held"), "{}", text(&out));
     let users = sb.users().await;
-    assert_eq!(by_external_id(&users, "E900").len(), 1, "the joiner went out");
+    assert_eq!(
+        by_external_id(&users, "E900").len(),
+        1,
+        "the joiner went out"
+    );
     assert!(
         users.iter().all(|u| u["active"] == true),
         "30% terminated at once: deprovisions are held"
     );
     let status = run(&env, &["status"]).await;
-    assert!(stdout(&status).contains("held deactivate E001"), "{}", text(&status));
+    assert!(
+        stdout(&status).contains("held deactivate E001"),
+        "{}",
+        text(&status)
+    );
 
     let out = run(&env, &["apply", "--yes", "--allow-mass-deprovision"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let users = sb.users().await;
     for k in ["E001", "E002", "E003"] {
-        assert_eq!(by_external_id(&users, k)[0]["active"], false, "{k} released");
+        assert_eq!(
+            by_external_id(&users, k)[0]["active"],
+            false,
+            "{k} released"
+        );
     }
     let status = run(&env, &["status", "--format", "json"]).await;
     let doc: Value = serde_json::from_slice(&status.stdout).expect("json");
@@ -184,7 +220,10 @@ async fn manual_title_change_under_app_wins_is_kept_and_title_becomes_create_onl
     let (env, sb, _) = manual_edit_case("app_wins").await;
     let out = run(&env, &["resync"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert_eq!(by_external_id(&sb.users().await, "E001")[0]["title"], "Edited By Hand");
+    assert_eq!(
+        by_external_id(&sb.users().await, "E001")[0]["title"],
+        "Edited By Hand"
+    );
     // HR changes the title later: app_wins makes it create-only, nothing is pushed.
     let mut rows = people(2);
     rows[0] = row("E001", "P001", "Sales", "Senior Rep", "active");
@@ -193,7 +232,10 @@ async fn manual_title_change_under_app_wins_is_kept_and_title_becomes_create_onl
     let out = run(&env, &["apply", "--yes"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert_eq!(sb.stats().writes, 0, "{:?}", sb.stats());
-    assert_eq!(by_external_id(&sb.users().await, "E001")[0]["title"], "Edited By Hand");
+    assert_eq!(
+        by_external_id(&sb.users().await, "E001")[0]["title"],
+        "Edited By Hand"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -201,10 +243,21 @@ async fn manual_title_change_under_report_is_listed_and_left_alone() {
     let (env, sb, _) = manual_edit_case("report").await;
     let out = run(&env, &["resync"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(stdout(&out).contains("conflict E001 title"), "{}", text(&out));
-    assert_eq!(by_external_id(&sb.users().await, "E001")[0]["title"], "Edited By Hand");
+    assert!(
+        stdout(&out).contains("conflict E001 title"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(
+        by_external_id(&sb.users().await, "E001")[0]["title"],
+        "Edited By Hand"
+    );
     let status = run(&env, &["status"]).await;
-    assert!(stdout(&status).contains("conflict E001 title"), "{}", text(&status));
+    assert!(
+        stdout(&status).contains("conflict E001 title"),
+        "{}",
+        text(&status)
+    );
     let json_plan = run(&env, &["plan", "--detect-drift", "--format", "json"]).await;
     let doc: Value = serde_json::from_slice(&json_plan.stdout).expect("json");
     assert_eq!(doc["apps"][0]["conflicts"][0]["path"], "title", "{doc:#}");
@@ -232,8 +285,16 @@ async fn saved_plan_applies_exactly_and_is_refused_after_hr_changed() {
     sb.reset_stats();
     let out = run(&env, &["apply", "--plan", &p]).await;
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("stale"), "{}", text(&out));
-    assert_eq!(sb.stats().writes, 0, "nothing but the reviewed plan goes out");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("stale"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(
+        sb.stats().writes,
+        0,
+        "nothing but the reviewed plan goes out"
+    );
     assert!(by_external_id(&sb.users().await, "E777").is_empty());
 }
 
@@ -263,7 +324,10 @@ async fn group_memberships_follow_department_moves() {
         m
     };
     let gs = groups(&sb).await;
-    let sales = gs.iter().find(|g| g["displayName"] == "dept-sales").expect("dept-sales");
+    let sales = gs
+        .iter()
+        .find(|g| g["displayName"] == "dept-sales")
+        .expect("dept-sales");
     let mut want = vec![id("E001"), id("E002")];
     want.sort_by_key(|v| v.to_string());
     assert_eq!(members(sales), want);
@@ -277,8 +341,14 @@ async fn group_memberships_follow_department_moves() {
     let out = run(&env, &["apply", "--yes"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let gs = groups(&sb).await;
-    let sales = gs.iter().find(|g| g["displayName"] == "dept-sales").expect("sales");
-    let support = gs.iter().find(|g| g["displayName"] == "dept-support").expect("support");
+    let sales = gs
+        .iter()
+        .find(|g| g["displayName"] == "dept-sales")
+        .expect("sales");
+    let support = gs
+        .iter()
+        .find(|g| g["displayName"] == "dept-support")
+        .expect("support");
     assert_eq!(members(sales), vec![id("E001")]);
     let mut want = vec![id("E002"), id("E003")];
     want.sort_by_key(|v| v.to_string());
@@ -305,7 +375,10 @@ async fn absent_person_is_deprovisioned_only_after_the_grace_cycles() {
     }
     let out = run(&env, &["apply", "--yes"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert_eq!(by_external_id(&sb.users().await, "E001")[0]["active"], false);
+    assert_eq!(
+        by_external_id(&sb.users().await, "E001")[0]["active"],
+        false
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -318,13 +391,25 @@ async fn surgical_resync_touches_only_the_named_person() {
     patch_title(&sb, &id2, "Also Edited").await;
     let dry = run(&env, &["resync", "--user", "E002", "--dry-run"]).await;
     assert_eq!(dry.status.code(), Some(0), "{}", text(&dry));
-    assert!(stdout(&dry).contains("E002") && !stdout(&dry).contains("E001"), "{}", text(&dry));
-    assert_eq!(by_external_id(&sb.users().await, "E002")[0]["title"], "Also Edited", "dry run");
+    assert!(
+        stdout(&dry).contains("E002") && !stdout(&dry).contains("E001"),
+        "{}",
+        text(&dry)
+    );
+    assert_eq!(
+        by_external_id(&sb.users().await, "E002")[0]["title"],
+        "Also Edited",
+        "dry run"
+    );
     let out = run(&env, &["resync", "--user", "E002"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let users = sb.users().await;
     assert_eq!(by_external_id(&users, "E002")[0]["title"], "Rep");
-    assert_eq!(by_external_id(&users, "E001")[0]["title"], "Edited By Hand", "untouched");
+    assert_eq!(
+        by_external_id(&users, "E001")[0]["title"],
+        "Edited By Hand",
+        "untouched"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -335,18 +420,27 @@ async fn orphans_are_reported_and_left_alone_and_audit_is_queryable() {
     reqwest::Client::new()
         .post(format!("{}/Users", sb.base_url()))
         .bearer_auth(TOKEN)
-        .json(&json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
-                      "userName": "stranger@corp.example", "active": true}))
+        .json(
+            &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                      "userName": "stranger@corp.example", "active": true}),
+        )
         .send()
         .await
         .expect("seed");
     assert_eq!(run(&env, &["apply", "--yes"]).await.status.code(), Some(0));
     let out = run(&env, &["plan", "--detect-drift"]).await;
-    assert!(stdout(&out).contains("orphan") && stdout(&out).contains("stranger@corp.example"), "{}", text(&out));
+    assert!(
+        stdout(&out).contains("orphan") && stdout(&out).contains("stranger@corp.example"),
+        "{}",
+        text(&out)
+    );
     let out = run(&env, &["resync"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let users = sb.users().await;
-    assert_eq!(by_user_name(&users, "stranger@corp.example")[0]["active"], true);
+    assert_eq!(
+        by_user_name(&users, "stranger@corp.example")[0]["active"],
+        true
+    );
 
     let out = run(&env, &["audit", "--user", "E001", "--format", "json"]).await;
     let rows: Value = serde_json::from_slice(&out.stdout).expect("audit json");
@@ -354,6 +448,10 @@ async fn orphans_are_reported_and_left_alone_and_audit_is_queryable() {
     assert!(!rows.is_empty());
     assert!(rows.iter().all(|r| r["person_key"] == "E001"));
     assert_eq!(rows[0]["op"], "create");
-    let out = run(&env, &["audit", "--app", "app", "--since", "2000-01-01T00:00:00Z"]).await;
+    let out = run(
+        &env,
+        &["audit", "--app", "app", "--since", "2000-01-01T00:00:00Z"],
+    )
+    .await;
     assert!(stdout(&out).contains("E002"), "{}", text(&out));
 }

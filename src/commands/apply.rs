@@ -21,10 +21,17 @@ pub async fn run(settings: &Settings, args: ApplyArgs) -> CommandResult {
     };
     if saved.is_none() && !args.yes && std::io::stdin().is_terminal() {
         // Show what would change and ask, like `terraform apply`.
-        let mut opts = CycleOptions::new(Mode::Plan { detect_drift: false }, CycleKind::Plan);
+        let mut opts = CycleOptions::new(
+            Mode::Plan {
+                detect_drift: false,
+            },
+            CycleKind::Plan,
+        );
         opts.apps = apps.clone();
         opts.allow_mass_deprovision = args.allow_mass_deprovision;
-        let preview = run_cycle(settings, opts).await.map_err(super::engine_error)?;
+        let preview = run_cycle(settings, opts)
+            .await
+            .map_err(super::engine_error)?;
         print!("{}", report::render_text(&preview.plan));
         if preview.plan.is_empty() {
             println!("\nNothing to do.");
@@ -43,7 +50,9 @@ pub async fn run(settings: &Settings, args: ApplyArgs) -> CommandResult {
     opts.apps = apps;
     opts.allow_mass_deprovision = args.allow_mass_deprovision;
     opts.saved_plan = saved;
-    let report = run_cycle(settings, opts).await.map_err(super::engine_error)?;
+    let report = run_cycle(settings, opts)
+        .await
+        .map_err(super::engine_error)?;
     print!("{}", report::outcome::render(&report));
     Ok(report.exit_code())
 }
@@ -52,7 +61,10 @@ fn load_plan(path: &std::path::Path) -> Result<Plan, CommandError> {
     let bytes = std::fs::read(path)
         .map_err(|e| CommandError::Usage(format!("cannot read plan {}: {e}", path.display())))?;
     let plan: Plan = serde_json::from_slice(&bytes).map_err(|e| {
-        CommandError::Usage(format!("{} is not a saved hrsync plan: {e}", path.display()))
+        CommandError::Usage(format!(
+            "{} is not a saved hrsync plan: {e}",
+            path.display()
+        ))
     })?;
     if plan.format_version != 1 {
         return Err(CommandError::Usage(format!(

@@ -66,7 +66,9 @@ pub async fn run(settings: &Settings, args: AuditArgs) -> CommandResult {
                     out,
                     "{}  cycle {:<4} {:<10} {:<18} {:<8} {:<6} {}{}{}",
                     r.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                    r.cycle_id.map(|c| c.to_string()).unwrap_or_else(|| "-".into()),
+                    r.cycle_id
+                        .map(|c| c.to_string())
+                        .unwrap_or_else(|| "-".into()),
                     r.app,
                     r.op.as_str(),
                     r.person_key,

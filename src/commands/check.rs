@@ -36,8 +36,12 @@ pub async fn run(settings: &Settings) -> CommandResult {
                         format_count(read.persons.len())
                     );
                     if !read.rejected.is_empty() {
-                        let first: Vec<String> =
-                            read.rejected.iter().take(3).map(|r| r.to_string()).collect();
+                        let first: Vec<String> = read
+                            .rejected
+                            .iter()
+                            .take(3)
+                            .map(|r| r.to_string())
+                            .collect();
                         detail.push_str(&format!(
                             ", {} quarantined (first: {})",
                             read.rejected.len(),

@@ -49,17 +49,29 @@ pub async fn run() -> CommandResult {
     let settings = config::parse(&config_path, &text, &LoadOptions::default())?;
 
     println!("hrsync demo — HR export → two SCIM apps on loopback");
-    println!("  wiki sandbox {}  (already holds 4 accounts made by hand)", wiki.base_url());
+    println!(
+        "  wiki sandbox {}  (already holds 4 accounts made by hand)",
+        wiki.base_url()
+    );
     println!("  crm  sandbox {}", crm.base_url());
-    println!("  config: examples/demo.toml · HR: examples/hr_day1.csv, then examples/hr_day2.csv\n");
+    println!(
+        "  config: examples/demo.toml · HR: examples/hr_day1.csv, then examples/hr_day2.csv\n"
+    );
 
     let day1 = at(2026, 12, 1);
-    println!("═══ Day 1 ({}) — first sync of {} ═══\n", day1.date_naive(), "hr_day1.csv");
+    println!(
+        "═══ Day 1 ({}) — first sync of {} ═══\n",
+        day1.date_naive(),
+        "hr_day1.csv"
+    );
     cycle(&settings, day1).await?;
 
     std::fs::write(&hr, DAY2).map_err(fail)?;
     let day2 = at(2026, 12, 8);
-    println!("\n═══ Day 2 ({}) — joiners, movers, leavers and a rehire ═══\n", day2.date_naive());
+    println!(
+        "\n═══ Day 2 ({}) — joiners, movers, leavers and a rehire ═══\n",
+        day2.date_naive()
+    );
     cycle(&settings, day2).await?;
 
     let users = wiki.users().await;
@@ -71,7 +83,10 @@ pub async fn run() -> CommandResult {
     println!(
         "\ncrm sandbox: {} accounts ({} active), groups by department",
         crm_users.len(),
-        crm_users.iter().filter(|u| u["active"] != json!(false)).count()
+        crm_users
+            .iter()
+            .filter(|u| u["active"] != json!(false))
+            .count()
     );
     println!(
         "\nState, audit trail and config were in {} (removed now). Next: read README.md, then\n  hrsync --config config.example.toml check",
@@ -83,7 +98,12 @@ pub async fn run() -> CommandResult {
 }
 
 async fn cycle(settings: &Settings, now: DateTime<Utc>) -> Result<(), CommandError> {
-    let mut plan_opts = CycleOptions::new(Mode::Plan { detect_drift: false }, CycleKind::Plan);
+    let mut plan_opts = CycleOptions::new(
+        Mode::Plan {
+            detect_drift: false,
+        },
+        CycleKind::Plan,
+    );
     plan_opts.now = now;
     let plan = run_cycle(settings, plan_opts)
         .await
@@ -92,7 +112,9 @@ async fn cycle(settings: &Settings, now: DateTime<Utc>) -> Result<(), CommandErr
     print!("{}", report::render_text(&plan.plan));
     let mut opts = CycleOptions::new(Mode::Apply, CycleKind::Apply);
     opts.now = now;
-    let done = run_cycle(settings, opts).await.map_err(super::engine_error)?;
+    let done = run_cycle(settings, opts)
+        .await
+        .map_err(super::engine_error)?;
     println!("\n$ hrsync apply");
     print!("{}", report::outcome::render(&done));
     if done.failures() > 0 {
@@ -136,7 +158,10 @@ async fn seed_wiki(wiki: &SandboxHandle, token: &str) -> Result<Vec<Value>, Comm
             .await
             .map_err(fail)?;
         if !resp.status().is_success() {
-            return Err(fail(format!("seeding the wiki sandbox: HTTP {}", resp.status())));
+            return Err(fail(format!(
+                "seeding the wiki sandbox: HTTP {}",
+                resp.status()
+            )));
         }
         created.push(resp.json::<Value>().await.map_err(fail)?);
     }
@@ -176,7 +201,10 @@ fn notice(users: &[Value], seeded: &[Value]) -> String {
             t["active"]
         ));
     }
-    for name in ["breakglass-admin@corp.example", "old.contractor@corp.example"] {
+    for name in [
+        "breakglass-admin@corp.example",
+        "old.contractor@corp.example",
+    ] {
         if let Some(u) = find(name) {
             out.push_str(&format!(
                 "  • {name}: not in HR and not managed by hrsync — left as it was (active = {})\n",
@@ -184,7 +212,9 @@ fn notice(users: &[Value], seeded: &[Value]) -> String {
             ));
         }
     }
-    out.push_str("  • leavers were deactivated (active = false), never deleted: delete_after_days = 30\n");
+    out.push_str(
+        "  • leavers were deactivated (active = false), never deleted: delete_after_days = 30\n",
+    );
     out
 }
 
@@ -196,7 +226,12 @@ fn accounts_table(users: &[Value]) -> String {
             [
                 u["userName"].as_str().unwrap_or("").to_string(),
                 u["externalId"].as_str().unwrap_or("-").to_string(),
-                if u["active"] == json!(false) { "no" } else { "yes" }.to_string(),
+                if u["active"] == json!(false) {
+                    "no"
+                } else {
+                    "yes"
+                }
+                .to_string(),
                 ent["department"].as_str().unwrap_or("").to_string(),
                 u["title"].as_str().unwrap_or("").to_string(),
             ]

@@ -21,7 +21,9 @@ pub async fn run(settings: &Settings, args: PlanArgs) -> CommandResult {
         CycleKind::Plan,
     );
     opts.apps = apps;
-    let report = run_cycle(settings, opts).await.map_err(super::engine_error)?;
+    let report = run_cycle(settings, opts)
+        .await
+        .map_err(super::engine_error)?;
     let plan = report.plan;
     let text = report::renderer(args.format).render(&plan);
     match &args.output {
@@ -46,7 +48,11 @@ pub async fn run(settings: &Settings, args: PlanArgs) -> CommandResult {
         return Ok(1);
     }
     let pending = !plan.is_empty() || plan.apps.iter().any(|a| !a.held.is_empty());
-    Ok(if args.detailed_exitcode && pending { 2 } else { 0 })
+    Ok(if args.detailed_exitcode && pending {
+        2
+    } else {
+        0
+    })
 }
 
 /// Writes a file atomically (temp file + rename), so a reader never sees half a report.

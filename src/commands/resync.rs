@@ -22,7 +22,9 @@ pub async fn run(settings: &Settings, args: ResyncArgs) -> CommandResult {
     opts.apps = apps;
     opts.users = args.users;
     opts.allow_mass_deprovision = args.allow_mass_deprovision;
-    let report = run_cycle(settings, opts).await.map_err(super::engine_error)?;
+    let report = run_cycle(settings, opts)
+        .await
+        .map_err(super::engine_error)?;
     if args.dry_run {
         print!("{}", report::render_text(&report.plan));
         let failed = report.plan.apps.iter().any(|a| a.error.is_some());

@@ -4,7 +4,6 @@
 
 use std::path::PathBuf;
 
-
 use hrsync_state::CycleKind;
 use tokio::sync::watch;
 
@@ -55,7 +54,9 @@ pub async fn run(config_path: PathBuf, settings: Settings) -> CommandResult {
                 cycle = r.cycle_id.unwrap_or_default(),
                 "Scheduled cycle done."
             ),
-            Some(Err(e)) => tracing::error!(error = %e, "Scheduled cycle failed; the next one will run."),
+            Some(Err(e)) => {
+                tracing::error!(error = %e, "Scheduled cycle failed; the next one will run.")
+            }
             None => break,
         }
         if *stop.borrow() {

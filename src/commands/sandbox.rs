@@ -13,7 +13,9 @@ pub async fn run(args: SandboxArgs) -> CommandResult {
         ("--drop-rate", args.drop_rate),
     ] {
         if !(0.0..=1.0).contains(&v) {
-            return Err(CommandError::Usage(format!("{name} must be between 0 and 1")));
+            return Err(CommandError::Usage(format!(
+                "{name} must be between 0 and 1"
+            )));
         }
     }
     let opts = SandboxOptions {

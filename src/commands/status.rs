@@ -40,7 +40,10 @@ pub async fn run(settings: &Settings, args: StatusArgs) -> CommandResult {
 }
 
 /// Gathers the status document (the JSON form; the text form is rendered from it).
-pub async fn collect(settings: &Settings, store: &Store) -> Result<Value, hrsync_state::StateError> {
+pub async fn collect(
+    settings: &Settings,
+    store: &Store,
+) -> Result<Value, hrsync_state::StateError> {
     let cycles = store.recent_cycles(10).await?;
     let counts = store.link_counts().await?;
     let health = store.app_health().await?;

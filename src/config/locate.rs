@@ -20,7 +20,9 @@ pub fn render(path: &[Step]) -> String {
                 if !s.is_empty() {
                     s.push('.');
                 }
-                if k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+                if k.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+                {
                     s.push_str(k);
                 } else {
                     s.push_str(&format!("{k:?}"));
@@ -76,7 +78,10 @@ fn child<'a>(node: Node<'a>, step: &Step) -> Option<(Option<std::ops::Range<usiz
             let (key, item) = t.get_key_value(k)?;
             Some((key.span(), Node::Item(item)))
         }
-        (Node::Item(Item::Value(V::InlineTable(t))) | Node::Value(V::InlineTable(t)), Step::Key(k)) => {
+        (
+            Node::Item(Item::Value(V::InlineTable(t))) | Node::Value(V::InlineTable(t)),
+            Step::Key(k),
+        ) => {
             let (key, item) = t.get_key_value(k)?;
             Some((key.span(), Node::Item(item)))
         }
@@ -122,9 +127,16 @@ mod tests {
     #[test]
     fn finds_lines_of_nested_keys() {
         let p = |s: &[Step]| line_of(DOC, s);
-        assert_eq!(p(&[Step::Key("daemon".into()), Step::Key("state_path".into())]), Some(2));
         assert_eq!(
-            p(&[Step::Key("apps".into()), Step::Index(1), Step::Key("base_url".into())]),
+            p(&[Step::Key("daemon".into()), Step::Key("state_path".into())]),
+            Some(2)
+        );
+        assert_eq!(
+            p(&[
+                Step::Key("apps".into()),
+                Step::Index(1),
+                Step::Key("base_url".into())
+            ]),
             Some(9)
         );
         assert_eq!(

@@ -13,7 +13,7 @@ use url::Url;
 
 use super::locate::Step;
 use super::raw::{MatchAttr, OnUnlinkedMatch, RawApp, RawConfig};
-use super::{ConfigError, Located, LoadOptions};
+use super::{ConfigError, LoadOptions, Located};
 use crate::daemon::schedule::Schedule;
 use crate::mapping::{self, AppMapping, Mapper};
 use crate::reconcile::guards::DeprovisionLimits;
@@ -47,7 +47,10 @@ impl std::fmt::Debug for Settings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Settings")
             .field("file", &self.file)
-            .field("apps", &self.apps.iter().map(|a| &a.name).collect::<Vec<_>>())
+            .field(
+                "apps",
+                &self.apps.iter().map(|a| &a.name).collect::<Vec<_>>(),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -101,18 +104,6 @@ pub struct AppSettings {
     pub attribute_paths: Vec<String>,
 }
 
-/// Profiles the SCIM client knows.
-pub const PROFILES: &[&str] = &[
-    "generic",
-    "slack",
-    "github",
-    "aws_identity_center",
-    "zoom",
-    "atlassian",
-    "salesforce",
-    "google",
-];
-
 pub(super) fn validate(
     raw: RawConfig,
     loc: &Located<'_>,
@@ -126,12 +117,12 @@ pub(super) fn validate(
         ));
     }
     let schedule = match (&raw.daemon.schedule, &raw.daemon.interval) {
-        (Some(s), _) => Some(
-            Schedule::cron(s).map_err(|e| loc.err(&[k("daemon"), k("schedule")], e))?,
-        ),
-        (_, Some(i)) => Some(
-            Schedule::interval(i).map_err(|e| loc.err(&[k("daemon"), k("interval")], e))?,
-        ),
+        (Some(s), _) => {
+            Some(Schedule::cron(s).map_err(|e| loc.err(&[k("daemon"), k("schedule")], e))?)
+        }
+        (_, Some(i)) => {
+            Some(Schedule::interval(i).map_err(|e| loc.err(&[k("daemon"), k("interval")], e))?)
+        }
         _ => None,
     };
     let g = &raw.guards;
@@ -167,7 +158,8 @@ pub(super) fn validate(
     let base_dir = loc.file.parent().map(std::path::Path::to_path_buf);
     for s in &mut raw.sources {
         // A relative CSV path is relative to the config file, not to wherever hrsync runs.
-        if let (hrsync_connectors::source::KindConfig::Csv(c), Some(dir)) = (&mut s.kind, &base_dir) {
+        if let (hrsync_connectors::source::KindConfig::Csv(c), Some(dir)) = (&mut s.kind, &base_dir)
+        {
             if c.path.is_relative() {
                 c.path = dir.join(&c.path);
             }
@@ -191,7 +183,13 @@ pub(super) fn validate(
                 format!("duplicate app name {:?}", a.name),
             ));
         }
-        apps.push(validate_app(i, a, loc, creds, raw.lifecycle.absence_grace_cycles)?);
+        apps.push(validate_app(
+            i,
+            a,
+            loc,
+            creds,
+            raw.lifecycle.absence_grace_cycles,
+        )?);
     }
     let mappings: Vec<AppMapping<'_>> = raw
         .apps
@@ -236,15 +234,24 @@ fn validate_app(
     if a.name.trim().is_empty() {
         return Err(loc.err(&at("name"), "must not be empty"));
     }
-    if !PROFILES.contains(&a.profile.as_str()) {
+    let Some(profile) = hrsync_connectors::scim::Profile::by_name(&a.profile) else {
         return Err(loc.err(
             &at("profile"),
-            format!("unknown profile {:?}; known: {}", a.profile, PROFILES.join(", ")),
+            format!(
+                "unknown profile {:?}; known: {}",
+                a.profile,
+                hrsync_connectors::scim::Profile::NAMES.join(", ")
+            ),
         ));
-    }
-    let base_url = Url::parse(&a.base_url)
-        .map_err(|e| loc.err(&at("base_url"), format!("invalid URL {:?}: {e}", a.base_url)))?;
-    check_url(&base_url, a.allow_insecure_http).map_err(|e| loc.err(&at("base_url"), e.to_string()))?;
+    };
+    let base_url = Url::parse(&a.base_url).map_err(|e| {
+        loc.err(
+            &at("base_url"),
+            format!("invalid URL {:?}: {e}", a.base_url),
+        )
+    })?;
+    check_url(&base_url, a.allow_insecure_http)
+        .map_err(|e| loc.err(&at("base_url"), e.to_string()))?;
     let auth = a
         .auth
         .resolve(creds)
@@ -272,7 +279,8 @@ fn validate_app(
         mapping::check_template(tmpl).map_err(|e| loc.err(&p, format!("bad template: {e}")))?;
     }
     if let Some(s) = &a.scope {
-        mapping::check_expression(s).map_err(|e| loc.err(&at("scope"), format!("bad expression: {e}")))?;
+        mapping::check_expression(s)
+            .map_err(|e| loc.err(&at("scope"), format!("bad expression: {e}")))?;
     }
     for (gi, g) in a.groups.iter().enumerate() {
         let mut p = at("groups");
@@ -282,7 +290,8 @@ fn validate_app(
         mapping::check_template(&g.name).map_err(|e| loc.err(&pn, format!("bad template: {e}")))?;
         if let Some(w) = &g.when {
             p.push(k("when"));
-            mapping::check_expression(w).map_err(|e| loc.err(&p, format!("bad expression: {e}")))?;
+            mapping::check_expression(w)
+                .map_err(|e| loc.err(&p, format!("bad expression: {e}")))?;
         }
     }
     let mut per_path = BTreeMap::new();
@@ -304,11 +313,28 @@ fn validate_app(
         other => {
             let mut p = at("deprovision");
             p.push(k("action"));
-            return Err(loc.err(&p, format!("unknown action {other:?}; use deactivate or delete")));
+            return Err(loc.err(
+                &p,
+                format!("unknown action {other:?}; use deactivate or delete"),
+            ));
         }
     };
+    if delete_after_days.is_some()
+        && profile.delete_semantics == hrsync_connectors::scim::DeleteSemantics::NotSupported
+    {
+        return Err(loc.err(
+            &at("deprovision"),
+            format!(
+                "profile {} cannot delete users (only deactivate); remove delete_after_days or use action = \"deactivate\"",
+                a.profile
+            ),
+        ));
+    }
     if a.match_on.is_empty() {
-        return Err(loc.err(&at("match_on"), "must list at least one of externalId, userName, emails"));
+        return Err(loc.err(
+            &at("match_on"),
+            "must list at least one of externalId, userName, emails",
+        ));
     }
     let mut http = HttpSettings {
         timeout: Duration::from_secs(a.timeout_secs),

@@ -5,7 +5,11 @@ use std::path::Path;
 use super::*;
 
 fn parse_str(text: &str) -> Result<Settings, ConfigError> {
-    parse(Path::new("/etc/hrsync/config.toml"), text, &LoadOptions::default())
+    parse(
+        Path::new("/etc/hrsync/config.toml"),
+        text,
+        &LoadOptions::default(),
+    )
 }
 
 const MINIMAL: &str = r#"
@@ -55,7 +59,10 @@ fn example_config_loads_with_its_secrets() {
 #[test]
 fn minimal_config_uses_defaults() {
     let s = parse_str(MINIMAL).expect("valid");
-    assert_eq!(s.state_path, std::path::PathBuf::from("/var/lib/hrsync/state.db"));
+    assert_eq!(
+        s.state_path,
+        std::path::PathBuf::from("/var/lib/hrsync/state.db")
+    );
     assert_eq!(s.absence_grace_cycles, 3);
     assert_eq!(s.guards.min_source_records, 1);
     let a = &s.apps[0];
@@ -78,18 +85,52 @@ fn unknown_key_names_path_and_line() {
 #[test]
 fn value_errors_name_the_key() {
     let cases: &[(&str, &str, &str)] = &[
-        ("auth = { kind = \"none\" }", "auth = { kind = \"bearer\", token = { env = \"HRSYNC_NO_SUCH_VAR_X\" } }", "apps[0].auth"),
-        ("http://127.0.0.1:1/scim/v2", "http://scim.example.com/v2", "apps[0].base_url"),
-        ("userName = \"{{ email }}\"", "userName = \"{{ email \"", "apps[0].attributes.userName"),
-        ("userName = \"{{ email }}\"", "title = \"x\"", "apps[0].attributes"),
-        ("name = \"app\"", "name = \"app\"\nprofile = \"myspace\"", "apps[0].profile"),
-        ("name = \"app\"", "name = \"app\"\nconcurrency = 0", "apps[0].concurrency"),
-        ("name = \"app\"", "name = \"app\"\nscope = \"department ==\"", "apps[0].scope"),
-        ("name = \"app\"", "name = \"app\"\nmatch_on = [\"nickname\"]", "apps[0].match_on"),
+        (
+            "auth = { kind = \"none\" }",
+            "auth = { kind = \"bearer\", token = { env = \"HRSYNC_NO_SUCH_VAR_X\" } }",
+            "apps[0].auth",
+        ),
+        (
+            "http://127.0.0.1:1/scim/v2",
+            "http://scim.example.com/v2",
+            "apps[0].base_url",
+        ),
+        (
+            "userName = \"{{ email }}\"",
+            "userName = \"{{ email \"",
+            "apps[0].attributes.userName",
+        ),
+        (
+            "userName = \"{{ email }}\"",
+            "title = \"x\"",
+            "apps[0].attributes",
+        ),
+        (
+            "name = \"app\"",
+            "name = \"app\"\nprofile = \"myspace\"",
+            "apps[0].profile",
+        ),
+        (
+            "name = \"app\"",
+            "name = \"app\"\nconcurrency = 0",
+            "apps[0].concurrency",
+        ),
+        (
+            "name = \"app\"",
+            "name = \"app\"\nscope = \"department ==\"",
+            "apps[0].scope",
+        ),
+        (
+            "name = \"app\"",
+            "name = \"app\"\nmatch_on = [\"nickname\"]",
+            "apps[0].match_on",
+        ),
     ];
     for (from, to, key) in cases {
         let text = MINIMAL.replace(from, to);
-        let e = parse_str(&text).err().unwrap_or_else(|| panic!("{to} must fail"));
+        let e = parse_str(&text)
+            .err()
+            .unwrap_or_else(|| panic!("{to} must fail"));
         assert_eq!(e.key.as_deref(), Some(*key), "{to}: {e}");
         assert!(e.line.is_some(), "{to}: {e}");
     }
@@ -97,9 +138,11 @@ fn value_errors_name_the_key() {
 
 #[test]
 fn schedule_and_interval_are_exclusive_and_parsed() {
-    let e = parse_str(&format!("[daemon]\nschedule = \"* * * * *\"\ninterval = \"1m\"\n{MINIMAL}"))
-        .err()
-        .expect("both");
+    let e = parse_str(&format!(
+        "[daemon]\nschedule = \"* * * * *\"\ninterval = \"1m\"\n{MINIMAL}"
+    ))
+    .err()
+    .expect("both");
     assert!(e.to_string().contains("not both"), "{e}");
     let e = parse_str(&format!("[daemon]\nschedule = \"every day\"\n{MINIMAL}"))
         .err()
@@ -110,6 +153,8 @@ fn schedule_and_interval_are_exclusive_and_parsed() {
 
 #[test]
 fn toml_syntax_errors_give_the_line() {
-    let e = parse_str("[daemon]\nstate_path = \n").err().expect("syntax");
+    let e = parse_str("[daemon]\nstate_path = \n")
+        .err()
+        .expect("syntax");
     assert_eq!(e.line, Some(2), "{e}");
 }

@@ -64,7 +64,11 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         "m" => Duration::from_secs(n * 60),
         "h" => Duration::from_secs(n * 3600),
         "d" => Duration::from_secs(n * 86_400),
-        _ => return Err(format!("invalid duration unit in {text:?}; use ms, s, m, h or d")),
+        _ => {
+            return Err(format!(
+                "invalid duration unit in {text:?}; use ms, s, m, h or d"
+            ))
+        }
     };
     if d.is_zero() {
         return Err(format!("duration {text:?} must be greater than zero"));

@@ -123,8 +123,13 @@ impl AppApi {
             .ok_or_else(|| format!("app {}: unknown profile {:?}", app.name, app.profile))?;
         let mut http = app.http.clone();
         for (k, v) in profile.headers {
-            if !http.default_headers.iter().any(|(h, _)| h.eq_ignore_ascii_case(k)) {
-                http.default_headers.push(((*k).to_string(), (*v).to_string()));
+            if !http
+                .default_headers
+                .iter()
+                .any(|(h, _)| h.eq_ignore_ascii_case(k))
+            {
+                http.default_headers
+                    .push(((*k).to_string(), (*v).to_string()));
             }
         }
         let limit = app.rate_limit.clone().unwrap_or_else(|| {
@@ -136,9 +141,8 @@ impl AppApi {
                 burst: p.burst,
             }
         });
-        let unlimited = limit.per_second.is_none()
-            && limit.per_minute.is_none()
-            && limit.per_hour.is_none();
+        let unlimited =
+            limit.per_second.is_none() && limit.per_minute.is_none() && limit.per_hour.is_none();
         let throttle = Arc::new(
             Throttle::new(
                 app.name.clone(),
@@ -330,7 +334,10 @@ impl AppApi {
     }
 
     /// Finds a group by display name: (id, externalId).
-    pub async fn find_group(&self, name: &str) -> Result<Option<(String, Option<String>)>, ScimError> {
+    pub async fn find_group(
+        &self,
+        name: &str,
+    ) -> Result<Option<(String, Option<String>)>, ScimError> {
         Ok(self.client.find_group_by_name(name).await?.and_then(|g| {
             let id = scim::id(&g)?.to_string();
             Some((id, scim::external_id(&g).map(str::to_string)))

@@ -91,7 +91,10 @@ pub async fn plan_app_run(run: AppRun) -> Result<Planned, EngineError> {
     }
     let mut persons = desired_for_app(&run.mapper, &app.name, &run.view);
     persons.retain(|k, _| only(k));
-    let needs_api = run.mode != (Mode::Plan { detect_drift: false });
+    let needs_api = run.mode
+        != (Mode::Plan {
+            detect_drift: false,
+        });
     let api = if needs_api {
         match AppApi::new(app) {
             Ok(a) => Some(Arc::new(a)),
@@ -172,7 +175,8 @@ pub async fn plan_app_run(run: AppRun) -> Result<Planned, EngineError> {
     if run.saved.is_some() {
         if run.allow_mass_deprovision && !plan.held.is_empty() {
             let held = std::mem::take(&mut plan.held);
-            plan.operations.extend(held.into_iter().map(|h| h.operation));
+            plan.operations
+                .extend(held.into_iter().map(|h| h.operation));
             plan.finish();
         }
     } else {
@@ -181,18 +185,23 @@ pub async fn plan_app_run(run: AppRun) -> Result<Planned, EngineError> {
             .filter(|l| l.lifecycle == LinkLifecycle::Active)
             .count();
         let last_day = match &run.store {
-            Some(s) => s
-                .count_deprovisions_since(&app.name, run.now - chrono::Duration::hours(24))
-                .await? as usize,
+            Some(s) => {
+                s.count_deprovisions_since(&app.name, run.now - chrono::Duration::hours(24))
+                    .await? as usize
+            }
             None => 0,
         };
         let mut limits = run.limits.clone();
         if active < PERCENT_GUARD_MIN_ACCOUNTS {
             limits.max_percent = None;
         }
-        if let Some(why) =
-            hold_mass_deprovision(&mut plan, &limits, active, last_day, run.allow_mass_deprovision)
-        {
+        if let Some(why) = hold_mass_deprovision(
+            &mut plan,
+            &limits,
+            active,
+            last_day,
+            run.allow_mass_deprovision,
+        ) {
             tracing::warn!(app = %app.name, reason = %why, "Deprovisions held by a guard.");
         }
     }
@@ -279,7 +288,11 @@ pub async fn execute_planned(p: Planned) -> Result<(AppPlan, AppOutcome), Engine
         }
         let waiting = previous.as_ref().is_some_and(|h| {
             h.circuit == CircuitState::Open
-                && !may_probe(h.opened_at.unwrap_or(run.now), h.consecutive_failures.max(1), run.now)
+                && !may_probe(
+                    h.opened_at.unwrap_or(run.now),
+                    h.consecutive_failures.max(1),
+                    run.now,
+                )
         });
         if waiting {
             // Still cooling down: keep the record as it is.

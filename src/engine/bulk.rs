@@ -69,7 +69,12 @@ async fn bulk_op(ctx: &ExecCtx, op: &Operation) -> Result<Option<BulkOp>, OpErro
     let api = &ctx.api;
     Ok(match (op.op, &op.remote_id) {
         (OpKind::Create, None) => {
-            if ctx.recorder.deferred_until(&op.key, ctx.now).await.is_some() {
+            if ctx
+                .recorder
+                .deferred_until(&op.key, ctx.now)
+                .await
+                .is_some()
+            {
                 return Ok(None);
             }
             if api.lookup(&op.key, &op.desired).await?.is_some() {

@@ -142,7 +142,10 @@ pub enum EngineError {
 }
 
 /// Runs one cycle.
-pub async fn run_cycle(settings: &Settings, opts: CycleOptions) -> Result<CycleReport, EngineError> {
+pub async fn run_cycle(
+    settings: &Settings,
+    opts: CycleOptions,
+) -> Result<CycleReport, EngineError> {
     let span = tracing::info_span!("cycle", kind = %opts.kind);
     let _enter = span.enter();
     let executes = opts.mode.executes();
@@ -240,7 +243,8 @@ async fn cycle_body(
     let fetched = read::fetch_all(settings, &watermarks, false).await;
     read::check_guards(&fetched, &snapshots, &settings.guards)
         .map_err(|g| EngineError::Guard(g.0))?;
-    let results: Vec<read::SourceResult> = fetched.into_iter().filter_map(|(_, r)| r.ok()).collect();
+    let results: Vec<read::SourceResult> =
+        fetched.into_iter().filter_map(|(_, r)| r.ok()).collect();
     let view = read::merge(&results, &snapshots);
 
     if let (true, Some(s), Some(id)) = (executes, &store, cycle_id) {
@@ -334,7 +338,11 @@ async fn cycle_body(
 }
 
 /// Records what the sources said: snapshots (absence counting), watermarks, quarantine.
-async fn save_reads(s: &Store, cycle_id: i64, results: &[read::SourceResult]) -> Result<(), EngineError> {
+async fn save_reads(
+    s: &Store,
+    cycle_id: i64,
+    results: &[read::SourceResult],
+) -> Result<(), EngineError> {
     for r in results {
         let records = r
             .read
@@ -345,7 +353,8 @@ async fn save_reads(s: &Store, cycle_id: i64, results: &[read::SourceResult]) ->
         s.save_snapshot(&r.name, cycle_id, records, r.read.complete)
             .await?;
         if !r.read.deleted_keys.is_empty() {
-            s.drop_from_snapshot(&r.name, r.read.deleted_keys.clone()).await?;
+            s.drop_from_snapshot(&r.name, r.read.deleted_keys.clone())
+                .await?;
         }
         if let Some(w) = &r.read.watermark {
             s.set_watermark(&r.name, w).await?;

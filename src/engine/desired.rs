@@ -59,12 +59,9 @@ fn summary(p: &Person) -> Option<String> {
             _ => None,
         })
     };
-    let parts: Vec<String> = [
-        get(&["department", "dept"]),
-        get(&["job_title", "title"]),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
+    let parts: Vec<String> = [get(&["department", "dept"]), get(&["job_title", "title"])]
+        .into_iter()
+        .flatten()
+        .collect();
     (!parts.is_empty()).then(|| parts.join(" · "))
 }

@@ -146,14 +146,14 @@ async fn run_phase(
     let sem = Arc::new(Semaphore::new(concurrency.max(1)));
     let mut set = tokio::task::JoinSet::new();
     let mut results = Vec::new();
-    let ops = if ops.len() > 1 && ctx.circuit.open_reason().is_none() && ctx.api.bulk_enabled().await
-    {
-        let (settled, rest) = super::bulk::run(ctx, ops).await;
-        results.extend(settled);
-        rest
-    } else {
-        ops
-    };
+    let ops =
+        if ops.len() > 1 && ctx.circuit.open_reason().is_none() && ctx.api.bulk_enabled().await {
+            let (settled, rest) = super::bulk::run(ctx, ops).await;
+            results.extend(settled);
+            rest
+        } else {
+            ops
+        };
     for op in ops {
         if *ctx.stop.borrow() {
             results.push((op, Err(OpError::Skipped("shutting down".into()))));

@@ -2,8 +2,8 @@
 //! `plan`, `apply`, `resync`, the daemon and the demo.
 
 pub mod app_api;
-mod bulk;
 mod app_cycle;
+mod bulk;
 pub mod circuit;
 mod cycle;
 pub mod desired;

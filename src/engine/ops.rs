@@ -32,9 +32,9 @@ pub async fn execute(ctx: &ExecCtx, op: &Operation) -> Result<AuditOp, OpError> 
         OpKind::Deactivate => deactivate(ctx, op).await.map(|()| AuditOp::Deactivate),
         OpKind::Delete => delete(ctx, op).await.map(|()| AuditOp::Delete),
         OpKind::GroupCreate => group_create(ctx, op).await.map(|()| AuditOp::GroupCreate),
-        OpKind::MembershipAdd | OpKind::MembershipRemove => {
-            membership(ctx, op).await.map(|()| super::record::audit_op(op.op))
-        }
+        OpKind::MembershipAdd | OpKind::MembershipRemove => membership(ctx, op)
+            .await
+            .map(|()| super::record::audit_op(op.op)),
         OpKind::GroupDelete => group_delete(ctx, op).await.map(|()| AuditOp::GroupDelete),
     }
 }
@@ -203,7 +203,14 @@ pub(super) async fn update(ctx: &ExecCtx, op: &Operation) -> Result<(), OpError>
     let active_changed = op.op == OpKind::Reactivate || was_active != active;
     match ctx
         .api
-        .update(&id, &op.key, &op.changes, &op.desired, active, active_changed)
+        .update(
+            &id,
+            &op.key,
+            &op.changes,
+            &op.desired,
+            active,
+            active_changed,
+        )
         .await
     {
         Ok(()) => {}
@@ -258,7 +265,9 @@ async fn rebase(ctx: &ExecCtx, op: &Operation) -> Result<(), OpError> {
 
 async fn deactivate(ctx: &ExecCtx, op: &Operation) -> Result<(), OpError> {
     let Some(id) = op.remote_id.clone() else {
-        return Err(OpError::Permanent("deactivate without an account id".into()));
+        return Err(OpError::Permanent(
+            "deactivate without an account id".into(),
+        ));
     };
     let prev = prev_link(ctx, &op.key).await;
     let last = prev
@@ -360,14 +369,25 @@ pub async fn resolve_references(ctx: &ExecCtx, op: &Operation) -> Result<(), OpE
     recorded.reason = Some("references resolved in the second pass".into());
     recorded.user_name = Some(link.user_name.clone());
     ctx.recorder
-        .link(&recorded, AuditOp::Update, &updated, Ownership::Adopted, None)
+        .link(
+            &recorded,
+            AuditOp::Update,
+            &updated,
+            Ownership::Adopted,
+            None,
+        )
         .await?;
     remember(ctx, &op.key, updated).await;
     Ok(())
 }
 
 async fn group_state(ctx: &ExecCtx, name: &str) -> crate::reconcile::GroupState {
-    ctx.groups.lock().await.get(name).cloned().unwrap_or_default()
+    ctx.groups
+        .lock()
+        .await
+        .get(name)
+        .cloned()
+        .unwrap_or_default()
 }
 
 async fn save_group(
@@ -405,7 +425,9 @@ async fn membership(ctx: &ExecCtx, op: &Operation) -> Result<(), OpError> {
     let name = op.key.clone();
     let mut g = group_state(ctx, &name).await;
     let Some(gid) = g.remote_id.clone().or_else(|| op.remote_id.clone()) else {
-        return Err(OpError::Skipped(format!("group {name:?} does not exist yet")));
+        return Err(OpError::Skipped(format!(
+            "group {name:?} does not exist yet"
+        )));
     };
     let links = ctx.links.lock().await.clone();
     let mut ids = Vec::new();
@@ -423,7 +445,11 @@ async fn membership(ctx: &ExecCtx, op: &Operation) -> Result<(), OpError> {
     }
     if op.op == OpKind::MembershipAdd {
         // Members without an account yet are added in a later cycle.
-        keys.retain(|k| links.get(k).is_some_and(|l| l.lifecycle == LinkLifecycle::Active));
+        keys.retain(|k| {
+            links
+                .get(k)
+                .is_some_and(|l| l.lifecycle == LinkLifecycle::Active)
+        });
     }
     if !ids.is_empty() {
         match op.op {

@@ -4,7 +4,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use hrsync_connectors::source::{FetchContext, Person, Position, Rejected, SourceConfig, SourceRead};
+use hrsync_connectors::source::{
+    FetchContext, Person, Position, Rejected, SourceConfig, SourceRead,
+};
 use serde_json::Value;
 
 use crate::config::{GuardSettings, Settings};
@@ -78,7 +80,11 @@ pub async fn fetch_all(
     while let Some(joined) = tasks.join_next().await {
         match joined {
             Ok(r) => out.push(r),
-            Err(e) => out.push((usize::MAX, "?".into(), Err(format!("source task failed: {e}")))),
+            Err(e) => out.push((
+                usize::MAX,
+                "?".into(),
+                Err(format!("source task failed: {e}")),
+            )),
         }
     }
     out.sort_by_key(|(i, _, _)| *i);
@@ -182,7 +188,10 @@ pub fn merge(results: &[SourceResult], snapshots: &BTreeMap<String, Snapshot>) -
         view.quarantined
             .extend(r.read.rejected.iter().map(quarantined_record));
         for p in present {
-            by_key.entry(p.key.clone()).or_default().push((r.priority, p));
+            by_key
+                .entry(p.key.clone())
+                .or_default()
+                .push((r.priority, p));
         }
         for (k, (p, n)) in absent {
             let e = absent_by_key.entry(k).or_insert((p, n));

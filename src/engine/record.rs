@@ -99,7 +99,11 @@ impl Recorder {
 
     async fn write(&self, outcome: Outcome) -> Result<(), OpError> {
         match &self.store {
-            Some(s) => s.record_outcome(outcome).await.map(|_| ()).map_err(OpError::State),
+            Some(s) => s
+                .record_outcome(outcome)
+                .await
+                .map(|_| ())
+                .map_err(OpError::State),
             None => Ok(()),
         }
     }

@@ -210,7 +210,10 @@ fn condition_template(expr: &str) -> String {
 pub fn context(person: &Person) -> minijinja::Value {
     let mut map: BTreeMap<String, Value> = person.fields.clone();
     map.insert("key".into(), Value::String(person.key.clone()));
-    map.insert("status".into(), Value::String(person.status.as_str().into()));
+    map.insert(
+        "status".into(),
+        Value::String(person.status.as_str().into()),
+    );
     map.insert("source".into(), Value::String(person.source.clone()));
     if let Some(d) = person.start_date {
         map.insert("start_date".into(), Value::String(d.to_string()));
@@ -245,7 +248,9 @@ mod tests;
 pub fn check_template(source: &str) -> Result<(), String> {
     let mut env = Environment::new();
     filters::register(&mut env);
-    env.template_from_str(source).map(|_| ()).map_err(|e| describe(&e))
+    env.template_from_str(source)
+        .map(|_| ())
+        .map_err(|e| describe(&e))
 }
 
 /// Checks a boolean expression's syntax (scope, `when`).

@@ -52,11 +52,15 @@ fn renders_paths_and_leaves_out_empty_values() {
     let attrs = m.attributes("a", &p).expect("renders");
     assert_eq!(
         attrs.get("userName"),
-        Some(&Mapped::Value(Value::String("ana.lima@corp.example".into())))
+        Some(&Mapped::Value(Value::String(
+            "ana.lima@corp.example".into()
+        )))
     );
     assert_eq!(
         attrs.get("emails[type eq \"work\"].value"),
-        Some(&Mapped::Value(Value::String("Ana.Lima@Corp.example".into())))
+        Some(&Mapped::Value(Value::String(
+            "Ana.Lima@Corp.example".into()
+        )))
     );
     assert!(!attrs.contains_key("title"), "empty title is left out");
     assert_eq!(
@@ -71,8 +75,14 @@ fn scope_expression_filters_persons() {
         &[("userName", "{{ email }}")],
         Some("department in ['Engineering', 'Sales'] and worker_type != 'contractor'"),
     );
-    let eng = person("E1", &[("department", "Engineering"), ("worker_type", "employee")]);
-    let con = person("E2", &[("department", "Sales"), ("worker_type", "contractor")]);
+    let eng = person(
+        "E1",
+        &[("department", "Engineering"), ("worker_type", "employee")],
+    );
+    let con = person(
+        "E2",
+        &[("department", "Sales"), ("worker_type", "contractor")],
+    );
     let hr = person("E3", &[("department", "People")]);
     assert!(m.in_scope("a", &eng).expect("eval"));
     assert!(!m.in_scope("a", &con).expect("eval"));
@@ -99,7 +109,10 @@ fn syntax_errors_name_the_config_key() {
 fn group_names_use_slug_and_when() {
     let m = mapper(&[("userName", "{{ email }}")], None);
     let p = person("E1", &[("department", "R&D  Team")]);
-    assert_eq!(m.groups("a", &p).expect("groups"), vec![(0, "dept-r-d-team".to_string())]);
+    assert_eq!(
+        m.groups("a", &p).expect("groups"),
+        vec![(0, "dept-r-d-team".to_string())]
+    );
     let mut gone = p.clone();
     gone.status = Lifecycle::Terminated;
     assert!(m.groups("a", &gone).expect("groups").is_empty());

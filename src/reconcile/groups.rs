@@ -50,17 +50,14 @@ pub fn plan_groups(plan: &mut AppPlan, input: &AppInput<'_>, targets: &BTreeMap<
         }
     }
     let empty = GroupState::default();
-    let names: BTreeSet<String> = desired
-        .keys()
-        .chain(input.groups.keys())
-        .cloned()
-        .collect();
+    let names: BTreeSet<String> = desired.keys().chain(input.groups.keys()).cloned().collect();
     for name in names {
         let want = desired.get(&name).cloned().unwrap_or_default();
         let have = input.groups.get(&name).unwrap_or(&empty);
         let name = name.as_str();
         if have.remote_id.is_none() && !want.is_empty() {
-            plan.operations.push(Operation::new(OpKind::GroupCreate, name));
+            plan.operations
+                .push(Operation::new(OpKind::GroupCreate, name));
         }
         let add: Vec<String> = want.difference(&have.members).cloned().collect();
         let remove: Vec<String> = have.members.difference(&want).cloned().collect();

@@ -36,7 +36,9 @@ pub fn hold_mass_deprovision(
     let mut reason = None;
     if let Some(max) = limits.max_count {
         if count > max {
-            reason = Some(format!("{count} deprovisions exceed max_deprovision_count = {max}"));
+            reason = Some(format!(
+                "{count} deprovisions exceed max_deprovision_count = {max}"
+            ));
         }
     }
     if reason.is_none() {

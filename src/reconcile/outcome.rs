@@ -96,9 +96,6 @@ pub fn with_resolved(mut link: LinkState, resolved: &[(String, Value)]) -> LinkS
     for (path, value) in resolved {
         link.last_pushed.insert(path.clone(), value.clone());
     }
-    link.hash = state_hash(
-        &link.last_pushed,
-        link.lifecycle == LinkLifecycle::Active,
-    );
+    link.hash = state_hash(&link.last_pushed, link.lifecycle == LinkLifecycle::Active);
     link
 }

@@ -215,7 +215,11 @@ pub struct Orphan {
     #[serde(rename = "userName")]
     pub user_name: String,
     /// Its externalId, if any.
-    #[serde(rename = "externalId", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "externalId",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub external_id: Option<String>,
     /// Whether it is active.
     pub active: bool,

@@ -121,7 +121,9 @@ pub fn plan_app(input: &AppInput<'_>) -> AppPlan {
                 if let Some(u) = existing {
                     claimed_remote.insert(u.id.clone());
                 }
-                create(&mut plan, input, key, person, resolved, active, existing, &tgt);
+                create(
+                    &mut plan, input, key, person, resolved, active, existing, &tgt,
+                );
             }
             (Target::Active | Target::Inactive(_), None) => {}
             (Target::Active | Target::Inactive(_), Some(l)) => {
@@ -130,7 +132,16 @@ pub fn plan_app(input: &AppInput<'_>) -> AppPlan {
                     // An account already active stays so; pre-provisioned ones stay inactive.
                     _ => l.lifecycle == LinkLifecycle::Active,
                 };
-                update(&mut plan, input, key, person, l, remote, resolved, want_active);
+                update(
+                    &mut plan,
+                    input,
+                    key,
+                    person,
+                    l,
+                    remote,
+                    resolved,
+                    want_active,
+                );
             }
         }
     }
@@ -160,7 +171,10 @@ fn user_name_collisions(
 ) -> BTreeSet<String> {
     let mut by_name: BTreeMap<String, Vec<&str>> = BTreeMap::new();
     for (key, p) in input.persons {
-        if !matches!(targets.get(key.as_str()), Some(Target::Active | Target::Inactive(_))) {
+        if !matches!(
+            targets.get(key.as_str()),
+            Some(Target::Active | Target::Inactive(_))
+        ) {
             continue;
         }
         match desired_user_name(p) {
@@ -181,7 +195,10 @@ fn user_name_collisions(
             let others: Vec<&str> = keys.iter().copied().filter(|o| o != k).collect();
             plan.quarantined.push(AppQuarantine {
                 key: (*k).to_string(),
-                reason: format!("userName {name:?} is also mapped from {}", others.join(", ")),
+                reason: format!(
+                    "userName {name:?} is also mapped from {}",
+                    others.join(", ")
+                ),
             });
             blocked.insert((*k).to_string());
         }

@@ -18,7 +18,13 @@ impl Renderer for MarkdownRenderer {
         let _ = writeln!(out, "# hrsync plan\n\nGenerated {}.\n", plan.generated_at);
         let _ = writeln!(out, "| source | records | quarantined |\n|---|---:|---:|");
         for s in &plan.sources {
-            let _ = writeln!(out, "| {} | {} | {} |", cell(&s.name), s.records, s.quarantined);
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} |",
+                cell(&s.name),
+                s.records,
+                s.quarantined
+            );
         }
         let _ = writeln!(
             out,
@@ -44,7 +50,12 @@ impl Renderer for MarkdownRenderer {
             if a.operations.is_empty() && a.conflicts.is_empty() && a.held.is_empty() {
                 continue;
             }
-            let _ = writeln!(out, "\n## {} (profile {})\n", cell(&a.name), cell(&a.profile));
+            let _ = writeln!(
+                out,
+                "\n## {} (profile {})\n",
+                cell(&a.name),
+                cell(&a.profile)
+            );
             let _ = writeln!(out, "| op | key | userName | details |\n|---|---|---|---|");
             for op in &a.operations {
                 let mut details: Vec<String> = op

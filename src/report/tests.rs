@@ -103,8 +103,12 @@ fn golden(name: &str, actual: &str) {
         std::fs::write(&path, actual).expect("write golden");
         return;
     }
-    let expected = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (run with UPDATE_GOLDEN=1 to create)", path.display()));
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (run with UPDATE_GOLDEN=1 to create)",
+            path.display()
+        )
+    });
     assert_eq!(actual, expected, "{} differs from the golden file", name);
 }
 
@@ -131,8 +135,14 @@ fn json_plan_matches_golden_and_round_trips() {
 fn markdown_and_html_carry_the_same_facts() {
     let plan = sample_plan();
     let md = renderer(Format::Markdown).render(&plan);
-    assert!(md.contains("| slack | 1 | 1 | 1 | 1 | 0 | 0 | 1 | 0 |"), "{md}");
-    assert!(md.contains("`title`: \"Engineer\" → \"Senior Engineer\""), "{md}");
+    assert!(
+        md.contains("| slack | 1 | 1 | 1 | 1 | 0 | 0 | 1 | 0 |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("`title`: \"Engineer\" → \"Senior Engineer\""),
+        "{md}"
+    );
     let html = renderer(Format::Html).render(&plan);
     assert!(html.starts_with("<!DOCTYPE html>"));
     assert!(html.contains("<svg"), "summary chart");

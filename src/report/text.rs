@@ -157,7 +157,10 @@ fn render_app(out: &mut String, app: &AppPlan) {
         );
     }
     for k in &app.vanished {
-        let _ = writeln!(out, "  ? vanished     {k:<6} linked account no longer exists in the app");
+        let _ = writeln!(
+            out,
+            "  ? vanished     {k:<6} linked account no longer exists in the app"
+        );
     }
 }
 

@@ -223,7 +223,10 @@ fn valid_name(name: &str) -> bool {
 
 /// Parses `[urn:]name[.sub]`.
 pub fn parse_attr_path(word: &str) -> Result<AttrPath, String> {
-    let (urn, rest) = if word.len() > 4 && word[..4].eq_ignore_ascii_case("urn:") {
+    let is_urn = word
+        .get(..4)
+        .is_some_and(|p| p.eq_ignore_ascii_case("urn:"));
+    let (urn, rest) = if is_urn {
         match word.rfind(':') {
             Some(i) => (Some(word[..i].to_string()), &word[i + 1..]),
             None => (None, word),

@@ -46,7 +46,7 @@ use stats::Stats;
 use store::{Store, StoreThread};
 
 /// How to run a sandbox.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SandboxOptions {
     /// Address to listen on (port 0 picks a free one).
     pub listen: SocketAddr,
@@ -58,6 +58,18 @@ pub struct SandboxOptions {
     pub profile: String,
     /// Faults to inject.
     pub faults: Faults,
+}
+
+impl std::fmt::Debug for SandboxOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SandboxOptions")
+            .field("listen", &self.listen)
+            .field("token", &self.token.as_ref().map(|_| "**REDACTED**"))
+            .field("db", &self.db)
+            .field("profile", &self.profile)
+            .field("faults", &self.faults)
+            .finish()
+    }
 }
 
 impl Default for SandboxOptions {

@@ -72,10 +72,16 @@ pub fn person(
     let mut attrs = BTreeMap::new();
     attrs.insert(
         "userName".to_string(),
-        Mapped::Value(Value::String(format!("{}@corp.example", key.to_lowercase()))),
+        Mapped::Value(Value::String(format!(
+            "{}@corp.example",
+            key.to_lowercase()
+        ))),
     );
     if !title.is_empty() {
-        attrs.insert("title".to_string(), Mapped::Value(Value::String(title.into())));
+        attrs.insert(
+            "title".to_string(),
+            Mapped::Value(Value::String(title.into())),
+        );
     }
     if let Some(m) = manager {
         attrs.insert(
@@ -247,7 +253,8 @@ impl World {
                         a.attrs.insert(p.clone(), v.clone());
                     }
                 }
-                self.links.insert(op.key.clone(), with_resolved(l, &resolved));
+                self.links
+                    .insert(op.key.clone(), with_resolved(l, &resolved));
             }
         }
     }

@@ -13,7 +13,16 @@ use crate::reconcile::input::DesiredPerson;
 use crate::reconcile::plan::OpKind;
 
 const KEYS: &[&str] = &[
-    "E1", "E2", "E3", "E4", "E5", "E6", "E7", "E8", "E9", "BREAKGLASS",
+    "E1",
+    "E2",
+    "E3",
+    "E4",
+    "E5",
+    "E6",
+    "E7",
+    "E8",
+    "E9",
+    "BREAKGLASS",
 ];
 
 #[derive(Debug, Clone)]
@@ -41,22 +50,25 @@ fn rec() -> impl Strategy<Value = Rec> {
         prop::option::weighted(0.2, -4i64..6),
         prop::option::weighted(0.4, 0usize..KEYS.len()),
     )
-        .prop_map(|(present, status, title, in_scope, start, end, manager)| Rec {
-            present,
-            status,
-            title,
-            in_scope,
-            start,
-            end,
-            manager,
-        })
+        .prop_map(
+            |(present, status, title, in_scope, start, end, manager)| Rec {
+                present,
+                status,
+                title,
+                in_scope,
+                start,
+                end,
+                manager,
+            },
+        )
 }
 
 fn offset(base: NaiveDate, d: i64) -> NaiveDate {
     if d >= 0 {
         base.checked_add_days(Days::new(d as u64)).unwrap_or(base)
     } else {
-        base.checked_sub_days(Days::new(d.unsigned_abs())).unwrap_or(base)
+        base.checked_sub_days(Days::new(d.unsigned_abs()))
+            .unwrap_or(base)
     }
 }
 

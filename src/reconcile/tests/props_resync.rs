@@ -50,7 +50,8 @@ fn apply_edit(w: &mut World, e: &Edit, n: usize) {
         Edit::Title(i) => {
             if let Some(id) = id_of(w, *i) {
                 if let Some(a) = w.accounts.get_mut(&id) {
-                    a.attrs.insert("title".into(), Value::String(format!("Hand Edit {n}")));
+                    a.attrs
+                        .insert("title".into(), Value::String(format!("Hand Edit {n}")));
                 }
             }
         }

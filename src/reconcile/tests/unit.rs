@@ -14,7 +14,10 @@ fn set(ps: Vec<DesiredPerson>) -> BTreeMap<String, DesiredPerson> {
 }
 
 fn ops(plan: &crate::reconcile::AppPlan) -> Vec<(OpKind, String)> {
-    plan.operations.iter().map(|o| (o.op, o.key.clone())).collect()
+    plan.operations
+        .iter()
+        .map(|o| (o.op, o.key.clone()))
+        .collect()
 }
 
 fn date(d: u32) -> NaiveDate {
@@ -25,19 +28,62 @@ fn date(d: u32) -> NaiveDate {
 fn joiner_mover_leaver_rehire() {
     let mut w = World::default();
     let p1 = set(vec![
-        person("E1", Lifecycle::Active, "Engineer", true, None, None, None, 0),
-        person("E2", Lifecycle::Active, "Analyst", true, None, None, Some("E1"), 0),
+        person(
+            "E1",
+            Lifecycle::Active,
+            "Engineer",
+            true,
+            None,
+            None,
+            None,
+            0,
+        ),
+        person(
+            "E2",
+            Lifecycle::Active,
+            "Analyst",
+            true,
+            None,
+            None,
+            Some("E1"),
+            0,
+        ),
     ]);
     let plan = w.plan(&p1, day(1));
-    assert_eq!(ops(&plan), vec![(OpKind::Create, "E1".into()), (OpKind::Create, "E2".into())]);
-    assert_eq!(plan.operations[1].pending_refs.len(), 1, "manager resolved in second pass");
+    assert_eq!(
+        ops(&plan),
+        vec![(OpKind::Create, "E1".into()), (OpKind::Create, "E2".into())]
+    );
+    assert_eq!(
+        plan.operations[1].pending_refs.len(),
+        1,
+        "manager resolved in second pass"
+    );
     w.apply(&plan, day(1));
     assert!(w.plan(&p1, day(1)).operations.is_empty());
 
     // Mover: one attribute-level change.
     let p2 = set(vec![
-        person("E1", Lifecycle::Active, "Senior Engineer", true, None, None, None, 0),
-        person("E2", Lifecycle::Active, "Analyst", true, None, None, Some("E1"), 0),
+        person(
+            "E1",
+            Lifecycle::Active,
+            "Senior Engineer",
+            true,
+            None,
+            None,
+            None,
+            0,
+        ),
+        person(
+            "E2",
+            Lifecycle::Active,
+            "Analyst",
+            true,
+            None,
+            None,
+            Some("E1"),
+            0,
+        ),
     ]);
     let plan = w.plan(&p2, day(2));
     assert_eq!(ops(&plan), vec![(OpKind::Update, "E1".into())]);
@@ -47,8 +93,26 @@ fn joiner_mover_leaver_rehire() {
 
     // Leaver: deactivated, never deleted before delete_after_days.
     let p3 = set(vec![
-        person("E1", Lifecycle::Terminated, "Senior Engineer", true, None, Some(date(3)), None, 0),
-        person("E2", Lifecycle::Active, "Analyst", true, None, None, Some("E1"), 0),
+        person(
+            "E1",
+            Lifecycle::Terminated,
+            "Senior Engineer",
+            true,
+            None,
+            Some(date(3)),
+            None,
+            0,
+        ),
+        person(
+            "E2",
+            Lifecycle::Active,
+            "Analyst",
+            true,
+            None,
+            None,
+            Some("E1"),
+            0,
+        ),
     ]);
     let plan = w.plan(&p3, day(3));
     assert_eq!(ops(&plan), vec![(OpKind::Deactivate, "E1".into())]);
@@ -68,13 +132,43 @@ fn joiner_mover_leaver_rehire() {
 #[test]
 fn delete_after_days_and_absence_grace() {
     let mut w = World::default();
-    let p = set(vec![person("E1", Lifecycle::Active, "", true, None, None, None, 0)]);
+    let p = set(vec![person(
+        "E1",
+        Lifecycle::Active,
+        "",
+        true,
+        None,
+        None,
+        None,
+        0,
+    )]);
     w.apply(&w.plan(&p, day(0)), day(0));
     for absent in 1..3 {
-        let gone = set(vec![person("E1", Lifecycle::Active, "", true, None, None, None, absent)]);
-        assert!(w.plan(&gone, day(absent)).operations.is_empty(), "grace cycle {absent}");
+        let gone = set(vec![person(
+            "E1",
+            Lifecycle::Active,
+            "",
+            true,
+            None,
+            None,
+            None,
+            absent,
+        )]);
+        assert!(
+            w.plan(&gone, day(absent)).operations.is_empty(),
+            "grace cycle {absent}"
+        );
     }
-    let gone = set(vec![person("E1", Lifecycle::Active, "", true, None, None, None, 3)]);
+    let gone = set(vec![person(
+        "E1",
+        Lifecycle::Active,
+        "",
+        true,
+        None,
+        None,
+        None,
+        3,
+    )]);
     let plan = w.plan(&gone, day(3));
     assert_eq!(ops(&plan), vec![(OpKind::Deactivate, "E1".into())]);
     w.apply(&plan, day(3));
@@ -86,7 +180,16 @@ fn delete_after_days_and_absence_grace() {
 #[test]
 fn pre_provisioned_inactive_then_activated_on_start_date() {
     let mut w = World::default();
-    let p = set(vec![person("E1", Lifecycle::Active, "", true, Some(date(10)), None, None, 0)]);
+    let p = set(vec![person(
+        "E1",
+        Lifecycle::Active,
+        "",
+        true,
+        Some(date(10)),
+        None,
+        None,
+        0,
+    )]);
     assert!(w.plan(&p, day(5)).operations.is_empty(), "too early");
     let plan = w.plan(&p, day(8));
     assert_eq!(ops(&plan), vec![(OpKind::Create, "E1".into())]);
@@ -105,7 +208,16 @@ fn exempt_and_colliding_user_names_are_never_pushed() {
     let name = crate::mapping::Mapped::Value(serde_json::Value::String("Same@corp.example".into()));
     a.attrs.insert("userName".into(), name.clone());
     b.attrs.insert("userName".into(), name);
-    let ex = person("BREAKGLASS", Lifecycle::Active, "", true, None, None, None, 0);
+    let ex = person(
+        "BREAKGLASS",
+        Lifecycle::Active,
+        "",
+        true,
+        None,
+        None,
+        None,
+        0,
+    );
     let plan = w.plan(&set(vec![a, b, ex]), day(1));
     assert!(plan.operations.is_empty(), "{:?}", plan.operations);
     assert_eq!(plan.quarantined.len(), 2);
@@ -115,8 +227,23 @@ fn exempt_and_colliding_user_names_are_never_pushed() {
 #[test]
 fn end_date_keeps_access_until_it_passes() {
     let mut w = World::default();
-    let p = set(vec![person("E1", Lifecycle::Active, "", true, None, Some(date(5)), None, 0)]);
+    let p = set(vec![person(
+        "E1",
+        Lifecycle::Active,
+        "",
+        true,
+        None,
+        Some(date(5)),
+        None,
+        0,
+    )]);
     w.apply(&w.plan(&p, day(1)), day(1));
-    assert!(w.plan(&p, day(5)).operations.is_empty(), "last day still active");
-    assert_eq!(ops(&w.plan(&p, day(6))), vec![(OpKind::Deactivate, "E1".into())]);
+    assert!(
+        w.plan(&p, day(5)).operations.is_empty(),
+        "last day still active"
+    );
+    assert_eq!(
+        ops(&w.plan(&p, day(6))),
+        vec![(OpKind::Deactivate, "E1".into())]
+    );
 }

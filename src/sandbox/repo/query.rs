@@ -39,18 +39,19 @@ pub struct ListPage {
 }
 
 fn candidates(conn: &Connection, kind: Kind, hint: Option<Hint>) -> Result<Vec<Row>, ScimError> {
+    // `+kind` keeps SQLite from preferring the kind index over the selective one.
     let (cond, arg) = match hint {
-        Some(Hint::Id(v)) => ("AND id = ?2", Some(v)),
-        Some(Hint::Name(v)) => ("AND name_lc = ?2", Some(v)),
-        Some(Hint::ExternalId(v)) => ("AND external_id = ?2", Some(v)),
+        Some(Hint::Id(v)) => ("+kind = ?1 AND id = ?2", Some(v)),
+        Some(Hint::Name(v)) => ("kind = ?1 AND name_lc = ?2", Some(v)),
+        Some(Hint::ExternalId(v)) => ("kind = ?1 AND external_id = ?2", Some(v)),
         Some(Hint::Email(v)) => (
-            "AND id IN (SELECT id FROM user_emails WHERE email_lc = ?2)",
+            "+kind = ?1 AND id IN (SELECT id FROM user_emails WHERE email_lc = ?2)",
             Some(v),
         ),
-        None => ("", None),
+        None => ("kind = ?1", None),
     };
-    let sql = format!("SELECT {COLS} FROM resources WHERE kind = ?1 {cond} ORDER BY seq");
-    let mut st = conn.prepare(&sql).map_err(db)?;
+    let sql = format!("SELECT {COLS} FROM resources WHERE {cond} ORDER BY seq");
+    let mut st = conn.prepare_cached(&sql).map_err(db)?;
     let raw: Vec<_> = match arg {
         Some(a) => st
             .query_map(params![kind.name(), a], row)

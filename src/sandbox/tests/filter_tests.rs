@@ -263,3 +263,22 @@ fn index_hints_come_from_eq_conjuncts_only() {
     assert_eq!(hint(r#"userName eq "a" or externalId eq "E1""#), None);
     assert_eq!(hint(r#"userName co "a""#), None);
 }
+
+proptest::proptest! {
+    /// Whatever a client sends as a filter or a PATCH path, the answer is an error, never a crash.
+    #[test]
+    fn arbitrary_input_never_panics(input in "[ -~üé\\[\\]()\"']{0,40}") {
+        for opts in [ParseOptions::default(), ParseOptions { single_quotes: true, bare_values: true }] {
+            if let Ok(f) = parse_filter(&input, opts) {
+                let _ = compile(Kind::User, &f).map(|n| n.matches(&user()));
+            }
+            let mut u = user().as_object().cloned().unwrap_or_default();
+            let ops = vec![crate::sandbox::patch::PatchOp {
+                op: crate::sandbox::patch::OpKind::Replace,
+                path: Some(input.clone()),
+                value: Some(json!("v")),
+            }];
+            let _ = crate::sandbox::patch::apply(Kind::User, &mut u, &ops, opts);
+        }
+    }
+}

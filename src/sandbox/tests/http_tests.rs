@@ -304,6 +304,14 @@ async fn bearer_token_is_required_when_configured() {
     }
     let (s, _) = send(c.get(format!("{base}/Users")).bearer_auth("s3cret-token")).await;
     assert_eq!(s, 200);
+    let opts = SandboxOptions {
+        token: Some("s3cret-token".into()),
+        ..SandboxOptions::default()
+    };
+    assert!(
+        !format!("{opts:?}").contains("s3cret"),
+        "the token never shows in Debug"
+    );
     sb.shutdown().await;
 }
 
