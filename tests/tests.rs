@@ -10,3 +10,4 @@ mod daemon;
 mod demo;
 mod interop_scim2;
 mod lifecycle;
+mod lifecycle_dates;

@@ -4,7 +4,7 @@
 
 mod source_util;
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use axum::extract::{Path, Query};
 use axum::http::HeaderMap;
@@ -65,7 +65,7 @@ fn report_route(hits: Counter, fields_seen: Log) -> Router {
     Router::new().route(
         &format!("{PREFIX}/reports/custom"),
         post(
-            move |Query(q): Query<HashMap<String, String>>,
+            move |Query(q): Query<BTreeMap<String, String>>,
                   headers: HeaderMap,
                   Json(body): Json<Value>| async move {
                 let n = hits.hit();
@@ -236,7 +236,7 @@ fn incremental_server(log: Log) -> Router {
         )
         .route(
             &format!("{PREFIX}/employees/changed"),
-            get(move |Query(q): Query<HashMap<String, String>>| {
+            get(move |Query(q): Query<BTreeMap<String, String>>| {
                 let l = l2.clone();
                 async move {
                     l.push(format!("changed since={}", q.get("since").cloned().unwrap_or_default()));
@@ -253,7 +253,7 @@ fn incremental_server(log: Log) -> Router {
         )
         .route(
             &format!("{PREFIX}/employees/{{id}}"),
-            get(move |Path(id): Path<String>, Query(q): Query<HashMap<String, String>>| {
+            get(move |Path(id): Path<String>, Query(q): Query<BTreeMap<String, String>>| {
                 let l = l3.clone();
                 async move {
                     l.push(format!("employee {id} fields={}", q.get("fields").map(|f| f.split(',').count()).unwrap_or(0)));

@@ -3,7 +3,7 @@
 
 mod source_util;
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use axum::extract::Query;
 use axum::http::HeaderMap;
@@ -15,7 +15,7 @@ use source_util::{
     source, Counter, Log,
 };
 
-type Q = Query<HashMap<String, String>>;
+type Q = Query<BTreeMap<String, String>>;
 
 fn people(n: usize) -> Vec<Value> {
     (1..=n)
@@ -30,7 +30,7 @@ fn people(n: usize) -> Vec<Value> {
         .collect()
 }
 
-fn num(q: &HashMap<String, String>, k: &str, default: usize) -> usize {
+fn num(q: &BTreeMap<String, String>, k: &str, default: usize) -> usize {
     q.get(k).and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 

@@ -3,7 +3,7 @@
 
 mod source_util;
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use axum::extract::Query;
@@ -130,7 +130,7 @@ async fn server(t1_uses: usize, throttle_page: Option<usize>) -> Server {
         )
         .route(
             "/v1/company/employees",
-            get(move |Query(q): Query<HashMap<String, String>>, headers: HeaderMap| async move {
+            get(move |Query(q): Query<BTreeMap<String, String>>, headers: HeaderMap| async move {
                 let n = calls.hit();
                 let auth = authorization(&headers);
                 let valid = match auth.as_str() {

@@ -3,7 +3,7 @@
 
 mod source_util;
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use axum::extract::Query;
 use axum::http::HeaderMap;
@@ -50,7 +50,7 @@ fn groups() -> Vec<Value> {
     ]
 }
 
-fn list(all: &[Value], q: &HashMap<String, String>) -> Value {
+fn list(all: &[Value], q: &BTreeMap<String, String>) -> Value {
     let start: usize = q
         .get("startIndex")
         .and_then(|v| v.parse().ok())
@@ -67,7 +67,7 @@ async fn server(log: Log, hits: Counter) -> String {
         .route(
             "/scim/v2/Users",
             get(
-                move |Query(q): Query<HashMap<String, String>>, headers: HeaderMap| async move {
+                move |Query(q): Query<BTreeMap<String, String>>, headers: HeaderMap| async move {
                     if authorization(&headers) != "Bearer scim-tok" {
                         return reply(401, &[], &json!({"detail": "no"}));
                     }
@@ -85,7 +85,7 @@ async fn server(log: Log, hits: Counter) -> String {
         )
         .route(
             "/scim/v2/Groups",
-            get(move |Query(q): Query<HashMap<String, String>>| async move {
+            get(move |Query(q): Query<BTreeMap<String, String>>| async move {
                 log.push(format!("Groups {}+{}", q["startIndex"], q["count"]));
                 reply(200, &[], &list(&groups(), &q))
             }),
@@ -166,7 +166,7 @@ async fn keyed_by_external_id_managers_point_at_keys() {
 async fn an_empty_page_before_total_results_is_an_error() {
     let app = Router::new().route(
         "/scim/v2/Users",
-        get(|Query(q): Query<HashMap<String, String>>| async move {
+        get(|Query(q): Query<BTreeMap<String, String>>| async move {
             let start: usize = q
                 .get("startIndex")
                 .and_then(|v| v.parse().ok())

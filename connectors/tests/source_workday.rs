@@ -3,7 +3,7 @@
 
 mod source_util;
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use axum::extract::Query;
 use axum::http::HeaderMap;
@@ -46,7 +46,7 @@ async fn report_entries_groups_and_statuses() {
     let (h, l) = (hits.clone(), log.clone());
     let app = Router::new().route(
         REPORT,
-        get(move |Query(q): Query<HashMap<String, String>>, headers: HeaderMap| async move {
+        get(move |Query(q): Query<BTreeMap<String, String>>, headers: HeaderMap| async move {
             if authorization(&headers) != basic("ISU_hrsync@acme", "pa55") {
                 return reply(401, &[], &json!({"error": "invalid user"}));
             }

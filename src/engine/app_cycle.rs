@@ -186,8 +186,9 @@ pub async fn plan_app_run(run: AppRun) -> Result<Planned, EngineError> {
             .count();
         let last_day = match &run.store {
             Some(s) => {
-                s.count_deprovisions_since(&app.name, run.now - chrono::Duration::hours(24))
-                    .await? as usize
+                // Audit rows carry wall-clock time, so the window is measured on it too.
+                let since = crate::clock::now() - chrono::Duration::hours(24);
+                s.count_deprovisions_since(&app.name, since).await? as usize
             }
             None => 0,
         };

@@ -5,7 +5,7 @@ mod watermark;
 
 use std::collections::BTreeSet;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use url::Url;
@@ -56,6 +56,14 @@ pub struct BambooHrSource {
     full_read_every_hours: u64,
     key_is_id: bool,
     normalizer: Normalizer,
+    clock: fn() -> DateTime<Utc>,
+}
+
+/// The only place the BambooHR source reads the wall clock: watermarks are wall-clock
+/// times shared with the vendor.
+#[allow(clippy::disallowed_methods)]
+fn wall_clock() -> DateTime<Utc> {
+    Utc::now()
 }
 
 impl BambooHrSource {
@@ -91,7 +99,14 @@ impl BambooHrSource {
             full_read_every_hours: config.full_read_every_hours,
             key_is_id,
             normalizer,
+            clock: wall_clock,
         }
+    }
+
+    /// Replaces the wall clock (tests of the full-read schedule).
+    pub fn with_clock(mut self, clock: fn() -> DateTime<Utc>) -> Self {
+        self.clock = clock;
+        self
     }
 
     fn url(&self, path: &str) -> Result<Url, SourceError> {
@@ -235,7 +250,7 @@ impl Source for BambooHrSource {
     }
 
     async fn fetch(&self, ctx: &FetchContext) -> Result<SourceRead, SourceError> {
-        let started = Utc::now();
+        let started = (self.clock)();
         if !self.incremental {
             return self.full_read().await;
         }
