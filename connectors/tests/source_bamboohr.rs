@@ -11,8 +11,11 @@ use axum::http::HeaderMap;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::NaiveDate;
-use hrsync_connectors::source::bamboohr::Watermark;
-use hrsync_connectors::source::{FetchContext, Lifecycle, SourceError};
+use chrono::{DateTime, Utc};
+use hrsync_connectors::http::{Auth, HttpClient, HttpSettings};
+use hrsync_connectors::secret::Secret;
+use hrsync_connectors::source::bamboohr::{BambooHrSource, Watermark};
+use hrsync_connectors::source::{FetchContext, KindConfig, Lifecycle, Source, SourceError};
 use serde_json::{json, Value};
 use source_util::{
     authorization, basic, fetch_err, fetch_ok, field, json as reply, keys, rejections, serve,
@@ -342,18 +345,75 @@ async fn incremental_reads_changes_between_full_reads() {
     assert_eq!(log.all().iter().filter(|e| *e == "report").count(), 3);
 }
 
+/// A BambooHR source built directly, reading a fixed clock.
+fn clocked(
+    base: &str,
+    extra: &str,
+    clock: fn() -> DateTime<Utc>,
+) -> hrsync_connectors::source::bamboohr::BambooHrSource {
+    let cfg = source_util::config(&config(base, extra));
+    let KindConfig::BambooHr(b) = &cfg.kind else {
+        panic!("bamboohr config expected")
+    };
+    let auth = Auth::Basic {
+        username: Secret::new("KEY123"),
+        password: Secret::new("x"),
+    };
+    let client = HttpClient::new(HttpSettings::default(), auth).expect("client");
+    BambooHrSource::new(&cfg.common, cfg.key(), b, client).with_clock(clock)
+}
+
+fn at(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s)
+        .expect("time")
+        .with_timezone(&Utc)
+}
+
+#[tokio::test]
+async fn a_full_read_comes_every_full_read_every_hours() {
+    let log = Log::default();
+    let base = serve(incremental_server(log.clone())).await;
+    let extra = "incremental = true\nfull_read_every_hours = 24";
+    let full = clocked(&base, extra, || at("2026-11-22T08:00:00Z"))
+        .fetch(&FetchContext::default())
+        .await
+        .expect("full read");
+    let w = Watermark::parse(full.watermark.as_deref()).expect("watermark");
+    assert_eq!(w.since, "2026-11-22T07:55:00Z", "five minutes of overlap");
+    assert_eq!(w.full_at, "2026-11-22T08:00:00Z");
+    let ctx = FetchContext {
+        watermark: full.watermark.clone(),
+        force_full: false,
+    };
+    let before = clocked(&base, extra, || at("2026-11-23T07:59:00Z"))
+        .fetch(&ctx)
+        .await
+        .expect("incremental");
+    assert!(!before.complete, "23h59m after the full read: changes only");
+    let due = clocked(&base, extra, || at("2026-11-23T08:00:00Z"))
+        .fetch(&ctx)
+        .await
+        .expect("full");
+    assert!(due.complete, "24h after the full read: a full read");
+    assert_eq!(
+        Watermark::parse(due.watermark.as_deref()).map(|w| w.full_at),
+        Some("2026-11-23T08:00:00Z".to_string())
+    );
+    assert_eq!(log.all().iter().filter(|e| *e == "report").count(), 2);
+}
+
 #[tokio::test]
 async fn deletions_with_a_key_other_than_id_fall_back_to_a_full_read() {
     let log = Log::default();
     let base = serve(incremental_server(log.clone())).await;
-    let dir = creds();
-    let src = source(
-        &config(&base, "incremental = true\nkey = \"employee_number\""),
-        Some(dir.path()),
+    let src = clocked(
+        &base,
+        "incremental = true\nkey = \"employee_number\"",
+        || at("2026-11-22T08:00:00Z"),
     );
     let w = Watermark {
-        since: "2026-11-21T00:00:00Z".into(),
-        full_at: chrono::Utc::now().to_rfc3339(),
+        since: "2026-11-22T00:00:00Z".into(),
+        full_at: "2026-11-22T00:00:00Z".into(),
     };
     let read = src
         .fetch(&FetchContext {
@@ -367,5 +427,6 @@ async fn deletions_with_a_key_other_than_id_fall_back_to_a_full_read() {
         "deleted ids cannot be mapped to employee numbers"
     );
     assert_eq!(keys(&read), ["E-001", "E-002", "E-003"]);
+    assert_eq!(log.all()[0], "changed since=2026-11-22T00:00:00Z");
     assert_eq!(log.all().last().map(String::as_str), Some("report"));
 }

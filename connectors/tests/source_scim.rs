@@ -85,10 +85,12 @@ async fn server(log: Log, hits: Counter) -> String {
         )
         .route(
             "/scim/v2/Groups",
-            get(move |Query(q): Query<BTreeMap<String, String>>| async move {
-                log.push(format!("Groups {}+{}", q["startIndex"], q["count"]));
-                reply(200, &[], &list(&groups(), &q))
-            }),
+            get(
+                move |Query(q): Query<BTreeMap<String, String>>| async move {
+                    log.push(format!("Groups {}+{}", q["startIndex"], q["count"]));
+                    reply(200, &[], &list(&groups(), &q))
+                },
+            ),
         );
     serve(app).await
 }

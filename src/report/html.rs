@@ -3,7 +3,8 @@
 
 use std::fmt::Write;
 
-use super::{short_path, show_value, Renderer};
+use super::rows::{app_rows, quarantine_rows, Detail};
+use super::Renderer;
 use crate::reconcile::Plan;
 
 /// HTML renderer.
@@ -44,73 +45,39 @@ impl Renderer for HtmlRenderer {
                 esc(&a.name),
                 esc(&a.profile)
             );
-            for op in &a.operations {
-                let mut details: Vec<String> = op
-                    .changes
+            for r in app_rows(a) {
+                let details: Vec<String> = r
+                    .details
                     .iter()
-                    .map(|c| {
-                        format!(
-                            "<code>{}</code>: {} → {}",
-                            esc(&short_path(&c.path)),
-                            esc(&show_value(c.old.as_ref())),
-                            esc(&show_value(c.new.as_ref()))
-                        )
+                    .map(|d| match d {
+                        Detail::Text(t) => esc(t),
+                        Detail::Path { path, rest } => {
+                            format!("<code>{}</code>: {}", esc(path), esc(rest))
+                        }
                     })
                     .collect();
-                if let Some(r) = op.reason.as_ref().or(op.summary.as_ref()) {
-                    details.insert(0, esc(r));
-                }
-                if !op.members.is_empty() {
-                    details.push(esc(&op.members.join(", ")));
-                }
                 let _ = writeln!(
                     out,
                     "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                    op.op.as_str(),
-                    esc(&op.key),
-                    esc(op.user_name.as_deref().unwrap_or("")),
+                    esc(&r.op),
+                    esc(&r.key),
+                    esc(&r.user_name),
                     details.join("<br>")
-                );
-            }
-            for c in &a.conflicts {
-                let _ = writeln!(
-                    out,
-                    "<tr><td>conflict</td><td>{}</td><td>{}</td><td><code>{}</code>: app {}, HR {} (rule: {})</td></tr>",
-                    esc(&c.key),
-                    esc(c.user_name.as_deref().unwrap_or("")),
-                    esc(&short_path(&c.path)),
-                    esc(&show_value(c.app.as_ref())),
-                    esc(&show_value(c.hr.as_ref())),
-                    c.rule.as_str()
-                );
-            }
-            for h in &a.held {
-                let _ = writeln!(
-                    out,
-                    "<tr><td>held {}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                    h.operation.op.as_str(),
-                    esc(&h.operation.key),
-                    esc(h.operation.user_name.as_deref().unwrap_or("")),
-                    esc(&h.reason)
                 );
             }
             out.push_str("</table>\n");
         }
-        if !plan.quarantined.is_empty() {
+        let quarantined = quarantine_rows(plan);
+        if !quarantined.is_empty() {
             out.push_str("<h2>Quarantined HR records</h2><table><tr><th>source</th><th>where</th><th>key</th><th>reason</th></tr>\n");
-            for q in &plan.quarantined {
-                let at = q
-                    .line
-                    .map(|l| format!("line {l}"))
-                    .or_else(|| q.position.clone())
-                    .unwrap_or_default();
+            for [source, at, key, reason] in quarantined {
                 let _ = writeln!(
                     out,
                     "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                    esc(&q.source),
+                    esc(&source),
                     esc(&at),
-                    esc(q.key.as_deref().unwrap_or("")),
-                    esc(&q.reason)
+                    esc(&key),
+                    esc(&reason)
                 );
             }
             out.push_str("</table>\n");

@@ -2,7 +2,8 @@
 
 use std::fmt::Write;
 
-use super::{short_path, show_value, Renderer};
+use super::rows::{app_rows, quarantine_rows, Detail};
+use super::Renderer;
 use crate::reconcile::Plan;
 
 /// Markdown renderer.
@@ -47,7 +48,8 @@ impl Renderer for MarkdownRenderer {
             );
         }
         for a in &plan.apps {
-            if a.operations.is_empty() && a.conflicts.is_empty() && a.held.is_empty() {
+            let rows = app_rows(a);
+            if rows.is_empty() {
                 continue;
             }
             let _ = writeln!(
@@ -57,72 +59,36 @@ impl Renderer for MarkdownRenderer {
                 cell(&a.profile)
             );
             let _ = writeln!(out, "| op | key | userName | details |\n|---|---|---|---|");
-            for op in &a.operations {
-                let mut details: Vec<String> = op
-                    .changes
+            for r in rows {
+                let details: Vec<String> = r
+                    .details
                     .iter()
-                    .map(|c| {
-                        format!(
-                            "`{}`: {} → {}",
-                            short_path(&c.path),
-                            show_value(c.old.as_ref()),
-                            show_value(c.new.as_ref())
-                        )
+                    .map(|d| match d {
+                        Detail::Text(t) => cell(t),
+                        Detail::Path { path, rest } => format!("`{path}`: {}", cell(rest)),
                     })
                     .collect();
-                if !op.members.is_empty() {
-                    details.push(op.members.join(", "));
-                }
-                if let Some(r) = op.reason.as_ref().or(op.summary.as_ref()) {
-                    details.insert(0, r.clone());
-                }
                 let _ = writeln!(
                     out,
                     "| {} | {} | {} | {} |",
-                    op.op.as_str(),
-                    cell(&op.key),
-                    cell(op.user_name.as_deref().unwrap_or("")),
-                    cell(&details.join("; "))
-                );
-            }
-            for c in &a.conflicts {
-                let _ = writeln!(
-                    out,
-                    "| conflict | {} | {} | `{}`: app {}, HR {} (rule: {}) |",
-                    cell(&c.key),
-                    cell(c.user_name.as_deref().unwrap_or("")),
-                    short_path(&c.path),
-                    cell(&show_value(c.app.as_ref())),
-                    cell(&show_value(c.hr.as_ref())),
-                    c.rule.as_str()
-                );
-            }
-            for h in &a.held {
-                let _ = writeln!(
-                    out,
-                    "| held {} | {} | {} | {} |",
-                    h.operation.op.as_str(),
-                    cell(&h.operation.key),
-                    cell(h.operation.user_name.as_deref().unwrap_or("")),
-                    cell(&h.reason)
+                    r.op,
+                    cell(&r.key),
+                    cell(&r.user_name),
+                    details.join("; ")
                 );
             }
         }
-        if !plan.quarantined.is_empty() {
+        let quarantined = quarantine_rows(plan);
+        if !quarantined.is_empty() {
             let _ = writeln!(out, "\n## Quarantined HR records\n\n| source | where | key | reason |\n|---|---|---|---|");
-            for q in &plan.quarantined {
-                let at = q
-                    .line
-                    .map(|l| format!("line {l}"))
-                    .or_else(|| q.position.clone())
-                    .unwrap_or_default();
+            for [source, at, key, reason] in quarantined {
                 let _ = writeln!(
                     out,
                     "| {} | {} | {} | {} |",
-                    cell(&q.source),
+                    cell(&source),
                     cell(&at),
-                    cell(q.key.as_deref().unwrap_or("")),
-                    cell(&q.reason)
+                    cell(&key),
+                    cell(&reason)
                 );
             }
         }

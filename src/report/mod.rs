@@ -5,6 +5,7 @@ mod html;
 mod json;
 mod markdown;
 pub mod outcome;
+mod rows;
 mod text;
 
 use crate::reconcile::Plan;

@@ -62,9 +62,7 @@ pub fn basic(user: &str, pass: &str) -> String {
 
 /// Parses one `[[sources]]` table written as TOML.
 pub fn config(toml_text: &str) -> SourceConfig {
-    toml::from_str(toml_text).unwrap_or_else(|e| {
-        panic!("config does not parse: {e}")
-    })
+    toml::from_str(toml_text).unwrap_or_else(|e| panic!("config does not parse: {e}"))
 }
 
 /// Builds a source from TOML, with `{ credential = ... }` secrets read from `creds`.

@@ -1,0 +1,105 @@
+//! The table model shared by the markdown and HTML reports: one row per operation,
+//! conflict and held operation, and one per quarantined record, in report order.
+
+use super::{short_path, show_value};
+use crate::reconcile::{AppPlan, Plan};
+
+/// One part of a row's details column.
+pub enum Detail {
+    /// Plain words (a reason, a summary, a member list).
+    Text(String),
+    /// An attribute change or disagreement: path, then the words around the values.
+    Path {
+        /// Short SCIM path.
+        path: String,
+        /// The rest, e.g. `"Engineer" → "Senior Engineer"`.
+        rest: String,
+    },
+}
+
+/// One row of an app's table.
+pub struct Row {
+    /// Operation word (`create`, `conflict`, `held deactivate`...).
+    pub op: String,
+    /// Person key or group name.
+    pub key: String,
+    /// userName, if any.
+    pub user_name: String,
+    /// Details.
+    pub details: Vec<Detail>,
+}
+
+/// The rows of one app, in report order.
+pub fn app_rows(a: &AppPlan) -> Vec<Row> {
+    let mut rows = Vec::new();
+    for op in &a.operations {
+        let mut details = Vec::new();
+        if let Some(r) = op.reason.as_ref().or(op.summary.as_ref()) {
+            details.push(Detail::Text(r.clone()));
+        }
+        for c in &op.changes {
+            details.push(Detail::Path {
+                path: short_path(&c.path),
+                rest: format!(
+                    "{} → {}",
+                    show_value(c.old.as_ref()),
+                    show_value(c.new.as_ref())
+                ),
+            });
+        }
+        if !op.members.is_empty() {
+            details.push(Detail::Text(op.members.join(", ")));
+        }
+        rows.push(Row {
+            op: op.op.as_str().to_string(),
+            key: op.key.clone(),
+            user_name: op.user_name.clone().unwrap_or_default(),
+            details,
+        });
+    }
+    for c in &a.conflicts {
+        rows.push(Row {
+            op: "conflict".into(),
+            key: c.key.clone(),
+            user_name: c.user_name.clone().unwrap_or_default(),
+            details: vec![Detail::Path {
+                path: short_path(&c.path),
+                rest: format!(
+                    "app {}, HR {} (rule: {})",
+                    show_value(c.app.as_ref()),
+                    show_value(c.hr.as_ref()),
+                    c.rule.as_str()
+                ),
+            }],
+        });
+    }
+    for h in &a.held {
+        rows.push(Row {
+            op: format!("held {}", h.operation.op.as_str()),
+            key: h.operation.key.clone(),
+            user_name: h.operation.user_name.clone().unwrap_or_default(),
+            details: vec![Detail::Text(h.reason.clone())],
+        });
+    }
+    rows
+}
+
+/// The quarantined HR records as (source, where, key, reason).
+pub fn quarantine_rows(plan: &Plan) -> Vec<[String; 4]> {
+    plan.quarantined
+        .iter()
+        .map(|q| {
+            let at = q
+                .line
+                .map(|l| format!("line {l}"))
+                .or_else(|| q.position.clone())
+                .unwrap_or_default();
+            [
+                q.source.clone(),
+                at,
+                q.key.clone().unwrap_or_default(),
+                q.reason.clone(),
+            ]
+        })
+        .collect()
+}
