@@ -93,7 +93,14 @@ pub fn parse(path: &Path, text: &str, opts: &LoadOptions) -> Result<Settings, Co
         serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
             let steps = locate::from_serde_path(e.path());
             let message = e.inner().to_string();
-            let message = message.trim().to_string();
+            // The key path is given separately; drop the parser's own "in `...`" suffix.
+            let message = message
+                .lines()
+                .filter(|l| !l.trim_start().starts_with("in `"))
+                .collect::<Vec<_>>()
+                .join(" ")
+                .trim()
+                .to_string();
             let mut err = loc.err(&steps, message.clone());
             // serde names an unknown key only in its message: find its own line.
             if let Some(unknown) = unknown_field(&message) {

@@ -1,6 +1,7 @@
 //! `kind = "bamboohr"`: full reads through a custom report (falling back to the employee
 //! directory), and incremental reads through `/employees/changed` between full reads.
 
+mod managers;
 mod watermark;
 
 use std::collections::BTreeSet;
@@ -14,7 +15,7 @@ pub use watermark::Watermark;
 
 use super::config::{BambooHrConfig, CommonConfig};
 use super::net::Endpoint;
-use super::normalize::{Normalizer, RawRecord, VendorRules};
+use super::normalize::{self, Normalizer, RawRecord, VendorRules};
 use super::{FetchContext, Lifecycle, Position, Source, SourceError, SourceRead};
 use crate::http::{HttpClient, Replay, Request};
 
@@ -55,6 +56,7 @@ pub struct BambooHrSource {
     incremental: bool,
     full_read_every_hours: u64,
     key_is_id: bool,
+    translate_managers: bool,
     normalizer: Normalizer,
     clock: fn() -> DateTime<Utc>,
 }
@@ -89,6 +91,8 @@ impl BambooHrSource {
         }
         let normalizer = Normalizer::new(common, key, &vendor_rules());
         let key_is_id = normalizer.key_spec() == "id";
+        // Only the vendor's default manager field carries BambooHR ids.
+        let translate_managers = !key_is_id && !common.fields.contains_key("manager_id");
         let mut endpoint = Endpoint::new(&common.name, client);
         endpoint.error_header = Some(ERROR_HEADER);
         BambooHrSource {
@@ -98,6 +102,7 @@ impl BambooHrSource {
             incremental: config.incremental,
             full_read_every_hours: config.full_read_every_hours,
             key_is_id,
+            translate_managers,
             normalizer,
             clock: wall_clock,
         }
@@ -145,7 +150,7 @@ impl BambooHrSource {
             Some(Value::Array(a)) => a.clone(),
             _ => return Err(ep.invalid(format!("{what}: no `employees` array in the response"))),
         };
-        let records = employees
+        let mut records: Vec<RawRecord> = employees
             .into_iter()
             .enumerate()
             .map(|(i, value)| RawRecord {
@@ -153,6 +158,10 @@ impl BambooHrSource {
                 value,
             })
             .collect();
+        if self.translate_managers {
+            let known = managers::keys_by_id(&records, self.normalizer.key_spec());
+            managers::translate(&mut records, &known);
+        }
         Ok(self.normalizer.finish(records, Vec::new()))
     }
 
@@ -232,10 +241,44 @@ impl BambooHrSource {
             tracing::info!(source = %ep.source, "Deletions with a key other than id; reading in full.");
             return Ok(None);
         }
+        if self.translate_managers {
+            self.translate_changed_managers(&mut records).await?;
+        }
         let mut read = self.normalizer.finish(records, Vec::new());
         read.complete = false;
         read.deleted_keys = deleted.into_iter().collect();
         Ok(Some((read, latest)))
+    }
+}
+
+impl BambooHrSource {
+    /// Names the managers of changed employees by key: supervisors not in the read are
+    /// looked up one GET each (a read of changes is at most a few dozen employees).
+    async fn translate_changed_managers(&self, records: &mut [RawRecord]) -> Result<(), SourceError> {
+        let ep = &self.endpoint;
+        let key_spec = self.normalizer.key_spec().to_string();
+        let mut known = managers::keys_by_id(records, &key_spec);
+        for id in managers::unresolved(records, &known) {
+            let mut url = self.url(&format!("employees/{id}"))?;
+            url.query_pairs_mut().append_pair("fields", &key_spec);
+            let req = Request::new(Method::GET, url.clone(), Replay::Safe);
+            let resp = ep.send(&req).await?;
+            if resp.status == StatusCode::NOT_FOUND {
+                continue;
+            }
+            let what = format!("supervisor {id}");
+            if !resp.status.is_success() {
+                return Err(ep.status_error(&resp, &url, &what));
+            }
+            let value = ep.parse(&resp, &what)?;
+            if let Some(key) = value.as_object().and_then(|o| normalize::lookup(o, &key_spec)) {
+                if !key.is_null() {
+                    known.insert(id, key.clone());
+                }
+            }
+        }
+        managers::translate(records, &known);
+        Ok(())
     }
 }
 
