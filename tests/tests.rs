@@ -11,3 +11,5 @@ mod demo;
 mod interop_scim2;
 mod lifecycle;
 mod lifecycle_dates;
+mod sources_e2e;
+mod push_limits;

@@ -222,7 +222,7 @@ async fn directory_is_read_when_custom_reports_are_refused() {
     assert_eq!(field(&read, "2", "email"), "bo@corp.example");
 }
 
-fn incremental_server(log: Log) -> Router {
+fn incremental_server(log: Log, with_deletion: bool) -> Router {
     let l1 = log.clone();
     let l2 = log.clone();
     let l3 = log;
@@ -243,14 +243,14 @@ fn incremental_server(log: Log) -> Router {
                 let l = l2.clone();
                 async move {
                     l.push(format!("changed since={}", q.get("since").cloned().unwrap_or_default()));
-                    reply(200, &[], &json!({
-                        "latest": "2026-11-22T08:00:00+00:00",
-                        "employees": {
-                            "2": {"id": "2", "action": "Updated", "lastChanged": "2026-11-22T07:00:00+00:00"},
-                            "3": {"id": "3", "action": "Deleted", "lastChanged": "2026-11-22T07:10:00+00:00"},
-                            "5": {"id": "5", "action": "Inserted", "lastChanged": "2026-11-22T07:20:00+00:00"}
-                        }
-                    }))
+                    let mut changed = json!({
+                        "2": {"id": "2", "action": "Updated", "lastChanged": "2026-11-22T07:00:00+00:00"},
+                        "5": {"id": "5", "action": "Inserted", "lastChanged": "2026-11-22T07:20:00+00:00"}
+                    });
+                    if with_deletion {
+                        changed["3"] = json!({"id": "3", "action": "Deleted", "lastChanged": "2026-11-22T07:10:00+00:00"});
+                    }
+                    reply(200, &[], &json!({"latest": "2026-11-22T08:00:00+00:00", "employees": changed}))
                 }
             }),
         )
@@ -261,10 +261,11 @@ fn incremental_server(log: Log) -> Router {
                 async move {
                     l.push(format!("employee {id} fields={}", q.get("fields").map(|f| f.split(',').count()).unwrap_or(0)));
                     match id.as_str() {
-                        "2" => reply(200, &[], &json!({"id": "2", "firstName": "Bo", "lastName": "Berg",
+                        "1" => reply(200, &[], &json!({"employeeNumber": "E-001"})),
+                        "2" => reply(200, &[], &json!({"id": "2", "employeeNumber": "E-002", "firstName": "Bo", "lastName": "Berg",
                             "workEmail": "bo.berg@corp.example", "department": "Platform", "status": "Active",
                             "hireDate": "2021-03-01", "terminationDate": "0000-00-00", "supervisorEId": "1"})),
-                        "5" => reply(200, &[], &json!({"id": "5", "firstName": "Eve", "lastName": "Eng",
+                        "5" => reply(200, &[], &json!({"id": "5", "employeeNumber": "E-005", "firstName": "Eve", "lastName": "Eng",
                             "workEmail": "eve@corp.example", "status": "Active", "hireDate": "2026-12-01",
                             "terminationDate": "0000-00-00", "supervisorEId": "2"})),
                         _ => reply(404, &[], &json!({})),
@@ -277,7 +278,7 @@ fn incremental_server(log: Log) -> Router {
 #[tokio::test]
 async fn incremental_reads_changes_between_full_reads() {
     let log = Log::default();
-    let base = serve(incremental_server(log.clone())).await;
+    let base = serve(incremental_server(log.clone(), true)).await;
     let dir = creds();
     let src = source(
         &config(&base, "incremental = true\nfull_read_every_hours = 24"),
@@ -372,7 +373,7 @@ fn at(s: &str) -> DateTime<Utc> {
 #[tokio::test]
 async fn a_full_read_comes_every_full_read_every_hours() {
     let log = Log::default();
-    let base = serve(incremental_server(log.clone())).await;
+    let base = serve(incremental_server(log.clone(), true)).await;
     let extra = "incremental = true\nfull_read_every_hours = 24";
     let full = clocked(&base, extra, || at("2026-11-22T08:00:00Z"))
         .fetch(&FetchContext::default())
@@ -405,7 +406,7 @@ async fn a_full_read_comes_every_full_read_every_hours() {
 #[tokio::test]
 async fn deletions_with_a_key_other_than_id_fall_back_to_a_full_read() {
     let log = Log::default();
-    let base = serve(incremental_server(log.clone())).await;
+    let base = serve(incremental_server(log.clone(), true)).await;
     let src = clocked(
         &base,
         "incremental = true\nkey = \"employee_number\"",
@@ -429,4 +430,42 @@ async fn deletions_with_a_key_other_than_id_fall_back_to_a_full_read() {
     assert_eq!(keys(&read), ["E-001", "E-002", "E-003"]);
     assert_eq!(log.all()[0], "changed since=2026-11-22T00:00:00Z");
     assert_eq!(log.all().last().map(String::as_str), Some("report"));
+}
+
+#[tokio::test]
+async fn keyed_by_employee_number_managers_are_named_by_key() {
+    let log = Log::default();
+    let base = serve(incremental_server(log.clone(), false)).await;
+    let extra = "incremental = true\nkey = \"employeeNumber\"";
+    let full = clocked(&base, extra, || at("2026-11-22T08:00:00Z"))
+        .fetch(&FetchContext::default())
+        .await
+        .expect("full read");
+    let mgr = |r: &hrsync_connectors::source::SourceRead, k: &str| {
+        r.persons
+            .iter()
+            .find(|p| p.key == k)
+            .and_then(|p| p.manager_id.clone())
+    };
+    assert_eq!(keys(&full), ["E-001", "E-002", "E-003"]);
+    assert_eq!(mgr(&full, "E-002").as_deref(), Some("E-001"));
+    assert_eq!(mgr(&full, "E-001"), None);
+    // Changes only: 2's supervisor (id 1) is looked up by id, 5's supervisor is 2, read
+    // in the same batch.
+    let delta = clocked(&base, extra, || at("2026-11-22T09:00:00Z"))
+        .fetch(&FetchContext {
+            watermark: full.watermark.clone(),
+            force_full: false,
+        })
+        .await
+        .expect("incremental");
+    assert!(!delta.complete);
+    assert_eq!(keys(&delta), ["E-002", "E-005"]);
+    assert_eq!(mgr(&delta, "E-002").as_deref(), Some("E-001"));
+    assert_eq!(mgr(&delta, "E-005").as_deref(), Some("E-002"));
+    assert!(
+        log.all().contains(&"employee 1 fields=1".to_string()),
+        "{:?}",
+        log.all()
+    );
 }

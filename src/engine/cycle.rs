@@ -352,10 +352,6 @@ async fn save_reads(
             .collect();
         s.save_snapshot(&r.name, cycle_id, records, r.read.complete)
             .await?;
-        if !r.read.deleted_keys.is_empty() {
-            s.drop_from_snapshot(&r.name, r.read.deleted_keys.clone())
-                .await?;
-        }
         if let Some(w) = &r.read.watermark {
             s.set_watermark(&r.name, w).await?;
         }

@@ -64,14 +64,26 @@ pub async fn fetch_all(
             let _enter = span.enter();
             let result = match hrsync_connectors::source::build(&cfg, creds.as_deref()) {
                 Err(e) => Err(e.to_string()),
-                Ok(source) => match source.fetch(&ctx).await {
-                    Ok(read) => Ok(SourceResult {
-                        name: name.clone(),
-                        priority: cfg.priority(),
-                        read,
-                    }),
-                    Err(e) => Err(e.to_string()),
-                },
+                Ok(source) => {
+                    let mut result = source.fetch(&ctx).await;
+                    if matches!(&result, Ok(r) if !r.complete && !r.deleted_keys.is_empty()) {
+                        // Someone left the source: only a complete read can count absence
+                        // safely, so read everyone now.
+                        let full = FetchContext {
+                            force_full: true,
+                            ..ctx.clone()
+                        };
+                        result = source.fetch(&full).await;
+                    }
+                    match result {
+                        Ok(read) => Ok(SourceResult {
+                            name: name.clone(),
+                            priority: cfg.priority(),
+                            read,
+                        }),
+                        Err(e) => Err(e.to_string()),
+                    }
+                }
             };
             (i, name, result)
         });

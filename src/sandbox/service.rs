@@ -274,6 +274,9 @@ async fn dispatch(
     resp
 }
 
+/// One SCIM request through the gates, in this order: app header rules and the token,
+/// injected faults (drop, error, throttle), rate limits, routing, the per-object write lock,
+/// then latency and stall before the operation runs.
 async fn handle(
     app: Arc<App>,
     conn: ConnHandle,

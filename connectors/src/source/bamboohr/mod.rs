@@ -254,7 +254,10 @@ impl BambooHrSource {
 impl BambooHrSource {
     /// Names the managers of changed employees by key: supervisors not in the read are
     /// looked up one GET each (a read of changes is at most a few dozen employees).
-    async fn translate_changed_managers(&self, records: &mut [RawRecord]) -> Result<(), SourceError> {
+    async fn translate_changed_managers(
+        &self,
+        records: &mut [RawRecord],
+    ) -> Result<(), SourceError> {
         let ep = &self.endpoint;
         let key_spec = self.normalizer.key_spec().to_string();
         let mut known = managers::keys_by_id(records, &key_spec);
@@ -271,7 +274,10 @@ impl BambooHrSource {
                 return Err(ep.status_error(&resp, &url, &what));
             }
             let value = ep.parse(&resp, &what)?;
-            if let Some(key) = value.as_object().and_then(|o| normalize::lookup(o, &key_spec)) {
+            if let Some(key) = value
+                .as_object()
+                .and_then(|o| normalize::lookup(o, &key_spec))
+            {
                 if !key.is_null() {
                     known.insert(id, key.clone());
                 }
