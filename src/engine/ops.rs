@@ -17,6 +17,14 @@ pub fn group_marker(name: &str) -> String {
     format!("hrsync:{name}")
 }
 
+/// The id of a resource the app returned; never link an account without one.
+fn resource_id(resource: &Value) -> Result<String, OpError> {
+    scim::id(resource)
+        .filter(|id| !id.is_empty())
+        .map(str::to_string)
+        .ok_or_else(|| OpError::Permanent("the app returned an account without an id".into()))
+}
+
 /// Executes one operation and records its outcome.
 pub async fn execute(ctx: &ExecCtx, op: &Operation) -> Result<AuditOp, OpError> {
     match op.op {
@@ -60,7 +68,7 @@ async fn create(ctx: &ExecCtx, op: &Operation) -> Result<AuditOp, OpError> {
     }
     match ctx.api.create(&op.key, &op.desired, active).await {
         Ok(created) => {
-            let id = scim::id(&created).unwrap_or_default().to_string();
+            let id = resource_id(&created)?;
             link_created(ctx, op, &id, Ownership::Created, AuditOp::Create, None).await?;
             Ok(AuditOp::Create)
         }
@@ -70,7 +78,7 @@ async fn create(ctx: &ExecCtx, op: &Operation) -> Result<AuditOp, OpError> {
             tracing::info!(key = %op.key, error = %e, "Create unresolved; looking the account up.");
             match ctx.api.lookup(&op.key, &op.desired).await? {
                 Some(found) if scim::external_id(&found) == Some(op.key.as_str()) => {
-                    let id = scim::id(&found).unwrap_or_default().to_string();
+                    let id = resource_id(&found)?;
                     adopt(ctx, op, &id, Some(&found), AuditOp::Create).await?;
                     Ok(AuditOp::Create)
                 }
@@ -87,7 +95,7 @@ async fn create(ctx: &ExecCtx, op: &Operation) -> Result<AuditOp, OpError> {
 
 /// An unlinked account matched the person: `on_unlinked_match` decides.
 async fn adopt_found(ctx: &ExecCtx, op: &Operation, found: &Value) -> Result<(), OpError> {
-    let id = scim::id(found).unwrap_or_default().to_string();
+    let id = resource_id(found)?;
     if let Some(ext) = scim::external_id(found) {
         if ext != op.key {
             // Another person's account (by our key): linking it would offboard the wrong

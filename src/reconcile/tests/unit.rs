@@ -247,3 +247,28 @@ fn end_date_keeps_access_until_it_passes() {
         vec![(OpKind::Deactivate, "E1".into())]
     );
 }
+
+#[test]
+fn operations_run_deprovisions_first_then_updates_then_creates() {
+    let mut w = World::default();
+    let day0 = set(vec![
+        person("E1", Lifecycle::Active, "A", true, None, None, None, 0),
+        person("E2", Lifecycle::Active, "A", true, None, None, None, 0),
+    ]);
+    w.apply(&w.plan(&day0, day(0)), day(0));
+    let day1 = set(vec![
+        person("E0", Lifecycle::Active, "A", true, None, None, None, 0),
+        person("E1", Lifecycle::Terminated, "A", true, None, Some(date(0)), None, 0),
+        person("E2", Lifecycle::Active, "B", true, None, None, None, 0),
+    ]);
+    let plan = w.plan(&day1, day(1));
+    assert_eq!(
+        ops(&plan),
+        vec![
+            (OpKind::Deactivate, "E1".into()),
+            (OpKind::Update, "E2".into()),
+            (OpKind::Create, "E0".into()),
+        ],
+        "offboarding never waits behind joiners"
+    );
+}
