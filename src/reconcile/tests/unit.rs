@@ -258,7 +258,16 @@ fn operations_run_deprovisions_first_then_updates_then_creates() {
     w.apply(&w.plan(&day0, day(0)), day(0));
     let day1 = set(vec![
         person("E0", Lifecycle::Active, "A", true, None, None, None, 0),
-        person("E1", Lifecycle::Terminated, "A", true, None, Some(date(0)), None, 0),
+        person(
+            "E1",
+            Lifecycle::Terminated,
+            "A",
+            true,
+            None,
+            Some(date(0)),
+            None,
+            0,
+        ),
         person("E2", Lifecycle::Active, "B", true, None, None, None, 0),
     ]);
     let plan = w.plan(&day1, day(1));
