@@ -60,9 +60,8 @@ pub async fn run() -> CommandResult {
 
     let day1 = at(2026, 12, 1);
     println!(
-        "═══ Day 1 ({}) — first sync of {} ═══\n",
-        day1.date_naive(),
-        "hr_day1.csv"
+        "═══ Day 1 ({}) — first sync of hr_day1.csv ═══\n",
+        day1.date_naive()
     );
     cycle(&settings, day1).await?;
 

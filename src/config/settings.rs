@@ -361,7 +361,7 @@ fn validate_app(
         base_url,
         auth,
         http,
-        rate_limit: a.rate_limit.clone(),
+        rate_limit: a.rate_limit,
         concurrency: a.concurrency,
         bulk: a.bulk,
         match_on: a.match_on.clone(),

@@ -1,4 +1,5 @@
 //! Config tests: the example file loads; errors name key and line; secrets are required.
+#![allow(clippy::panic)]
 
 use std::path::Path;
 
@@ -73,11 +74,11 @@ fn minimal_config_uses_defaults() {
 #[test]
 fn unknown_key_names_path_and_line() {
     let text = MINIMAL.replace("path = \"/tmp/hr.csv\"", "path = \"/tmp/hr.csv\"\npth = 1");
-    let e = parse_str(&text).err().expect("error");
+    let e = parse_str(&text).expect_err("error");
     assert_eq!(e.line, Some(6), "{e}");
     assert!(e.to_string().contains("pth"), "{e}");
     let text = MINIMAL.replace("[apps.attributes]", "colour = \"blue\"\n[apps.attributes]");
-    let e = parse_str(&text).err().expect("error");
+    let e = parse_str(&text).expect_err("error");
     assert_eq!(e.key.as_deref(), Some("apps[0].colour"), "{e}");
     assert_eq!(e.line, Some(11), "{e}");
 }
@@ -144,12 +145,10 @@ fn schedule_and_interval_are_exclusive_and_parsed() {
     let e = parse_str(&format!(
         "[daemon]\nschedule = \"* * * * *\"\ninterval = \"1m\"\n{MINIMAL}"
     ))
-    .err()
-    .expect("both");
+    .expect_err("both");
     assert!(e.to_string().contains("not both"), "{e}");
     let e = parse_str(&format!("[daemon]\nschedule = \"every day\"\n{MINIMAL}"))
-        .err()
-        .expect("bad cron");
+        .expect_err("bad cron");
     assert_eq!(e.key.as_deref(), Some("daemon.schedule"));
     assert!(parse_str(&format!("[daemon]\ninterval = \"90s\"\n{MINIMAL}")).is_ok());
 }
@@ -157,7 +156,6 @@ fn schedule_and_interval_are_exclusive_and_parsed() {
 #[test]
 fn toml_syntax_errors_give_the_line() {
     let e = parse_str("[daemon]\nstate_path = \n")
-        .err()
-        .expect("syntax");
+        .expect_err("syntax");
     assert_eq!(e.line, Some(2), "{e}");
 }

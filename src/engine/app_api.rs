@@ -132,7 +132,7 @@ impl AppApi {
                     .push(((*k).to_string(), (*v).to_string()));
             }
         }
-        let limit = app.rate_limit.clone().unwrap_or_else(|| {
+        let limit = app.rate_limit.unwrap_or_else(|| {
             let p = &profile.rate_limit;
             RateLimit {
                 per_second: p.per_second,

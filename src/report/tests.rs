@@ -1,5 +1,6 @@
 //! Golden tests of the plan reports: a fixed plan renders to exactly the committed text
 //! and JSON (`UPDATE_GOLDEN=1 cargo test` rewrites them after an intended change).
+#![allow(clippy::panic)]
 
 use std::collections::BTreeMap;
 
