@@ -147,7 +147,13 @@ pub async fn run_cycle(
     opts: CycleOptions,
 ) -> Result<CycleReport, EngineError> {
     let span = tracing::info_span!("cycle", kind = %opts.kind);
-    let _enter = span.enter();
+    tracing::Instrument::instrument(run_cycle_inner(settings, opts), span).await
+}
+
+async fn run_cycle_inner(
+    settings: &Settings,
+    opts: CycleOptions,
+) -> Result<CycleReport, EngineError> {
     let executes = opts.mode.executes();
     let lock = if executes {
         Some(WriterLock::acquire_wait(&settings.state_path, opts.lock_wait).await?)

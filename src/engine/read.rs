@@ -58,35 +58,37 @@ pub async fn fetch_all(
             watermark: watermarks.get(cfg.name()).cloned().flatten(),
             force_full,
         };
-        tasks.spawn(async move {
-            let name = cfg.name().to_string();
-            let span = tracing::info_span!("source", source = %name);
-            let _enter = span.enter();
-            let result = match hrsync_connectors::source::build(&cfg, creds.as_deref()) {
-                Err(e) => Err(e.to_string()),
-                Ok(source) => {
-                    let mut result = source.fetch(&ctx).await;
-                    if matches!(&result, Ok(r) if !r.complete && !r.deleted_keys.is_empty()) {
-                        // Someone left the source: only a complete read can count absence
-                        // safely, so read everyone now.
-                        let full = FetchContext {
-                            force_full: true,
-                            ..ctx.clone()
-                        };
-                        result = source.fetch(&full).await;
+        let span = tracing::info_span!("source", source = %cfg.name());
+        tasks.spawn(tracing::Instrument::instrument(
+            async move {
+                let name = cfg.name().to_string();
+                let result = match hrsync_connectors::source::build(&cfg, creds.as_deref()) {
+                    Err(e) => Err(e.to_string()),
+                    Ok(source) => {
+                        let mut result = source.fetch(&ctx).await;
+                        if matches!(&result, Ok(r) if !r.complete && !r.deleted_keys.is_empty()) {
+                            // Someone left the source: only a complete read can count absence
+                            // safely, so read everyone now.
+                            let full = FetchContext {
+                                force_full: true,
+                                ..ctx.clone()
+                            };
+                            result = source.fetch(&full).await;
+                        }
+                        match result {
+                            Ok(read) => Ok(SourceResult {
+                                name: name.clone(),
+                                priority: cfg.priority(),
+                                read,
+                            }),
+                            Err(e) => Err(e.to_string()),
+                        }
                     }
-                    match result {
-                        Ok(read) => Ok(SourceResult {
-                            name: name.clone(),
-                            priority: cfg.priority(),
-                            read,
-                        }),
-                        Err(e) => Err(e.to_string()),
-                    }
-                }
-            };
-            (i, name, result)
-        });
+                };
+                (i, name, result)
+            },
+            span,
+        ));
     }
     let mut out = Vec::new();
     while let Some(joined) = tasks.join_next().await {
