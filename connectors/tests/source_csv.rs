@@ -163,3 +163,41 @@ async fn delimiter_mapping_required_and_date_formats() {
         ["hris line 3 101 field email: required field `email` is empty"]
     );
 }
+
+#[tokio::test]
+async fn export_contract_columns_stand_in_for_lifecycle_fields() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = write(
+        dir.path(),
+        "export.csv",
+        b"employee_id,email,status,hire_date,termination_date,manager_employee_id,department\n\
+          E1,a@corp.example,active,2024-02-01,,,Eng\n\
+          E2,b@corp.example,Inactive,2020-01-01,2025-06-30,E1,Eng\n\
+          E3,c@corp.example,On Leave,2021-01-01,,E1,Eng\n",
+    );
+    let read = fetch_ok(csv_source(&path, "").as_ref()).await;
+    assert_eq!(keys(&read), ["E1", "E2", "E3"]);
+    let p = &read.persons;
+    assert_eq!(p[0].start_date, NaiveDate::from_ymd_opt(2024, 2, 1));
+    assert_eq!(
+        p[1].status,
+        Lifecycle::Terminated,
+        "inactive in an export means gone"
+    );
+    assert_eq!(p[1].end_date, NaiveDate::from_ymd_opt(2025, 6, 30));
+    assert_eq!(p[1].manager_id.as_deref(), Some("E1"));
+    assert_eq!(p[2].status, Lifecycle::Leave);
+    assert!(read.rejected.is_empty(), "{:?}", read.rejected);
+
+    // A file with its own start_date column keeps it; an explicit mapping always wins.
+    let path = write(
+        dir.path(),
+        "both.csv",
+        b"employee_id,email,start_date,hire_date\nE1,a@corp.example,2024-03-01,2019-01-01\n",
+    );
+    let read = fetch_ok(csv_source(&path, "").as_ref()).await;
+    assert_eq!(
+        read.persons[0].start_date,
+        NaiveDate::from_ymd_opt(2024, 3, 1)
+    );
+}

@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 
 use super::config::{CommonConfig, CsvConfig};
 use super::normalize::{normalize_text, Normalizer, RawRecord, VendorRules};
+use super::Lifecycle;
 use super::{FetchContext, Position, Rejected, Source, SourceError, SourceRead};
 
 /// Reads persons from a CSV file.
@@ -25,7 +26,7 @@ impl CsvSource {
         CsvSource {
             path: config.path.clone(),
             delimiter: u8::try_from(config.delimiter).unwrap_or(b','),
-            normalizer: Normalizer::new(common, key, &VendorRules::default()),
+            normalizer: Normalizer::new(common, key, &csv_vendor_rules()),
         }
     }
 
@@ -106,6 +107,26 @@ impl LineCounter {
     }
 }
 
+/// Status words common in HR exports, beyond `active`, `leave` and `terminated`
+/// (`status_map` can override each).
+fn csv_vendor_rules() -> VendorRules {
+    VendorRules {
+        statuses: vec![
+            ("on leave", Lifecycle::Leave),
+            ("on_leave", Lifecycle::Leave),
+            ("inactive", Lifecycle::Terminated),
+        ],
+        ..VendorRules::default()
+    }
+}
+
+/// Lifecycle fields and the export column that stands in for each when absent.
+const LIFECYCLE_ALIASES: [(&str, &str); 3] = [
+    ("start_date", "hire_date"),
+    ("end_date", "termination_date"),
+    ("manager_id", "manager_employee_id"),
+];
+
 /// Splits the file into raw records (one JSON object per row) and rows set aside.
 fn parse(
     bytes: &[u8],
@@ -156,6 +177,15 @@ fn parse(
             ));
         }
     }
+    // The column names of the usual HR export contract stand in for the lifecycle fields
+    // when the file has no column of that name and the config maps none.
+    let aliases: Vec<(&str, usize)> = LIFECYCLE_ALIASES
+        .iter()
+        .filter(|(field, _)| {
+            !seen.contains(field) && !normalizer.mappings().iter().any(|(f, _)| f == field)
+        })
+        .filter_map(|(field, alias)| columns.iter().position(|c| c == alias).map(|i| (*field, i)))
+        .collect();
     let key_column = normalizer
         .mappings()
         .iter()
@@ -215,6 +245,11 @@ fn parse(
                 ),
             ));
             continue;
+        }
+        for (field, i) in &aliases {
+            if let Some(v) = obj.get(&columns[*i]).cloned() {
+                obj.insert((*field).to_string(), v);
+            }
         }
         records.push(RawRecord {
             position: pos,
