@@ -66,7 +66,7 @@ fn record_cases() -> Vec<RecordCase> {
         case("end before start", &["B1,b@corp.example,terminated,2024-06-01,2024-01-01,,\n"],
              &["hris line 3 B1 field end_date: end_date 2024-01-01 is before start_date 2024-06-01"]),
         case("unknown status", &["B1,b@corp.example,Contractor,,,,\n"],
-             &["hris line 3 B1 field status: unknown status \"Contractor\" (known: active, leave, terminated; add it to status_map)"]),
+             &["hris line 3 B1 field status: unknown status \"Contractor\" (known: active, inactive, leave, on leave, on_leave, terminated; add it to status_map)"]),
         case("too few columns", &["B1,b@corp.example,active\n"],
              &["hris line 3 B1: row has 3 columns but the header has 7 (file "]),
         case("too many columns", &["B1,b@corp.example,active,,,,,surplus\n"],
