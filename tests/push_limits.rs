@@ -34,6 +34,7 @@ async fn limited_run(configured_per_sec: u32) -> (hrsync::sandbox::RequestStats,
     let out = apply(&env).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let stats = sb.stats();
+    eprintln!("limiter at {configured_per_sec}/s against {ENFORCED}/s: {stats:?}");
     (stats, differences(&sb.users().await, &persons))
 }
 
@@ -45,7 +46,10 @@ async fn configured_at_the_apps_limit_hrsync_is_never_throttled() {
         stats.total >= 3 * PERSONS as u64,
         "the run must outlast the sandbox's burst to prove anything: {stats:?}"
     );
-    assert_eq!(stats.throttled, 0, "no 429 at the configured limit: {stats:?}");
+    assert_eq!(
+        stats.throttled, 0,
+        "no 429 at the configured limit: {stats:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -78,10 +82,19 @@ async fn an_app_refusing_the_token_is_shut_off_while_another_gets_all_its_accoun
         env.app("bad", &bad.base_url(), "bulk = false")
     ));
     let out = apply(&env).await;
-    assert_eq!(out.status.code(), Some(1), "an unhealthy app fails the run: {}", text(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "an unhealthy app fails the run: {}",
+        text(&out)
+    );
     let problems = differences(&good.users().await, &persons);
-    assert!(problems.is_empty(), "the healthy app got everything in the same run: {problems:#?}");
+    assert!(
+        problems.is_empty(),
+        "the healthy app got everything in the same run: {problems:#?}"
+    );
     let hit = bad.stats();
+    eprintln!("requests at the app refusing the token: {hit:?}");
     assert!(
         hit.total <= 6,
         "the circuit opened after the first refusals instead of trying all 40 persons: {hit:?}"
@@ -89,9 +102,21 @@ async fn an_app_refusing_the_token_is_shut_off_while_another_gets_all_its_accoun
     assert!(bad.users().await.is_empty());
 
     let doc = status_json(&env).await;
-    assert_eq!(app_status(&doc, "bad")["health"]["circuit"], "open", "{doc:#}");
-    assert_eq!(app_status(&doc, "good")["health"]["circuit"], "closed", "{doc:#}");
-    assert_eq!(app_status(&doc, "good")["accounts"]["active"], 40, "{doc:#}");
+    assert_eq!(
+        app_status(&doc, "bad")["health"]["circuit"],
+        "open",
+        "{doc:#}"
+    );
+    assert_eq!(
+        app_status(&doc, "good")["health"]["circuit"],
+        "closed",
+        "{doc:#}"
+    );
+    assert_eq!(
+        app_status(&doc, "good")["accounts"]["active"],
+        40,
+        "{doc:#}"
+    );
     let last_error = app_status(&doc, "bad")["health"]["last_error"]
         .as_str()
         .unwrap_or_default()

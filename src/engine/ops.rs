@@ -66,30 +66,61 @@ async fn create(ctx: &ExecCtx, op: &Operation) -> Result<AuditOp, OpError> {
         adopt_found(ctx, op, &found).await?;
         return Ok(AuditOp::Adopt);
     }
-    match ctx.api.create(&op.key, &op.desired, active).await {
-        Ok(created) => {
-            let id = resource_id(&created)?;
-            link_created(ctx, op, &id, Ownership::Created, AuditOp::Create, None).await?;
-            Ok(AuditOp::Create)
-        }
-        Err(e) if e.needs_lookup() => {
-            // 409, or an answer lost on the way: the account may exist now. Look, never
-            // POST again blindly.
-            tracing::info!(key = %op.key, error = %e, "Create unresolved; looking the account up.");
-            match ctx.api.lookup(&op.key, &op.desired).await? {
-                Some(found) if scim::external_id(&found) == Some(op.key.as_str()) => {
-                    let id = resource_id(&found)?;
-                    adopt(ctx, op, &id, Some(&found), AuditOp::Create).await?;
-                    Ok(AuditOp::Create)
-                }
-                Some(found) => {
-                    adopt_found(ctx, op, &found).await?;
-                    Ok(AuditOp::Adopt)
-                }
-                None => Err(OpError::Scim(e)),
+    let mut posts = 1;
+    loop {
+        match ctx.api.create(&op.key, &op.desired, active).await {
+            Ok(created) => {
+                let id = resource_id(&created)?;
+                link_created(ctx, op, &id, Ownership::Created, AuditOp::Create, None).await?;
+                return Ok(AuditOp::Create);
             }
+            Err(e) if e.needs_lookup() => {
+                // 409, a 5xx, or an answer lost on the way: the account may exist now.
+                // Look, never POST again blindly.
+                tracing::info!(key = %op.key, error = %e, "Create unresolved; looking the account up.");
+                match ctx.api.lookup(&op.key, &op.desired).await? {
+                    Some(found) if scim::external_id(&found) == Some(op.key.as_str()) => {
+                        let id = resource_id(&found)?;
+                        adopt(ctx, op, &id, Some(&found), AuditOp::Create).await?;
+                        return Ok(AuditOp::Create);
+                    }
+                    Some(found) => {
+                        adopt_found(ctx, op, &found).await?;
+                        return Ok(AuditOp::Adopt);
+                    }
+                    None if repost_after(&e) && posts < CREATE_POSTS && !*ctx.stop.borrow() => {
+                        // The app answered with a server error and holds no such account:
+                        // the create did not happen, and the app's userName uniqueness turns
+                        // any late twin into a 409 that the lookup resolves.
+                        let policy = hrsync_connectors::http::RetryPolicy::default();
+                        let delay =
+                            hrsync_connectors::http::retry::backoff_delay(posts, None, &policy);
+                        tracing::info!(key = %op.key, posts, "No account after a server error; creating again.");
+                        tokio::time::sleep(delay).await;
+                        posts += 1;
+                    }
+                    None => return Err(OpError::Scim(e)),
+                }
+            }
+            Err(e) => return Err(OpError::Scim(e)),
         }
-        Err(e) => Err(OpError::Scim(e)),
+    }
+}
+
+/// POSTs one create may send within a cycle, each after a lookup that found nothing.
+const CREATE_POSTS: u32 = 3;
+
+/// True when a failed create may be sent again once a lookup found no account: the app
+/// answered with a server error, or closed the connection (whatever served the request is
+/// gone). A timeout is different — the create may still be running in the app — so that
+/// one waits for the next cycle, whose lookup comes first.
+fn repost_after(e: &ScimError) -> bool {
+    match e {
+        ScimError::Server { .. } => true,
+        ScimError::Transport { source, .. } => {
+            source.transport_kind() == Some(hrsync_connectors::http::TransportKind::Broken)
+        }
+        _ => false,
     }
 }
 

@@ -19,7 +19,8 @@ pub struct Faults {
     pub error_rate: f64,
     /// Fraction of requests answered 429 with `Retry-After`.
     pub throttle_rate: f64,
-    /// `Retry-After` seconds on injected 429s and 503s.
+    /// `Retry-After` seconds on injected 429s and 503s; 0 sends `Retry-After: 0` ("again
+    /// at once"), which lets a storm of faults run fast.
     pub retry_after_secs: u64,
     /// Latency added to every request, milliseconds.
     pub latency_ms: u64,

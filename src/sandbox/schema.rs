@@ -304,6 +304,9 @@ pub static ENTERPRISE: SchemaDef = SchemaDef {
             "manager",
             &[
                 s("value"),
+                // Slack's spelling of the manager's id; kept so the slack profile can be
+                // rehearsed end to end (RFC clients send `value`).
+                s("managerId"),
                 typed("$ref", AttrType::Reference),
                 AttrDef {
                     mutability: Mutability::ReadOnly,

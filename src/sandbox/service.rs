@@ -304,16 +304,16 @@ async fn handle(
         app.stats.fault();
         let mut e = ScimError::new(code, None, "injected fault: nothing was done");
         if code == 503 {
-            e.retry_after = Some(f.retry_after_secs.max(1));
+            // As configured, zero included ("again at once").
+            e.retry_after = Some(f.retry_after_secs);
         }
         return error_response(&app, &e);
     }
     if d.throttle {
         app.stats.fault();
-        return error_response(
-            &app,
-            &ScimError::throttled("injected throttle: too many requests", f.retry_after_secs),
-        );
+        let mut e = ScimError::new(429, None, "injected throttle: too many requests");
+        e.retry_after = Some(f.retry_after_secs);
+        return error_response(&app, &e);
     }
     if let Err(wait) = app.limiter.admit(is_write) {
         let secs = wait.as_secs_f64().ceil() as u64;
@@ -353,7 +353,7 @@ async fn handle(
             if is_write && !d.stall_applies {
                 let mut e =
                     ScimError::new(503, None, "stalled request abandoned: nothing was written");
-                e.retry_after = Some(f.retry_after_secs.max(1));
+                e.retry_after = Some(f.retry_after_secs);
                 return Err(e);
             }
         }

@@ -34,6 +34,8 @@ pub struct Person {
     pub status: String,
     /// Manager's HR key, if any.
     pub manager: String,
+    /// The userName the app should show, when the mapping does not make it the email.
+    pub login: Option<String>,
 }
 
 impl Person {
@@ -47,7 +49,15 @@ impl Person {
             title: "Rep".into(),
             status: "active".into(),
             manager: String::new(),
+            login: None,
         }
+    }
+
+    /// The userName the app should show.
+    pub fn user_name(&self) -> String {
+        self.login
+            .clone()
+            .unwrap_or_else(|| self.email.to_lowercase())
     }
 
     /// The CSV line of this person.
@@ -136,7 +146,10 @@ pub fn differences(users: &[Value], persons: &[Person]) -> Vec<String> {
     let wanted: BTreeMap<&str, &Person> = persons.iter().map(|p| (p.key.as_str(), p)).collect();
     for (ext, accounts) in &by_ext {
         if !wanted.contains_key(ext.as_str()) {
-            problems.push(format!("{} unexpected account(s) for {ext}", accounts.len()));
+            problems.push(format!(
+                "{} unexpected account(s) for {ext}",
+                accounts.len()
+            ));
         }
     }
     for p in persons {
@@ -154,11 +167,18 @@ pub fn differences(users: &[Value], persons: &[Person]) -> Vec<String> {
                     ));
                 }
                 if p.active() && u["title"] != Value::String(p.title.clone()) {
-                    problems.push(format!("{}: title {}, want {:?}", p.key, u["title"], p.title));
+                    problems.push(format!(
+                        "{}: title {}, want {:?}",
+                        p.key, u["title"], p.title
+                    ));
                 }
                 let name = u["userName"].as_str().unwrap_or("");
-                if !name.eq_ignore_ascii_case(&p.email) {
-                    problems.push(format!("{}: userName {name}, want {}", p.key, p.email));
+                if !name.eq_ignore_ascii_case(&p.user_name()) {
+                    problems.push(format!(
+                        "{}: userName {name}, want {}",
+                        p.key,
+                        p.user_name()
+                    ));
                 }
             }
             many => problems.push(format!("{} has {} accounts", p.key, many.len())),
@@ -167,8 +187,11 @@ pub fn differences(users: &[Value], persons: &[Person]) -> Vec<String> {
     problems
 }
 
+/// An edit of a JSON body on its way through the proxy.
+pub type Edit = Arc<dyn Fn(&mut Value) + Send + Sync>;
+
 /// What the proxy does with one request.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub enum Action {
     /// Pass it to the sandbox and return its answer.
     Forward,
@@ -176,6 +199,13 @@ pub enum Action {
     ForwardThenStall(Duration),
     /// Answer this status and SCIM error body without passing it on.
     Reply(u16, Value),
+    /// Pass on the request body as edited, and return the answer's body as edited.
+    Rewrite {
+        /// Edit of the request body.
+        request: Edit,
+        /// Edit of the answer body.
+        response: Edit,
+    },
 }
 
 /// One request the proxy saw.
@@ -187,6 +217,8 @@ pub struct Seen {
     pub path: String,
     /// Body, as text.
     pub body: String,
+    /// The `User-Agent` header, if any.
+    pub user_agent: Option<String>,
 }
 
 type Decide = dyn Fn(&Method, &str, &str) -> Action + Send + Sync;
@@ -235,9 +267,7 @@ pub async fn proxy(
         decide: Box::new(decide),
         seen: Mutex::new(Vec::new()),
     });
-    let app = Router::new()
-        .fallback(forward)
-        .with_state(state.clone());
+    let app = Router::new().fallback(forward).with_state(state.clone());
     let tcp = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind proxy");
@@ -268,8 +298,12 @@ async fn forward(State(st): State<Arc<ProxyState>>, req: Request) -> Response {
         method: method.clone(),
         path: path.clone(),
         body: text.clone(),
+        user_agent: headers
+            .get("user-agent")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
     });
-    let stall = match (st.decide)(&method, &path, &text) {
+    let (stall, edit_response, body) = match (st.decide)(&method, &path, &text) {
         Action::Reply(status, body) => {
             let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             return (
@@ -279,8 +313,13 @@ async fn forward(State(st): State<Arc<ProxyState>>, req: Request) -> Response {
             )
                 .into_response();
         }
-        Action::Forward => None,
-        Action::ForwardThenStall(d) => Some(d),
+        Action::Forward => (None, None, body.to_vec()),
+        Action::ForwardThenStall(d) => (Some(d), None, body.to_vec()),
+        Action::Rewrite { request, response } => {
+            let mut v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+            request(&mut v);
+            (None, Some(response), v.to_string().into_bytes())
+        }
     };
     let mut out = st
         .client
@@ -302,7 +341,12 @@ async fn forward(State(st): State<Arc<ProxyState>>, req: Request) -> Response {
             resp_headers.insert(k.clone(), v.clone());
         }
     }
-    let bytes = resp.bytes().await.unwrap_or_default();
+    let mut bytes = resp.bytes().await.unwrap_or_default().to_vec();
+    if let Some(edit) = edit_response {
+        let mut v: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        edit(&mut v);
+        bytes = v.to_string().into_bytes();
+    }
     if let Some(d) = stall {
         tokio::time::sleep(d).await;
     }

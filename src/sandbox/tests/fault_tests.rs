@@ -94,6 +94,31 @@ async fn injected_errors_and_throttles_write_nothing() {
 }
 
 #[tokio::test]
+async fn retry_after_zero_is_sent_as_configured() {
+    let sb = sandbox_with(
+        "generic",
+        Faults {
+            throttle_rate: 1.0,
+            retry_after_secs: 0,
+            ..Faults::default()
+        },
+    )
+    .await;
+    let resp = client()
+        .get(format!("{}/Users", sb.base_url()))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(resp.status().as_u16(), 429);
+    let ra = resp
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok());
+    assert_eq!(ra, Some("0"), "again at once, as configured");
+    sb.shutdown().await;
+}
+
+#[tokio::test]
 async fn seeded_faults_repeat_exactly() {
     let faults = Faults {
         error_rate: 0.4,

@@ -322,11 +322,14 @@ impl Throttle {
                 }
                 if p.throttled {
                     st.throttled += 1;
+                }
+                if p.asks_to_slow_down() {
                     let measured = st.meter.rate(now);
                     let others = st.in_flight;
                     st.aimd.on_throttled(measured, others)
                 } else {
-                    st.aimd.on_answer(true)
+                    // "Retry at once" neither cuts the rate nor counts towards recovery.
+                    st.aimd.on_answer(!p.throttled)
                 }
             }
             Attempt::Transport(_) => st.aimd.on_answer(false),

@@ -24,6 +24,15 @@ pub struct Pushback {
 }
 
 impl Pushback {
+    /// True when the app asks for a slower pace: a throttled answer, unless its
+    /// `Retry-After` is zero (or a date already past), which says "again at once" and is
+    /// no request to slow down. Cutting the rate on such answers would let an app that
+    /// refuses a share of requests for reasons unrelated to load (a busy object, a failover)
+    /// drag the rate down to its floor.
+    pub fn asks_to_slow_down(&self) -> bool {
+        self.throttled && self.retry_after != Some(Duration::ZERO)
+    }
+
     /// How long the whole app should pause after this answer, given how many other requests
     /// are already in flight (each will spend one unit of the advertised quota).
     pub fn pause(&self, others_in_flight: u64) -> Option<Duration> {

@@ -218,6 +218,24 @@ async fn unconfigured_app_is_slowed_to_below_what_it_was_sending() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn retry_at_once_is_no_request_to_slow_down() {
+    // An app that refuses a share of requests with `Retry-After: 0` (a busy object, a
+    // failover) is not asking for a slower pace: the rate stays, the answers are counted.
+    let t = Throttle::new("app", Some(&RateLimit::per_second(20)), 1).expect("throttle");
+    for _ in 0..50 {
+        answer(&t, 429, &[("retry-after", "0")]);
+        answer(&t, 503, &[("retry-after", "0")]);
+    }
+    let stats = t.stats();
+    assert_eq!(stats.effective_per_sec, Some(20.0), "{stats:?}");
+    assert_eq!(stats.throttled, 100);
+    assert_eq!(stats.paused_until, None);
+    // A throttle that names a wait still cuts.
+    answer(&t, 429, &[("retry-after", "1")]);
+    assert_eq!(t.stats().effective_per_sec, Some(10.0));
+}
+
+#[tokio::test(start_paused = true)]
 async fn transport_failures_do_not_count_as_recovery() {
     let t = Throttle::new("app", Some(&RateLimit::per_second(8)), 1).expect("throttle");
     answer(&t, 429, &[]);
