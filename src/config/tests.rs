@@ -147,15 +147,14 @@ fn schedule_and_interval_are_exclusive_and_parsed() {
     ))
     .expect_err("both");
     assert!(e.to_string().contains("not both"), "{e}");
-    let e = parse_str(&format!("[daemon]\nschedule = \"every day\"\n{MINIMAL}"))
-        .expect_err("bad cron");
+    let e =
+        parse_str(&format!("[daemon]\nschedule = \"every day\"\n{MINIMAL}")).expect_err("bad cron");
     assert_eq!(e.key.as_deref(), Some("daemon.schedule"));
     assert!(parse_str(&format!("[daemon]\ninterval = \"90s\"\n{MINIMAL}")).is_ok());
 }
 
 #[test]
 fn toml_syntax_errors_give_the_line() {
-    let e = parse_str("[daemon]\nstate_path = \n")
-        .expect_err("syntax");
+    let e = parse_str("[daemon]\nstate_path = \n").expect_err("syntax");
     assert_eq!(e.line, Some(2), "{e}");
 }

@@ -7,6 +7,8 @@ use std::sync::Arc;
 
 use hrsync_connectors::scim::{BulkOp, BulkResult, Deprovision, ScimError};
 use hrsync_state::AuditOp;
+use tokio::sync::Semaphore;
+use tracing::Instrument as _;
 
 use super::app_api::OpError;
 use super::execute::ExecCtx;
@@ -16,17 +18,19 @@ use crate::reconcile::{LinkLifecycle, OpKind, Operation};
 /// The fewest operations worth a Bulk request.
 const MIN_BATCH: usize = 2;
 
-/// Settles what it can of `ops` with Bulk. Returns the settled results and the
-/// operations left for the one-by-one path.
+/// Settles what it can of `ops` with Bulk, preparing them (the lookups before creates)
+/// `concurrency` at a time. Returns the settled results and the operations left for the
+/// one-by-one path.
 pub async fn run(
     ctx: &Arc<ExecCtx>,
     ops: Vec<Operation>,
+    concurrency: usize,
 ) -> (Vec<(Operation, Result<AuditOp, OpError>)>, Vec<Operation>) {
     let mut settled = Vec::new();
     let mut rest = Vec::new();
     let mut batch: Vec<(Operation, BulkOp)> = Vec::new();
-    for op in ops {
-        match bulk_op(ctx, &op).await {
+    for (op, prepared) in prepare(ctx, ops, concurrency).await {
+        match prepared {
             Ok(Some(b)) => batch.push((op, b)),
             Ok(None) => rest.push(op),
             Err(e) => settled.push((op, Err(e))),
@@ -61,6 +65,40 @@ pub async fn run(
         }
     }
     (settled, rest)
+}
+
+/// The Bulk forms of `ops`, in their order, computed `concurrency` at a time: each create
+/// is looked up first, and one lookup after another would make Bulk slower than the
+/// one-by-one path it is meant to beat.
+async fn prepare(
+    ctx: &Arc<ExecCtx>,
+    ops: Vec<Operation>,
+    concurrency: usize,
+) -> Vec<(Operation, Result<Option<BulkOp>, OpError>)> {
+    let sem = Arc::new(Semaphore::new(concurrency.max(1)));
+    let mut set = tokio::task::JoinSet::new();
+    for (i, op) in ops.into_iter().enumerate() {
+        // The semaphore is never closed, so a permit always comes.
+        let permit = sem.clone().acquire_owned().await.ok();
+        let ctx = ctx.clone();
+        set.spawn(
+            async move {
+                let r = bulk_op(&ctx, &op).await;
+                drop(permit);
+                (i, op, r)
+            }
+            .in_current_span(),
+        );
+    }
+    let mut out = Vec::new();
+    while let Some(joined) = set.join_next().await {
+        match joined {
+            Ok(r) => out.push(r),
+            Err(e) => tracing::error!(error = %e, "Preparing a Bulk operation failed."),
+        }
+    }
+    out.sort_by_key(|(i, _, _)| *i);
+    out.into_iter().map(|(_, op, r)| (op, r)).collect()
 }
 
 /// The Bulk form of an operation, when it has one. A create is looked up first: a match

@@ -1,6 +1,7 @@
 //! The per-app executor: runs an app's operations phase by phase (deprovisions, updates,
-//! creates, groups), bounded by the app's concurrency, records every outcome with its audit
-//! row in one transaction after the app answers, then resolves references in a second pass.
+//! creates, groups), bounded by the app's concurrency, retries what failed transiently once
+//! before moving on, records every outcome with its audit row in one transaction after the
+//! app answers, then resolves references in a second pass.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -9,9 +10,11 @@ use chrono::{DateTime, Utc};
 use tokio::sync::{watch, Mutex, Semaphore};
 use tracing::Instrument;
 
+use hrsync_connectors::http::TransportKind;
+use hrsync_connectors::scim::ScimError;
 use hrsync_state::AuditOp;
 
-use super::app_api::{AppApi, OpError};
+use super::app_api::{AppApi, FailureClass, OpError};
 use super::circuit::Circuit;
 use super::ops;
 use super::record::Recorder;
@@ -88,7 +91,24 @@ pub async fn execute_app(ctx: Arc<ExecCtx>, plan: &AppPlan, concurrency: usize) 
         }
         let mut second_pass = Vec::new();
         for (_, ops) in phases {
-            let results = run_phase(&ctx, ops, concurrency).await;
+            let mut results = run_phase(&ctx, ops, concurrency).await;
+            let (again, kept): (Vec<_>, Vec<_>) = results
+                .into_iter()
+                .partition(|(op, r)| r.as_ref().is_err_and(|e| retry_in_cycle(op, e)));
+            results = kept;
+            if !again.is_empty() && ctx.circuit.open_reason().is_none() && !*ctx.stop.borrow() {
+                // The app had transient trouble with these: one more try each, before the
+                // next phase, instead of leaving them all to the next cycle.
+                tracing::info!(
+                    count = again.len(),
+                    "Retrying operations that failed transiently."
+                );
+                let ops = again.into_iter().map(|(op, _)| op).collect();
+                results.extend(run_phase(&ctx, ops, concurrency).await);
+                results.sort_by(|a, b| a.0.key.cmp(&b.0.key));
+            } else {
+                results.extend(again);
+            }
             for (op, result) in results {
                 tally(&mut outcome, &op, &result);
                 if result.is_ok() && !op.pending_refs.is_empty() {
@@ -122,6 +142,22 @@ pub async fn execute_app(ctx: Arc<ExecCtx>, plan: &AppPlan, concurrency: usize) 
     outcome
 }
 
+/// True when an operation that failed may be tried once more in the same cycle: the app
+/// had transient trouble (server errors, throttling, a broken connection, after the HTTP
+/// retries). Not a create that timed out: it may still be running in the app, and the next
+/// cycle's lookup is the safe way to learn its fate.
+fn retry_in_cycle(op: &Operation, e: &OpError) -> bool {
+    if e.class() != FailureClass::Transport {
+        return false;
+    }
+    let timed_out = matches!(
+        e,
+        OpError::Scim(ScimError::Transport { source, .. })
+            if source.transport_kind() == Some(TransportKind::Timeout)
+    );
+    !(op.op == OpKind::Create && timed_out)
+}
+
 fn tally(outcome: &mut AppOutcome, op: &Operation, result: &Result<AuditOp, OpError>) {
     match result {
         Ok(done) => *outcome.done.entry(done.as_str().to_string()).or_default() += 1,
@@ -148,7 +184,7 @@ async fn run_phase(
     let mut results = Vec::new();
     let ops =
         if ops.len() > 1 && ctx.circuit.open_reason().is_none() && ctx.api.bulk_enabled().await {
-            let (settled, rest) = super::bulk::run(ctx, ops).await;
+            let (settled, rest) = super::bulk::run(ctx, ops, concurrency).await;
             results.extend(settled);
             rest
         } else {

@@ -78,6 +78,10 @@ pub(crate) struct Window {
     pub quota: Quota,
     /// The sustained rate it allows, requests per second.
     pub sustained_per_sec: f64,
+    /// Starts allowed in any one `span`.
+    pub count: u32,
+    /// The window's length.
+    pub span: Duration,
 }
 
 impl RateLimit {
@@ -174,6 +178,8 @@ fn window(name: &'static str, count: u32, burst: u32, span: Duration) -> Window 
         name,
         quota,
         sustained_per_sec: cells as f64 / span.as_secs_f64(),
+        count,
+        span,
     }
 }
 

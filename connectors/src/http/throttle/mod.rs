@@ -8,6 +8,7 @@ mod signals;
 #[cfg(test)]
 mod tests;
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -44,11 +45,58 @@ impl Clock for TokioClock {
 /// shared `dry` flag is set, decisions are computed but not stored. An attempt must pass
 /// every window at once; asking first and taking after keeps a cell from being spent in one
 /// window while another makes the attempt wait (which would let starts bunch up later).
+///
+/// It also forgives a start that comes a little after its cell — a timer that woke a
+/// millisecond late — by keeping the schedule instead of restarting it from the late start:
+/// otherwise every late wake-up would be lost for good and an app configured at 50/s would
+/// get ~47/s. Catching up can put one start too many in a window, which the throttle's
+/// [`StartLog`] prevents.
 #[derive(Debug)]
 struct PeekableState {
     /// Theoretical arrival time in nanoseconds; `u64::MAX` while unset.
     tat: AtomicU64,
     dry: Arc<AtomicBool>,
+    /// The quota's period, nanoseconds.
+    period_ns: u64,
+    /// The longest lateness forgiven, nanoseconds.
+    credit_ns: u64,
+}
+
+/// The longest lateness of a start that is forgiven: a quarter period, at most this.
+const MAX_CREDIT: Duration = Duration::from_millis(5);
+
+/// Windows up to this count are checked exactly with a [`StartLog`]; above it one extra
+/// start in a window (a 0.01% excess) is left to the schedule.
+const MAX_LOGGED_COUNT: u32 = 10_000;
+
+/// The last `count` starts of one window: a start is allowed only once the `count`-th latest
+/// is a whole span old, so no span ever holds more than `count` starts.
+#[derive(Debug)]
+struct StartLog {
+    count: usize,
+    span: Duration,
+    starts: VecDeque<Instant>,
+}
+
+impl StartLog {
+    /// How long until one more start fits in the window.
+    fn wait(&self, now: Instant) -> Duration {
+        if self.starts.len() < self.count {
+            return Duration::ZERO;
+        }
+        self.starts
+            .get(self.starts.len() - self.count)
+            .map_or(Duration::ZERO, |oldest| {
+                (*oldest + self.span).saturating_duration_since(now)
+            })
+    }
+
+    fn record(&mut self, now: Instant) {
+        self.starts.push_back(now);
+        while self.starts.len() > self.count {
+            self.starts.pop_front();
+        }
+    }
 }
 
 impl StateStore for PeekableState {
@@ -63,8 +111,15 @@ impl StateStore for PeekableState {
         let current = (raw != u64::MAX).then(|| Nanos::new(raw));
         let (outcome, next) = f(current)?;
         if !self.dry.load(Ordering::Acquire) {
-            self.tat
-                .store(next.as_u64().min(u64::MAX - 1), Ordering::Release);
+            let mut next = next.as_u64();
+            if let Some(tat) = current.map(|t| t.as_u64()) {
+                // The cell was at `tat`; the start came `late` after it.
+                let late = next.saturating_sub(self.period_ns).saturating_sub(tat);
+                if late > 0 && late <= self.credit_ns {
+                    next = tat.saturating_add(self.period_ns);
+                }
+            }
+            self.tat.store(next.min(u64::MAX - 1), Ordering::Release);
         }
         Ok(outcome)
     }
@@ -99,6 +154,8 @@ struct State {
     meter: RateMeter,
     throttled: u64,
     admitted: u64,
+    /// Exact checks of the configured windows (those small enough to log).
+    logs: Vec<StartLog>,
 }
 
 struct Inner {
@@ -188,6 +245,15 @@ impl Throttle {
             None => None,
         };
         let dry = Arc::new(AtomicBool::new(false));
+        let logs = windows
+            .iter()
+            .filter(|w| w.count <= MAX_LOGGED_COUNT)
+            .map(|w| StartLog {
+                count: w.count as usize,
+                span: w.span,
+                starts: VecDeque::new(),
+            })
+            .collect();
         let windows = windows
             .into_iter()
             .map(|w| {
@@ -203,6 +269,7 @@ impl Throttle {
             meter: RateMeter::new(Duration::from_secs(10), 10_000),
             throttled: 0,
             admitted: 0,
+            logs,
         };
         Ok(Throttle {
             inner: Arc::new(Inner {
@@ -286,6 +353,9 @@ impl Throttle {
             }
         }
         self.inner.dry.store(false, Ordering::Release);
+        for log in &st.logs {
+            wait = wait.max(log.wait(now));
+        }
         if !wait.is_zero() {
             return Some(wait);
         }
@@ -295,6 +365,9 @@ impl Throttle {
             if let Err(not_until) = limiter.check() {
                 return Some(not_until.wait_time_from(self.inner.clock.now()));
             }
+        }
+        for log in &mut st.logs {
+            log.record(now);
         }
         st.admitted += 1;
         st.in_flight += 1;
@@ -368,9 +441,12 @@ impl Throttle {
 }
 
 fn new_limiter(quota: Quota, clock: &TokioClock, dry: &Arc<AtomicBool>) -> Limiter {
+    let period = quota.replenish_interval();
     let state = PeekableState {
         tat: AtomicU64::new(u64::MAX),
         dry: Arc::clone(dry),
+        period_ns: u64::try_from(period.as_nanos()).unwrap_or(u64::MAX),
+        credit_ns: u64::try_from((period / 4).min(MAX_CREDIT).as_nanos()).unwrap_or(0),
     };
     RateLimiter::new(quota, state, clock.clone())
 }
