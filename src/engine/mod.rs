@@ -8,6 +8,7 @@ pub mod circuit;
 mod cycle;
 pub mod desired;
 pub mod execute;
+mod group_ops;
 mod ops;
 pub mod read;
 pub mod record;
