@@ -5,6 +5,7 @@
 mod util;
 
 mod apply_sandbox;
+mod check;
 mod config_errors;
 mod daemon;
 mod demo;
@@ -13,6 +14,7 @@ mod lifecycle;
 mod lifecycle_dates;
 mod push_auth;
 mod push_bulk;
+mod push_circuit;
 mod push_crash;
 mod push_faults;
 mod push_limits;

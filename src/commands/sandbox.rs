@@ -34,6 +34,7 @@ pub async fn run(args: SandboxArgs) -> CommandResult {
             rate_limit_per_sec: args.rate_limit,
             seed: args.seed,
         },
+        public_discovery: false,
     };
     crate::sandbox::serve_forever(opts)
         .await

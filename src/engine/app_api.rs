@@ -181,9 +181,12 @@ impl AppApi {
         &self.client
     }
 
-    /// `GET /ServiceProviderConfig`: reachable and authorized.
+    /// `GET /ServiceProviderConfig`, then one authenticated read of `/Users`: reachable
+    /// and authorized (many apps serve their configuration to anyone).
     pub async fn probe(&self) -> Result<ProbeResult, ScimError> {
-        self.client.discover().await.map(ProbeResult)
+        let caps = self.client.discover().await?;
+        self.client.check_access().await?;
+        Ok(ProbeResult(caps))
     }
 
     /// Finds an existing account for a person per `match_on`.

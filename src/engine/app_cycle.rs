@@ -252,17 +252,22 @@ pub async fn execute_planned(p: Planned) -> Result<(AppPlan, AppOutcome), Engine
         record_health(&store, app, run.now, Some(e.clone()), None, None).await?;
         return Ok((plan, outcome));
     }
-    if plan.operations.is_empty() {
-        return Ok((plan, outcome));
-    }
-    let Some(api) = api else {
-        return Err(EngineError::Usage(format!("app {}: no client", app.name)));
-    };
     let previous = store
         .app_health()
         .await?
         .into_iter()
         .find(|h| h.app == app.name);
+    let was_open = previous
+        .as_ref()
+        .is_some_and(|h| h.circuit == CircuitState::Open);
+    // With nothing to do, a healthy app gets no request at all; an open circuit still gets
+    // its half-open probe, so `status` does not call a recovered app unhealthy forever.
+    if plan.operations.is_empty() && !was_open {
+        return Ok((plan, outcome));
+    }
+    let Some(api) = api else {
+        return Err(EngineError::Usage(format!("app {}: no client", app.name)));
+    };
     let mut circuit = Circuit::new();
     if let Some(h) = &previous {
         if h.circuit == CircuitState::Open {
@@ -300,6 +305,11 @@ pub async fn execute_planned(p: Planned) -> Result<(AppPlan, AppOutcome), Engine
         } else {
             record_health(&store, app, run.now, Some(reason), None, previous.as_ref()).await?;
         }
+        return Ok((plan, outcome));
+    }
+    if plan.operations.is_empty() {
+        // The probe passed and there is nothing to send: the app is healthy again.
+        record_health(&store, app, run.now, None, None, previous.as_ref()).await?;
         return Ok((plan, outcome));
     }
     let circuit = Arc::new(circuit);

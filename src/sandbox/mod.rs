@@ -58,6 +58,9 @@ pub struct SandboxOptions {
     pub profile: String,
     /// Faults to inject.
     pub faults: Faults,
+    /// Serve `/ServiceProviderConfig`, `/Schemas` and `/ResourceTypes` without the token,
+    /// as many apps do; the token still guards users and groups.
+    pub public_discovery: bool,
 }
 
 impl std::fmt::Debug for SandboxOptions {
@@ -68,6 +71,7 @@ impl std::fmt::Debug for SandboxOptions {
             .field("db", &self.db)
             .field("profile", &self.profile)
             .field("faults", &self.faults)
+            .field("public_discovery", &self.public_discovery)
             .finish()
     }
 }
@@ -80,6 +84,7 @@ impl Default for SandboxOptions {
             db: None,
             profile: "generic".to_string(),
             faults: Faults::default(),
+            public_discovery: false,
         }
     }
 }
@@ -138,6 +143,7 @@ pub async fn start(opts: SandboxOptions) -> anyhow::Result<SandboxHandle> {
             .token
             .as_ref()
             .map(|t| Sha256::digest(t.as_bytes()).into()),
+        public_discovery: opts.public_discovery,
     });
     let (tx, rx) = oneshot::channel::<()>();
     let make = service::router(app.clone()).into_make_service_with_connect_info::<ConnHandle>();

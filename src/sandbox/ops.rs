@@ -33,6 +33,8 @@ pub struct App {
     pub locks: ObjectLocks,
     /// SHA-256 of the bearer token, when one is required.
     pub token_digest: Option<[u8; 32]>,
+    /// The discovery endpoints answer without the token.
+    pub public_discovery: bool,
 }
 
 /// A successful answer.

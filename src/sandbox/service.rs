@@ -290,8 +290,14 @@ async fn handle(
         Query::<BTreeMap<String, String>>::try_from_uri(req.uri())
             .map(|q| q.0)
             .unwrap_or_default();
-    if let Err(e) = gate(&app, &headers) {
-        return error_response(&app, &e);
+    let discovery = matches!(
+        segs.first().map(String::as_str),
+        Some("ServiceProviderConfig" | "ServiceProviderConfigs" | "Schemas" | "ResourceTypes")
+    );
+    if !(discovery && app.public_discovery) {
+        if let Err(e) = gate(&app, &headers) {
+            return error_response(&app, &e);
+        }
     }
     let d = app.injector.decide();
     let f = app.injector.faults().clone();

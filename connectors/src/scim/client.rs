@@ -14,6 +14,7 @@ use url::Url;
 
 use super::discovery::{parse_capabilities, Capabilities};
 use super::error::{parse_error_body, ScimError};
+use super::filter::Filter;
 use super::patch::RemovalForm;
 use super::profiles::{PatchSupport, Profile};
 use super::MEDIA_TYPE;
@@ -166,6 +167,26 @@ impl ScimClient {
             }
         }
         Err(last.unwrap_or_else(|| self.invalid(OP, "no discovery path configured")))
+    }
+
+    /// One authenticated read of `/Users` (a `userName` filter matching nobody, one result
+    /// at most): proves the credentials work where `ServiceProviderConfig`, which many apps
+    /// serve without authentication, cannot. A 400 (the app refuses the filter) still shows
+    /// the request was authorized.
+    #[tracing::instrument(name = "scim", skip_all, fields(app = %self.inner.app, op = "check_access"))]
+    pub async fn check_access(&self) -> Result<(), ScimError> {
+        const OP: &str = "check_access";
+        let mut url = self.endpoint(&["Users"])?;
+        let filter = Filter::eq("userName", "hrsync-access-check.invalid")
+            .map_err(|e| self.invalid(OP, e.to_string()))?;
+        url.query_pairs_mut()
+            .append_pair("filter", &filter.to_string())
+            .append_pair("count", "1");
+        let resp = self.send(OP, Method::GET, url, None, Replay::Safe).await?;
+        if resp.status.is_success() || resp.status.as_u16() == 400 {
+            return Ok(());
+        }
+        Err(self.error_from(OP, "Users", &resp))
     }
 
     /// Capabilities, discovering them first if needed.

@@ -18,17 +18,9 @@ pub mod salesforce;
 pub mod slack;
 pub mod zoom;
 
-/// Every profile name `--profile` accepts.
-pub const NAMES: &[&str] = &[
-    "generic",
-    "slack",
-    "github",
-    "aws_identity_center",
-    "zoom",
-    "atlassian",
-    "salesforce",
-    "google",
-];
+/// Every profile name `--profile` accepts: the same apps hrsync has client profiles for, so
+/// each one can be rehearsed.
+pub const NAMES: &[&str] = hrsync_connectors::scim::Profile::NAMES;
 
 /// The profile of that name.
 pub fn by_name(name: &str) -> Option<Profile> {

@@ -287,3 +287,16 @@ async fn atlassian_zoom_and_unknown_profiles() {
     .await;
     assert!(err.is_err_and(|e| e.to_string().contains("unknown sandbox profile")));
 }
+
+#[test]
+fn every_client_profile_can_be_rehearsed() {
+    for name in crate::sandbox::profiles::NAMES {
+        let p = crate::sandbox::profiles::by_name(name)
+            .unwrap_or_else(|| panic!("no sandbox profile for {name}"));
+        assert_eq!(
+            p.name, *name,
+            "sandbox profile {name} answers to its own name"
+        );
+    }
+    assert!(crate::sandbox::profiles::by_name("no-such-app").is_none());
+}
