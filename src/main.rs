@@ -20,11 +20,14 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    // `plan --detailed-exitcode` keeps 2 for "changes pending", so every error is 1 there,
+    // as scripts written for that convention expect.
+    let detailed = matches!(&cli.command, hrsync::cli::Command::Plan(a) if a.detailed_exitcode);
     match runtime.block_on(hrsync::commands::dispatch(cli)) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("hrsync: error: {e:#}");
-            ExitCode::from(e.exit_code())
+            ExitCode::from(if detailed { 1 } else { e.exit_code() })
         }
     }
 }

@@ -12,6 +12,7 @@ mod demo;
 mod interop_scim2;
 mod lifecycle;
 mod lifecycle_dates;
+mod plan_cli;
 mod push_auth;
 mod push_bulk;
 mod push_circuit;

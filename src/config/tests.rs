@@ -29,16 +29,33 @@ userName = "{{ email }}"
 
 #[test]
 fn example_config_loads_with_its_secrets() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    // The unit file hands over exactly the credentials the example config names, so the
+    // two work together as shipped.
+    let unit = std::fs::read_to_string(root.join("systemd/hrsync.service")).expect("unit");
+    let loaded: Vec<&str> = unit
+        .lines()
+        .filter_map(|l| l.strip_prefix("LoadCredential="))
+        .filter_map(|l| l.split(':').next())
+        .collect();
+    let example = std::fs::read_to_string(root.join("config.example.toml")).expect("example");
+    let named: Vec<&str> = example
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .filter_map(|l| l.split("credential = \"").nth(1))
+        .filter_map(|rest| rest.split('"').next())
+        .collect();
+    assert_eq!(named.len(), 3, "{named:?}");
     let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(dir.path().join("github-scim-token"), "ghp_example").expect("write");
-    // SAFETY: tests in this module do not read these variables concurrently elsewhere.
-    unsafe {
-        std::env::set_var("SLACK_SCIM_TOKEN", "xoxp-example");
-        std::env::set_var("BAMBOOHR_API_KEY", "bamboo-example");
+    for name in &named {
+        assert!(
+            loaded.contains(name),
+            "systemd/hrsync.service lacks LoadCredential={name}"
+        );
+        std::fs::write(dir.path().join(name), format!("{name}-example")).expect("write");
     }
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config.example.toml");
     let s = load(
-        &path,
+        &root.join("config.example.toml"),
         &LoadOptions {
             credentials_dir: Some(dir.path().to_path_buf()),
         },
@@ -52,7 +69,7 @@ fn example_config_loads_with_its_secrets() {
     assert!(slack.manages_groups);
     assert!(s.schedule.is_some());
     assert!(
-        !format!("{:?}", slack.auth).contains("xoxp-example"),
+        !format!("{:?}", slack.auth).contains("slack-scim-token-example"),
         "secrets are redacted in Debug output"
     );
 }

@@ -19,7 +19,14 @@ impl Schedule {
     pub fn cron(line: &str) -> Result<Schedule, String> {
         let fields = line.split_whitespace().count();
         let expr = match fields {
-            5 => format!("0 {}", line.trim()),
+            5 => {
+                let mut f: Vec<&str> = line.split_whitespace().collect();
+                let dow = crontab_weekdays(f[4]).map_err(|e| {
+                    format!("invalid cron schedule {line:?}: day of week {:?}: {e}", f[4])
+                })?;
+                f[4] = &dow;
+                format!("0 {}", f.join(" "))
+            }
             6 | 7 => line.trim().to_string(),
             n => {
                 return Err(format!(
@@ -48,6 +55,53 @@ impl Schedule {
                 .unwrap_or(Duration::from_secs(60)),
         }
     }
+}
+
+/// Rewrites a crontab day-of-week field (0 or 7 = Sunday, 1 = Monday … 6 = Saturday) into
+/// the numbering of 6/7-field expressions (1 = Sunday … 7 = Saturday), so `1-5` in a crontab
+/// line still means Monday to Friday. Names (`MON-FRI`) pass through unchanged.
+fn crontab_weekdays(field: &str) -> Result<String, String> {
+    let day = |t: &str| -> Result<Option<u32>, String> {
+        if t.chars().all(|c| c.is_ascii_digit()) {
+            let n: u32 = t.parse().map_err(|_| format!("{t:?} is not a day"))?;
+            if n > 7 {
+                return Err(format!("{n} is not a day (0–7)"));
+            }
+            Ok(Some(n % 7 + 1))
+        } else {
+            Ok(None)
+        }
+    };
+    let mut items = Vec::new();
+    for item in field.split(',') {
+        let (base, step) = match item.split_once('/') {
+            Some((b, s)) => (b, Some(s)),
+            None => (item, None),
+        };
+        let step = step.map(|s| format!("/{s}")).unwrap_or_default();
+        match base.split_once('-') {
+            Some((a, b)) => match (day(a)?, day(b)?) {
+                (Some(x), Some(y)) if x <= y => items.push(format!("{x}-{y}{step}")),
+                // `…-7` ends on Sunday, which comes first in the other numbering.
+                (Some(x), Some(1)) if step.is_empty() && b == "7" => items.push(if x == 1 {
+                    "*".to_string()
+                } else {
+                    format!("{x}-7,1")
+                }),
+                (None, None) => items.push(item.to_string()),
+                _ => {
+                    return Err(format!(
+                        "range {base:?} cannot be read; use names like MON-FRI"
+                    ))
+                }
+            },
+            None => match day(base)? {
+                Some(x) => items.push(format!("{x}{step}")),
+                None => items.push(item.to_string()),
+            },
+        }
+    }
+    Ok(items.join(","))
 }
 
 /// Parses `30s`, `10m`, `2h`, `1d`, `500ms` or a bare number of seconds.
@@ -91,9 +145,44 @@ mod tests {
         assert_eq!(s.delay_from(now), Duration::from_secs(52 * 60 + 30));
         assert!(Schedule::cron("* *").is_err());
         assert!(Schedule::cron("61 * * * *").is_err());
+        assert!(Schedule::cron("0 9 * * 8").is_err());
         assert_eq!(parse_duration("10m"), Ok(Duration::from_secs(600)));
         assert_eq!(parse_duration("1"), Ok(Duration::from_secs(1)));
         assert!(parse_duration("0s").is_err());
         assert!(parse_duration("ten").is_err());
+    }
+
+    fn next_days(line: &str, from: &str, n: usize) -> Vec<String> {
+        let Schedule::Cron(s) = Schedule::cron(line).expect("schedule") else {
+            panic!("cron");
+        };
+        let from = DateTime::parse_from_rfc3339(from)
+            .expect("date")
+            .with_timezone(&Utc);
+        s.after(&from)
+            .take(n)
+            .map(|d| d.format("%a").to_string())
+            .collect()
+    }
+
+    #[test]
+    fn crontab_weekdays_mean_what_crontab_means() {
+        // 2026-11-22 is a Sunday.
+        let from = "2026-11-22T00:00:00Z";
+        assert_eq!(
+            next_days("0 9 * * 1-5", from, 6),
+            ["Mon", "Tue", "Wed", "Thu", "Fri", "Mon"]
+        );
+        assert_eq!(next_days("0 9 * * 0", from, 2), ["Sun", "Sun"]);
+        assert_eq!(next_days("0 9 * * 7", from, 1), ["Sun"]);
+        assert_eq!(next_days("0 9 * * 6,0", from, 3), ["Sun", "Sat", "Sun"]);
+        assert_eq!(
+            next_days("0 9 * * 5-7", from, 4),
+            ["Sun", "Fri", "Sat", "Sun"]
+        );
+        assert_eq!(next_days("0 9 * * MON-FRI", from, 1), ["Mon"]);
+        assert_eq!(next_days("0 9 * * */2", from, 1).len(), 1);
+        // Six fields keep their own numbering (1 = Sunday).
+        assert_eq!(next_days("0 0 9 * * 2", from, 1), ["Mon"]);
     }
 }
