@@ -153,8 +153,9 @@ mod tests {
     }
 
     fn next_days(line: &str, from: &str, n: usize) -> Vec<String> {
-        let Schedule::Cron(s) = Schedule::cron(line).expect("schedule") else {
-            panic!("cron");
+        let s = match Schedule::cron(line).expect("schedule") {
+            Schedule::Cron(s) => s,
+            Schedule::Interval(_) => return Vec::new(),
         };
         let from = DateTime::parse_from_rfc3339(from)
             .expect("date")
