@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use hrsync_state::Store;
+use hrsync_state::{CycleKind, CycleRow, Store};
 use serde_json::{json, Value};
 
 use crate::cli::{SimpleFormat, StatusArgs};
@@ -50,22 +50,29 @@ pub async fn collect(
     let held = store.held(None).await?;
     let opq = store.op_quarantine(None).await?;
     let records = store.record_quarantine().await?;
-    let last_summary = cycles
-        .iter()
-        .find(|c| !c.summary.is_null() && c.summary.get("apps").is_some())
-        .map(|c| c.summary.clone())
-        .unwrap_or(Value::Null);
+    // Conflicts are only known when the app was read (resync); persons set aside for an
+    // app are decided by every cycle. Each comes from the newest cycle that covered the
+    // app, so a later cycle of another kind or of other apps does not hide them.
+    let resyncs = store
+        .recent_summaries(Some(CycleKind::Resync), SUMMARY_LOOKBACK)
+        .await?;
+    let any = store.recent_summaries(None, SUMMARY_LOOKBACK).await?;
     let apps: Vec<Value> = settings
         .apps
         .iter()
         .map(|a| {
             let c = counts.get(&a.name).copied().unwrap_or_default();
             let h = health.iter().find(|h| h.app == a.name);
-            let conflicts = last_summary
-                .get("apps")
-                .and_then(|apps| apps.as_array())
-                .and_then(|apps| apps.iter().find(|x| x["name"] == a.name.as_str()))
-                .map(|x| x["conflicts"].clone())
+            let (conflicts, found_by) = match latest_for_app(&resyncs, &a.name) {
+                Some((cycle, app)) => (
+                    app["conflicts"].clone(),
+                    json!({"cycle": cycle.id, "at": cycle.finished_at}),
+                ),
+                None => (json!([]), Value::Null),
+            };
+            let set_aside = latest_for_app(&any, &a.name)
+                .map(|(_, app)| app["quarantined"].clone())
+                .filter(|q| q.is_array())
                 .unwrap_or(json!([]));
             json!({
                 "name": a.name,
@@ -79,6 +86,8 @@ pub async fn collect(
                 })),
                 "held": held.iter().filter(|x| x.app == a.name).collect::<Vec<_>>(),
                 "quarantined": opq.iter().filter(|x| x.app == a.name).collect::<Vec<_>>(),
+                "quarantined_persons": set_aside,
+                "conflicts_found_by": found_by,
                 "conflicts": conflicts,
             })
         })
@@ -89,6 +98,23 @@ pub async fn collect(
         "apps": apps,
         "quarantined_records": records,
     }))
+}
+
+/// How many recent cycles `status` looks through for the latest one covering each app.
+const SUMMARY_LOOKBACK: usize = 200;
+
+/// The newest cycle among `cycles` (newest first) whose summary covers `app`, with the
+/// app's part of that summary. A cycle in which the app could not be reached or read
+/// learned nothing about it and is passed over.
+fn latest_for_app<'a>(cycles: &'a [CycleRow], app: &str) -> Option<(&'a CycleRow, &'a Value)> {
+    cycles.iter().find_map(|c| {
+        c.summary
+            .get("apps")
+            .and_then(Value::as_array)
+            .and_then(|apps| apps.iter().find(|x| x["name"] == app))
+            .filter(|x| x["circuit_open"].is_null())
+            .map(|x| (c, x))
+    })
 }
 
 fn s(v: &Value) -> String {
@@ -153,10 +179,22 @@ fn text(doc: &Value) -> String {
                 s(&q["last_error"])
             );
         }
+        for q in a["quarantined_persons"].as_array().into_iter().flatten() {
+            let _ = writeln!(
+                out,
+                "  ✗ quarantined {} (not pushed): {}",
+                s(&q["key"]),
+                s(&q["reason"])
+            );
+        }
+        let found_by = a["conflicts_found_by"]["cycle"]
+            .as_i64()
+            .map(|id| format!("  (seen by resync cycle #{id})"))
+            .unwrap_or_default();
         for c in a["conflicts"].as_array().into_iter().flatten() {
             let _ = writeln!(
                 out,
-                "  ! conflict {} {}: app {}, HR {} (rule: {})",
+                "  ! conflict {} {}: app {}, HR {} (rule: {}){found_by}",
                 s(&c["key"]),
                 s(&c["path"]),
                 c["app"],

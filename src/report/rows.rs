@@ -1,5 +1,6 @@
 //! The table model shared by the markdown and HTML reports: one row per operation,
-//! conflict and held operation, and one per quarantined record, in report order.
+//! conflict, held operation, person set aside for the app, orphan and vanished link, and
+//! one per quarantined record, in report order (the text report's order).
 
 use super::{short_path, show_value};
 use crate::reconcile::{AppPlan, Plan};
@@ -79,6 +80,35 @@ pub fn app_rows(a: &AppPlan) -> Vec<Row> {
             key: h.operation.key.clone(),
             user_name: h.operation.user_name.clone().unwrap_or_default(),
             details: vec![Detail::Text(h.reason.clone())],
+        });
+    }
+    for q in &a.quarantined {
+        rows.push(Row {
+            op: "quarantined".into(),
+            key: q.key.clone(),
+            user_name: String::new(),
+            details: vec![Detail::Text(q.reason.clone())],
+        });
+    }
+    for o in &a.orphans {
+        rows.push(Row {
+            op: "orphan".into(),
+            key: o.external_id.clone().unwrap_or_else(|| "-".into()),
+            user_name: o.user_name.clone(),
+            details: vec![Detail::Text(format!(
+                "not managed by hrsync{}",
+                if o.active { "" } else { " (inactive)" }
+            ))],
+        });
+    }
+    for k in &a.vanished {
+        rows.push(Row {
+            op: "vanished".into(),
+            key: k.clone(),
+            user_name: String::new(),
+            details: vec![Detail::Text(
+                "linked account no longer exists in the app".into(),
+            )],
         });
     }
     rows

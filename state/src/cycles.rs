@@ -157,4 +157,31 @@ impl Store {
         })
         .await
     }
+
+    /// The last `n` finished cycles with a summary, of one kind or of every kind, newest
+    /// first: where `status` finds what the latest cycle that covered an app reported.
+    pub async fn recent_summaries(
+        &self,
+        kind: Option<CycleKind>,
+        n: usize,
+    ) -> Result<Vec<CycleRow>, StateError> {
+        let limit = i64::try_from(n).unwrap_or(i64::MAX);
+        self.read(move |conn| {
+            let by_kind = if kind.is_some() { "AND kind = ?2" } else { "" };
+            let mut st = conn
+                .prepare(&format!(
+                    "SELECT {COLUMNS} FROM cycles WHERE summary IS NOT NULL \
+                     AND finished_at IS NOT NULL {by_kind} ORDER BY id DESC LIMIT ?1"
+                ))
+                .ctx("read recent cycle summaries")?;
+            let rows = match kind {
+                Some(k) => st.query_map(params![limit, k], from_row),
+                None => st.query_map(params![limit], from_row),
+            }
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+            .ctx("read recent cycle summaries")?;
+            Ok(rows)
+        })
+        .await
+    }
 }
