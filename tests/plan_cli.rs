@@ -12,7 +12,12 @@ async fn detailed_exit_codes_and_output_file() {
     env.write_config(&env.app("wiki", &sb.base_url(), ""));
 
     let out = run(&env, &["plan", "--detailed-exitcode"]).await;
-    assert_eq!(out.status.code(), Some(2), "changes pending: {}", text(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "changes pending: {}",
+        text(&out)
+    );
 
     let report = env.dir.path().join("plan.json");
     let report_arg = report.display().to_string();

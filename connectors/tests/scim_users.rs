@@ -165,8 +165,21 @@ async fn patch_501_switches_the_app_to_put_and_remembers_it() {
     );
     assert!(stored.get("meta").is_none(), "read-only meta not sent back");
     assert_eq!(client.write_mode(), WriteMode::Put);
-    let methods: Vec<String> = fake.take_seen().into_iter().map(|s| s.method).collect();
-    assert_eq!(methods, ["PATCH", "GET", "PUT"]);
+    let seen: Vec<String> = fake
+        .take_seen()
+        .into_iter()
+        .map(|s| format!("{} {}", s.method, s.path))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            "GET /ServiceProviderConfig".to_string(),
+            "PATCH /Users/".to_string() + &id,
+            "GET /Users/".to_string() + &id,
+            "PUT /Users/".to_string() + &id,
+        ],
+        "the app advertised PATCH, so PATCH was tried first"
+    );
     client
         .update_user(
             &id,
@@ -180,6 +193,46 @@ async fn patch_501_switches_the_app_to_put_and_remembers_it() {
     assert!(
         fake.store().users[&id].get("title").is_none(),
         "remove applied in PUT"
+    );
+}
+
+#[tokio::test]
+async fn an_app_advertising_no_patch_gets_put_from_the_first_update() {
+    let fake = Fake::start(Knobs {
+        advertise_patch: false,
+        ..Knobs::default()
+    })
+    .await;
+    let id = fake.seed_user(json!({"userName": "ana", "title": "Engineer", "nickName": "Ani"}));
+    let client = fake.client(Profile::generic());
+    for title in ["Senior", "Staff"] {
+        client
+            .update_user(
+                &id,
+                &[PatchOp::replace("title", json!(title))],
+                &json!({"userName": "ana", "title": title}),
+            )
+            .await
+            .expect("update");
+        assert_eq!(fake.store().users[&id]["title"], title);
+    }
+    assert_eq!(fake.store().users[&id]["nickName"], "Ani", "PUT kept it");
+    let seen: Vec<String> = fake
+        .take_seen()
+        .into_iter()
+        .map(|s| format!("{} {}", s.method, s.path))
+        .collect();
+    let user = format!("/Users/{id}");
+    assert_eq!(
+        seen,
+        [
+            "GET /ServiceProviderConfig".to_string(),
+            format!("GET {user}"),
+            format!("PUT {user}"),
+            format!("GET {user}"),
+            format!("PUT {user}"),
+        ],
+        "configuration read once, never a PATCH"
     );
 }
 

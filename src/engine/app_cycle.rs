@@ -63,6 +63,8 @@ pub struct Planned {
     links: BTreeMap<String, LinkState>,
     groups: BTreeMap<String, GroupState>,
     api: Option<Arc<AppApi>>,
+    /// Capabilities the client started with, from the state.
+    recalled: Option<hrsync_connectors::scim::Capabilities>,
 }
 
 /// Plans one app.
@@ -108,11 +110,18 @@ pub async fn plan_app_run(run: AppRun) -> Result<Planned, EngineError> {
                     links,
                     groups,
                     api: None,
+                    recalled: None,
                 });
             }
         }
     } else {
         None
+    };
+    let recalled = match (&api, &run.store) {
+        (Some(api), Some(store)) => {
+            super::capabilities::recall(store, &app.name, api, run.now).await
+        }
+        _ => None,
     };
     let mut remote = None;
     let mut read_error = None;
@@ -213,6 +222,7 @@ pub async fn plan_app_run(run: AppRun) -> Result<Planned, EngineError> {
         links,
         groups,
         api,
+        recalled,
     })
 }
 
@@ -224,6 +234,7 @@ pub async fn execute_planned(p: Planned) -> Result<(AppPlan, AppOutcome), Engine
         links,
         groups,
         api,
+        recalled,
         ..
     } = p;
     let app = &run.app;
@@ -313,6 +324,7 @@ pub async fn execute_planned(p: Planned) -> Result<(AppPlan, AppOutcome), Engine
         return Ok((plan, outcome));
     }
     let circuit = Arc::new(circuit);
+    let caps_api = api.clone();
     let ctx = Arc::new(ExecCtx {
         api,
         recorder: Recorder::new(Some(store.clone()), run.cycle_id, &app.name),
@@ -326,6 +338,7 @@ pub async fn execute_planned(p: Planned) -> Result<(AppPlan, AppOutcome), Engine
         conflicts: app.policy.conflicts.clone(),
     });
     outcome = execute_app(ctx, &plan, app.concurrency).await;
+    super::capabilities::remember(&store, &app.name, &caps_api, recalled.as_ref(), run.now).await;
     let last_error = outcome.failed.last().map(|f| f.error.clone());
     record_health(
         &store,

@@ -4,6 +4,7 @@
 pub mod app_api;
 mod app_cycle;
 mod bulk;
+mod capabilities;
 pub mod circuit;
 mod cycle;
 pub mod desired;

@@ -45,6 +45,8 @@ pub(crate) struct Inner {
     pub(crate) removal_form: Mutex<Option<RemovalForm>>,
     pub(crate) unfilterable: Mutex<BTreeSet<String>>,
     locks: Mutex<BTreeMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Set once discovery has been tried before the first update.
+    patch_learned: tokio::sync::OnceCell<()>,
 }
 
 impl std::fmt::Debug for ScimClient {
@@ -89,6 +91,7 @@ impl ScimClient {
                 removal_form: Mutex::new(None),
                 unfilterable: Mutex::new(BTreeSet::new()),
                 locks: Mutex::new(BTreeMap::new()),
+                patch_learned: tokio::sync::OnceCell::new(),
             }),
         }
     }
@@ -131,6 +134,29 @@ impl ScimClient {
                 _ => WriteMode::Patch,
             },
         }
+    }
+
+    /// Takes capabilities learned earlier (kept in hrsync's state between runs), so a run
+    /// need not read `ServiceProviderConfig` again.
+    pub fn set_capabilities(&self, caps: Capabilities) {
+        *self.inner.caps.write().unwrap_or_else(|e| e.into_inner()) = Some(caps);
+    }
+
+    /// Before the first update of a run, reads the app's `ServiceProviderConfig` when the
+    /// profile leaves PATCH support to it, so an app that says it has no PATCH gets PUT from
+    /// the start. Tried once; if the read fails, PATCH is tried and its answer decides.
+    pub(crate) async fn learn_patch_support(&self) {
+        if self.inner.profile.patch != PatchSupport::Discover || self.capabilities().is_some() {
+            return;
+        }
+        self.inner
+            .patch_learned
+            .get_or_init(|| async {
+                if let Err(e) = self.discover().await {
+                    tracing::debug!(app = %self.inner.app, error = %e, "No ServiceProviderConfig; PATCH will tell.");
+                }
+            })
+            .await;
     }
 
     pub(crate) fn use_put_from_now_on(&self) {

@@ -1,13 +1,13 @@
 //! What an app says it can do: `ServiceProviderConfig` (RFC 7643 §5) read into
 //! [`Capabilities`], tolerating missing fields, string booleans and list-wrapped answers.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::resource::get_ci;
 
 /// Bulk support (RFC 7643 §5 `bulk`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BulkCaps {
     /// `bulk.supported`.
     pub supported: bool,
@@ -18,7 +18,7 @@ pub struct BulkCaps {
 }
 
 /// Filter support (RFC 7643 §5 `filter`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FilterCaps {
     /// `filter.supported`.
     pub supported: bool,
@@ -27,7 +27,7 @@ pub struct FilterCaps {
 }
 
 /// An app's advertised capabilities; what is missing reads as "not supported".
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Capabilities {
     /// `patch.supported`.
     pub patch: bool,

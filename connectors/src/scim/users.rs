@@ -107,6 +107,7 @@ impl ScimClient {
         if ops.is_empty() {
             return Ok(None);
         }
+        self.learn_patch_support().await;
         let _guard = self.write_guard(&format!("Users/{user_id}")).await;
         if self.write_mode() == WriteMode::Put {
             return self.put_user(user_id, ops, full).await;
