@@ -42,6 +42,59 @@ async fn state_files_are_private_to_their_owner() {
     }
 }
 
+/// The journal mode and sync level of the store's own connection.
+async fn durability(store: &Store) -> (String, i64) {
+    store
+        .call(|c| {
+            let journal: String = c
+                .pragma_query_value(None, "journal_mode", |r| r.get(0))
+                .unwrap();
+            let sync: i64 = c
+                .pragma_query_value(None, "synchronous", |r| r.get(0))
+                .unwrap();
+            Ok((journal, sync))
+        })
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_store_writes_ahead_and_syncs_every_commit_with_private_sidecars() {
+    let (dir, path) = state_file();
+    let store = Store::open(&path).await.unwrap();
+    store
+        .record_outcome(created("slack", "E1", "U1"))
+        .await
+        .unwrap();
+
+    let (journal, sync) = durability(&store).await;
+    assert_eq!(journal.to_ascii_lowercase(), "wal", "journal_mode");
+    // 2 = FULL: a commit has reached the disk before the outcome counts as recorded.
+    assert_eq!(sync, 2, "synchronous must be FULL");
+
+    // WAL is a property of the file: a second connection sees it too.
+    let other = Connection::open(&path).unwrap();
+    let on_disk: String = other
+        .pragma_query_value(None, "journal_mode", |r| r.get(0))
+        .unwrap();
+    assert_eq!(on_disk.to_ascii_lowercase(), "wal", "journal_mode on disk");
+    drop(other);
+
+    // With the store open after a write, the sidecars exist and must be private.
+    for side in ["state.db-wal", "state.db-shm"] {
+        let p = dir.path().join(side);
+        assert!(p.exists(), "{side} should exist while the store is open");
+        assert_eq!(mode(&p), 0o600, "{side}");
+    }
+
+    // Reopening keeps both settings.
+    drop(store);
+    let store = Store::open(&path).await.unwrap();
+    let (journal, sync) = durability(&store).await;
+    assert_eq!(journal.to_ascii_lowercase(), "wal");
+    assert_eq!(sync, 2);
+}
+
 #[tokio::test]
 async fn reopening_keeps_data_and_does_not_rerun_migrations() {
     let (_dir, path) = state_file();
