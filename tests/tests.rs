@@ -10,6 +10,7 @@ mod config_errors;
 mod conflicts_drift;
 mod daemon;
 mod demo;
+mod guards_groups;
 mod interop_scim2;
 mod lifecycle;
 mod lifecycle_dates;
