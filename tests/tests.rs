@@ -24,3 +24,4 @@ mod push_limits;
 mod push_profiles;
 mod push_quarantine;
 mod sources_e2e;
+mod sources_e2e_bamboohr;

@@ -1,68 +1,23 @@
-//! BambooHR against a local server speaking its documented shapes: the custom report,
-//! the directory fallback, `/employees/changed` with per-employee reads, basic auth with
-//! the API key, throttling and `X-BambooHR-Error-Message`.
+//! BambooHR full reads against a local server speaking its documented shapes: the
+//! custom report, the directory fallback, basic auth with the API key, throttling and
+//! `X-BambooHR-Error-Message`, `supervisorEId` as the supervisor's employee number, and
+//! responses that are not the promised shape.
 
 mod source_util;
 
 use std::collections::BTreeMap;
 
-use axum::extract::{Path, Query};
+use axum::extract::Query;
 use axum::http::HeaderMap;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use chrono::NaiveDate;
-use chrono::{DateTime, Utc};
-use hrsync_connectors::http::{Auth, HttpClient, HttpSettings};
-use hrsync_connectors::secret::Secret;
-use hrsync_connectors::source::bamboohr::{BambooHrSource, Watermark};
-use hrsync_connectors::source::{FetchContext, KindConfig, Lifecycle, Source, SourceError};
+use hrsync_connectors::source::{FetchContext, Lifecycle, SourceError};
 use serde_json::{json, Value};
+use source_util::bamboohr::{config, creds, employees, managers, PREFIX};
 use source_util::{
-    authorization, basic, fetch_err, fetch_ok, field, json as reply, keys, rejections, serve,
-    source, Counter, Log,
+    assert_persons, authorization, basic, fetch_err, fetch_ok, field, json as reply, keys, person,
+    raw, rejections, serve, source, Counter, Log,
 };
-
-const PREFIX: &str = "/api/gateway.php/acme/v1";
-
-fn employees() -> Value {
-    json!([
-        {"id": "1", "employeeNumber": "E-001", "firstName": "Ana", "lastName": "Lima",
-         "workEmail": "ana@corp.example", "department": "Engineering", "jobTitle": "CTO",
-         "status": "Active", "hireDate": "2019-01-07", "terminationDate": "0000-00-00",
-         "supervisorEId": null, "lastChanged": "2026-11-01T10:00:00+00:00"},
-        {"id": "2", "employeeNumber": "E-002", "firstName": "Bo", "lastName": "Berg",
-         "workEmail": "bo@corp.example", "department": "Engineering", "jobTitle": "Engineer",
-         "status": "Active", "hireDate": "2021-03-01", "terminationDate": "0000-00-00",
-         "supervisorEId": "1", "lastChanged": "2026-11-01T10:00:00+00:00"},
-        {"id": "3", "employeeNumber": "E-003", "firstName": "Cy", "lastName": "Cole",
-         "workEmail": "cy@corp.example", "department": "Sales", "jobTitle": "AE",
-         "status": "Inactive", "hireDate": "2020-05-01", "terminationDate": "2026-10-31",
-         "supervisorEId": "1", "lastChanged": "2026-11-01T10:00:00+00:00"},
-        {"id": "4", "employeeNumber": "E-004", "firstName": "Di", "lastName": "Dunn",
-         "workEmail": "di@", "department": "Sales", "jobTitle": "AE",
-         "status": "Active", "hireDate": "2022-02-01", "terminationDate": "0000-00-00",
-         "supervisorEId": "1", "lastChanged": "2026-11-01T10:00:00+00:00"}
-    ])
-}
-
-fn config(base: &str, extra: &str) -> String {
-    format!(
-        r#"
-        name = "bamboo"
-        kind = "bamboohr"
-        company_domain = "acme"
-        api_key = {{ credential = "bamboo-key" }}
-        base_url = "{base}{PREFIX}"
-        {extra}
-        "#
-    )
-}
-
-fn creds() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(dir.path().join("bamboo-key"), "KEY123\n").expect("write key");
-    dir
-}
 
 fn report_route(hits: Counter, fields_seen: Log) -> Router {
     Router::new().route(
@@ -99,6 +54,49 @@ fn report_route(hits: Counter, fields_seen: Log) -> Router {
     )
 }
 
+/// The persons of [`employees`] keyed by `id`: every field passed through under its own
+/// name, BambooHR's names mapped to hrsync's, `0000-00-00` read as no date, and the
+/// supervisor's employee number `E-001` turned into Ana's key `1`.
+fn expected_full_read() -> Vec<hrsync_connectors::source::Person> {
+    vec![
+        person(
+            "bamboo",
+            0,
+            "id",
+            json!({"id": "1", "employeeNumber": "E-001", "firstName": "Ana", "lastName": "Lima",
+                "workEmail": "ana@corp.example", "department": "Engineering", "jobTitle": "CTO",
+                "status": "active", "hireDate": "2019-01-07", "terminationDate": "0000-00-00",
+                "lastChanged": "2026-11-01T10:00:00+00:00", "email": "ana@corp.example",
+                "first_name": "Ana", "last_name": "Lima", "job_title": "CTO",
+                "employee_number": "E-001", "start_date": "2019-01-07"}),
+        ),
+        person(
+            "bamboo",
+            1,
+            "id",
+            json!({"id": "2", "employeeNumber": "E-002", "firstName": "Bo", "lastName": "Berg",
+                "workEmail": "bo@corp.example", "department": "Engineering", "jobTitle": "Engineer",
+                "status": "active", "hireDate": "2021-03-01", "terminationDate": "0000-00-00",
+                "supervisorEId": "1", "lastChanged": "2026-11-01T10:00:00+00:00",
+                "email": "bo@corp.example", "first_name": "Bo", "last_name": "Berg",
+                "job_title": "Engineer", "employee_number": "E-002", "start_date": "2021-03-01",
+                "manager_id": "1"}),
+        ),
+        person(
+            "bamboo",
+            2,
+            "id",
+            json!({"id": "3", "employeeNumber": "E-003", "firstName": "Cy", "lastName": "Cole",
+                "workEmail": "cy@corp.example", "department": "Sales", "jobTitle": "AE",
+                "status": "terminated", "hireDate": "2020-05-01", "terminationDate": "2026-10-31",
+                "supervisorEId": "1", "lastChanged": "2026-11-01T10:00:00+00:00",
+                "email": "cy@corp.example", "first_name": "Cy", "last_name": "Cole",
+                "job_title": "AE", "employee_number": "E-003", "start_date": "2020-05-01",
+                "end_date": "2026-10-31", "manager_id": "1"}),
+        ),
+    ]
+}
+
 #[tokio::test]
 async fn full_read_maps_bamboohr_fields_after_429_and_503() {
     let hits = Counter::default();
@@ -116,19 +114,7 @@ async fn full_read_maps_bamboohr_fields_after_429_and_503() {
         rejections(&read),
         ["bamboo record #3 4 field email: invalid email address \"di@\""]
     );
-    let p = |k: &str| read.persons.iter().find(|p| p.key == k).expect("person");
-    assert_eq!(p("1").status, Lifecycle::Active);
-    assert_eq!(p("1").end_date, None, "0000-00-00 is no date");
-    assert_eq!(p("1").start_date, NaiveDate::from_ymd_opt(2019, 1, 7));
-    assert_eq!(p("2").manager_id.as_deref(), Some("1"));
-    assert_eq!(p("3").status, Lifecycle::Terminated);
-    assert_eq!(p("3").end_date, NaiveDate::from_ymd_opt(2026, 10, 31));
-    assert_eq!(field(&read, "2", "email"), "bo@corp.example");
-    assert_eq!(field(&read, "2", "department"), "Engineering");
-    assert_eq!(field(&read, "2", "job_title"), "Engineer");
-    assert_eq!(field(&read, "2", "first_name"), "Bo");
-    assert_eq!(field(&read, "2", "employee_number"), "E-002");
-    assert_eq!(field(&read, "1", "end_date"), "");
+    assert_persons(&read, &expected_full_read());
     let fields: Value = serde_json::from_str(&seen.all()[0]).expect("fields json");
     assert_eq!(
         fields,
@@ -222,250 +208,147 @@ async fn directory_is_read_when_custom_reports_are_refused() {
     assert_eq!(field(&read, "2", "email"), "bo@corp.example");
 }
 
-fn incremental_server(log: Log, with_deletion: bool) -> Router {
-    let l1 = log.clone();
-    let l2 = log.clone();
-    let l3 = log;
-    Router::new()
-        .route(
-            &format!("{PREFIX}/reports/custom"),
-            post(move || {
-                let l = l1.clone();
-                async move {
-                    l.push("report");
-                    reply(200, &[], &json!({"employees": employees()}))
-                }
-            }),
-        )
-        .route(
-            &format!("{PREFIX}/employees/changed"),
-            get(move |Query(q): Query<BTreeMap<String, String>>| {
-                let l = l2.clone();
-                async move {
-                    l.push(format!("changed since={}", q.get("since").cloned().unwrap_or_default()));
-                    let mut changed = json!({
-                        "2": {"id": "2", "action": "Updated", "lastChanged": "2026-11-22T07:00:00+00:00"},
-                        "5": {"id": "5", "action": "Inserted", "lastChanged": "2026-11-22T07:20:00+00:00"}
-                    });
-                    if with_deletion {
-                        changed["3"] = json!({"id": "3", "action": "Deleted", "lastChanged": "2026-11-22T07:10:00+00:00"});
-                    }
-                    reply(200, &[], &json!({"latest": "2026-11-22T08:00:00+00:00", "employees": changed}))
-                }
-            }),
-        )
-        .route(
-            &format!("{PREFIX}/employees/{{id}}"),
-            get(move |Path(id): Path<String>, Query(q): Query<BTreeMap<String, String>>| {
-                let l = l3.clone();
-                async move {
-                    l.push(format!("employee {id} fields={}", q.get("fields").map(|f| f.split(',').count()).unwrap_or(0)));
-                    match id.as_str() {
-                        "1" => reply(200, &[], &json!({"employeeNumber": "E-001"})),
-                        "2" => reply(200, &[], &json!({"id": "2", "employeeNumber": "E-002", "firstName": "Bo", "lastName": "Berg",
-                            "workEmail": "bo.berg@corp.example", "department": "Platform", "status": "Active",
-                            "hireDate": "2021-03-01", "terminationDate": "0000-00-00", "supervisorEId": "1"})),
-                        "5" => reply(200, &[], &json!({"id": "5", "employeeNumber": "E-005", "firstName": "Eve", "lastName": "Eng",
-                            "workEmail": "eve@corp.example", "status": "Active", "hireDate": "2026-12-01",
-                            "terminationDate": "0000-00-00", "supervisorEId": "2"})),
-                        _ => reply(404, &[], &json!({})),
-                    }
-                }
-            }),
-        )
+/// Employee numbers that are other employees' ids: Ana is id 1 but number 3, Cy is id 3
+/// but number 1. Read as an id, Bo's `supervisorEId = "3"` would name Cy; it names Ana.
+fn overlapping_numbers() -> Value {
+    json!([
+        {"id": "1", "employeeNumber": "3", "workEmail": "ana@corp.example", "status": "Active",
+         "supervisorEId": null},
+        {"id": "2", "employeeNumber": "2", "workEmail": "bo@corp.example", "status": "Active",
+         "supervisorEId": "3"},
+        {"id": "3", "employeeNumber": "1", "workEmail": "cy@corp.example", "status": "Active",
+         "supervisorEId": "3"},
+        {"id": "4", "employeeNumber": "4", "workEmail": "di@corp.example", "status": "Active",
+         "supervisorEId": "1"},
+        {"id": "5", "employeeNumber": "5", "workEmail": "ed@corp.example", "status": "Active",
+         "supervisorEId": "99"}
+    ])
 }
 
 #[tokio::test]
-async fn incremental_reads_changes_between_full_reads() {
-    let log = Log::default();
-    let base = serve(incremental_server(log.clone(), true)).await;
+async fn supervisor_eid_is_the_supervisors_employee_number_whatever_the_key() {
+    let app = Router::new().route(
+        &format!("{PREFIX}/reports/custom"),
+        post(|| async { reply(200, &[], &json!({"employees": overlapping_numbers()})) }),
+    );
+    let base = serve(app).await;
     let dir = creds();
-    let src = source(
-        &config(&base, "incremental = true\nfull_read_every_hours = 24"),
-        Some(dir.path()),
-    );
-
-    // No watermark yet: a full read, which starts the watermark.
-    let first = src
-        .fetch(&FetchContext::default())
-        .await
-        .expect("full read");
-    assert!(first.complete);
-    assert_eq!(keys(&first), ["1", "2", "3"]);
-    let w = Watermark::parse(first.watermark.as_deref()).expect("watermark after a full read");
-
-    // With the watermark: only the changes.
-    let ctx = FetchContext {
-        watermark: first.watermark.clone(),
-        force_full: false,
+    let read = |extra: &'static str| {
+        let src = source(&config(&base, extra), Some(dir.path()));
+        async move { managers(&fetch_ok(src.as_ref()).await) }
     };
-    let delta = src.fetch(&ctx).await.expect("incremental read");
-    assert!(!delta.complete);
-    assert_eq!(keys(&delta), ["2", "5"]);
-    assert_eq!(delta.deleted_keys, ["3"]);
-    assert_eq!(field(&delta, "2", "department"), "Platform");
-    assert_eq!(field(&delta, "2", "email"), "bo.berg@corp.example");
+    let s = |v: &str| Some(v.to_string());
+    // Keyed by id (the default): Bo and Cy report to Ana (id 1), Di to Cy (id 3); Ed's
+    // supervisor number 99 is nobody, so Ed has no manager rather than a wrong one.
     assert_eq!(
-        delta.persons[1].start_date,
-        NaiveDate::from_ymd_opt(2026, 12, 1)
-    );
-    let w2 = Watermark::parse(delta.watermark.as_deref()).expect("watermark");
-    assert_eq!(w2.since, "2026-11-22T08:00:00+00:00", "the server's latest");
-    assert_eq!(w2.full_at, w.full_at, "the last full read is remembered");
-    assert_eq!(
-        log.all(),
+        read("").await,
         [
-            "report".to_string(),
-            format!("changed since={}", w.since),
-            "employee 2 fields=12".to_string(),
-            "employee 5 fields=12".to_string(),
+            ("1".to_string(), None),
+            ("2".to_string(), s("1")),
+            ("3".to_string(), s("1")),
+            ("4".to_string(), s("3")),
+            ("5".to_string(), None),
         ]
     );
-
-    // force_full and an old full read both mean a full read.
-    let forced = src
-        .fetch(&FetchContext {
-            watermark: delta.watermark.clone(),
-            force_full: true,
-        })
-        .await
-        .expect("forced");
-    assert!(forced.complete);
-    let stale = Watermark {
-        since: w2.since.clone(),
-        full_at: "2020-01-01T00:00:00Z".into(),
-    };
-    let old = src
-        .fetch(&FetchContext {
-            watermark: Some(stale.encode()),
-            force_full: false,
-        })
-        .await
-        .expect("due");
-    assert!(old.complete);
-    assert_eq!(log.all().iter().filter(|e| *e == "report").count(), 3);
-}
-
-/// A BambooHR source built directly, reading a fixed clock.
-fn clocked(
-    base: &str,
-    extra: &str,
-    clock: fn() -> DateTime<Utc>,
-) -> hrsync_connectors::source::bamboohr::BambooHrSource {
-    let cfg = source_util::config(&config(base, extra));
-    let KindConfig::BambooHr(b) = &cfg.kind else {
-        panic!("bamboohr config expected")
-    };
-    let auth = Auth::Basic {
-        username: Secret::new("KEY123"),
-        password: Secret::new("x"),
-    };
-    let client = HttpClient::new(HttpSettings::default(), auth).expect("client");
-    BambooHrSource::new(&cfg.common, cfg.key(), b, client).with_clock(clock)
-}
-
-fn at(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s)
-        .expect("time")
-        .with_timezone(&Utc)
-}
-
-#[tokio::test]
-async fn a_full_read_comes_every_full_read_every_hours() {
-    let log = Log::default();
-    let base = serve(incremental_server(log.clone(), true)).await;
-    let extra = "incremental = true\nfull_read_every_hours = 24";
-    let full = clocked(&base, extra, || at("2026-11-22T08:00:00Z"))
-        .fetch(&FetchContext::default())
-        .await
-        .expect("full read");
-    let w = Watermark::parse(full.watermark.as_deref()).expect("watermark");
-    assert_eq!(w.since, "2026-11-22T07:55:00Z", "five minutes of overlap");
-    assert_eq!(w.full_at, "2026-11-22T08:00:00Z");
-    let ctx = FetchContext {
-        watermark: full.watermark.clone(),
-        force_full: false,
-    };
-    let before = clocked(&base, extra, || at("2026-11-23T07:59:00Z"))
-        .fetch(&ctx)
-        .await
-        .expect("incremental");
-    assert!(!before.complete, "23h59m after the full read: changes only");
-    let due = clocked(&base, extra, || at("2026-11-23T08:00:00Z"))
-        .fetch(&ctx)
-        .await
-        .expect("full");
-    assert!(due.complete, "24h after the full read: a full read");
+    // Keyed by employee number: supervisorEId is the key already and is kept as given.
     assert_eq!(
-        Watermark::parse(due.watermark.as_deref()).map(|w| w.full_at),
-        Some("2026-11-23T08:00:00Z".to_string())
+        read("key = \"employee_number\"").await,
+        [
+            ("1".to_string(), s("3")),
+            ("2".to_string(), s("3")),
+            ("3".to_string(), None),
+            ("4".to_string(), s("1")),
+            ("5".to_string(), s("99")),
+        ]
     );
-    assert_eq!(log.all().iter().filter(|e| *e == "report").count(), 2);
+    // Keyed by work e-mail: the same people, named by e-mail.
+    assert_eq!(
+        read("key = \"email\"").await,
+        [
+            ("ana@corp.example".to_string(), None),
+            ("bo@corp.example".to_string(), s("ana@corp.example")),
+            ("cy@corp.example".to_string(), s("ana@corp.example")),
+            ("di@corp.example".to_string(), s("cy@corp.example")),
+            ("ed@corp.example".to_string(), None),
+        ]
+    );
 }
 
 #[tokio::test]
-async fn deletions_with_a_key_other_than_id_fall_back_to_a_full_read() {
-    let log = Log::default();
-    let base = serve(incremental_server(log.clone(), true)).await;
-    let src = clocked(
-        &base,
-        "incremental = true\nkey = \"employee_number\"",
-        || at("2026-11-22T08:00:00Z"),
-    );
-    let w = Watermark {
-        since: "2026-11-22T00:00:00Z".into(),
-        full_at: "2026-11-22T00:00:00Z".into(),
+async fn responses_that_are_not_bamboohr_shapes_fail_the_read() {
+    let answer = |kind: &'static str| match kind {
+        "no employees" => reply(200, &[], &json!({"title": "hrsync", "fields": []})),
+        "employees not a list" => reply(200, &[], &json!({"employees": {"1": {"id": "1"}}})),
+        "html" => raw(
+            200,
+            &[],
+            "text/html",
+            "<!DOCTYPE html><html><body>Down for maintenance</body></html>".into(),
+        ),
+        _ => reply(200, &[], &json!({"employees": employees()})),
     };
-    let read = src
-        .fetch(&FetchContext {
-            watermark: Some(w.encode()),
-            force_full: false,
-        })
-        .await
-        .expect("read");
-    assert!(
-        read.complete,
-        "deleted ids cannot be mapped to employee numbers"
-    );
-    assert_eq!(keys(&read), ["E-001", "E-002", "E-003"]);
-    assert_eq!(log.all()[0], "changed since=2026-11-22T00:00:00Z");
-    assert_eq!(log.all().last().map(String::as_str), Some("report"));
-}
-
-#[tokio::test]
-async fn keyed_by_employee_number_managers_are_named_by_key() {
-    let log = Log::default();
-    let base = serve(incremental_server(log.clone(), false)).await;
-    let extra = "incremental = true\nkey = \"employeeNumber\"";
-    let full = clocked(&base, extra, || at("2026-11-22T08:00:00Z"))
+    let cases = [
+        (
+            "no employees",
+            "source bamboo: invalid response: custom report: no `employees` array in the response",
+        ),
+        (
+            "employees not a list",
+            "source bamboo: invalid response: custom report: no `employees` array in the response",
+        ),
+        (
+            "html",
+            "source bamboo: invalid response: custom report: response is HTML/XML, not JSON: <!DOCTYPE html>",
+        ),
+    ];
+    let dir = creds();
+    for (kind, expected) in cases {
+        let app = Router::new().route(
+            &format!("{PREFIX}/reports/custom"),
+            post(move || async move { answer(kind) }),
+        );
+        let base = serve(app).await;
+        let (err, text) = fetch_err(source(&config(&base, ""), Some(dir.path())).as_ref()).await;
+        assert!(
+            matches!(err, SourceError::InvalidResponse { .. }),
+            "{kind}: {err:?}"
+        );
+        assert!(
+            text.starts_with(expected),
+            "{kind}:\n got  {text}\n want {expected}"
+        );
+    }
+    // The incremental endpoint is held to its shape too: an HTML page there is not "no
+    // changes".
+    let app = Router::new()
+        .route(
+            &format!("{PREFIX}/employees/changed"),
+            get(|| async { raw(200, &[], "text/html", "<html>Login</html>".into()) }),
+        )
+        .route(
+            &format!("{PREFIX}/reports/custom"),
+            post(|| async { reply(200, &[], &json!({"employees": employees()})) }),
+        );
+    let base = serve(app).await;
+    let src = source(&config(&base, "incremental = true"), Some(dir.path()));
+    let full = src
         .fetch(&FetchContext::default())
         .await
         .expect("full read");
-    let mgr = |r: &hrsync_connectors::source::SourceRead, k: &str| {
-        r.persons
-            .iter()
-            .find(|p| p.key == k)
-            .and_then(|p| p.manager_id.clone())
-    };
-    assert_eq!(keys(&full), ["E-001", "E-002", "E-003"]);
-    assert_eq!(mgr(&full, "E-002").as_deref(), Some("E-001"));
-    assert_eq!(mgr(&full, "E-001"), None);
-    // Changes only: 2's supervisor (id 1) is looked up by id, 5's supervisor is 2, read
-    // in the same batch.
-    let delta = clocked(&base, extra, || at("2026-11-22T09:00:00Z"))
+    let err = src
         .fetch(&FetchContext {
-            watermark: full.watermark.clone(),
+            watermark: full.watermark,
             force_full: false,
         })
         .await
-        .expect("incremental");
-    assert!(!delta.complete);
-    assert_eq!(keys(&delta), ["E-002", "E-005"]);
-    assert_eq!(mgr(&delta, "E-002").as_deref(), Some("E-001"));
-    assert_eq!(mgr(&delta, "E-005").as_deref(), Some("E-002"));
+        .expect_err("an HTML page is not a list of changes");
     assert!(
-        log.all().contains(&"employee 1 fields=1".to_string()),
-        "{:?}",
-        log.all()
+        matches!(err, SourceError::InvalidResponse { .. }),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string()
+            .contains("changed employees: response is HTML/XML, not JSON"),
+        "{err}"
     );
 }

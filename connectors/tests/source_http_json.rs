@@ -11,8 +11,8 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde_json::{json, Value};
 use source_util::{
-    authorization, basic, fetch_err, fetch_ok, field, json as reply, keys, rejections, serve,
-    source, Counter, Log,
+    assert_persons, authorization, basic, fetch_err, fetch_ok, field, json as reply, keys, person,
+    rejections, serve, source, Counter, Log,
 };
 
 type Q = Query<BTreeMap<String, String>>;
@@ -40,6 +40,28 @@ fn cred_dir(entries: &[(&str, &str)]) -> tempfile::TempDir {
         std::fs::write(dir.path().join(k), v).expect("write credential");
     }
     dir
+}
+
+/// The persons [`people`] become under [`MAPPING`], from source `source`: the unmapped
+/// scalars passed through, the mapped fields under hrsync's names, the status mapped.
+fn expected_people(source: &str, n: usize) -> Vec<hrsync_connectors::source::Person> {
+    (1..=n)
+        .map(|i| {
+            let (state, status) = if i == 3 {
+                ("ON_LEAVE", "leave")
+            } else {
+                ("EMPLOYED", "active")
+            };
+            person(
+                source,
+                i as u64 - 1,
+                "id",
+                json!({"id": format!("P{i}"), "state": state, "hired": "2022-02-01",
+                    "email": format!("p{i}@corp.example"), "status": status,
+                    "start_date": "2022-02-01"}),
+            )
+        })
+        .collect()
 }
 
 const MAPPING: &str = r#"
@@ -99,10 +121,7 @@ async fn offset_paging_with_total_header_bearer_auth_429_and_503() {
     );
     let read = fetch_ok(src.as_ref()).await;
     assert!(read.rejected.is_empty(), "{:?}", rejections(&read));
-    assert_eq!(keys(&read), ["P1", "P2", "P3", "P4", "P5"]);
-    assert_eq!(field(&read, "P3", "status"), "leave");
-    assert_eq!(field(&read, "P4", "email"), "p4@corp.example");
-    assert_eq!(field(&read, "P1", "start_date"), "2022-02-01");
+    assert_persons(&read, &expected_people("api", 5));
     assert_eq!(
         log.all(),
         [
@@ -200,7 +219,7 @@ async fn cursor_in_body_with_api_key_header() {
         Some(creds.path()),
     );
     let read = fetch_ok(src.as_ref()).await;
-    assert_eq!(keys(&read), ["P1", "P2", "P3", "P4", "P5"]);
+    assert_persons(&read, &expected_people("api", 5));
 }
 
 #[tokio::test]
@@ -276,7 +295,7 @@ async fn link_header_paging_with_relative_links() {
         None,
     );
     let read = fetch_ok(src.as_ref()).await;
-    assert_eq!(keys(&read), ["P1", "P2", "P3", "P4", "P5"]);
+    assert_persons(&read, &expected_people("gh", 5));
 }
 
 #[tokio::test]
@@ -369,10 +388,13 @@ async fn refused_credentials_are_unauthorized_and_never_show_the_secret() {
         "{err:?}"
     );
     assert!(
-        text.starts_with("source api: unauthorized (HTTP 401 from page 1"),
+        text.starts_with("source api: credentials refused (HTTP 401 from page 1"),
         "{text}"
     );
-    assert!(text.contains("invalid token"), "{text}");
+    assert!(
+        text.ends_with("{\"error\":\"invalid token\"}) — check the source's credentials"),
+        "{text}"
+    );
     assert!(!text.contains("very-secret-token"));
 }
 

@@ -81,7 +81,17 @@ pub async fn fetch_all(
                                 priority: cfg.priority(),
                                 read,
                             }),
-                            Err(e) => Err(e.to_string()),
+                            Err(e) => {
+                                if matches!(
+                                    e,
+                                    hrsync_connectors::source::SourceError::Unauthorized { .. }
+                                ) {
+                                    // Not an outage the next cycle may outlive: every cycle
+                                    // aborts until someone fixes the credentials, so alert.
+                                    tracing::error!(source = %name, "{e}");
+                                }
+                                Err(e.to_string())
+                            }
                         }
                     }
                 };

@@ -160,8 +160,11 @@ pub enum SourceError {
         /// What failed.
         message: String,
     },
-    /// Credentials refused: abort the cycle and alert; retrying will not help.
-    #[error("source {source_name}: unauthorized ({message})")]
+    /// Credentials refused: abort the cycle and alert; retrying will not help, a person
+    /// must fix the token, key or password. The text says so, unlike an outage's.
+    #[error(
+        "source {source_name}: credentials refused ({message}) — check the source's credentials"
+    )]
     Unauthorized {
         /// Source name.
         source_name: String,

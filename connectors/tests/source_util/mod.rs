@@ -2,6 +2,8 @@
 //! source from TOML as the config file would, and compact views of a read.
 #![allow(dead_code)]
 
+pub mod bamboohr;
+
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -10,8 +12,9 @@ use axum::body::Body;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Router;
+use chrono::NaiveDate;
 use hrsync_connectors::source::{
-    build, FetchContext, Source, SourceConfig, SourceError, SourceRead,
+    build, FetchContext, Lifecycle, Person, Position, Source, SourceConfig, SourceError, SourceRead,
 };
 use serde_json::Value;
 
@@ -157,5 +160,46 @@ impl Log {
     /// All entries.
     pub fn all(&self) -> Vec<String> {
         self.0.lock().map(|v| v.clone()).unwrap_or_default()
+    }
+}
+
+/// The whole person a read should produce, stated as one JSON object of its fields: the
+/// key is `fields[key_field]`, and status, dates and manager are read from the fields the
+/// normaliser writes (`status`, `start_date`, `end_date`, `manager_id`).
+pub fn person(source: &str, index: u64, key_field: &str, fields: Value) -> Person {
+    let Value::Object(map) = fields else {
+        panic!("expected fields must be a JSON object")
+    };
+    let text = |f: &str| map.get(f).and_then(Value::as_str).map(str::to_string);
+    let date = |f: &str| {
+        text(f).map(|d| {
+            NaiveDate::parse_from_str(&d, "%Y-%m-%d")
+                .unwrap_or_else(|e| panic!("expected {f} {d:?}: {e}"))
+        })
+    };
+    let status = match text("status").as_deref() {
+        Some("active") => Lifecycle::Active,
+        Some("leave") => Lifecycle::Leave,
+        Some("terminated") => Lifecycle::Terminated,
+        other => panic!("expected status must be active, leave or terminated, not {other:?}"),
+    };
+    Person {
+        key: text(key_field).unwrap_or_else(|| panic!("expected key field {key_field}")),
+        source: source.to_string(),
+        status,
+        start_date: date("start_date"),
+        end_date: date("end_date"),
+        manager_id: text("manager_id"),
+        fields: map.into_iter().collect(),
+        position: Position::Index(index),
+    }
+}
+
+/// Asserts that a read produced exactly these persons, every field of each compared.
+pub fn assert_persons(read: &SourceRead, expected: &[Person]) {
+    let want: Vec<String> = expected.iter().map(|p| p.key.clone()).collect();
+    assert_eq!(keys(read), want, "keys of the read");
+    for (got, want) in read.persons.iter().zip(expected) {
+        assert_eq!(got, want, "person {}", want.key);
     }
 }

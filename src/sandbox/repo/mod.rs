@@ -141,6 +141,17 @@ fn resolve_members(
     let Some(Value::Array(items)) = body.get_mut("members") else {
         return Ok(Vec::new());
     };
+    // A member is its `value` (RFC 7643 §4.2); without one it names nobody, and dropping it
+    // silently would store a group other than the one the client sent.
+    if let Some(i) = items.iter().position(|m| {
+        m.get("value")
+            .and_then(Value::as_str)
+            .is_none_or(|v| v.trim().is_empty())
+    }) {
+        return Err(ScimError::invalid_value(format!(
+            "members[{i}] has no value (the id of a User or Group)"
+        )));
+    }
     let mut seen = std::collections::BTreeSet::new();
     items.retain(|m| {
         m["value"]

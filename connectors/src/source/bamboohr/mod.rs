@@ -15,7 +15,7 @@ pub use watermark::Watermark;
 
 use super::config::{BambooHrConfig, CommonConfig};
 use super::net::Endpoint;
-use super::normalize::{self, Normalizer, RawRecord, VendorRules};
+use super::normalize::{Normalizer, RawRecord, VendorRules};
 use super::{FetchContext, Lifecycle, Position, Source, SourceError, SourceRead};
 use crate::http::{HttpClient, Replay, Request};
 
@@ -85,14 +85,19 @@ impl BambooHrSource {
         if !base.ends_with('/') {
             base.push('/');
         }
+        let normalizer = Normalizer::new(common, key, &vendor_rules());
+        let key_is_id = normalizer.key_spec() == "id";
+        // Only the vendor's default manager field (`supervisorEId`, an employee number)
+        // needs translating, and not when the employee number is the key.
+        let translate_managers = normalizer.key_spec() != managers::NUMBER_FIELD
+            && !common.fields.contains_key("manager_id");
         let mut fields = config.report_fields.clone();
         if !fields.iter().any(|f| f == "id") {
             fields.insert(0, "id".into());
         }
-        let normalizer = Normalizer::new(common, key, &vendor_rules());
-        let key_is_id = normalizer.key_spec() == "id";
-        // Only the vendor's default manager field carries BambooHR ids.
-        let translate_managers = !key_is_id && !common.fields.contains_key("manager_id");
+        if translate_managers && !fields.iter().any(|f| f == managers::NUMBER_FIELD) {
+            fields.push(managers::NUMBER_FIELD.into());
+        }
         let mut endpoint = Endpoint::new(&common.name, client);
         endpoint.error_header = Some(ERROR_HEADER);
         BambooHrSource {
@@ -159,7 +164,7 @@ impl BambooHrSource {
             })
             .collect();
         if self.translate_managers {
-            let known = managers::keys_by_id(&records, self.normalizer.key_spec());
+            let known = managers::keys_by_number(&records, self.normalizer.key_spec());
             managers::translate(&mut records, &known);
         }
         Ok(self.normalizer.finish(records, Vec::new()))
@@ -241,8 +246,8 @@ impl BambooHrSource {
             tracing::info!(source = %ep.source, "Deletions with a key other than id; reading in full.");
             return Ok(None);
         }
-        if self.translate_managers {
-            self.translate_changed_managers(&mut records).await?;
+        if self.translate_managers && !self.translate_changed_managers(&mut records).await? {
+            return Ok(None);
         }
         let mut read = self.normalizer.finish(records, Vec::new());
         read.complete = false;
@@ -252,39 +257,54 @@ impl BambooHrSource {
 }
 
 impl BambooHrSource {
-    /// Names the managers of changed employees by key: supervisors not in the read are
-    /// looked up one GET each (a read of changes is at most a few dozen employees).
+    /// Names the managers of changed employees by key. Supervisors are named by employee
+    /// number, which no per-employee endpoint takes, so when a supervisor is not among the
+    /// changes one small report of every employee's number and key is read. False when
+    /// that report is refused: only a full read can then name the managers.
     async fn translate_changed_managers(
         &self,
         records: &mut [RawRecord],
-    ) -> Result<(), SourceError> {
+    ) -> Result<bool, SourceError> {
         let ep = &self.endpoint;
         let key_spec = self.normalizer.key_spec().to_string();
-        let mut known = managers::keys_by_id(records, &key_spec);
-        for id in managers::unresolved(records, &known) {
-            let mut url = self.url(&format!("employees/{id}"))?;
-            url.query_pairs_mut().append_pair("fields", &key_spec);
-            let req = Request::new(Method::GET, url.clone(), Replay::Safe);
+        let mut known = managers::keys_by_number(records, &key_spec);
+        if !managers::unresolved(records, &known).is_empty() {
+            let mut fields = vec!["id".to_string(), managers::NUMBER_FIELD.to_string()];
+            if !fields.contains(&key_spec) {
+                fields.push(key_spec.clone());
+            }
+            let url = self.url("reports/custom?format=JSON")?;
+            let body = json!({"title": "hrsync supervisors", "fields": fields});
+            let req = Request::new(Method::POST, url.clone(), Replay::Safe)
+                .json(&body, "application/json");
             let resp = ep.send(&req).await?;
-            if resp.status == StatusCode::NOT_FOUND {
-                continue;
+            if matches!(resp.status, StatusCode::FORBIDDEN | StatusCode::NOT_FOUND) {
+                tracing::info!(source = %ep.source, "Custom report refused; reading in full to name managers.");
+                return Ok(false);
             }
-            let what = format!("supervisor {id}");
+            let what = "employee numbers report";
             if !resp.status.is_success() {
-                return Err(ep.status_error(&resp, &url, &what));
+                return Err(ep.status_error(&resp, &url, what));
             }
-            let value = ep.parse(&resp, &what)?;
-            if let Some(key) = value
-                .as_object()
-                .and_then(|o| normalize::lookup(o, &key_spec))
-            {
-                if !key.is_null() {
-                    known.insert(id, key.clone());
+            let value = ep.parse(&resp, what)?;
+            let table: Vec<RawRecord> = match value.get("employees") {
+                Some(Value::Array(a)) => a
+                    .iter()
+                    .map(|v| RawRecord {
+                        position: Position::Unknown,
+                        value: v.clone(),
+                    })
+                    .collect(),
+                _ => {
+                    return Err(ep.invalid(format!("{what}: no `employees` array in the response")))
                 }
+            };
+            for (number, key) in managers::keys_by_number(&table, &key_spec) {
+                known.entry(number).or_insert(key);
             }
         }
         managers::translate(records, &known);
-        Ok(())
+        Ok(true)
     }
 }
 

@@ -245,7 +245,8 @@ pub struct BambooHrConfig {
     /// API base; default `https://api.bamboohr.com/api/gateway.php/{company_domain}/v1/`.
     #[serde(default)]
     pub base_url: Option<String>,
-    /// Fields requested in the custom report (`id` is always added).
+    /// Fields requested in the custom report (`id` is always added, and `employeeNumber`
+    /// when `supervisorEId`, the supervisor's employee number, must be turned into a key).
     #[serde(default = "default_bamboohr_fields")]
     pub report_fields: Vec<String>,
     /// Read only employees changed since the last read (`/employees/changed`) between

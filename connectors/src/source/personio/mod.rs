@@ -203,9 +203,8 @@ impl Source for PersonioSource {
             let page = guard.pages() + 1;
             let what = format!("employees page {page}");
             let mut url = self.url("/v1/company/employees")?;
-            // UNVERIFIED: offset is read as a record offset; were it a page index, the
-            // next page would come back empty while total_elements says more, which is an
-            // error below, never a short read.
+            // Personio's `offset` is the position of the first record returned (its paging
+            // guide), so it advances by the records read, not by pages.
             url.query_pairs_mut()
                 .append_pair("limit", &self.page_size.to_string())
                 .append_pair("offset", &records.len().to_string());
