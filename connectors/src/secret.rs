@@ -19,6 +19,65 @@ pub enum SecretRef {
     Credential(String),
 }
 
+/// A config value that may be written in the file when it is not secret (`"hrsync"`) or
+/// given as a [`SecretRef`] when it is (`{ env = "NAME" }`). Either way it is held as a
+/// [`Secret`] once resolved, so one field can carry a harmless tag or an API key.
+#[derive(Clone, PartialEq, Eq)]
+pub enum PlainOrSecret {
+    /// The value as written in the file.
+    Plain(String),
+    /// Where the value is read from.
+    Ref(SecretRef),
+}
+
+impl PlainOrSecret {
+    /// Reads the value now (a plain value as it is). `credentials_dir` as in
+    /// [`SecretRef::resolve`].
+    pub fn resolve(&self, credentials_dir: Option<&Path>) -> Result<Secret, SecretError> {
+        match self {
+            PlainOrSecret::Plain(v) => Ok(Secret::new(v.clone())),
+            PlainOrSecret::Ref(r) => r.resolve(credentials_dir),
+        }
+    }
+}
+
+impl fmt::Debug for PlainOrSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            // Even a plain value stays out of Debug: the user may have put a secret there.
+            PlainOrSecret::Plain(_) => f.write_str("Plain(**REDACTED**)"),
+            PlainOrSecret::Ref(r) => f.debug_tuple("Ref").field(r).finish(),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for PlainOrSecret {
+    fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = PlainOrSecret;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string or one of { env = \"NAME\" }, { file = \"/path\" }, { credential = \"name\" }")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(PlainOrSecret::Plain(v.to_string()))
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<Self::Value, A::Error> {
+                // Delegating keeps SecretRef's own messages (unknown variant, extra keys).
+                SecretRef::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(PlainOrSecret::Ref)
+            }
+        }
+        de.deserialize_any(Visit)
+    }
+}
+
 /// Why a secret could not be resolved.
 #[derive(Debug, thiserror::Error)]
 pub enum SecretError {
@@ -155,6 +214,32 @@ mod tests {
             .resolve(None)
             .expect_err("unset");
         assert!(err.to_string().contains("HRSYNC_TEST_SURELY_UNSET_VAR"));
+    }
+
+    #[test]
+    fn plain_or_secret_reads_a_string_or_a_reference_and_never_debugs_the_value() {
+        #[derive(Debug, Deserialize)]
+        struct T {
+            v: PlainOrSecret,
+        }
+        let plain: T = toml::from_str(r#"v = "tag-1""#).expect("plain");
+        assert_eq!(plain.v, PlainOrSecret::Plain("tag-1".into()));
+        assert_eq!(plain.v.resolve(None).expect("plain").expose(), "tag-1");
+        assert!(!format!("{plain:?}").contains("tag-1"), "{plain:?}");
+
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("api-key"), "k3y\n").expect("write");
+        let r: T = toml::from_str(r#"v = { credential = "api-key" }"#).expect("ref");
+        assert_eq!(
+            r.v,
+            PlainOrSecret::Ref(SecretRef::Credential("api-key".into()))
+        );
+        assert_eq!(r.v.resolve(Some(dir.path())).expect("ref").expose(), "k3y");
+
+        let bad = toml::from_str::<T>(r#"v = { vault = "x" }"#).expect_err("unknown");
+        assert!(bad.to_string().contains("vault"), "{bad}");
+        let bad = toml::from_str::<T>("v = 5").expect_err("number");
+        assert!(bad.to_string().contains("a string or one of"), "{bad}");
     }
 
     #[test]

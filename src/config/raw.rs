@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use hrsync_connectors::http::throttle::RateLimit;
 use hrsync_connectors::http::AuthConfig;
+use hrsync_connectors::secret::PlainOrSecret;
 use hrsync_connectors::source::SourceConfig;
 use serde::Deserialize;
 
@@ -220,9 +221,10 @@ pub struct RawApp {
     /// Allow plain http to a non-loopback host.
     #[serde(default)]
     pub allow_insecure_http: bool,
-    /// Extra headers on every request.
+    /// Extra headers on every request: name = value, where a value that is a secret (an
+    /// API key) is `{ env }`, `{ file }` or `{ credential }` like any other secret.
     #[serde(default)]
-    pub headers: BTreeMap<String, String>,
+    pub headers: BTreeMap<String, PlainOrSecret>,
     /// Request rate limit (default: the profile's).
     #[serde(default)]
     pub rate_limit: Option<RateLimit>,

@@ -19,6 +19,9 @@ use crate::mapping::{self, AppMapping, Mapper};
 use crate::reconcile::guards::DeprovisionLimits;
 use crate::reconcile::{AppPolicy, ConflictRule, ConflictRules};
 
+/// Upper bound of `daemon.shutdown_grace_secs`.
+const MAX_SHUTDOWN_GRACE_SECS: u64 = 3600;
+
 /// The validated configuration.
 pub struct Settings {
     /// The config file.
@@ -125,6 +128,16 @@ pub(super) fn validate(
         }
         _ => None,
     };
+    // Zero would cancel in-flight writes at once, before their outcome is recorded; an hour
+    // is far past any sane stop timeout (the shipped unit's TimeoutStopSec is 60).
+    if !(1..=MAX_SHUTDOWN_GRACE_SECS).contains(&raw.daemon.shutdown_grace_secs) {
+        return Err(loc.err(
+            &[k("daemon"), k("shutdown_grace_secs")],
+            format!(
+                "must be between 1 and {MAX_SHUTDOWN_GRACE_SECS} seconds (and below the service manager's stop timeout)"
+            ),
+        ));
+    }
     let g = &raw.guards;
     if !(0.0..=100.0).contains(&g.max_deprovision_percent) {
         return Err(loc.err(
@@ -341,19 +354,23 @@ fn validate_app(
         allow_insecure_http: a.allow_insecure_http,
         ..HttpSettings::default()
     };
-    http.default_headers = a
-        .headers
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    for (name, value) in &http.default_headers {
-        if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err()
-            || reqwest::header::HeaderValue::from_str(value).is_err()
-        {
-            let mut p = at("headers");
-            p.push(k(name));
-            return Err(loc.err(&p, "invalid header name or value"));
+    for (name, value) in &a.headers {
+        let mut p = at("headers");
+        p.push(k(name));
+        if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
+            return Err(loc.err(&p, "invalid header name"));
         }
+        let value = value
+            .resolve(creds)
+            .map_err(|e| loc.err(&p, e.to_string()))?;
+        // The message must not echo the value: it may be a credential.
+        if reqwest::header::HeaderValue::from_str(value.expose()).is_err() {
+            return Err(loc.err(
+                &p,
+                "invalid header value (control characters or non-visible bytes)",
+            ));
+        }
+        http.secret_headers.push((name.clone(), value));
     }
     Ok(AppSettings {
         name: a.name.clone(),

@@ -175,3 +175,145 @@ fn toml_syntax_errors_give_the_line() {
     let e = parse_str("[daemon]\nstate_path = \n").expect_err("syntax");
     assert_eq!(e.line, Some(2), "{e}");
 }
+
+/// MINIMAL with `[apps.headers]` appended to its one app.
+fn with_headers(headers: &str) -> String {
+    format!("{MINIMAL}\n[apps.headers]\n{headers}\n")
+}
+
+/// An environment variable the test process already has, and its value, which must not
+/// occur in `elsewhere`: the test reads the environment but never changes it, so it cannot
+/// race other tests.
+fn some_env_var(elsewhere: &str) -> (&'static str, String) {
+    ["PATH", "HOME", "USER", "CARGO_MANIFEST_DIR"]
+        .into_iter()
+        .find_map(|v| {
+            std::env::var(v)
+                .ok()
+                .filter(|x| x.len() > 3 && !elsewhere.contains(x.as_str()))
+                .filter(|x| x.bytes().all(|b| (0x20..0x7f).contains(&b)))
+                .map(|x| (v, x))
+        })
+        .expect("some printable environment variable")
+}
+
+fn headers_of(a: &AppSettings) -> Vec<(String, String)> {
+    a.http
+        .secret_headers
+        .iter()
+        .map(|(k, v)| (k.clone(), v.expose().to_string()))
+        .collect()
+}
+
+#[test]
+fn header_values_come_from_secrets_or_plain_text_and_never_show_in_debug() {
+    // The Debug text of the same settings without headers: the env value must not be in it
+    // already, or its absence below would prove nothing.
+    let plain = parse_str(MINIMAL).expect("valid");
+    let baseline = format!("{:?} {plain:?} {:#?}", plain.apps[0], plain.apps[0].http);
+    let (var, from_env) = some_env_var(&baseline);
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("vendor-key"), "sk-live-9f8e7d\n").expect("write");
+    let text = with_headers(&format!(
+        "\"X-Env-Key\" = {{ env = \"{var}\" }}\n\
+         \"X-Api-Key\" = {{ credential = \"vendor-key\" }}\n\
+         \"X-Tenant\" = \"tenant-acme-42\"\n"
+    ));
+    let s = parse(
+        Path::new("/etc/hrsync/config.toml"),
+        &text,
+        &LoadOptions {
+            credentials_dir: Some(dir.path().to_path_buf()),
+        },
+    )
+    .unwrap_or_else(|e| panic!("valid: {e}"));
+    let app = &s.apps[0];
+    assert_eq!(
+        headers_of(app),
+        vec![
+            ("X-Api-Key".to_string(), "sk-live-9f8e7d".to_string()),
+            ("X-Env-Key".to_string(), from_env.clone()),
+            ("X-Tenant".to_string(), "tenant-acme-42".to_string()),
+        ]
+    );
+    let shown = format!("{app:?} {s:?} {:#?}", app.http);
+    for value in ["sk-live-9f8e7d", "tenant-acme-42", from_env.as_str()] {
+        assert!(!shown.contains(value), "Debug shows {value:?}: {shown}");
+    }
+    assert!(
+        shown.contains("X-Api-Key"),
+        "header names stay visible: {shown}"
+    );
+}
+
+#[test]
+fn a_plain_header_alone_still_works() {
+    let s = parse_str(&with_headers("\"X-Request-Source\" = \"hrsync\"")).expect("valid");
+    assert_eq!(
+        headers_of(&s.apps[0]),
+        vec![("X-Request-Source".to_string(), "hrsync".to_string())]
+    );
+}
+
+#[test]
+fn header_errors_name_the_header_and_never_echo_its_value() {
+    let e = parse_str(&with_headers(
+        "\"X-Api-Key\" = { env = \"HRSYNC_TEST_NO_SUCH_HEADER_VAR\" }",
+    ))
+    .expect_err("missing env");
+    assert_eq!(e.key.as_deref(), Some("apps[0].headers.X-Api-Key"), "{e}");
+    assert_eq!(e.line, Some(15), "{e}");
+    assert!(
+        e.to_string().contains("HRSYNC_TEST_NO_SUCH_HEADER_VAR"),
+        "{e}"
+    );
+
+    let e = parse_str(&with_headers("\"X-Api-Key\" = \"sk-bad\\u0007value\""))
+        .expect_err("control character");
+    assert_eq!(e.key.as_deref(), Some("apps[0].headers.X-Api-Key"), "{e}");
+    assert!(!e.to_string().contains("sk-bad"), "{e}");
+
+    let e = parse_str(&with_headers("\"Bad Name\" = \"x\"")).expect_err("name");
+    assert_eq!(
+        e.key.as_deref(),
+        Some("apps[0].headers.\"Bad Name\""),
+        "{e}"
+    );
+
+    let e = parse_str(&with_headers("\"X-Api-Key\" = { vault = \"k\" }")).expect_err("form");
+    assert!(e.to_string().contains("vault"), "{e}");
+    assert!(
+        e.key
+            .as_deref()
+            .is_some_and(|k| k.starts_with("apps[0].headers")),
+        "{e}"
+    );
+}
+
+#[test]
+fn shutdown_grace_is_parsed_and_bounded() {
+    let grace = |v: &str| parse_str(&format!("[daemon]\nshutdown_grace_secs = {v}\n{MINIMAL}"));
+    assert_eq!(
+        parse_str(MINIMAL).expect("default").shutdown_grace,
+        std::time::Duration::from_secs(30)
+    );
+    assert_eq!(
+        grace("5").expect("valid").shutdown_grace,
+        std::time::Duration::from_secs(5)
+    );
+    assert_eq!(
+        grace("3600").expect("upper bound").shutdown_grace,
+        std::time::Duration::from_secs(3600)
+    );
+    for bad in ["0", "3601"] {
+        let e = grace(bad)
+            .err()
+            .unwrap_or_else(|| panic!("{bad} must fail"));
+        assert_eq!(e.key.as_deref(), Some("daemon.shutdown_grace_secs"), "{e}");
+        assert_eq!(e.line, Some(2), "{e}");
+    }
+    let e = grace("-1").expect_err("negative");
+    assert_eq!(e.key.as_deref(), Some("daemon.shutdown_grace_secs"), "{e}");
+    let e = grace("\"30s\"").expect_err("not a number");
+    assert_eq!(e.key.as_deref(), Some("daemon.shutdown_grace_secs"), "{e}");
+}

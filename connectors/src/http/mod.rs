@@ -12,6 +12,8 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, StatusCode};
 use url::Url;
 
+use crate::secret::Secret;
+
 pub use auth::{Auth, AuthConfig, AuthError, Authenticator};
 pub use retry::{classify, classify_at, Attempt, Decision};
 pub use throttle::{RateLimit, RateLimitError, Throttle, ThrottleStats, ThrottleTuning};
@@ -48,7 +50,7 @@ impl Default for RetryPolicy {
 }
 
 /// Settings of one HTTP endpoint (an app or a source).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct HttpSettings {
     /// Bound on every single attempt, connect included.
     pub timeout: Duration,
@@ -58,8 +60,32 @@ pub struct HttpSettings {
     pub user_agent: String,
     /// Headers sent on every request.
     pub default_headers: Vec<(String, String)>,
+    /// Headers from the config, whose values may be API keys: held redacted, sent marked
+    /// sensitive, and applied after `default_headers` so that they override them.
+    pub secret_headers: Vec<(String, Secret)>,
     /// Retry bounds.
     pub retry: RetryPolicy,
+}
+
+impl std::fmt::Debug for HttpSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Header names only: a value may be a credential.
+        let names = |h: &mut dyn Iterator<Item = &String>| h.cloned().collect::<Vec<_>>();
+        f.debug_struct("HttpSettings")
+            .field("timeout", &self.timeout)
+            .field("allow_insecure_http", &self.allow_insecure_http)
+            .field("user_agent", &self.user_agent)
+            .field(
+                "default_headers",
+                &names(&mut self.default_headers.iter().map(|(k, _)| k)),
+            )
+            .field(
+                "secret_headers",
+                &names(&mut self.secret_headers.iter().map(|(k, _)| k)),
+            )
+            .field("retry", &self.retry)
+            .finish()
+    }
 }
 
 impl Default for HttpSettings {
@@ -69,6 +95,7 @@ impl Default for HttpSettings {
             allow_insecure_http: false,
             user_agent: concat!("hrsync/", env!("CARGO_PKG_VERSION")).to_string(),
             default_headers: Vec::new(),
+            secret_headers: Vec::new(),
             retry: RetryPolicy::default(),
         }
     }
@@ -245,6 +272,15 @@ impl HttpClient {
                 .map_err(|e| HttpError::Build(format!("header name {k:?}: {e}")))?;
             let value = HeaderValue::from_str(v)
                 .map_err(|e| HttpError::Build(format!("header {k}: {e}")))?;
+            headers.insert(name, value);
+        }
+        for (k, v) in &settings.secret_headers {
+            let name = HeaderName::from_bytes(k.as_bytes())
+                .map_err(|e| HttpError::Build(format!("header name {k:?}: {e}")))?;
+            // The error names the header, never its value.
+            let mut value = HeaderValue::from_str(v.expose())
+                .map_err(|_| HttpError::Build(format!("header {k}: invalid value")))?;
+            value.set_sensitive(true);
             headers.insert(name, value);
         }
         let inner = reqwest::Client::builder()
