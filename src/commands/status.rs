@@ -207,12 +207,16 @@ fn text(doc: &Value) -> String {
     if let Some(recs) = recs.filter(|r| !r.is_empty()) {
         let _ = writeln!(out, "\nquarantined HR records:");
         for r in recs {
+            // The stored record names the person `key` (absent when it could not be read).
+            let key = r["key"]
+                .as_str()
+                .map(|k| format!(" {k}"))
+                .unwrap_or_default();
             let _ = writeln!(
                 out,
-                "  {} {} {}{}: {}",
+                "  {} {}{key}{}: {}",
                 s(&r["source"]),
                 s(&r["position"]),
-                r["person_key"].as_str().unwrap_or(""),
                 r["field"]
                     .as_str()
                     .map(|f| format!(" field {f}"))

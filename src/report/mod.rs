@@ -49,6 +49,19 @@ pub fn short_path(path: &str) -> String {
     )
 }
 
+/// The words a report puts after an operation: its reason, else the person's summary. A
+/// rebase sends nothing, and says so, so a reviewer does not take it for a write.
+pub fn note(op: &crate::reconcile::Operation) -> Option<String> {
+    if op.op == crate::reconcile::OpKind::Rebase {
+        return Some(
+            op.reason
+                .clone()
+                .unwrap_or_else(|| "the app's value becomes the new base; nothing is sent".into()),
+        );
+    }
+    op.reason.clone().or_else(|| op.summary.clone())
+}
+
 /// A JSON value as a report shows it (strings quoted, null as "(none)").
 pub fn show_value(v: Option<&serde_json::Value>) -> String {
     match v {

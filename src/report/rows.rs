@@ -35,8 +35,8 @@ pub fn app_rows(a: &AppPlan) -> Vec<Row> {
     let mut rows = Vec::new();
     for op in &a.operations {
         let mut details = Vec::new();
-        if let Some(r) = op.reason.as_ref().or(op.summary.as_ref()) {
-            details.push(Detail::Text(r.clone()));
+        if let Some(r) = super::note(op) {
+            details.push(Detail::Text(r));
         }
         for c in &op.changes {
             details.push(Detail::Path {

@@ -73,7 +73,7 @@ fn sample_plan() -> Plan {
             records: 1204,
             quarantined: 2,
         }],
-        apps: vec![slack, github],
+        apps: vec![slack, github, zoom_plan()],
         quarantined: vec![
             QuarantinedRecord {
                 source: "hris".into(),
@@ -94,6 +94,51 @@ fn sample_plan() -> Plan {
         ],
         inputs_hash: "0123abcd".into(),
     }
+}
+
+/// An app read during a resync: a vanished account recreated, an app_wins edit rebased,
+/// deprovisions held by a guard, and group work.
+fn zoom_plan() -> AppPlan {
+    let mut zoom = AppPlan::new("zoom", "zoom");
+    let mut recreate = Operation::new(OpKind::Create, "E0300");
+    recreate.user_name = Some("kai.berg@corp.example".into());
+    recreate.summary = Some("Sales · Account Executive".into());
+    recreate.active = Some(true);
+    let mut rebase = Operation::new(OpKind::Rebase, "E0301");
+    rebase.user_name = Some("mo.said@corp.example".into());
+    rebase.remote_id = Some("Z301".into());
+    rebase.changes = vec![Change {
+        path: "title".into(),
+        old: Some(json!("Rep")),
+        new: Some(json!("Team Lead (set in the app)")),
+    }];
+    let group = Operation::new(OpKind::GroupCreate, "dept-sales");
+    let mut add = Operation::new(OpKind::MembershipAdd, "dept-sales");
+    add.members = vec!["E0300".into(), "E0301".into()];
+    let mut remove = Operation::new(OpKind::MembershipRemove, "dept-support");
+    remove.remote_id = Some("G7".into());
+    remove.members = vec!["E0302".into()];
+    let mut gone = Operation::new(OpKind::GroupDelete, "dept-support");
+    gone.remote_id = Some("G7".into());
+    gone.reason = Some("no members left".into());
+    zoom.operations = vec![gone, remove, add, group, rebase, recreate];
+    zoom.held = ["E0310", "E0311"]
+        .iter()
+        .map(|k| {
+            let mut op = Operation::new(OpKind::Deactivate, *k);
+            op.user_name = Some(format!("{}@corp.example", k.to_lowercase()));
+            op.remote_id = Some(format!("Z{k}"));
+            op.reason = Some("terminated 2026-11-20".into());
+            Held {
+                operation: op,
+                reason: "2 deprovisions exceed max_deprovision_count = 1".into(),
+            }
+        })
+        .collect();
+    zoom.vanished = vec!["E0300".into()];
+    zoom.remote_read = true;
+    zoom.finish();
+    zoom
 }
 
 fn golden(name: &str, actual: &str) {
@@ -130,6 +175,36 @@ fn json_plan_matches_golden_and_round_trips() {
     assert_eq!(v["apps"][0]["summary"]["create"], 1);
     assert_eq!(v["apps"][0]["summary"]["conflict"], 1);
     assert_eq!(v["quarantined"][0]["line"], 17);
+    let zoom = &v["apps"][2];
+    assert_eq!(
+        zoom["summary"],
+        json!({"create": 1, "update": 1, "deactivate": 0, "reactivate": 0, "delete": 0,
+               "group_create": 1, "membership": 3, "conflict": 0, "held": 2})
+    );
+    assert_eq!(zoom["vanished"], json!(["E0300"]));
+    assert_eq!(zoom["held"][0]["operation"]["op"], "deactivate");
+    assert_eq!(
+        zoom["held"][0]["reason"],
+        "2 deprovisions exceed max_deprovision_count = 1"
+    );
+    let kinds: Vec<&str> = zoom["operations"]
+        .as_array()
+        .expect("operations")
+        .iter()
+        .filter_map(|o| o["op"].as_str())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "rebase",
+            "create",
+            "group_create",
+            "membership_add",
+            "membership_remove",
+            "group_delete"
+        ],
+        "execution order"
+    );
 }
 
 #[test]
@@ -149,6 +224,33 @@ fn markdown_and_html_carry_the_same_facts() {
     assert!(html.contains("<svg"), "summary chart");
     assert!(!html.contains("<script"), "self-contained, no scripts");
     assert!(html.contains("nia.okafor@corp.example"));
+    for (op, key) in [
+        ("quarantined", "E2000"),
+        ("orphan", "-"),
+        ("held deactivate", "E0310"),
+        ("vanished", "E0300"),
+        ("rebase", "E0301"),
+        ("group_create", "dept-sales"),
+        ("membership_remove", "dept-support"),
+        ("group_delete", "dept-support"),
+    ] {
+        assert!(
+            md.contains(&format!("| {op} | {key} |")),
+            "{op} {key}: {md}"
+        );
+        assert!(
+            html.contains(&format!("<tr><td>{op}</td><td>{key}</td>")),
+            "{op} {key}: {html}"
+        );
+    }
+    assert!(
+        md.contains("| zoom | 1 | 1 | 0 | 0 | 0 | 3 | 0 | 2 |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| vanished | E0300 |  | linked account no longer exists in the app |"),
+        "{md}"
+    );
 }
 
 #[test]

@@ -95,7 +95,11 @@ fn summary_line(app: &AppPlan) -> String {
     }
     parts.push(format!("{} to delete", s.delete));
     if s.group_create > 0 {
-        parts.push(format!("{} groups to create", s.group_create));
+        parts.push(format!(
+            "{} group{} to create",
+            s.group_create,
+            if s.group_create == 1 { "" } else { "s" }
+        ));
     }
     if s.membership > 0 {
         parts.push(format!("{} membership changes", s.membership));
@@ -177,8 +181,9 @@ fn symbol(op: OpKind) -> &'static str {
 fn op_line(out: &mut String, op: &Operation, prefix: &str) {
     let word = match op.op {
         OpKind::GroupCreate => "create group",
-        OpKind::MembershipAdd => "add members",
-        OpKind::MembershipRemove => "remove members",
+        // Within the 12-character column, so keys and names stay aligned.
+        OpKind::MembershipRemove => "remove from",
+        OpKind::MembershipAdd => "add to",
         OpKind::GroupDelete => "delete group",
         other => other.as_str(),
     };
@@ -186,11 +191,7 @@ fn op_line(out: &mut String, op: &Operation, prefix: &str) {
         OpKind::MembershipAdd | OpKind::MembershipRemove => op.members.join(", "),
         _ => op.user_name.clone().unwrap_or_default(),
     };
-    let note = op
-        .reason
-        .clone()
-        .or_else(|| op.summary.clone())
-        .unwrap_or_default();
+    let note = super::note(op).unwrap_or_default();
     let line = format!(
         "  {} {prefix}{:<12} {:<6} {:<32} {}",
         symbol(op.op),
