@@ -7,6 +7,7 @@ mod util;
 mod apply_sandbox;
 mod check;
 mod config_errors;
+mod config_keys;
 mod conflicts_drift;
 mod daemon;
 mod demo;
