@@ -158,9 +158,12 @@ async fn delimiter_mapping_required_and_date_formats() {
     assert_eq!(field(&read, "100", "start_date"), "2024-01-15");
     assert_eq!(field(&read, "102", "email"), "bernd@corp.example");
     assert_eq!(field(&read, "102", "department"), "");
+    let file = path.display();
     assert_eq!(
         rejections(&read),
-        ["hris line 3 101 field email: required field `email` is empty"]
+        [format!(
+            "hris line 3 101 field email: required field `email` is empty (file {file}, line 3, column 2 \"Mail\")"
+        )]
     );
 }
 

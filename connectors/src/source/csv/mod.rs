@@ -34,9 +34,13 @@ impl CsvSource {
     pub fn read(&self) -> Result<SourceRead, SourceError> {
         let bytes = std::fs::read(&self.path)
             .map_err(|e| self.unreadable(format!("cannot read {}: {e}", self.path.display())))?;
-        let (records, rejected) = parse(&bytes, self.delimiter, &self.path, &self.normalizer)
-            .map_err(|m| self.unreadable(m))?;
-        let read = self.normalizer.finish(records, rejected);
+        let (records, rejected, columns) =
+            parse(&bytes, self.delimiter, &self.path, &self.normalizer)
+                .map_err(|m| self.unreadable(m))?;
+        let mut read = self.normalizer.finish(records, rejected);
+        for r in &mut read.rejected {
+            self.locate(r, &columns);
+        }
         tracing::info!(
             source = %self.normalizer.source(),
             file = %self.path.display(),
@@ -45,6 +49,40 @@ impl CsvSource {
             "Read CSV source."
         );
         Ok(read)
+    }
+
+    /// Names the file and the CSV column of a value problem (a bad e-mail, date or status
+    /// found by normalisation), so an HR admin can go straight to the cell.
+    fn locate(&self, r: &mut Rejected, columns: &[String]) {
+        let (Position::Line(line), Some(field)) = (&r.position, r.field.as_deref()) else {
+            return;
+        };
+        if r.reason.contains("(file ") {
+            return;
+        }
+        let mapped = self
+            .normalizer
+            .mappings()
+            .iter()
+            .find(|(f, _)| f == field)
+            .map(|(_, c)| c.as_str());
+        let alias = LIFECYCLE_ALIASES
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, a)| *a);
+        let column = [mapped, Some(field), alias]
+            .into_iter()
+            .flatten()
+            .find_map(|name| columns.iter().position(|c| c == name).map(|i| (i, name)));
+        let file = self.path.display();
+        r.reason = match column {
+            Some((i, name)) => format!(
+                "{} (file {file}, line {line}, column {} {name:?})",
+                r.reason,
+                i + 1
+            ),
+            None => format!("{} (file {file}, line {line})", r.reason),
+        };
     }
 
     fn unreadable(&self, message: String) -> SourceError {
@@ -133,7 +171,7 @@ fn parse(
     delimiter: u8,
     path: &Path,
     normalizer: &Normalizer,
-) -> Result<(Vec<RawRecord>, Vec<Rejected>), String> {
+) -> Result<(Vec<RawRecord>, Vec<Rejected>, Vec<String>), String> {
     let file = path.display();
     let data = bytes.strip_prefix(BOM).unwrap_or(bytes);
     let mut reader = ::csv::ReaderBuilder::new()
@@ -256,5 +294,5 @@ fn parse(
             value: Value::Object(obj),
         });
     }
-    Ok((records, rejected))
+    Ok((records, rejected, columns))
 }
