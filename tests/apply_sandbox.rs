@@ -173,3 +173,172 @@ async fn existing_account_with_the_same_user_name_is_linked_not_duplicated() {
     assert_eq!(ana[0]["externalId"], "E1", "now carries the HR key");
     assert_eq!(ana[0]["title"], "Engineer", "brought to the desired state");
 }
+
+/// Only `department == 'Engineering'` gets an account; moving out of scope deactivates
+/// (never deletes) and moving back in reactivates the same account.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scope_selects_who_gets_an_account_and_leaving_it_deactivates() {
+    const DEE: &str =
+        "E4,Dee,Ng,dee.ng@corp.example,Engineering,Engineer,terminated,2019-01-01,2025-06-30,";
+    let scope = "scope = \"department == 'Engineering'\"";
+    let (env, sb) = setup(&[ANA, BO, CY, DEE], scope).await;
+    let out = apply(&env).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let users = sb.users().await;
+    assert_eq!(
+        users.len(),
+        1,
+        "only the active Engineering person has an account: {users:#?}"
+    );
+    let id = by_external_id(&users, "E1")[0]["id"].clone();
+
+    // Ana moves to Sales (out of scope), Bo moves to Engineering (into scope).
+    env.set_hr(&hr(&[
+        "E1,Ana,Lima,Ana.Lima@corp.example,Sales,Engineer,active,2020-01-01,,",
+        "E2,Bo,Chen,bo.chen@corp.example,Engineering,Account Executive,active,2021-03-01,,E1",
+        CY,
+        DEE,
+    ]));
+    let config = env.config.clone();
+    let plan = blocking(move || hrsync_cmd(&config, &["plan"])).await;
+    let report = String::from_utf8_lossy(&plan.stdout);
+    let ana_line = report
+        .lines()
+        .find(|l| l.contains("E1 "))
+        .unwrap_or_default();
+    assert!(
+        ana_line.contains("deactivate") && ana_line.contains("left scope"),
+        "the plan deactivates Ana because she left scope: {}",
+        text(&plan)
+    );
+    sb.reset_stats();
+    let out = apply(&env).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let users = sb.users().await;
+    assert_eq!(users.len(), 2, "Bo created, nobody deleted: {users:#?}");
+    let ana = by_external_id(&users, "E1");
+    assert_eq!(ana.len(), 1);
+    assert_eq!(ana[0]["active"], false, "out of scope: deactivated");
+    assert_eq!(sb.stats().by_method.get("DELETE").copied().unwrap_or(0), 0);
+    let bo = by_external_id(&users, "E2");
+    assert_eq!(bo.len(), 1, "moved into scope: created");
+    assert_eq!(bo[0]["active"], true);
+
+    // Ana comes back to Engineering: the same account is enabled again.
+    env.set_hr(&hr(&[
+        ANA,
+        "E2,Bo,Chen,bo.chen@corp.example,Engineering,Account Executive,active,2021-03-01,,E1",
+        CY,
+        DEE,
+    ]));
+    let out = apply(&env).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("reactivated 1"),
+        "{}",
+        text(&out)
+    );
+    let users = sb.users().await;
+    assert_eq!(users.len(), 2, "{users:#?}");
+    let ana = by_external_id(&users, "E1");
+    assert_eq!(ana.len(), 1, "back in scope: no second account");
+    assert_eq!(ana[0]["id"], id, "the same account");
+    assert_eq!(ana[0]["active"], true);
+    assert_eq!(
+        ana[0]["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]["department"],
+        "Engineering"
+    );
+    assert!(by_external_id(&users, "E3").is_empty() && by_external_id(&users, "E4").is_empty());
+}
+
+/// The app's search does not show an account that exists (a lagging index), so the POST
+/// answers 409: hrsync looks again, links that account and brings it to the desired
+/// state under the conflict rules, with no second POST.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_answered_409_is_resolved_by_lookup_and_link() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    use crate::util::push::{proxy, Action};
+
+    let sb = sandbox().await;
+    let client = reqwest::Client::new();
+    let resp = client
+        .post(format!("{}/Users", sb.base_url()))
+        .bearer_auth(TOKEN)
+        .json(&json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "userName": "Ana.Lima@corp.example",
+            "displayName": "Ana (made by hand)",
+            "title": "Hand-made title",
+            "active": true
+        }))
+        .send()
+        .await
+        .expect("seed");
+    assert!(resp.status().is_success());
+    let seeded_id = resp.json::<serde_json::Value>().await.expect("json")["id"].clone();
+
+    // Searches come back empty until the first POST; after it the app's index has caught up.
+    let posted = Arc::new(AtomicBool::new(false));
+    let flag = posted.clone();
+    let px = proxy(sb.addr(), move |method, path, _| {
+        if *method == axum::http::Method::POST && path.ends_with("/Users") {
+            flag.store(true, Ordering::SeqCst);
+        } else if *method == axum::http::Method::GET
+            && path.contains("filter=")
+            && !flag.load(Ordering::SeqCst)
+        {
+            return Action::Reply(
+                200,
+                json!({
+                    "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+                    "totalResults": 0, "startIndex": 1, "itemsPerPage": 0, "Resources": []
+                }),
+            );
+        }
+        Action::Forward
+    })
+    .await;
+    let env = Env::new(&hr(&[ANA]));
+    env.write_config(&format!(
+        "{}\n[apps.conflicts]\ndefault = \"hr_wins\"\ntitle = \"app_wins\"\n",
+        env.app("app", &px.base_url(), "bulk = false")
+    ));
+    sb.reset_stats();
+    let out = apply(&env).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        posted.load(Ordering::SeqCst),
+        "the lookup before the POST must have missed the account"
+    );
+    let seen = px.seen();
+    let posts: Vec<_> = seen
+        .iter()
+        .filter(|s| s.method == axum::http::Method::POST && s.path.ends_with("/Users"))
+        .collect();
+    assert_eq!(posts.len(), 1, "one POST (answered 409), never a second");
+    assert_eq!(sb.stats().users_created, 0, "no account was created");
+
+    let users = sb.users().await;
+    assert_eq!(users.len(), 1, "linked, not duplicated: {users:#?}");
+    let ana = &users[0];
+    assert_eq!(ana["id"], seeded_id, "the existing account");
+    assert_eq!(ana["externalId"], "E1", "now carries the HR key");
+    assert_eq!(
+        ana["displayName"], "Ana Lima",
+        "hr_wins: brought to HR's value"
+    );
+    assert_eq!(
+        ana["title"], "Hand-made title",
+        "app_wins (create-only): the app's value is kept"
+    );
+    assert_eq!(ana["active"], true);
+
+    // The link is recorded: the next apply has nothing to do and sends no request.
+    sb.reset_stats();
+    px.clear();
+    let out = apply(&env).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(sb.stats().total, 0, "linked in the state: {:?}", px.seen());
+}

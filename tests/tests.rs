@@ -24,6 +24,7 @@ mod push_faults;
 mod push_limits;
 mod push_profiles;
 mod push_quarantine;
+mod sandbox_cli;
 mod saved_plans_status;
 mod sources_e2e;
 mod sources_e2e_bamboohr;

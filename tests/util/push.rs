@@ -470,3 +470,13 @@ async fn issue(State(st): State<Arc<TokenState>>, headers: HeaderMap, body: Stri
     }))
     .into_response()
 }
+
+/// Sends `signal` ("TERM", "INT", …) to a child process, as `kill -<signal> <pid>` would.
+pub fn send_signal(child: &std::process::Child, signal: &str) {
+    let sent = std::process::Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(child.id().to_string())
+        .status()
+        .expect("run kill");
+    assert!(sent.success(), "kill -{signal} {} failed", child.id());
+}
