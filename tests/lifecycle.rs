@@ -455,3 +455,54 @@ async fn orphans_are_reported_and_left_alone_and_audit_is_queryable() {
     .await;
     assert!(stdout(&out).contains("E002"), "{}", text(&out));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quarantined_hr_record_freezes_the_person_and_never_offboards_them() {
+    let sb = sandbox().await;
+    let rows = people(20);
+    let env = Env::new(&csv(&rows));
+    env.write_config(&env.app("app", &sb.base_url(), ""));
+    assert_eq!(run(&env, &["apply", "--yes"]).await.status.code(), Some(0));
+    let before = by_external_id(&sb.users().await, "E001")[0].clone();
+    let twice = vec![
+        rows[0].clone(),
+        row("E001", "P001", "Sales", "Boss", "active"),
+    ];
+    let malformed = vec![rows[0].replace("p001.test@corp.example", "p001@")];
+    for (case, e001) in [("duplicated", twice), ("malformed", malformed)] {
+        env.set_hr(&csv(&[e001, rows[1..].to_vec()].concat()));
+        // More cycles than absence_grace_cycles (3): a quarantine is never an absence.
+        let mut last = String::new();
+        for cycle in 1..=4 {
+            sb.reset_stats();
+            let out = run(&env, &["apply", "--yes"]).await;
+            assert_eq!(out.status.code(), Some(0), "{case} {cycle}: {}", text(&out));
+            assert_eq!(sb.stats().writes, 0, "{case} {cycle}: nothing pushed");
+            assert_eq!(
+                by_external_id(&sb.users().await, "E001")[0],
+                &before,
+                "{case} {cycle}: E001's account stays as last pushed"
+            );
+            last = text(&out);
+        }
+        assert!(
+            last.contains("quarantined E001"),
+            "{case}: reported: {last}"
+        );
+    }
+    let status = run(&env, &["status", "--format", "json"]).await;
+    let doc: Value = serde_json::from_slice(&status.stdout).expect("status json");
+    assert_eq!(doc["quarantined_records"][0]["key"], "E001", "{doc:#}");
+
+    let mut fixed = rows.clone();
+    fixed[0] = row("E001", "P001", "Sales", "Senior Rep", "active");
+    env.set_hr(&csv(&fixed));
+    let out = run(&env, &["apply", "--yes"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let users = sb.users().await;
+    let e001 = by_external_id(&users, "E001");
+    assert_eq!(e001.len(), 1);
+    assert_eq!(e001[0]["id"], before["id"]);
+    assert_eq!(e001[0]["title"], "Senior Rep", "normal sync resumes");
+    assert_eq!(e001[0]["active"], true);
+}

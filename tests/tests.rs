@@ -15,6 +15,7 @@ mod guards_groups;
 mod interop_scim2;
 mod lifecycle;
 mod lifecycle_dates;
+mod lifecycle_relink;
 mod plan_cli;
 mod push_auth;
 mod push_bulk;

@@ -356,7 +356,9 @@ async fn save_reads(
             .iter()
             .map(|p| (p.key.clone(), serde_json::to_value(p).unwrap_or_default()))
             .collect();
-        s.save_snapshot(&r.name, cycle_id, records, r.read.complete)
+        // A person whose records were set aside is in the source: seen, never absent.
+        let frozen = read::frozen_keys(r).into_keys().collect();
+        s.save_read(&r.name, cycle_id, records, frozen, r.read.complete)
             .await?;
         if let Some(w) = &r.read.watermark {
             s.set_watermark(&r.name, w).await?;

@@ -1,5 +1,6 @@
 //! What each app should hold: the merged HR view mapped through the app's templates,
-//! scope and group expressions. A person whose templates fail is quarantined for the app.
+//! scope and group expressions. A person whose templates fail is quarantined for the app;
+//! a person whose HR record was set aside at a source is frozen.
 
 use std::collections::BTreeMap;
 
@@ -23,7 +24,30 @@ pub fn desired_for_app(
     for (key, (p, absent)) in &view.absent {
         out.insert(key.clone(), desired(mapper, app, p, *absent));
     }
+    for (key, why) in &view.frozen {
+        // Known from the snapshot: the last record stands. Unknown: only the key is known,
+        // which is enough to keep their account theirs.
+        let d = out.entry(key.clone()).or_insert_with(|| unknown(key));
+        d.frozen = Some(why.clone());
+    }
     out
+}
+
+/// A person known by key only (their only record was set aside).
+fn unknown(key: &str) -> DesiredPerson {
+    DesiredPerson {
+        key: key.to_string(),
+        status: hrsync_connectors::source::Lifecycle::Active,
+        start_date: None,
+        end_date: None,
+        in_scope: true,
+        absent_cycles: 0,
+        attrs: BTreeMap::new(),
+        groups: Default::default(),
+        summary: None,
+        mapping_error: None,
+        frozen: None,
+    }
 }
 
 fn desired(mapper: &Mapper, app: &str, p: &Person, absent_cycles: u32) -> DesiredPerson {
@@ -38,6 +62,7 @@ fn desired(mapper: &Mapper, app: &str, p: &Person, absent_cycles: u32) -> Desire
         groups: Default::default(),
         summary: summary(p),
         mapping_error: None,
+        frozen: None,
     };
     let result = (|| -> Result<(), crate::mapping::MappingError> {
         d.in_scope = mapper.in_scope(app, p)?;

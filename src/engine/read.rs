@@ -34,6 +34,9 @@ pub struct HrView {
     pub sources: Vec<SourceSummary>,
     /// Records set aside at the sources.
     pub quarantined: Vec<QuarantinedRecord>,
+    /// Keys whose records were set aside this cycle (and read valid nowhere else in the
+    /// same source), with why: present but frozen, never counted absent.
+    pub frozen: BTreeMap<String, String>,
 }
 
 /// What the snapshot knows of one source: key → (record, absent count).
@@ -128,6 +131,8 @@ pub fn check_guards(
             Err(e) => problems.push(format!("source {name} failed: {e}")),
             Ok(s) if s.read.complete => {
                 let n = s.read.persons.len();
+                // Persons whose records were set aside are still in the source.
+                let present = n + frozen_keys(s).len();
                 if n < guards.min_source_records {
                     problems.push(format!(
                         "source {name} returned {n} valid records, fewer than min_source_records = {}",
@@ -139,11 +144,11 @@ pub fn check_guards(
                     .get(name)
                     .map(|s| s.values().filter(|(_, absent)| *absent == 0).count())
                     .unwrap_or(0);
-                if before > 0 && n < before {
-                    let drop = (before - n) as f64 * 100.0 / before as f64;
+                if before > 0 && present < before {
+                    let drop = (before - present) as f64 * 100.0 / before as f64;
                     if drop > guards.max_source_drop_percent {
                         problems.push(format!(
-                            "source {name} dropped from {before} to {n} records ({drop:.1}%), more than max_source_drop_percent = {}",
+                            "source {name} dropped from {before} to {present} records ({drop:.1}%), more than max_source_drop_percent = {}",
                             guards.max_source_drop_percent
                         ));
                     }
@@ -162,8 +167,33 @@ pub fn check_guards(
     }
 }
 
+/// Keys of a read whose records were all set aside (a duplicated key, a malformed row),
+/// with why. Such a person is in the source, just not readable this cycle: present but
+/// frozen, never absent.
+pub fn frozen_keys(r: &SourceResult) -> BTreeMap<String, String> {
+    let valid: BTreeSet<&str> = r.read.persons.iter().map(|p| p.key.as_str()).collect();
+    let mut out: BTreeMap<String, String> = BTreeMap::new();
+    for q in &r.read.rejected {
+        let Some(key) = q.key.as_deref().filter(|k| !k.is_empty()) else {
+            continue;
+        };
+        if valid.contains(key) {
+            continue;
+        }
+        let why = format!("{}: {}", q.position, q.reason);
+        out.entry(key.to_string())
+            .and_modify(|w| {
+                w.push_str("; ");
+                w.push_str(&why);
+            })
+            .or_insert_with(|| format!("{} {why}", r.name));
+    }
+    out
+}
+
 /// The population one source contributes this cycle: a complete read as is; an incremental
-/// read applied onto its snapshot. Returns (present persons, absent keys with counts).
+/// read applied onto its snapshot. Returns (present persons, absent keys with counts). A
+/// frozen key (see [`frozen_keys`]) keeps its snapshot record and counts as present.
 pub fn source_population(r: &SourceResult, snapshot: Option<&Snapshot>) -> (Vec<Person>, Snapshot) {
     let empty = Snapshot::new();
     let snap = snapshot.unwrap_or(&empty);
@@ -194,6 +224,12 @@ pub fn source_population(r: &SourceResult, snapshot: Option<&Snapshot>) -> (Vec<
             present.insert(p.key.clone(), p.clone());
         }
     }
+    for key in frozen_keys(r).into_keys() {
+        if let Some((p, _)) = snap.get(&key) {
+            absent.remove(&key);
+            present.entry(key).or_insert_with(|| p.clone());
+        }
+    }
     (present.into_values().collect(), absent)
 }
 
@@ -211,6 +247,15 @@ pub fn merge(results: &[SourceResult], snapshots: &BTreeMap<String, Snapshot>) -
         });
         view.quarantined
             .extend(r.read.rejected.iter().map(quarantined_record));
+        for (k, why) in frozen_keys(r) {
+            view.frozen
+                .entry(k)
+                .and_modify(|w| {
+                    w.push_str("; ");
+                    w.push_str(&why);
+                })
+                .or_insert(why);
+        }
         for p in present {
             by_key
                 .entry(p.key.clone())

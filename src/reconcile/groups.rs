@@ -12,7 +12,14 @@ pub fn plan_groups(plan: &mut AppPlan, input: &AppInput<'_>, targets: &BTreeMap<
     let quarantined: BTreeSet<&str> = plan.quarantined.iter().map(|q| q.key.as_str()).collect();
     let mut desired: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for (key, p) in input.persons {
-        if quarantined.contains(key.as_str()) || p.mapping_error.is_some() {
+        if quarantined.contains(key.as_str()) || p.mapping_error.is_some() || p.frozen.is_some() {
+            // Set aside this cycle (frozen HR record, userName collision, failed mapping):
+            // nothing is pushed for them, memberships included; they stay as they are.
+            for (name, g) in input.groups {
+                if g.members.contains(key) {
+                    desired.entry(name.clone()).or_default().insert(key.clone());
+                }
+            }
             continue;
         }
         let keep = match targets.get(key.as_str()) {

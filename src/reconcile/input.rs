@@ -118,6 +118,12 @@ pub struct DesiredPerson {
     pub summary: Option<String>,
     /// Set when mapping failed for this person: they are quarantined for the app.
     pub mapping_error: Option<String>,
+    /// Set when the person's HR record was set aside at a source this cycle (duplicate
+    /// key, malformed row): they count as present but frozen, and nothing is planned for
+    /// them (their account stays as last pushed). `attrs` is the last known record, or
+    /// empty when none is known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub frozen: Option<String>,
 }
 
 /// Lifecycle of a link.

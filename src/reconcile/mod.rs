@@ -1,6 +1,7 @@
 //! Reconciliation, pure: persons + links (+ the apps' real accounts) → a [`Plan`].
 //! No I/O and no clock: time comes in as a parameter, which keeps it property-testable.
 
+mod accounts;
 pub mod diff;
 pub mod groups;
 pub mod guards;

@@ -43,7 +43,11 @@ pub fn link_after(
                     LinkLifecycle::Inactive
                 },
                 deactivated_at: match (active, prev) {
-                    (true, _) | (false, None) => None,
+                    (true, _) => None,
+                    // An inactive account relinked without history (lost state): its
+                    // delete_after_days wait starts now, never earlier.
+                    (false, None) if op.op == OpKind::Rebase => Some(now),
+                    (false, None) => None,
                     (false, Some(p)) if p.lifecycle == LinkLifecycle::Active => Some(now),
                     (false, Some(p)) => p.deactivated_at,
                 },

@@ -55,14 +55,17 @@ impl OpKind {
     }
 
     /// Execution phase within an app: deprovisions, then updates, then creates, then groups.
+    /// Rebases send nothing to the app and go first: a resync that relinks a leaver's
+    /// account records the link before the same cycle deactivates it.
     pub fn phase(self) -> u8 {
         match self {
-            OpKind::Deactivate | OpKind::Delete => 0,
-            OpKind::Reactivate | OpKind::Update | OpKind::Rebase => 1,
-            OpKind::Create => 2,
-            OpKind::GroupCreate => 3,
-            OpKind::MembershipAdd | OpKind::MembershipRemove => 4,
-            OpKind::GroupDelete => 5,
+            OpKind::Rebase => 0,
+            OpKind::Deactivate | OpKind::Delete => 1,
+            OpKind::Reactivate | OpKind::Update => 2,
+            OpKind::Create => 3,
+            OpKind::GroupCreate => 4,
+            OpKind::MembershipAdd | OpKind::MembershipRemove => 5,
+            OpKind::GroupDelete => 6,
         }
     }
 }

@@ -5,10 +5,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
+use super::accounts::{Accounts, Found};
 use super::diff::{diff_against_base, diff_three_way, AttrDiff};
 use super::groups::plan_groups;
-use super::input::{AppInput, DesiredPerson, LinkLifecycle, LinkState, OrphanPolicy, RemoteUser};
-use super::plan::{AppPlan, AppQuarantine, Conflict, OpKind, Operation, Orphan, PendingRef};
+use super::input::{AppInput, DesiredPerson, LinkLifecycle, LinkState, RemoteUser};
+use super::plan::{AppPlan, AppQuarantine, Conflict, OpKind, Operation, PendingRef};
 use super::target::{target, Target};
 use crate::mapping::Mapped;
 
@@ -47,6 +48,7 @@ pub fn plan_app(input: &AppInput<'_>) -> AppPlan {
             .is_some_and(|l| l.lifecycle != LinkLifecycle::Deleted);
         let creatable = input.persons.get(key).is_some_and(|p| {
             p.mapping_error.is_none()
+                && p.frozen.is_none()
                 && !blocked.contains(key)
                 && !policy.is_exempt(key, desired_user_name(p).as_deref())
         }) && matches!(
@@ -55,15 +57,7 @@ pub fn plan_app(input: &AppInput<'_>) -> AppPlan {
         );
         linked || creatable
     };
-    let remote_by_ext: BTreeMap<&str, &RemoteUser> = input
-        .remote
-        .map(|r| {
-            r.values()
-                .filter_map(|u| u.external_id.as_deref().map(|e| (e, u)))
-                .collect()
-        })
-        .unwrap_or_default();
-    let mut claimed_remote: BTreeSet<String> = BTreeSet::new();
+    let mut accounts = Accounts::new(input.remote, input.links);
 
     let keys: BTreeSet<&String> = input.persons.keys().chain(input.links.keys()).collect();
     for key in keys {
@@ -72,16 +66,10 @@ pub fn plan_app(input: &AppInput<'_>) -> AppPlan {
             .links
             .get(key)
             .filter(|l| l.lifecycle != LinkLifecycle::Deleted);
-        if let Some(l) = link {
-            claimed_remote.insert(l.remote_id.clone());
-        }
         let desired_user_name = person.and_then(desired_user_name);
         if policy.is_exempt(key, desired_user_name.as_deref())
             || link.is_some_and(|l| policy.is_exempt(key, Some(&l.user_name)))
         {
-            continue;
-        }
-        if blocked.contains(key.as_str()) {
             continue;
         }
         let Some(person) = person else {
@@ -89,41 +77,50 @@ pub fn plan_app(input: &AppInput<'_>) -> AppPlan {
             // on (absence is counted through the snapshot, never guessed here).
             continue;
         };
-        if let Some(err) = &person.mapping_error {
-            plan.quarantined.push(AppQuarantine {
-                key: key.clone(),
-                reason: err.clone(),
-            });
-            continue;
-        }
-        let tgt = targets.get(key.as_str()).cloned().unwrap_or(Target::Active);
-        let resolved = resolve(person, input, &will_have_account);
         let remote = match (input.remote, link) {
             (Some(r), Some(l)) => r.get(&l.remote_id),
             _ => None,
         };
         let vanished = input.remote.is_some() && link.is_some() && remote.is_none();
+        let unlinked = link.is_none() || vanished;
+        let deleted = link.is_none() && input.links.contains_key(key);
+        let set_aside = person.frozen.is_some()
+            || person.mapping_error.is_some()
+            || blocked.contains(key.as_str());
+        if set_aside {
+            // Nothing is pushed for them this cycle, but their account is still theirs:
+            // never an orphan, whatever the orphans policy says.
+            if let Some(found) = accounts.find(key, person).filter(|_| unlinked) {
+                accounts.claim(&found.account().id);
+            }
+            if let Some(why) = &person.frozen {
+                plan.quarantined.push(AppQuarantine {
+                    key: key.clone(),
+                    reason: format!(
+                        "HR record set aside at the source ({why}); the account is left as it is"
+                    ),
+                });
+            } else if let Some(err) = &person.mapping_error {
+                plan.quarantined.push(AppQuarantine {
+                    key: key.clone(),
+                    reason: err.clone(),
+                });
+            }
+            continue;
+        }
+        let tgt = targets.get(key.as_str()).cloned().unwrap_or(Target::Active);
+        let resolved = resolve(person, input, &will_have_account);
         if vanished {
             plan.vanished.push(key.clone());
         }
         match (&tgt, link) {
-            (Target::Keep(_), _) => {}
-            (Target::Deprovision(reason), Some(l)) if !vanished => {
-                deprovision(&mut plan, input, key, l, remote, reason);
-            }
-            (Target::Deprovision(_), _) => {}
-            (Target::Active | Target::Inactive(_), _) if vanished || link.is_none() => {
+            (Target::Active | Target::Inactive(_), _) if unlinked => {
                 let active = matches!(tgt, Target::Active);
-                let existing = remote_by_ext
-                    .get(key.as_str())
-                    .copied()
-                    .filter(|u| !claimed_remote.contains(&u.id));
-                if let Some(u) = existing {
-                    claimed_remote.insert(u.id.clone());
+                let found = accounts.find(key, person);
+                if let Some(f) = found {
+                    accounts.claim(&f.account().id);
                 }
-                create(
-                    &mut plan, input, key, person, resolved, active, existing, &tgt,
-                );
+                create(&mut plan, input, key, person, resolved, active, found, &tgt);
             }
             (Target::Active | Target::Inactive(_), None) => {}
             (Target::Active | Target::Inactive(_), Some(l)) => {
@@ -143,17 +140,78 @@ pub fn plan_app(input: &AppInput<'_>) -> AppPlan {
                     want_active,
                 );
             }
+            (Target::Deprovision(reason), Some(l)) if !vanished => {
+                deprovision(&mut plan, input, key, l, remote, reason);
+            }
+            // An account hrsync deleted stays so: where the app's DELETE only deactivates,
+            // relinking it would delete it again every cycle.
+            (Target::Deprovision(_) | Target::Keep(_), _) if unlinked && !deleted => {
+                // Resync after a lost state: the accounts of leavers, persons out of scope
+                // and persons not yet due are theirs too.
+                match accounts.find(key, person) {
+                    Some(Found::ExternalId(u)) => {
+                        accounts.claim(&u.id);
+                        relink_idle(&mut plan, input, key, person, u, &tgt);
+                    }
+                    // No create is planned that would adopt it; it is theirs once one is.
+                    Some(Found::Matches(u, _)) if matches!(tgt, Target::Keep(_)) => {
+                        accounts.claim(&u.id)
+                    }
+                    // hrsync never stamped it, so it never offboards it as the person's
+                    // (ownership); the orphans policy applies.
+                    Some(Found::Matches(..)) | None => {}
+                }
+            }
+            (Target::Deprovision(_) | Target::Keep(_), _) => {}
         }
     }
 
-    if let Some(remote) = input.remote {
-        orphans(&mut plan, input, remote, &claimed_remote);
-    }
+    accounts.orphans(&mut plan, input);
     if input.manages_groups {
         plan_groups(&mut plan, input, &targets);
     }
     plan.finish();
     plan
+}
+
+/// Relinks the account (carrying the person's key) of a person who should have no active
+/// account now, recording it as the app has it (no request); a leaver's account that is
+/// still active is then deprovisioned as usual, after the relink and under the guards.
+fn relink_idle(
+    plan: &mut AppPlan,
+    input: &AppInput<'_>,
+    key: &str,
+    person: &DesiredPerson,
+    u: &RemoteUser,
+    tgt: &Target,
+) {
+    let why = match tgt {
+        Target::Deprovision(r) | Target::Keep(r) | Target::Inactive(r) => r.as_str(),
+        Target::Active => "active",
+    };
+    let mut desired = u.attrs.clone();
+    desired.insert("externalId".into(), Value::String(key.to_string()));
+    let hash = state_hash(&desired, u.active);
+    let mut op = Operation::new(OpKind::Rebase, key);
+    op.remote_id = Some(u.id.clone());
+    op.user_name = Some(u.user_name.clone());
+    op.active = Some(u.active);
+    op.summary = person.summary.clone();
+    op.reason = Some(format!("relink by externalId; {why}"));
+    op.hash = Some(hash.clone());
+    op.desired = desired.clone();
+    plan.operations.push(op);
+    if let (Target::Deprovision(reason), true) = (tgt, u.active) {
+        let relinked = LinkState {
+            remote_id: u.id.clone(),
+            user_name: u.user_name.clone(),
+            last_pushed: desired,
+            hash,
+            lifecycle: LinkLifecycle::Active,
+            deactivated_at: None,
+        };
+        deprovision(plan, input, key, &relinked, Some(u), reason);
+    }
 }
 
 fn desired_user_name(p: &DesiredPerson) -> Option<String> {
@@ -179,10 +237,12 @@ fn user_name_collisions(
         }
         match desired_user_name(p) {
             Some(u) => by_name.entry(u.to_lowercase()).or_default().push(key),
-            None if p.mapping_error.is_none() => plan.quarantined.push(AppQuarantine {
-                key: key.clone(),
-                reason: "userName template rendered empty".into(),
-            }),
+            None if p.mapping_error.is_none() && p.frozen.is_none() => {
+                plan.quarantined.push(AppQuarantine {
+                    key: key.clone(),
+                    reason: "userName template rendered empty".into(),
+                })
+            }
             None => {}
         }
     }
@@ -192,6 +252,11 @@ fn user_name_collisions(
             continue;
         }
         for k in &keys {
+            if input.persons.get(*k).is_some_and(|p| p.frozen.is_some()) {
+                // Frozen: still holds its userName (the other person is blocked), and is
+                // reported as frozen rather than twice.
+                continue;
+            }
             let others: Vec<&str> = keys.iter().copied().filter(|o| o != k).collect();
             plan.quarantined.push(AppQuarantine {
                 key: (*k).to_string(),
@@ -297,7 +362,7 @@ fn create(
     person: &DesiredPerson,
     resolved: Resolved,
     active: bool,
-    existing: Option<&RemoteUser>,
+    existing: Option<Found<'_>>,
     tgt: &Target,
 ) {
     let mut op = Operation::new(OpKind::Create, key);
@@ -307,24 +372,37 @@ fn create(
     op.hash = Some(state_hash(&resolved.attrs, active));
     op.pending_refs = resolved.pending;
     let mut desired = resolved.attrs;
-    if let Some(u) = existing {
-        // Resync: the account exists and carries our key; link it instead of creating.
-        op.remote_id = Some(u.id.clone());
-        op.reason = Some("relink by externalId".into());
-        let d = diff_three_way(None, &desired, &u.attrs, &input.policy.conflicts);
-        push_conflicts(plan, key, op.user_name.as_deref(), &d);
-        // What the app owns (app_wins) becomes the base of the new link; a reported
-        // conflict keeps HR's value as the base so it stays reported, not pushed.
-        for rb in &d.rebase {
-            match &rb.new {
-                Some(v) => desired.insert(rb.path.clone(), v.clone()),
-                None => desired.remove(&rb.path),
-            };
+    match existing {
+        Some(Found::ExternalId(u)) => {
+            // Resync: the account exists and carries our key; link it instead of creating.
+            op.remote_id = Some(u.id.clone());
+            op.reason = Some("relink by externalId".into());
+            let d = diff_three_way(None, &desired, &u.attrs, &input.policy.conflicts);
+            push_conflicts(plan, key, op.user_name.as_deref(), &d);
+            // What the app owns (app_wins) becomes the base of the new link; a reported
+            // conflict keeps HR's value as the base so it stays reported, not pushed.
+            for rb in &d.rebase {
+                match &rb.new {
+                    Some(v) => desired.insert(rb.path.clone(), v.clone()),
+                    None => desired.remove(&rb.path),
+                };
+            }
+            op.changes = d.push;
+            op.hash = Some(state_hash(&desired, active));
         }
-        op.changes = d.push;
-        op.hash = Some(state_hash(&desired, active));
-    } else if let Target::Inactive(r) = tgt {
-        op.reason = Some(format!("pre-provisioned inactive; {r}"));
+        Some(Found::Matches(u, by)) => {
+            // The create's lookup finds this account first; `on_unlinked_match` decides
+            // whether it is adopted. Either way it is the person's, never an orphan.
+            op.reason = Some(format!(
+                "existing account {} matches by {by}: linked per on_unlinked_match",
+                u.id
+            ));
+        }
+        None => {
+            if let Target::Inactive(r) = tgt {
+                op.reason = Some(format!("pre-provisioned inactive; {r}"));
+            }
+        }
     }
     op.desired = desired;
     plan.operations.push(op);
@@ -412,41 +490,5 @@ fn push_conflicts(plan: &mut AppPlan, key: &str, user_name: Option<&str>, d: &At
             hr: hr.clone(),
             rule: *rule,
         });
-    }
-}
-
-fn orphans(
-    plan: &mut AppPlan,
-    input: &AppInput<'_>,
-    remote: &BTreeMap<String, RemoteUser>,
-    claimed: &BTreeSet<String>,
-) {
-    for u in remote.values() {
-        if claimed.contains(&u.id) {
-            continue;
-        }
-        let key = u.external_id.clone().unwrap_or_default();
-        if input.policy.is_exempt(&key, Some(&u.user_name)) {
-            continue;
-        }
-        plan.orphans.push(Orphan {
-            id: u.id.clone(),
-            user_name: u.user_name.clone(),
-            external_id: u.external_id.clone(),
-            active: u.active,
-        });
-    }
-    if input.policy.orphans == OrphanPolicy::Deactivate {
-        for o in plan.orphans.clone() {
-            if !o.active {
-                continue;
-            }
-            let mut op = Operation::new(OpKind::Deactivate, format!("orphan:{}", o.id));
-            op.remote_id = Some(o.id.clone());
-            op.user_name = Some(o.user_name.clone());
-            op.active = Some(false);
-            op.reason = Some("orphan (orphans = \"deactivate\")".into());
-            plan.operations.push(op);
-        }
     }
 }

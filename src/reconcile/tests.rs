@@ -4,4 +4,5 @@
 mod model;
 mod props;
 mod props_resync;
+mod relink;
 mod unit;

@@ -144,6 +144,21 @@ impl Store {
         records: Vec<(String, Value)>,
         complete: bool,
     ) -> Result<SnapshotSaved, StateError> {
+        self.save_read(source, cycle_id, records, Vec::new(), complete)
+            .await
+    }
+
+    /// [`Store::save_snapshot`], plus `frozen`: keys the read held only as records set
+    /// aside (duplicated, malformed). They are in the source, so they count as seen —
+    /// `absent_cycles` goes back to 0 — but their last good record is kept as it is.
+    pub async fn save_read(
+        &self,
+        source: &str,
+        cycle_id: i64,
+        records: Vec<(String, Value)>,
+        frozen: Vec<String>,
+        complete: bool,
+    ) -> Result<SnapshotSaved, StateError> {
         let source = source.to_owned();
         self.write("save the snapshot", move |tx| {
             let ctx = || format!("save the snapshot of {source}");
@@ -198,6 +213,11 @@ impl Store {
                         saved.changed += 1;
                     }
                 }
+            }
+            for key in &frozen {
+                // No row yet (a new person whose only record was set aside): nothing to keep.
+                seen.execute(params![source, key, cycle_id])
+                    .with_ctx(|| format!("keep the snapshot of {key} in {source}"))?;
             }
             if complete {
                 // Everyone not stamped with this cycle above was missing from the read.
@@ -274,6 +294,38 @@ mod tests {
         let a: Value = serde_json::from_str(r#"{"b":1,"a":{"y":[1,"x"],"x":null}}"#).expect("a");
         let b: Value = serde_json::from_str(r#"{"a":{"x":null,"y":[1,"x"]},"b":1}"#).expect("b");
         assert_eq!(record_hash(&a), record_hash(&b));
+    }
+
+    #[tokio::test]
+    async fn a_frozen_key_is_seen_not_absent_and_keeps_its_last_record() {
+        let store = Store::open_in_memory().await.expect("store");
+        let rec = |k: &str, t: &str| (k.to_string(), json!({"key": k, "title": t}));
+        store
+            .save_snapshot("hris", 1, vec![rec("A", "x"), rec("B", "x")], true)
+            .await
+            .expect("cycle 1");
+        for cycle in 2..=5 {
+            // B's records were set aside every time (say, a duplicated key).
+            let saved = store
+                .save_read("hris", cycle, vec![rec("A", "x")], vec!["B".into()], true)
+                .await
+                .expect("cycle");
+            assert_eq!(saved.absent, 0, "cycle {cycle}: B is not absent");
+        }
+        let snap = store.snapshot("hris").await.expect("snapshot");
+        assert_eq!(snap["B"].absent_cycles, 0);
+        assert_eq!(snap["B"].last_seen_cycle, 5);
+        assert_eq!(
+            snap["B"].record,
+            json!({"key": "B", "title": "x"}),
+            "last good record"
+        );
+        // Without the frozen key the same read counts B absent: the test can fail.
+        let saved = store
+            .save_snapshot("hris", 6, vec![rec("A", "x")], true)
+            .await
+            .expect("cycle 6");
+        assert_eq!(saved.absent, 1);
     }
 
     #[test]

@@ -100,7 +100,21 @@ pub fn person(
         groups: Default::default(),
         summary: None,
         mapping_error: None,
+        frozen: None,
     }
+}
+
+/// A person whose HR record was set aside this cycle: the last known record (absence
+/// reset: they are in the source), or only the key when none is known.
+pub fn frozen(last: Option<&DesiredPerson>, key: &str) -> DesiredPerson {
+    let mut p = last.cloned().unwrap_or_else(|| {
+        let mut p = person(key, Lifecycle::Active, "", true, None, None, None, 0);
+        p.attrs.clear();
+        p
+    });
+    p.absent_cycles = 0;
+    p.frozen = Some("hris line 3: duplicate key (also at line 4)".into());
+    p
 }
 
 impl World {

@@ -1,6 +1,8 @@
 //! Property tests: over random HR histories, applying a plan and planning again yields
 //! nothing; no plan creates twice for one person; nobody ever has two accounts; exempt
-//! accounts are never touched; absence shorter than the grace never deprovisions.
+//! accounts are never touched; absence shorter than the grace never deprovisions; a person
+//! whose key turns up twice (records set aside) is frozen: nothing is planned for them and
+//! their account stays exactly as it was.
 
 use std::collections::BTreeMap;
 
@@ -8,7 +10,7 @@ use chrono::{Days, NaiveDate};
 use hrsync_connectors::source::Lifecycle;
 use proptest::prelude::*;
 
-use super::model::{day, person, World};
+use super::model::{day, frozen, person, World};
 use crate::reconcile::input::DesiredPerson;
 use crate::reconcile::plan::OpKind;
 
@@ -34,6 +36,8 @@ struct Rec {
     start: Option<i64>,
     end: Option<i64>,
     manager: Option<usize>,
+    /// The key turns up twice in the source: every record with it is set aside.
+    duplicated: bool,
 }
 
 fn rec() -> impl Strategy<Value = Rec> {
@@ -49,9 +53,10 @@ fn rec() -> impl Strategy<Value = Rec> {
         prop::option::weighted(0.3, -6i64..8),
         prop::option::weighted(0.2, -4i64..6),
         prop::option::weighted(0.4, 0usize..KEYS.len()),
+        prop::bool::weighted(0.12),
     )
         .prop_map(
-            |(present, status, title, in_scope, start, end, manager)| Rec {
+            |(present, status, title, in_scope, start, end, manager, duplicated)| Rec {
                 present,
                 status,
                 title,
@@ -59,6 +64,7 @@ fn rec() -> impl Strategy<Value = Rec> {
                 start,
                 end,
                 manager,
+                duplicated,
             },
         )
 }
@@ -90,9 +96,17 @@ proptest! {
             let now = day(today);
             let date = now.date_naive();
             let mut persons = BTreeMap::new();
+            let mut frozen_keys = std::collections::BTreeSet::new();
             for (i, r) in recs.iter().enumerate() {
                 let key = KEYS[i];
-                if r.present {
+                if r.duplicated {
+                    // In the source but unreadable: seen (absence reset), last record kept.
+                    if let Some(prev) = last_seen.get_mut(key) {
+                        prev.absent_cycles = 0;
+                    }
+                    persons.insert(key.to_string(), frozen(last_seen.get(key), key));
+                    frozen_keys.insert(key);
+                } else if r.present {
                     let p = person(
                         key,
                         r.status,
@@ -112,9 +126,17 @@ proptest! {
                 }
             }
             let plan = world.plan(&persons, now);
+            let frozen_before: BTreeMap<&str, _> = frozen_keys
+                .iter()
+                .filter_map(|k| world.links.get(*k).map(|l| (*k, world.accounts.get(&l.remote_id).cloned())))
+                .collect();
             let mut creates = BTreeMap::new();
             for op in &plan.operations {
                 prop_assert_ne!(op.key.as_str(), "BREAKGLASS", "exempt account touched: {:?}", op);
+                prop_assert!(
+                    !frozen_keys.contains(op.key.as_str()),
+                    "a person whose records were set aside got {:?}", op
+                );
                 if op.op == OpKind::Create {
                     *creates.entry(op.key.clone()).or_insert(0) += 1;
                 }
@@ -128,6 +150,10 @@ proptest! {
             }
             prop_assert!(creates.values().all(|n| *n == 1), "two creates: {:?}", creates);
             world.apply(&plan, now);
+            for (k, acct) in &frozen_before {
+                let now_acct = world.links.get(*k).and_then(|l| world.accounts.get(&l.remote_id));
+                prop_assert_eq!(now_acct, acct.as_ref(), "frozen {}'s account changed", k);
+            }
             for key in KEYS {
                 let n = world
                     .accounts
