@@ -165,13 +165,16 @@ const LIFECYCLE_ALIASES: [(&str, &str); 3] = [
     ("manager_id", "manager_employee_id"),
 ];
 
+/// Raw records, rows set aside, and the header's column names.
+type Parsed = (Vec<RawRecord>, Vec<Rejected>, Vec<String>);
+
 /// Splits the file into raw records (one JSON object per row) and rows set aside.
 fn parse(
     bytes: &[u8],
     delimiter: u8,
     path: &Path,
     normalizer: &Normalizer,
-) -> Result<(Vec<RawRecord>, Vec<Rejected>, Vec<String>), String> {
+) -> Result<Parsed, String> {
     let file = path.display();
     let data = bytes.strip_prefix(BOM).unwrap_or(bytes);
     let mut reader = ::csv::ReaderBuilder::new()
