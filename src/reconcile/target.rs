@@ -33,6 +33,10 @@ pub fn target(p: &DesiredPerson, policy: &AppPolicy, today: NaiveDate) -> Target
         ));
     }
     match p.status {
+        // A termination entered ahead of time keeps access until its date arrives; on that
+        // date (or with no date) access ends at once — HR marks someone terminated today
+        // precisely when access must go now.
+        Lifecycle::Terminated if p.end_date.is_some_and(|d| d > today) => {}
         Lifecycle::Terminated => {
             return Target::Deprovision(match p.end_date {
                 Some(d) => format!("terminated {d}"),

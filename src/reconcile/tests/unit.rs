@@ -249,6 +249,57 @@ fn end_date_keeps_access_until_it_passes() {
 }
 
 #[test]
+fn termination_entered_ahead_keeps_access_until_its_date() {
+    let mut w = World::default();
+    let active = set(vec![person(
+        "E1",
+        Lifecycle::Active,
+        "",
+        true,
+        None,
+        None,
+        None,
+        0,
+    )]);
+    w.apply(&w.plan(&active, day(1)), day(1));
+    let leaving = set(vec![person(
+        "E1",
+        Lifecycle::Terminated,
+        "",
+        true,
+        None,
+        Some(date(5)),
+        None,
+        0,
+    )]);
+    assert!(
+        w.plan(&leaving, day(2)).operations.is_empty(),
+        "notice period: access stays"
+    );
+    assert!(w.plan(&leaving, day(4)).operations.is_empty(), "the day before");
+    assert_eq!(
+        ops(&w.plan(&leaving, day(5))),
+        vec![(OpKind::Deactivate, "E1".into())],
+        "on the termination date access ends"
+    );
+    let gone = set(vec![person(
+        "E1",
+        Lifecycle::Terminated,
+        "",
+        true,
+        None,
+        Some(date(1)),
+        None,
+        0,
+    )]);
+    assert_eq!(
+        ops(&w.plan(&gone, day(2))),
+        vec![(OpKind::Deactivate, "E1".into())],
+        "a termination dated in the past ends access at once"
+    );
+}
+
+#[test]
 fn operations_run_deprovisions_first_then_updates_then_creates() {
     let mut w = World::default();
     let day0 = set(vec![
