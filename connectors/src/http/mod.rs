@@ -70,19 +70,14 @@ pub struct HttpSettings {
 impl std::fmt::Debug for HttpSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Header names only: a value may be a credential.
-        let names = |h: &mut dyn Iterator<Item = &String>| h.cloned().collect::<Vec<_>>();
+        let plain: Vec<&str> = self.default_headers.iter().map(|h| h.0.as_str()).collect();
+        let secret: Vec<&str> = self.secret_headers.iter().map(|h| h.0.as_str()).collect();
         f.debug_struct("HttpSettings")
             .field("timeout", &self.timeout)
             .field("allow_insecure_http", &self.allow_insecure_http)
             .field("user_agent", &self.user_agent)
-            .field(
-                "default_headers",
-                &names(&mut self.default_headers.iter().map(|(k, _)| k)),
-            )
-            .field(
-                "secret_headers",
-                &names(&mut self.secret_headers.iter().map(|(k, _)| k)),
-            )
+            .field("default_headers", &plain)
+            .field("secret_headers", &secret)
             .field("retry", &self.retry)
             .finish()
     }

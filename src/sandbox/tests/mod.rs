@@ -1,6 +1,7 @@
 //! Tests of the sandbox: pure tables (filters, PATCH) and behaviour over real HTTP.
 #![allow(clippy::panic)] // a test fails by panicking
 
+mod bulk_tests;
 mod fault_tests;
 mod filter_tests;
 mod group_tests;
