@@ -247,3 +247,65 @@ async fn sigterm_during_a_cycle_finishes_and_records_the_operations_in_flight() 
 async fn sigint_during_a_cycle_finishes_and_records_the_operations_in_flight() {
     stop_during_a_cycle("INT").await;
 }
+
+/// An app that holds a create's answer longer than `shutdown_grace_secs`: the daemon still
+/// exits 0 on time, and the next start links the account it did not hear about instead of
+/// creating a second one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn past_the_grace_period_it_exits_on_time_and_the_next_start_repairs() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    let sb = sandbox().await;
+    let slow = Arc::new(AtomicBool::new(true));
+    let flag = slow.clone();
+    let px = push::proxy(sb.addr(), move |method, path, _| {
+        if *method == axum::http::Method::POST
+            && path.ends_with("/Users")
+            && flag.load(Ordering::SeqCst)
+        {
+            Action::ForwardThenStall(Duration::from_secs(8))
+        } else {
+            Action::Forward
+        }
+    })
+    .await;
+    let persons = people(3);
+    let env = Env::new(&push::csv(&persons));
+    env.write_config(&env.app("app", &px.base_url(), "bulk = false\nconcurrency = 3"));
+    daemon_keys(&env, "interval = \"1h\"\nshutdown_grace_secs = 1");
+    let log = env.dir.path().join("run.log");
+    let child = spawn_run(&env, &log, "warn");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    wait_until(deadline, "the app holds the accounts", async || {
+        sb.users().await.len() == persons.len()
+    })
+    .await;
+    send_signal(&child, "TERM");
+    let (status, took) = wait_exit(child).await;
+    let logged = read_log(&log);
+    assert_eq!(status.code(), Some(0), "{logged}");
+    assert!(
+        took < Duration::from_secs(5),
+        "bounded by shutdown_grace_secs = 1, not by the app: {took:?}"
+    );
+    assert!(
+        logged.contains("did not finish within the grace period"),
+        "the cut-off is logged: {logged}"
+    );
+
+    slow.store(false, Ordering::SeqCst);
+    let out = push::apply(&env).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let users = sb.users().await;
+    assert_eq!(
+        push::differences(&users, &persons),
+        Vec::<String>::new(),
+        "each person has exactly one account: {users:#?}"
+    );
+    assert_eq!(
+        audited(&env, "adopt").await.len() + audited(&env, "create").await.len(),
+        persons.len(),
+        "every account is linked in the state now"
+    );
+}
