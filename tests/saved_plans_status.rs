@@ -274,3 +274,44 @@ async fn two_persons_with_one_user_name_are_quarantined_in_that_app_only() {
     assert_eq!(set_aside("a"), Some(2), "{doc:#}");
     assert_eq!(set_aside("b"), Some(0), "{doc:#}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_saved_plans_do_not_count_as_hr_reads() {
+    let sb = sandbox().await;
+    let mut persons = people(20);
+    let env = Env::new(&csv(&persons));
+    env.write_config(&format!(
+        "[lifecycle]\nabsence_grace_cycles = 2\n\n{}",
+        env.app("app", &sb.base_url(), "")
+    ));
+    assert_eq!(apply(&env).await.status.code(), Some(0));
+    sb.reset_stats();
+    // E0020 goes missing from the export (not terminated): one read of two before offboarding.
+    persons.pop();
+    env.set_hr(&csv(&persons));
+    let file = env.dir.path().join("reviewed.json");
+    let p = file.to_str().expect("path").to_string();
+    assert_eq!(
+        run(&env, &["plan", "--save", &p]).await.status.code(),
+        Some(0)
+    );
+    // HR moves on before the reviewed plan is applied: every attempt is refused.
+    persons.push(Person::numbered(21));
+    env.set_hr(&csv(&persons));
+    for _ in 0..3 {
+        let o = run(&env, &["apply", "--plan", &p]).await;
+        assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    }
+    let o = run(&env, &["plan", "--format", "json"]).await;
+    let doc: Value = serde_json::from_str(&out(&o)).expect("json");
+    let ops = doc["apps"][0]["operations"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        !ops.iter()
+            .any(|op| op["key"] == "E0020" && op["op"] == "deactivate"),
+        "refused runs are not reads: E0020 is still within its grace: {doc:#}"
+    );
+    assert_eq!(sb.stats().writes, 0, "{:?}", sb.stats());
+}

@@ -253,10 +253,6 @@ async fn cycle_body(
         fetched.into_iter().filter_map(|(_, r)| r.ok()).collect();
     let view = read::merge(&results, &snapshots);
 
-    if let (true, Some(s), Some(id)) = (executes, &store, cycle_id) {
-        save_reads(s, id, &results).await?;
-    }
-
     let app_names: Vec<String> = settings
         .apps
         .iter()
@@ -305,6 +301,11 @@ async fn cycle_body(
                 "the saved plan is stale: HR or the state changed since it was computed; run `hrsync plan --save` again and review the new plan".into(),
             ));
         }
+    }
+    // Only a cycle that goes ahead records its reads: a refused saved plan must not count
+    // as an HR read (absence counters, snapshot, watermarks).
+    if let (true, Some(s), Some(id)) = (executes, &store, cycle_id) {
+        save_reads(s, id, &results).await?;
     }
     let mut outcomes = Vec::new();
     let mut plans = Vec::new();

@@ -276,7 +276,10 @@ fn termination_entered_ahead_keeps_access_until_its_date() {
         w.plan(&leaving, day(2)).operations.is_empty(),
         "notice period: access stays"
     );
-    assert!(w.plan(&leaving, day(4)).operations.is_empty(), "the day before");
+    assert!(
+        w.plan(&leaving, day(4)).operations.is_empty(),
+        "the day before"
+    );
     assert_eq!(
         ops(&w.plan(&leaving, day(5))),
         vec![(OpKind::Deactivate, "E1".into())],
