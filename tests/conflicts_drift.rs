@@ -188,6 +188,14 @@ async fn per_attribute_overrides_decide_each_manual_edit_and_every_report_shows_
         !status.contains("E0001 title"),
         "app_wins is no conflict: {status}"
     );
+    // Nor a surgical resync of someone else, which reads only that person.
+    let r = run(&env, &["resync", "--user", "E0002"]).await;
+    assert_eq!(r.status.code(), Some(0), "{}", text(&r));
+    let status = out(&run(&env, &["status"]).await);
+    assert!(
+        status.contains("conflict E0001"),
+        "a --user resync does not hide other persons' conflicts: {status}"
+    );
 
     // HR moves the person: a report attribute still follows HR changes.
     let mut moved = people(2);

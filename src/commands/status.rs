@@ -106,8 +106,15 @@ const SUMMARY_LOOKBACK: usize = 200;
 /// The newest cycle among `cycles` (newest first) whose summary covers `app`, with the
 /// app's part of that summary. A cycle in which the app could not be reached or read
 /// learned nothing about it and is passed over.
+/// The newest cycle that covered `app` whole (not a surgical `--user` cycle) and could
+/// reach it, with that app's part of its summary.
 fn latest_for_app<'a>(cycles: &'a [CycleRow], app: &str) -> Option<(&'a CycleRow, &'a Value)> {
-    cycles.iter().find_map(|c| {
+    let whole = |c: &&CycleRow| {
+        c.summary["only_users"]
+            .as_array()
+            .is_none_or(|u| u.is_empty())
+    };
+    cycles.iter().filter(whole).find_map(|c| {
         c.summary
             .get("apps")
             .and_then(Value::as_array)

@@ -176,7 +176,7 @@ async fn run_cycle_inner(
                 } else {
                     CycleStatus::Ok
                 },
-                summary(r),
+                summary(r, &opts.users),
                 None,
             ),
             Err(EngineError::Guard(g)) => (CycleStatus::Guarded, json!({}), Some(g.clone())),
@@ -399,7 +399,9 @@ fn inputs_hash<'a>(view: &HrView, apps: impl Iterator<Item = &'a str>) -> String
     hex::encode(h.finalize())
 }
 
-fn summary(r: &CycleReport) -> serde_json::Value {
+/// What `status` shows of a finished cycle; `only_users` marks a surgical cycle (`--user`),
+/// whose per-app findings cover those persons only.
+fn summary(r: &CycleReport, only_users: &[String]) -> serde_json::Value {
     let apps: Vec<_> = r
         .plan
         .apps
@@ -419,5 +421,10 @@ fn summary(r: &CycleReport) -> serde_json::Value {
         })
         .collect();
     let quarantined: Vec<&QuarantinedRecord> = r.plan.quarantined.iter().collect();
-    json!({"sources": r.plan.sources, "apps": apps, "quarantined": quarantined})
+    json!({
+        "sources": r.plan.sources,
+        "apps": apps,
+        "quarantined": quarantined,
+        "only_users": only_users,
+    })
 }
