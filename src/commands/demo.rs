@@ -1,6 +1,8 @@
 //! `hrsync demo`: the first thing a new user runs. Bundled HR data (examples/) is synced
-//! into two embedded sandboxes on loopback: day one's plan and result, then day two's
-//! joiners, movers, leavers and a rehire, and finally the accounts the app holds.
+//! into two embedded sandboxes on loopback over three days: the first sync; joiners,
+//! movers and leavers; a rehire and a first day. Each day prints its plan and result; the
+//! end tells what happened to the notable accounts, read back from the apps, and shows
+//! the accounts the wiki holds.
 
 use std::path::Path;
 
@@ -14,9 +16,36 @@ use crate::error::{CommandError, CommandResult};
 use crate::report;
 use crate::sandbox::{self, SandboxHandle, SandboxOptions};
 
-const DAY1: &str = include_str!("../../examples/hr_day1.csv");
-const DAY2: &str = include_str!("../../examples/hr_day2.csv");
 const CONFIG: &str = include_str!("../../examples/demo.toml");
+
+/// One day of the story: the HR export of that day and when the sync runs.
+struct Day {
+    file: &'static str,
+    csv: &'static str,
+    date: (i32, u32, u32),
+    what: &'static str,
+}
+
+const DAYS: [Day; 3] = [
+    Day {
+        file: "hr_day1.csv",
+        csv: include_str!("../../examples/hr_day1.csv"),
+        date: (2026, 12, 1),
+        what: "first sync",
+    },
+    Day {
+        file: "hr_day2.csv",
+        csv: include_str!("../../examples/hr_day2.csv"),
+        date: (2026, 12, 8),
+        what: "joiners, movers and leavers",
+    },
+    Day {
+        file: "hr_day3.csv",
+        csv: include_str!("../../examples/hr_day3.csv"),
+        date: (2026, 12, 15),
+        what: "a rehire and a first day",
+    },
+];
 
 fn fail(e: impl std::fmt::Display) -> CommandError {
     CommandError::Runtime(anyhow::anyhow!("demo: {e}"))
@@ -28,16 +57,15 @@ pub async fn run() -> CommandResult {
     let token = format!("demo-{}", uuid::Uuid::new_v4());
     let token_file = dir.path().join("sandbox.token");
     std::fs::write(&token_file, &token).map_err(fail)?;
-    let start = |_: &str| SandboxOptions {
+    let start = || SandboxOptions {
         token: Some(token.clone()),
         ..SandboxOptions::default()
     };
-    let wiki = sandbox::start(start("wiki")).await.map_err(fail)?;
-    let crm = sandbox::start(start("crm")).await.map_err(fail)?;
+    let wiki = sandbox::start(start()).await.map_err(fail)?;
+    let crm = sandbox::start(start()).await.map_err(fail)?;
     let seeded = seed_wiki(&wiki, &token).await?;
 
     let hr = dir.path().join("hr.csv");
-    std::fs::write(&hr, DAY1).map_err(fail)?;
     let text = CONFIG
         .replace("@STATE@", &path_str(&dir.path().join("state.db")))
         .replace("@HR@", &path_str(&hr))
@@ -50,43 +78,53 @@ pub async fn run() -> CommandResult {
 
     println!("hrsync demo — HR export → two SCIM apps on loopback");
     println!(
-        "  wiki sandbox {}  (already holds 4 accounts made by hand)",
-        wiki.base_url()
+        "  wiki sandbox {}  (already holds {} accounts made by hand)",
+        wiki.base_url(),
+        seeded.len()
     );
     println!("  crm  sandbox {}", crm.base_url());
+    let files: Vec<String> = DAYS
+        .iter()
+        .map(|d| format!("examples/{}", d.file))
+        .collect();
     println!(
-        "  config: examples/demo.toml · HR: examples/hr_day1.csv, then examples/hr_day2.csv\n"
+        "  config: examples/demo.toml · HR: {}\n",
+        files.join(", then ")
     );
 
-    let day1 = at(2026, 12, 1);
-    println!(
-        "═══ Day 1 ({}) — first sync of hr_day1.csv ═══\n",
-        day1.date_naive()
-    );
-    cycle(&settings, day1).await?;
+    // What the wiki holds after each day, to tell the story from the app's side.
+    let mut wiki_after = Vec::new();
+    for (n, day) in DAYS.iter().enumerate() {
+        std::fs::write(&hr, day.csv).map_err(fail)?;
+        let (y, m, d) = day.date;
+        let now = at(y, m, d);
+        if n > 0 {
+            println!();
+        }
+        println!(
+            "═══ Day {} ({}) — {}: {} ═══\n",
+            n + 1,
+            now.date_naive(),
+            day.what,
+            day.file
+        );
+        cycle(&settings, now).await?;
+        wiki_after.push(wiki.users().await);
+    }
 
-    std::fs::write(&hr, DAY2).map_err(fail)?;
-    let day2 = at(2026, 12, 8);
-    println!(
-        "\n═══ Day 2 ({}) — joiners, movers, leavers and a rehire ═══\n",
-        day2.date_naive()
-    );
-    cycle(&settings, day2).await?;
-
-    let users = wiki.users().await;
+    let deletes = [&wiki, &crm]
+        .iter()
+        .map(|s| s.stats().by_method.get("DELETE").copied().unwrap_or(0))
+        .sum::<u64>();
+    let delete_after = settings
+        .app("wiki")
+        .and_then(|a| a.policy.delete_after_days);
     println!("\n═══ What to notice ═══\n");
-    print!("{}", notice(&users, &seeded));
+    print!("{}", notice(&wiki_after, &seeded, deletes, delete_after));
     println!("\n═══ Accounts in the wiki sandbox ═══\n");
+    let users = wiki_after.last().cloned().unwrap_or_default();
     print!("{}", accounts_table(&users));
-    let crm_users = crm.users().await;
-    println!(
-        "\ncrm sandbox: {} accounts ({} active), groups by department",
-        crm_users.len(),
-        crm_users
-            .iter()
-            .filter(|u| u["active"] != json!(false))
-            .count()
-    );
+    print!("{}", crm_summary(&crm.users().await));
     println!(
         "\nState, audit trail and config were in {} (removed now). Next: read README.md, then\n  hrsync --config config.example.toml check",
         dir.path().display()
@@ -133,15 +171,13 @@ fn path_str(p: &Path) -> String {
 }
 
 /// Accounts that existed before hrsync: one made by hand for an employee (adopted, not
-/// duplicated), a former employee's disabled account (reactivated on rehire), an
-/// emergency admin (exempt) and an unknown contractor (an orphan, left alone).
+/// duplicated), an emergency admin (exempt) and an unknown contractor (an orphan, left
+/// alone).
 async fn seed_wiki(wiki: &SandboxHandle, token: &str) -> Result<Vec<Value>, CommandError> {
     let client = reqwest::Client::new();
     let users = [
         json!({"userName": "sven.kim@corp.example", "displayName": "Sven Kim", "active": true,
                "emails": [{"type": "work", "value": "sven.kim@corp.example", "primary": true}]}),
-        json!({"userName": "fatima.zahra@corp.example", "externalId": "E1020",
-               "displayName": "Fatima Zahra", "active": false, "title": "Support Lead"}),
         json!({"userName": "breakglass-admin@corp.example", "displayName": "Break-glass admin", "active": true}),
         json!({"userName": "old.contractor@corp.example", "displayName": "Old Contractor", "active": true}),
     ];
@@ -167,54 +203,121 @@ async fn seed_wiki(wiki: &SandboxHandle, token: &str) -> Result<Vec<Value>, Comm
     Ok(created)
 }
 
-/// What happened to the accounts that existed before hrsync, read back from the app.
-fn notice(users: &[Value], seeded: &[Value]) -> String {
-    let find = |name: &str| users.iter().find(|u| u["userName"] == name);
-    let seeded_id = |name: &str| {
-        seeded
-            .iter()
-            .find(|u| u["userName"] == name)
-            .map(|u| u["id"].clone())
-            .unwrap_or(Value::Null)
-    };
+/// The account with this userName in one day's snapshot.
+fn find<'a>(users: &'a [Value], name: &str) -> Option<&'a Value> {
+    users.iter().find(|u| u["userName"] == name)
+}
+
+/// `true`/`false`/`-` (no account) for an account's active flag.
+fn active_of(u: Option<&Value>) -> String {
+    u.map_or("-".into(), |u| (u["active"] != json!(false)).to_string())
+}
+
+/// What happened to the notable accounts, read back from the wiki after each day
+/// (`wiki_after[n]` is the wiki after day n + 1), and how many DELETEs the apps received.
+fn notice(
+    wiki_after: &[Vec<Value>],
+    seeded: &[Value],
+    deletes: u64,
+    delete_after: Option<u32>,
+) -> String {
+    let empty = Vec::new();
+    let day = |n: usize| wiki_after.get(n - 1).unwrap_or(&empty);
+    let last = day(wiki_after.len());
     let mut out = String::new();
-    let count = |name: &str| users.iter().filter(|u| u["userName"] == name).count();
-    if let Some(s) = find("sven.kim@corp.example") {
+    let sven = "sven.kim@corp.example";
+    if let Some(s) = find(last, sven) {
+        let before = seeded.iter().find(|u| u["userName"] == sven);
         out.push_str(&format!(
-            "  • sven.kim: the hand-made account was adopted ({}), now externalId {} — {} account, no duplicate\n",
-            if s["id"] == seeded_id("sven.kim@corp.example") { "same id" } else { "NEW id" },
+            "  • sven.kim: the hand-made account was adopted ({}), now externalId {} — {} account with his userName\n",
+            if before.is_some_and(|b| b["id"] == s["id"]) { "same id" } else { "NEW id" },
             s["externalId"],
-            count("sven.kim@corp.example")
+            last.iter().filter(|u| u["userName"] == sven).count()
         ));
     }
-    if let Some(f) = find("fatima.zahra@corp.example") {
+    let fatima = "fatima.zahra@corp.example";
+    if let (Some(first), Some(now)) = (find(day(1), fatima), find(last, fatima)) {
+        let id = |u: &Value| u["id"].as_str().unwrap_or("?").to_string();
         out.push_str(&format!(
-            "  • fatima.zahra (E1020, rehired): her disabled account was reactivated ({}), active = {}\n",
-            if f["id"] == seeded_id("fatima.zahra@corp.example") { "same id" } else { "NEW id" },
-            f["active"]
+            "  • fatima.zahra (E1020) left on day 2 and was rehired on day 3: {}\n      \
+             day 1 account {} active = {} · day 2 active = {} · day 3 account {} active = {}\n",
+            if first["id"] == now["id"] {
+                "the same account, reactivated"
+            } else {
+                "a NEW account — the old one was not reused"
+            },
+            id(first),
+            active_of(Some(first)),
+            active_of(find(day(2), fatima)),
+            id(now),
+            active_of(Some(now)),
         ));
     }
-    if let Some(t) = find("theo.fischer@corp.example") {
+    let theo = "theo.fischer@corp.example";
+    if find(last, theo).is_some() {
         out.push_str(&format!(
-            "  • theo.fischer starts 2026-12-14: created a week early, active = {} until his first day\n",
-            t["active"]
+            "  • theo.fischer (first day 2026-12-14): account on day 1: {}; day 2: active = {} (created a week early); day 3: active = {}\n",
+            if find(day(1), theo).is_some() { "yes" } else { "none yet" },
+            active_of(find(day(2), theo)),
+            active_of(find(last, theo)),
         ));
     }
     for name in [
         "breakglass-admin@corp.example",
         "old.contractor@corp.example",
     ] {
-        if let Some(u) = find(name) {
+        if let Some(u) = find(last, name) {
             out.push_str(&format!(
                 "  • {name}: not in HR and not managed by hrsync — left as it was (active = {})\n",
-                u["active"]
+                active_of(Some(u))
             ));
         }
     }
-    out.push_str(
-        "  • leavers were deactivated (active = false), never deleted: delete_after_days = 30\n",
-    );
+    let leavers = last
+        .iter()
+        .filter(|u| u["externalId"].is_string() && u["active"] == json!(false))
+        .count();
+    let policy = match delete_after {
+        Some(d) => format!("deletion only after delete_after_days = {d}"),
+        None => "this app never deletes".into(),
+    };
+    if deletes == 0 {
+        out.push_str(&format!(
+            "  • leavers were deactivated, never deleted: {leavers} wiki accounts have active = false, \
+             and 0 DELETE requests reached either app ({policy})\n"
+        ));
+    } else {
+        out.push_str(&format!(
+            "  • leavers: {leavers} wiki accounts have active = false, and {deletes} DELETE request(s) \
+             reached the apps ({policy})\n"
+        ));
+    }
     out
+}
+
+/// The crm's accounts: everyone the scope selected, active while still in scope.
+fn crm_summary(users: &[Value]) -> String {
+    let inactive: Vec<String> = users
+        .iter()
+        .filter(|u| u["active"] == json!(false))
+        .map(|u| {
+            format!(
+                "{} {}",
+                u["externalId"].as_str().unwrap_or("-"),
+                u["userName"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    format!(
+        "\ncrm sandbox (scope: customer-facing employees): {} accounts, {} active; deactivated: {}\n",
+        users.len(),
+        users.len() - inactive.len(),
+        if inactive.is_empty() {
+            "none".to_string()
+        } else {
+            inactive.join(", ")
+        }
+    )
 }
 
 fn accounts_table(users: &[Value]) -> String {
