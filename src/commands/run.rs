@@ -4,12 +4,10 @@
 
 use std::path::PathBuf;
 
-use hrsync_state::CycleKind;
-use tokio::sync::watch;
-
 use crate::config::Settings;
 use crate::engine::{run_cycle, CycleOptions, Mode};
 use crate::error::{CommandError, CommandResult};
+use hrsync_state::CycleKind;
 
 /// Runs the daemon until a signal.
 pub async fn run(config_path: PathBuf, settings: Settings) -> CommandResult {
@@ -19,8 +17,11 @@ pub async fn run(config_path: PathBuf, settings: Settings) -> CommandResult {
             config_path.display()
         )));
     };
-    let (stop_tx, stop_rx) = watch::channel(false);
-    tokio::spawn(crate::daemon::signals::watch_stop(stop_tx));
+    let stop_rx = crate::daemon::signals::stop_signal().map_err(|e| {
+        CommandError::Runtime(anyhow::anyhow!(
+            "installing the SIGTERM/SIGINT handlers: {e}"
+        ))
+    })?;
     tracing::info!(config = %config_path.display(), ?schedule, "hrsync daemon started.");
     let mut stop = stop_rx.clone();
     loop {
