@@ -342,3 +342,51 @@ async fn create_answered_409_is_resolved_by_lookup_and_link() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert_eq!(sb.stats().total, 0, "linked in the state: {:?}", px.seen());
 }
+
+/// With `match_on = ["externalId"]` an account that merely holds the person's userName is
+/// not hrsync's to take: the 409 is reported on the person, nothing is duplicated, and the
+/// hand-made account is left as it was.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_409_for_an_account_outside_match_on_is_reported_not_adopted() {
+    let (env, sb) = setup(&[ANA, BO], "match_on = [\"externalId\"]").await;
+    let client = reqwest::Client::new();
+    let resp = client
+        .post(format!("{}/Users", sb.base_url()))
+        .bearer_auth(TOKEN)
+        .json(&json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "userName": "ANA.LIMA@corp.example",
+            "title": "Made by hand",
+            "active": true
+        }))
+        .send()
+        .await
+        .expect("seed");
+    assert!(resp.status().is_success());
+    let seeded_id = resp.json::<serde_json::Value>().await.expect("json")["id"].clone();
+    let out = apply(&env).await;
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a failed operation: {}",
+        text(&out)
+    );
+    let report = String::from_utf8_lossy(&out.stdout);
+    let line = report
+        .lines()
+        .find(|l| l.contains("create E1"))
+        .unwrap_or_default();
+    assert!(
+        line.contains("uniqueness") && line.contains(seeded_id.as_str().unwrap_or("?")),
+        "the failure names the conflict and the account holding the name: {}",
+        text(&out)
+    );
+    let users = sb.users().await;
+    assert_eq!(users.len(), 2, "Bo created, no second Ana: {users:#?}");
+    let hand_made = by_user_name(&users, "ana.lima@corp.example");
+    assert_eq!(hand_made.len(), 1);
+    assert_eq!(hand_made[0]["id"], seeded_id);
+    assert_eq!(hand_made[0]["title"], "Made by hand", "left as it was");
+    assert!(hand_made[0].get("externalId").is_none(), "not stamped");
+    assert_eq!(by_external_id(&users, "E2").len(), 1);
+}
