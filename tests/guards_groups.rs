@@ -396,3 +396,46 @@ async fn leave_keeps_the_account_active_by_default() {
     assert_eq!(apply(&env).await.status.code(), Some(0));
     assert_eq!(one(&sb.users().await, "E0001")["active"], false);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_add_and_a_remove_on_one_group_in_one_cycle_are_both_recorded() {
+    // Latency makes the add and the remove on dept-sales overlap in flight.
+    let sb = sandbox_with(hrsync::sandbox::SandboxOptions {
+        faults: hrsync::sandbox::Faults {
+            latency_ms: 60,
+            ..hrsync::sandbox::Faults::default()
+        },
+        ..hrsync::sandbox::SandboxOptions::default()
+    })
+    .await;
+    let mut persons = people(6);
+    let env = Env::new(&csv(&persons));
+    env.write_config(&format!(
+        "{}{GROUPS}",
+        env.app("app", &sb.base_url(), "bulk = false\nconcurrency = 4")
+    ));
+    assert_eq!(apply(&env).await.status.code(), Some(0));
+    for p in persons.iter_mut().take(3) {
+        p.dept = "Support".into();
+    }
+    persons.extend((7..=9).map(Person::numbered));
+    env.set_hr(&csv(&persons));
+    let o = apply(&env).await;
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let users = sb.users().await;
+    let mut sales: Vec<String> = ["E0004", "E0005", "E0006", "E0007", "E0008", "E0009"]
+        .iter()
+        .map(|k| id_of(&users, k))
+        .collect();
+    sales.sort();
+    let gs = groups(&sb.base_url()).await;
+    assert_eq!(member_ids(named(&gs, "dept-sales")[0]), sales, "{gs:#?}");
+    sb.reset_stats();
+    let o = run(&env, &["plan", "--detailed-exitcode"]).await;
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "the state holds both membership changes, nothing is planned again: {}",
+        text(&o)
+    );
+}

@@ -22,17 +22,23 @@ async fn group_state(ctx: &ExecCtx, name: &str) -> crate::reconcile::GroupState 
         .unwrap_or_default()
 }
 
+/// Applies `change` to the group's current state and records the result, all under the
+/// groups lock: an add and a remove on the same group run concurrently, and each must
+/// start from what the other saved, or one of them is lost from the state.
 async fn save_group(
     ctx: &ExecCtx,
     op: &Operation,
     name: &str,
-    g: crate::reconcile::GroupState,
+    change: impl FnOnce(&mut crate::reconcile::GroupState),
 ) -> Result<(), OpError> {
+    let mut groups = ctx.groups.lock().await;
+    let mut g = groups.get(name).cloned().unwrap_or_default();
+    change(&mut g);
     let mut row = Group::new(ctx.recorder_app(), name);
     row.remote_id = g.remote_id.clone();
     row.members = g.members.clone();
     ctx.recorder.group(op, row).await?;
-    ctx.groups.lock().await.insert(name.to_string(), g);
+    groups.insert(name.to_string(), g);
     Ok(())
 }
 
@@ -49,15 +55,13 @@ pub(super) async fn create(ctx: &ExecCtx, op: &Operation) -> Result<(), OpError>
         }
         None => ctx.api.create_group(&name, &marker).await?,
     };
-    let mut g = group_state(ctx, &name).await;
-    g.remote_id = Some(id);
-    save_group(ctx, op, &name, g).await
+    save_group(ctx, op, &name, |g| g.remote_id = Some(id)).await
 }
 
 /// Adds or removes members by PATCH; members without an active account wait for a later cycle.
 pub(super) async fn membership(ctx: &ExecCtx, op: &Operation) -> Result<(), OpError> {
     let name = op.key.clone();
-    let mut g = group_state(ctx, &name).await;
+    let g = group_state(ctx, &name).await;
     let Some(gid) = g.remote_id.clone().or_else(|| op.remote_id.clone()) else {
         return Err(OpError::Skipped(format!(
             "group {name:?} does not exist yet"
@@ -91,14 +95,18 @@ pub(super) async fn membership(ctx: &ExecCtx, op: &Operation) -> Result<(), OpEr
             _ => ctx.api.remove_members(&gid, &ids).await?,
         }
     }
-    for k in keys {
-        match op.op {
-            OpKind::MembershipAdd => g.members.insert(k),
-            _ => g.members.remove(&k),
-        };
-    }
-    g.remote_id = Some(gid);
-    save_group(ctx, op, &name, g).await
+    let adding = op.op == OpKind::MembershipAdd;
+    save_group(ctx, op, &name, |g| {
+        for k in keys {
+            if adding {
+                g.members.insert(k);
+            } else {
+                g.members.remove(&k);
+            }
+        }
+        g.remote_id = Some(gid);
+    })
+    .await
 }
 
 /// Deletes a managed group that became empty.
