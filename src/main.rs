@@ -48,9 +48,12 @@ fn init_tracing(cli: &Cli) {
     };
     let filter = EnvFilter::try_from_env("HRSYNC_LOG")
         .unwrap_or_else(|_| EnvFilter::new(format!("{level},hyper=warn,reqwest=warn,h2=warn")));
+    // Colour only for a terminal: journald and log files get plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(ansi)
         .with_target(false);
     match cli.log_format {
         LogFormat::Json => builder.json().init(),

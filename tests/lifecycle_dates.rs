@@ -64,7 +64,18 @@ async fn pre_provisioned_inactive_then_activated_on_the_start_date() {
         "inactive until the start date"
     );
     let id = by_external_id(&u, "E2")[0]["id"].clone();
-    apply_at(&s, 10).await;
+    let report = apply_at(&s, 10).await;
+    let reasons: Vec<String> = report.plan.apps[0]
+        .operations
+        .iter()
+        .filter(|o| o.key == "E2")
+        .filter_map(|o| o.reason.clone())
+        .collect();
+    assert_eq!(
+        reasons,
+        ["starts 2026-03-11: pre-provisioned account activated"],
+        "the plan says why, not 'rehire'"
+    );
     let u = sb.users().await;
     assert_eq!(
         by_external_id(&u, "E2")[0]["active"],

@@ -202,6 +202,12 @@ async fn run_phase(
         let Ok(permit) = sem.clone().acquire_owned().await else {
             break;
         };
+        // The wait for a slot may have outlasted a stop signal: start nothing new then.
+        if *ctx.stop.borrow() {
+            drop(permit);
+            results.push((op, Err(OpError::Skipped("shutting down".into()))));
+            continue;
+        }
         let ctx = ctx.clone();
         let span = tracing::info_span!("op", op = op.op.as_str(), key = %op.key);
         set.spawn(

@@ -470,6 +470,11 @@ fn update(
     op.pending_refs = resolved.pending;
     if kind == OpKind::Reactivate {
         op.reason = Some(match link.lifecycle {
+            // Created inactive ahead of the start date and never deactivated since.
+            LinkLifecycle::Inactive if link.deactivated_at.is_none() => match person.start_date {
+                Some(d) => format!("starts {d}: pre-provisioned account activated"),
+                None => "pre-provisioned account activated".into(),
+            },
             LinkLifecycle::Inactive => "rehire or return: same account reactivated".into(),
             _ => "active in HR but inactive in the app".into(),
         });
