@@ -160,7 +160,14 @@ fn retry_in_cycle(op: &Operation, e: &OpError) -> bool {
 
 fn tally(outcome: &mut AppOutcome, op: &Operation, result: &Result<AuditOp, OpError>) {
     match result {
-        Ok(done) => *outcome.done.entry(done.as_str().to_string()).or_default() += 1,
+        Ok(done) => {
+            // Memberships count members, as the plan's summary does, not requests.
+            let n = match op.op {
+                OpKind::MembershipAdd | OpKind::MembershipRemove => op.members.len().max(1),
+                _ => 1,
+            };
+            *outcome.done.entry(done.as_str().to_string()).or_default() += n;
+        }
         Err(OpError::Skipped(why)) => outcome.skipped.push(OpFailure {
             op: op.op.as_str().into(),
             key: op.key.clone(),

@@ -19,7 +19,7 @@ pub fn render(report: &CycleReport) -> String {
         let failed = o.map_or(0, |o| o.failed.len());
         let _ = writeln!(
             out,
-            "app {:<22} created {}, linked {}, updated {}, deactivated {}, reactivated {}, deleted {}, groups {}, group member updates {} · {} failed{}",
+            "app {:<22} created {}, linked {}, updated {}, deactivated {}, reactivated {}, deleted {}, groups {}, memberships {} · {} failed{}",
             app.name,
             done("create"),
             done("adopt") + done("relink"),
