@@ -110,3 +110,139 @@ async fn initial_apply_mover_and_leaver_against_scim2_server() {
     let out = blocking(move || hrsync_cmd(&config, &["plan", "--detailed-exitcode"])).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 }
+
+async fn groups(base: &str) -> Vec<Value> {
+    let v: Value = reqwest::Client::new()
+        .get(format!("{base}/Groups?count=1000"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .expect("GET Groups")
+        .json()
+        .await
+        .expect("ListResponse JSON");
+    v["Resources"].as_array().cloned().unwrap_or_default()
+}
+
+/// Member ids of the group named `name` (sorted); panics when there is not exactly one.
+fn members_of(groups: &[Value], name: &str) -> Vec<String> {
+    let found: Vec<&Value> = groups.iter().filter(|g| g["displayName"] == name).collect();
+    assert_eq!(found.len(), 1, "one group {name}: {groups:#?}");
+    let mut ids: Vec<String> = found[0]["members"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m["value"].as_str().map(str::to_string))
+        .collect();
+    ids.sort();
+    ids
+}
+
+fn id(users: &[Value], key: &str) -> String {
+    let found = by_external_id(users, key);
+    assert_eq!(found.len(), 1, "one account for {key}: {users:#?}");
+    found[0]["id"].as_str().unwrap_or_default().to_string()
+}
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn groups_lost_state_and_rehire_against_scim2_server() {
+    let server = start_scim2("interop-groups").await;
+    let row = |k: &str, first: &str, dept: &str, status: &str, end: &str| {
+        format!(
+            "{k},{first},Test,{}@corp.example,{dept},Rep,{status},2020-01-01,{end},\n",
+            first.to_lowercase()
+        )
+    };
+    let day1 = format!(
+        "{HEADER}{}{}{}{}",
+        row("E1", "Ana", "Sales", "active", ""),
+        row("E2", "Bo", "Sales", "active", ""),
+        row("E3", "Cy", "Support", "active", ""),
+        row("E4", "Di", "Support", "active", "")
+    );
+    let env = Env::new(&day1);
+    env.write_config(&format!(
+        "{}\n[[apps.groups]]\nname = \"dept-{{{{ department | slug }}}}\"\n",
+        env.app("scim2", &server.base, "")
+    ));
+    let apply = |env: &Env| {
+        let config = env.config.clone();
+        blocking(move || hrsync_cmd(&config, &["apply", "--yes"]))
+    };
+    let out = apply(&env).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let u = users(&server.base).await;
+    let g = groups(&server.base).await;
+    assert_eq!(
+        members_of(&g, "dept-sales"),
+        sorted(vec![id(&u, "E1"), id(&u, "E2")])
+    );
+    assert_eq!(
+        members_of(&g, "dept-support"),
+        sorted(vec![id(&u, "E3"), id(&u, "E4")])
+    );
+
+    // Bo moves to Support, Di leaves: memberships follow (scim2-server takes only the
+    // RFC form of member removal).
+    env.set_hr(&format!(
+        "{HEADER}{}{}{}{}",
+        row("E1", "Ana", "Sales", "active", ""),
+        row("E2", "Bo", "Support", "active", ""),
+        row("E3", "Cy", "Support", "active", ""),
+        row("E4", "Di", "Support", "terminated", "2024-01-31")
+    ));
+    let out = apply(&env).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let u = users(&server.base).await;
+    let g = groups(&server.base).await;
+    assert_eq!(members_of(&g, "dept-sales"), vec![id(&u, "E1")]);
+    assert_eq!(
+        members_of(&g, "dept-support"),
+        sorted(vec![id(&u, "E2"), id(&u, "E3")])
+    );
+    assert_eq!(by_external_id(&u, "E4")[0]["active"], false);
+    let before: Vec<String> = ["E1", "E2", "E3", "E4"].iter().map(|k| id(&u, k)).collect();
+
+    // The state file is lost: resync relinks every account, creates and deprovisions nothing.
+    std::fs::remove_file(&env.state).expect("remove state");
+    let config = env.config.clone();
+    let out = blocking(move || hrsync_cmd(&config, &["resync"])).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let u = users(&server.base).await;
+    assert_eq!(u.len(), 4, "no duplicate after resync: {u:#?}");
+    let after: Vec<String> = ["E1", "E2", "E3", "E4"].iter().map(|k| id(&u, k)).collect();
+    assert_eq!(before, after, "the same accounts");
+    assert_eq!(by_external_id(&u, "E2")[0]["active"], true);
+    assert_eq!(by_external_id(&u, "E4")[0]["active"], false);
+    let config = env.config.clone();
+    let out = blocking(move || hrsync_cmd(&config, &["plan", "--detailed-exitcode"])).await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "in sync after resync: {}",
+        text(&out)
+    );
+
+    // Di is rehired: the same account comes back, into her department's group.
+    env.set_hr(&day1);
+    let out = apply(&env).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let u = users(&server.base).await;
+    assert_eq!(u.len(), 4, "{u:#?}");
+    assert_eq!(id(&u, "E4"), before[3], "rehire: the same account");
+    assert_eq!(by_external_id(&u, "E4")[0]["active"], true);
+    let g = groups(&server.base).await;
+    assert_eq!(
+        members_of(&g, "dept-support"),
+        sorted(vec![id(&u, "E3"), id(&u, "E4")])
+    );
+    assert_eq!(
+        members_of(&g, "dept-sales"),
+        sorted(vec![id(&u, "E1"), id(&u, "E2")])
+    );
+}
