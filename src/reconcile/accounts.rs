@@ -55,12 +55,18 @@ impl<'a> Accounts<'a> {
             by_ext: BTreeMap::new(),
             by_name: BTreeMap::new(),
             by_email: BTreeMap::new(),
-            claimed: links
-                .values()
-                .filter(|l| l.lifecycle != LinkLifecycle::Deleted)
-                .map(|l| l.remote_id.clone())
-                .collect(),
+            claimed: BTreeSet::new(),
         };
+        if remote.is_none() {
+            // Nothing to find or to report as an orphan: claiming would only copy every
+            // link's id (a million strings at a million persons) for nothing.
+            return a;
+        }
+        a.claimed = links
+            .values()
+            .filter(|l| l.lifecycle != LinkLifecycle::Deleted)
+            .map(|l| l.remote_id.clone())
+            .collect();
         for u in remote.into_iter().flat_map(|r| r.values()) {
             match u.external_id.as_deref().filter(|e| !e.is_empty()) {
                 Some(e) => {

@@ -45,13 +45,13 @@ pub fn diff_against_base(
 ) -> AttrDiff {
     let mut d = AttrDiff::default();
     for path in union(base, ours) {
-        if rules.for_path(&path) == ConflictRule::AppWins {
+        if rules.for_path(path) == ConflictRule::AppWins {
             continue; // create-only
         }
-        let (b, o) = (base.get(&path), ours.get(&path));
+        let (b, o) = (base.get(path), ours.get(path));
         if !same(b, o) {
             d.push.push(Change {
-                path,
+                path: path.clone(),
                 old: b.cloned(),
                 new: o.cloned(),
             });
@@ -116,6 +116,31 @@ fn change(path: &str, old: Option<&Value>, new: Option<&Value>) -> Change {
     }
 }
 
-fn union(a: &BTreeMap<String, Value>, b: &BTreeMap<String, Value>) -> BTreeSet<String> {
-    a.keys().chain(b.keys()).cloned().collect()
+fn union<'m>(
+    a: &'m BTreeMap<String, Value>,
+    b: &'m BTreeMap<String, Value>,
+) -> BTreeSet<&'m String> {
+    a.keys().chain(b.keys()).collect()
+}
+
+/// The keys of both maps, each once, in order: a merge of the two sorted key sequences
+/// (collecting them into a set cost a tree insert per person).
+pub(super) fn union_keys<'k, A, B>(
+    a: &'k BTreeMap<String, A>,
+    b: &'k BTreeMap<String, B>,
+) -> impl Iterator<Item = &'k String> {
+    use std::cmp::Ordering;
+    let (mut a, mut b) = (a.keys().peekable(), b.keys().peekable());
+    std::iter::from_fn(move || match (a.peek(), b.peek()) {
+        (Some(x), Some(y)) => match x.cmp(y) {
+            Ordering::Less => a.next(),
+            Ordering::Greater => b.next(),
+            Ordering::Equal => {
+                b.next();
+                a.next()
+            }
+        },
+        (Some(_), None) => a.next(),
+        (None, _) => b.next(),
+    })
 }

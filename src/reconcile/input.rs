@@ -51,6 +51,11 @@ impl ConflictRules {
         let top = top_level(path);
         self.per_path.get(top).copied().unwrap_or(self.default)
     }
+
+    /// True when some path may fall under `rule` (the default or a per-path rule).
+    pub fn uses(&self, rule: ConflictRule) -> bool {
+        self.default == rule || self.per_path.values().any(|r| *r == rule)
+    }
 }
 
 /// The top-level attribute of a SCIM path (`emails[type eq "work"].value` → `emails`).
@@ -90,8 +95,22 @@ pub struct AppPolicy {
 impl AppPolicy {
     /// True when the key or userName is exempt.
     pub fn is_exempt(&self, key: &str, user_name: Option<&str>) -> bool {
-        self.exempt.contains(&key.to_lowercase())
-            || user_name.is_some_and(|u| self.exempt.contains(&u.to_lowercase()))
+        // Asked several times per person: skip lowercasing when nothing is exempt.
+        if self.exempt.is_empty() {
+            return false;
+        }
+        contains_lowercased(&self.exempt, key)
+            || user_name.is_some_and(|u| contains_lowercased(&self.exempt, u))
+    }
+}
+
+/// Whether the set holds `s` lowercased; text that is lowercase ASCII already (most
+/// userNames) is looked up as it is, without a copy.
+fn contains_lowercased(set: &BTreeSet<String>, s: &str) -> bool {
+    if s.is_ascii() && !s.bytes().any(|b| b.is_ascii_uppercase()) {
+        set.contains(s)
+    } else {
+        set.contains(&s.to_lowercase())
     }
 }
 

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::Value;
 
 use super::accounts::{Accounts, Found};
-use super::diff::{diff_against_base, diff_three_way, AttrDiff};
+use super::diff::{diff_against_base, diff_three_way, union_keys, AttrDiff};
 use super::groups::plan_groups;
 use super::input::{AppInput, DesiredPerson, LinkLifecycle, LinkState, RemoteUser};
 use super::plan::{AppPlan, AppQuarantine, Conflict, OpKind, Operation, PendingRef};
@@ -50,7 +50,7 @@ pub fn plan_app(input: &AppInput<'_>) -> AppPlan {
             p.mapping_error.is_none()
                 && p.frozen.is_none()
                 && !blocked.contains(key)
-                && !policy.is_exempt(key, desired_user_name(p).as_deref())
+                && !policy.is_exempt(key, user_name_of(p))
         }) && matches!(
             targets.get(key),
             Some(Target::Active) | Some(Target::Inactive(_))
@@ -59,15 +59,13 @@ pub fn plan_app(input: &AppInput<'_>) -> AppPlan {
     };
     let mut accounts = Accounts::new(input.remote, input.links);
 
-    let keys: BTreeSet<&String> = input.persons.keys().chain(input.links.keys()).collect();
-    for key in keys {
+    for key in union_keys(input.persons, input.links) {
         let person = input.persons.get(key);
         let link = input
             .links
             .get(key)
             .filter(|l| l.lifecycle != LinkLifecycle::Deleted);
-        let desired_user_name = person.and_then(desired_user_name);
-        if policy.is_exempt(key, desired_user_name.as_deref())
+        if policy.is_exempt(key, person.and_then(user_name_of))
             || link.is_some_and(|l| policy.is_exempt(key, Some(&l.user_name)))
         {
             continue;
@@ -215,8 +213,13 @@ fn relink_idle(
 }
 
 fn desired_user_name(p: &DesiredPerson) -> Option<String> {
+    user_name_of(p).map(str::to_string)
+}
+
+/// The person's mapped userName, borrowed (asked for every person, twice).
+fn user_name_of(p: &DesiredPerson) -> Option<&str> {
     match p.attrs.get("userName") {
-        Some(Mapped::Value(Value::String(s))) => Some(s.clone()),
+        Some(Mapped::Value(Value::String(s))) => Some(s),
         _ => None,
     }
 }
@@ -235,7 +238,7 @@ fn user_name_collisions(
         ) {
             continue;
         }
-        match desired_user_name(p) {
+        match user_name_of(p) {
             Some(u) => by_name.entry(u.to_lowercase()).or_default().push(key),
             None if p.mapping_error.is_none() && p.frozen.is_none() => {
                 plan.quarantined.push(AppQuarantine {
@@ -430,18 +433,20 @@ fn update(
     };
     // What the link will record as last pushed: HR's values, except that create-only
     // (app_wins) attributes keep their base, and rebased ones follow the app.
-    let mut after = resolved.attrs.clone();
-    let paths: std::collections::BTreeSet<String> = after
-        .keys()
-        .chain(link.last_pushed.keys())
-        .cloned()
-        .collect();
-    for path in paths {
-        if rules.for_path(&path) == super::plan::ConflictRule::AppWins {
-            match link.last_pushed.get(&path) {
-                Some(v) => after.insert(path, v.clone()),
-                None => after.remove(&path),
-            };
+    let mut after = resolved.attrs;
+    if rules.uses(super::plan::ConflictRule::AppWins) {
+        let paths: BTreeSet<String> = after
+            .keys()
+            .chain(link.last_pushed.keys())
+            .cloned()
+            .collect();
+        for path in paths {
+            if rules.for_path(&path) == super::plan::ConflictRule::AppWins {
+                match link.last_pushed.get(&path) {
+                    Some(v) => after.insert(path, v.clone()),
+                    None => after.remove(&path),
+                };
+            }
         }
     }
     for rb in &d.rebase {

@@ -225,6 +225,23 @@ fn exempt_and_colliding_user_names_are_never_pushed() {
 }
 
 #[test]
+fn exempt_matches_keys_and_user_names_whatever_their_case() {
+    let w = World::default();
+    let mut policy = super::model::policy();
+    // The config stores exempt entries lowercased; HR and templates may not be.
+    policy.exempt.insert("e7".into());
+    let mut admin = person("E1", Lifecycle::Active, "", true, None, None, None, 0);
+    admin.attrs.insert(
+        "userName".into(),
+        crate::mapping::Mapped::Value(serde_json::Value::String("BreakGlass@Corp.Example".into())),
+    );
+    let by_key = person("E7", Lifecycle::Active, "", true, None, None, None, 0);
+    let other = person("E2", Lifecycle::Active, "", true, None, None, None, 0);
+    let plan = w.plan_with(&set(vec![admin, by_key, other]), day(1), &policy, false);
+    assert_eq!(ops(&plan), vec![(OpKind::Create, "E2".into())]);
+}
+
+#[test]
 fn end_date_keeps_access_until_it_passes() {
     let mut w = World::default();
     let p = set(vec![person(
