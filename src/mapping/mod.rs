@@ -116,7 +116,7 @@ impl Mapper {
         };
         match &t.scope {
             None => Ok(true),
-            Some(name) => Ok(self.render(name, person)?.trim() == "1"),
+            Some(name) => Ok(self.render(name, &context(person), &person.key)?.trim() == "1"),
         }
     }
 
@@ -130,8 +130,10 @@ impl Mapper {
         let Some(t) = self.apps.get(app) else {
             return Ok(out);
         };
+        // One context per person, shared by all of the app's templates.
+        let ctx = context(person);
         for (path, name) in &t.attributes {
-            let rendered = self.render(name, person)?;
+            let rendered = self.render(name, &ctx, &person.key)?;
             let trimmed = rendered.trim();
             if trimmed.is_empty() {
                 continue;
@@ -155,13 +157,14 @@ impl Mapper {
         let Some(t) = self.apps.get(app) else {
             return Ok(out);
         };
+        let ctx = context(person);
         for (i, g) in t.groups.iter().enumerate() {
             if let Some(w) = &g.when {
-                if self.render(w, person)?.trim() != "1" {
+                if self.render(w, &ctx, &person.key)?.trim() != "1" {
                     continue;
                 }
             }
-            let name = self.render(&g.name, person)?;
+            let name = self.render(&g.name, &ctx, &person.key)?;
             let name = name.trim();
             if !name.is_empty() {
                 out.push((i, name.to_string()));
@@ -170,13 +173,18 @@ impl Mapper {
         Ok(out)
     }
 
-    fn render(&self, name: &str, person: &Person) -> Result<String, MappingError> {
+    fn render(
+        &self,
+        name: &str,
+        ctx: &minijinja::Value,
+        key: &str,
+    ) -> Result<String, MappingError> {
         let tmpl = self.env.get_template(name).map_err(|e| MappingError {
             location: name.to_string(),
             message: e.to_string(),
         })?;
-        tmpl.render(context(person)).map_err(|e| MappingError {
-            location: format!("{name} for {}", person.key),
+        tmpl.render(ctx).map_err(|e| MappingError {
+            location: format!("{name} for {key}"),
             message: describe(&e),
         })
     }
