@@ -443,6 +443,30 @@ async fn profiles_shape_requests() {
     github.get_user("x").await.expect("get");
     let last = fake.take_seen().pop().expect("request");
     assert!(last.headers["user-agent"].starts_with("hrsync/"));
+
+    // A header the app's config sets wins over the profile's default for it.
+    let http = hrsync_connectors::http::HttpClient::new(
+        hrsync_connectors::http::HttpSettings {
+            secret_headers: vec![(
+                "User-Agent".into(),
+                hrsync_connectors::secret::Secret::new("corp-provisioning/2"),
+            )],
+            ..hrsync_connectors::http::HttpSettings::default()
+        },
+        hrsync_connectors::http::Auth::Bearer(hrsync_connectors::secret::Secret::new(
+            scim_util::TOKEN,
+        )),
+    )
+    .expect("http");
+    let github = hrsync_connectors::scim::ScimClient::new(
+        "fake-app",
+        fake.base.clone(),
+        http,
+        Profile::by_name("github").expect("github"),
+    );
+    github.get_user("x").await.expect("get");
+    let last = fake.take_seen().pop().expect("request");
+    assert_eq!(last.headers["user-agent"], "corp-provisioning/2");
 }
 
 #[tokio::test]

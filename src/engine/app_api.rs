@@ -121,17 +121,7 @@ impl AppApi {
     pub fn new(app: &AppSettings) -> Result<AppApi, String> {
         let profile = Profile::by_name(&app.profile)
             .ok_or_else(|| format!("app {}: unknown profile {:?}", app.name, app.profile))?;
-        let mut http = app.http.clone();
-        for (k, v) in profile.headers {
-            if !http
-                .default_headers
-                .iter()
-                .any(|(h, _)| h.eq_ignore_ascii_case(k))
-            {
-                http.default_headers
-                    .push(((*k).to_string(), (*v).to_string()));
-            }
-        }
+        let http = app.http.clone();
         let limit = app.rate_limit.unwrap_or_else(|| {
             let p = &profile.rate_limit;
             RateLimit {

@@ -259,6 +259,17 @@ impl std::fmt::Debug for HttpClient {
 }
 
 impl HttpClient {
+    /// True when the settings put header `name` on every request (a config header), so a
+    /// caller's own default for it (an app profile's) must give way.
+    pub fn sets_header(&self, name: &str) -> bool {
+        let s = &self.settings;
+        s.default_headers
+            .iter()
+            .map(|(k, _)| k)
+            .chain(s.secret_headers.iter().map(|(k, _)| k))
+            .any(|k| k.eq_ignore_ascii_case(name))
+    }
+
     /// Builds a client. TLS is rustls with the webpki roots.
     pub fn new(settings: HttpSettings, auth: Auth) -> Result<Self, HttpError> {
         let mut headers = HeaderMap::new();

@@ -255,7 +255,11 @@ impl ScimClient {
         let mut req = Request::new(method, url, replay);
         let mut headers: Vec<(HeaderName, HeaderValue)> =
             vec![(ACCEPT, HeaderValue::from_static(MEDIA_TYPE))];
+        // The profile's headers, unless the app's config sets its own value.
         for (k, v) in self.inner.profile.headers {
+            if self.inner.http.sets_header(k) {
+                continue;
+            }
             let (Ok(name), Ok(value)) = (
                 HeaderName::from_bytes(k.as_bytes()),
                 HeaderValue::from_str(v),
