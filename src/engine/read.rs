@@ -181,14 +181,28 @@ pub fn frozen_keys(r: &SourceResult) -> BTreeMap<String, String> {
             continue;
         }
         let why = format!("{}: {}", q.position, q.reason);
-        out.entry(key.to_string())
-            .and_modify(|w| {
-                w.push_str("; ");
-                w.push_str(&why);
-            })
-            .or_insert_with(|| format!("{} {why}", r.name));
+        // The source is named once, before its first reason.
+        let why = if out.contains_key(key) {
+            why
+        } else {
+            format!("{} {why}", r.name)
+        };
+        add_reason(&mut out, key, why);
     }
     out
+}
+
+/// Records why `key` is frozen, after any reason already known for it.
+fn add_reason(reasons: &mut BTreeMap<String, String>, key: &str, why: String) {
+    match reasons.get_mut(key) {
+        Some(w) => {
+            w.push_str("; ");
+            w.push_str(&why);
+        }
+        None => {
+            reasons.insert(key.to_string(), why);
+        }
+    }
 }
 
 /// The population one source contributes this cycle: a complete read as is; an incremental
@@ -248,13 +262,7 @@ pub fn merge(results: &[SourceResult], snapshots: &BTreeMap<String, Snapshot>) -
         view.quarantined
             .extend(r.read.rejected.iter().map(quarantined_record));
         for (k, why) in frozen_keys(r) {
-            view.frozen
-                .entry(k)
-                .and_modify(|w| {
-                    w.push_str("; ");
-                    w.push_str(&why);
-                })
-                .or_insert(why);
+            add_reason(&mut view.frozen, &k, why);
         }
         for p in present {
             by_key
