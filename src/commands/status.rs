@@ -103,11 +103,9 @@ pub async fn collect(
 /// How many recent cycles `status` looks through for the latest one covering each app.
 const SUMMARY_LOOKBACK: usize = 200;
 
-/// The newest cycle among `cycles` (newest first) whose summary covers `app`, with the
-/// app's part of that summary. A cycle in which the app could not be reached or read
-/// learned nothing about it and is passed over.
-/// The newest cycle that covered `app` whole (not a surgical `--user` cycle) and could
-/// reach it, with that app's part of its summary.
+/// The newest cycle among `cycles` (newest first) that covered `app` whole, with the app's
+/// part of its summary. A surgical `--user` cycle saw only some persons, and a cycle that
+/// could not reach or read the app learned nothing about it: both are passed over.
 fn latest_for_app<'a>(cycles: &'a [CycleRow], app: &str) -> Option<(&'a CycleRow, &'a Value)> {
     let whole = |c: &&CycleRow| {
         c.summary["only_users"]
