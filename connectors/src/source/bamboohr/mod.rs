@@ -17,7 +17,7 @@ use super::config::{BambooHrConfig, CommonConfig};
 use super::net::Endpoint;
 use super::normalize::{Normalizer, RawRecord, VendorRules};
 use super::{FetchContext, Lifecycle, Position, Source, SourceError, SourceRead};
-use crate::http::{HttpClient, Replay, Request};
+use crate::http::{HttpClient, Replay, Request, Response};
 
 /// The header in which BambooHR explains an error.
 pub const ERROR_HEADER: &str = "X-BambooHR-Error-Message";
@@ -125,35 +125,58 @@ impl BambooHrSource {
             .map_err(|e| self.endpoint.invalid(format!("base_url: {e}")))
     }
 
-    /// Every employee: the custom report, or the directory when reports are refused.
-    async fn full_read(&self) -> Result<SourceRead, SourceError> {
-        let ep = &self.endpoint;
+    /// Runs a custom report of `fields` and returns its employees; `None` when this API key
+    /// may not run reports (403/404). `what` names the report in errors.
+    async fn custom_report(
+        &self,
+        title: &str,
+        fields: &[String],
+        what: &str,
+    ) -> Result<Option<Vec<Value>>, SourceError> {
         let url = self.url("reports/custom?format=JSON")?;
-        let body = json!({"title": "hrsync", "fields": self.fields});
+        let body = json!({"title": title, "fields": fields});
         // A report request changes nothing, so it may be repeated like a GET.
         let req =
             Request::new(Method::POST, url.clone(), Replay::Safe).json(&body, "application/json");
-        let resp = ep.send(&req).await?;
-        let (what, url, resp) =
-            if matches!(resp.status, StatusCode::FORBIDDEN | StatusCode::NOT_FOUND) {
-                tracing::warn!(
-                    source = %ep.source,
-                    status = resp.status.as_u16(),
-                    "Custom report refused; reading the employee directory instead."
-                );
+        let resp = self.endpoint.send(&req).await?;
+        if matches!(resp.status, StatusCode::FORBIDDEN | StatusCode::NOT_FOUND) {
+            tracing::warn!(
+                source = %self.endpoint.source,
+                status = resp.status.as_u16(),
+                report = what,
+                "Custom report refused."
+            );
+            return Ok(None);
+        }
+        self.employees(&resp, &url, what).map(Some)
+    }
+
+    /// The `employees` array of a successful answer.
+    fn employees(&self, resp: &Response, url: &Url, what: &str) -> Result<Vec<Value>, SourceError> {
+        let ep = &self.endpoint;
+        if !resp.status.is_success() {
+            return Err(ep.status_error(resp, url, what));
+        }
+        match ep.parse(resp, what)?.get("employees") {
+            Some(Value::Array(a)) => Ok(a.clone()),
+            _ => Err(ep.invalid(format!("{what}: no `employees` array in the response"))),
+        }
+    }
+
+    /// Every employee: the custom report, or the directory when reports are refused.
+    async fn full_read(&self) -> Result<SourceRead, SourceError> {
+        let employees = match self
+            .custom_report("hrsync", &self.fields, "custom report")
+            .await?
+        {
+            Some(e) => e,
+            None => {
+                tracing::info!(source = %self.endpoint.source, "Reading the employee directory instead.");
                 let dir = self.url("employees/directory")?;
                 let req = Request::new(Method::GET, dir.clone(), Replay::Safe);
-                ("employee directory", dir, ep.send(&req).await?)
-            } else {
-                ("custom report", url, resp)
-            };
-        if !resp.status.is_success() {
-            return Err(ep.status_error(&resp, &url, what));
-        }
-        let value = ep.parse(&resp, what)?;
-        let employees = match value.get("employees") {
-            Some(Value::Array(a)) => a.clone(),
-            _ => return Err(ep.invalid(format!("{what}: no `employees` array in the response"))),
+                let resp = self.endpoint.send(&req).await?;
+                self.employees(&resp, &dir, "employee directory")?
+            }
         };
         let mut records: Vec<RawRecord> = employees
             .into_iter()
@@ -265,7 +288,6 @@ impl BambooHrSource {
         &self,
         records: &mut [RawRecord],
     ) -> Result<bool, SourceError> {
-        let ep = &self.endpoint;
         let key_spec = self.normalizer.key_spec().to_string();
         let mut known = managers::keys_by_number(records, &key_spec);
         if !managers::unresolved(records, &known).is_empty() {
@@ -273,32 +295,20 @@ impl BambooHrSource {
             if !fields.contains(&key_spec) {
                 fields.push(key_spec.clone());
             }
-            let url = self.url("reports/custom?format=JSON")?;
-            let body = json!({"title": "hrsync supervisors", "fields": fields});
-            let req = Request::new(Method::POST, url.clone(), Replay::Safe)
-                .json(&body, "application/json");
-            let resp = ep.send(&req).await?;
-            if matches!(resp.status, StatusCode::FORBIDDEN | StatusCode::NOT_FOUND) {
-                tracing::info!(source = %ep.source, "Custom report refused; reading in full to name managers.");
+            let Some(employees) = self
+                .custom_report("hrsync supervisors", &fields, "employee numbers report")
+                .await?
+            else {
+                tracing::info!(source = %self.endpoint.source, "Reading in full to name managers.");
                 return Ok(false);
-            }
-            let what = "employee numbers report";
-            if !resp.status.is_success() {
-                return Err(ep.status_error(&resp, &url, what));
-            }
-            let value = ep.parse(&resp, what)?;
-            let table: Vec<RawRecord> = match value.get("employees") {
-                Some(Value::Array(a)) => a
-                    .iter()
-                    .map(|v| RawRecord {
-                        position: Position::Unknown,
-                        value: v.clone(),
-                    })
-                    .collect(),
-                _ => {
-                    return Err(ep.invalid(format!("{what}: no `employees` array in the response")))
-                }
             };
+            let table: Vec<RawRecord> = employees
+                .into_iter()
+                .map(|value| RawRecord {
+                    position: Position::Unknown,
+                    value,
+                })
+                .collect();
             for (number, key) in managers::keys_by_number(&table, &key_spec) {
                 known.entry(number).or_insert(key);
             }
