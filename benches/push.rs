@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use hrsync::config::{self, LoadOptions};
 use hrsync::engine::{run_cycle, CycleOptions, Mode};
-use hrsync::sandbox::{self, Faults, RequestStats, SandboxHandle, SandboxOptions};
+use hrsync_sandbox::{self as sandbox, Faults, RequestStats, SandboxHandle, SandboxOptions};
 use hrsync_state::CycleKind;
 
 const TOKEN: &str = "bench-token-0123456789";

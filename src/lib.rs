@@ -17,4 +17,3 @@ pub mod error;
 pub mod mapping;
 pub mod reconcile;
 pub mod report;
-pub mod sandbox;

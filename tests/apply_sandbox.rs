@@ -19,7 +19,7 @@ const BO: &str = "E2,Bo,Chen,bo.chen@corp.example,Sales,Account Executive,active
 const CY: &str =
     "E3,Cy,Dahl,cy.dahl@corp.example,Sales,Sales Manager,terminated,2019-01-01,2025-06-30,";
 
-async fn setup(rows: &[&str], app_extra: &str) -> (Env, hrsync::sandbox::SandboxHandle) {
+async fn setup(rows: &[&str], app_extra: &str) -> (Env, hrsync_sandbox::SandboxHandle) {
     let sb = sandbox().await;
     let env = Env::new(&hr(rows));
     env.write_config(&env.app("app", &sb.base_url(), app_extra));

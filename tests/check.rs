@@ -3,7 +3,7 @@
 
 use std::net::TcpListener;
 
-use hrsync::sandbox::SandboxOptions;
+use hrsync_sandbox::SandboxOptions;
 
 use crate::util::push::*;
 use crate::util::*;
@@ -18,7 +18,7 @@ fn row<'a>(stdout: &'a str, name: &str) -> &'a str {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn check_reports_each_app_and_catches_a_refused_token() {
     let good = sandbox().await;
-    let rotated = hrsync::sandbox::start(SandboxOptions {
+    let rotated = hrsync_sandbox::start(SandboxOptions {
         token: Some("a-token-hrsync-does-not-have".into()),
         public_discovery: true,
         ..SandboxOptions::default()

@@ -20,7 +20,7 @@ const BO: &str = "E2,Bo,Chen,bo.chen@corp.example,Sales,Account Executive,active
 
 /// A sandbox holding a hand-made account with Ana's userName (no externalId), and an
 /// hrsync setup for Ana and Bo whose app has `on_unlinked_match = <mode>`.
-async fn setup(mode: &str) -> (Env, hrsync::sandbox::SandboxHandle, Value) {
+async fn setup(mode: &str) -> (Env, hrsync_sandbox::SandboxHandle, Value) {
     let sb = sandbox().await;
     let resp = reqwest::Client::new()
         .post(format!("{}/Users", sb.base_url()))
@@ -64,7 +64,7 @@ async fn links(env: &Env) -> BTreeMap<String, String> {
 }
 
 /// The hand-made account as the sandbox holds it now.
-async fn account(sb: &hrsync::sandbox::SandboxHandle, id: &str) -> Value {
+async fn account(sb: &hrsync_sandbox::SandboxHandle, id: &str) -> Value {
     sb.users()
         .await
         .into_iter()

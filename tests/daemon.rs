@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use hrsync::sandbox::SandboxHandle;
+use hrsync_sandbox::SandboxHandle;
 use serde_json::Value;
 
 use crate::util::push::{self, people, send_signal, Action, Proxy};

@@ -136,7 +136,7 @@ async fn count_guard_holds_deprovisions_visibly_until_released() {
 }
 
 /// Two persons in two departments, then the Support one moves to Sales.
-async fn emptied_group(delete_empty: bool) -> (hrsync::sandbox::SandboxHandle, Env) {
+async fn emptied_group(delete_empty: bool) -> (hrsync_sandbox::SandboxHandle, Env) {
     let sb = sandbox().await;
     let mut persons = people(2);
     persons[1].dept = "Support".into();
@@ -400,12 +400,12 @@ async fn leave_keeps_the_account_active_by_default() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_add_and_a_remove_on_one_group_in_one_cycle_are_both_recorded() {
     // Latency makes the add and the remove on dept-sales overlap in flight.
-    let sb = sandbox_with(hrsync::sandbox::SandboxOptions {
-        faults: hrsync::sandbox::Faults {
+    let sb = sandbox_with(hrsync_sandbox::SandboxOptions {
+        faults: hrsync_sandbox::Faults {
             latency_ms: 60,
-            ..hrsync::sandbox::Faults::default()
+            ..hrsync_sandbox::Faults::default()
         },
-        ..hrsync::sandbox::SandboxOptions::default()
+        ..hrsync_sandbox::SandboxOptions::default()
     })
     .await;
     let mut persons = people(6);

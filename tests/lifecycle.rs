@@ -50,7 +50,7 @@ fn stdout(o: &std::process::Output) -> String {
     String::from_utf8_lossy(&o.stdout).to_string()
 }
 
-async fn patch_title(sb: &hrsync::sandbox::SandboxHandle, id: &str, title: &str) {
+async fn patch_title(sb: &hrsync_sandbox::SandboxHandle, id: &str, title: &str) {
     let resp = reqwest::Client::new()
         .patch(format!("{}/Users/{id}", sb.base_url()))
         .bearer_auth(TOKEN)
@@ -68,7 +68,7 @@ async fn patch_title(sb: &hrsync::sandbox::SandboxHandle, id: &str, title: &str)
     );
 }
 
-async fn groups(sb: &hrsync::sandbox::SandboxHandle) -> Vec<Value> {
+async fn groups(sb: &hrsync_sandbox::SandboxHandle) -> Vec<Value> {
     let v: Value = reqwest::Client::new()
         .get(format!("{}/Groups", sb.base_url()))
         .bearer_auth(TOKEN)
@@ -185,7 +185,7 @@ async fn mass_termination_is_held_while_joiners_are_created() {
     assert_eq!(doc["apps"][0]["held"], json!([]), "nothing held any more");
 }
 
-async fn manual_edit_case(rule: &str) -> (Env, hrsync::sandbox::SandboxHandle, String) {
+async fn manual_edit_case(rule: &str) -> (Env, hrsync_sandbox::SandboxHandle, String) {
     let sb = sandbox().await;
     let env = Env::new(&csv(&people(2)));
     env.write_config(&format!(

@@ -40,7 +40,7 @@ fn line(key: &str, status: &str, start: &str, end: &str) -> String {
     )
 }
 
-async fn seed(sb: &hrsync::sandbox::SandboxHandle, user_name: &str) -> String {
+async fn seed(sb: &hrsync_sandbox::SandboxHandle, user_name: &str) -> String {
     let v: Value = reqwest::Client::new()
         .post(format!("{}/Users", sb.base_url()))
         .bearer_auth(TOKEN)

@@ -6,7 +6,7 @@
 use chrono::{DateTime, TimeZone, Utc};
 use hrsync::config::{self, LoadOptions, Settings};
 use hrsync::engine::{run_cycle, AppOutcome, CycleOptions, Mode};
-use hrsync::sandbox::SandboxOptions;
+use hrsync_sandbox::SandboxOptions;
 use hrsync_state::CycleKind;
 
 use crate::util::push::*;
@@ -35,7 +35,7 @@ async fn apply_at(settings: &Settings, seconds: i64) -> AppOutcome {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn open_circuit_waits_its_cool_down_then_a_probe_brings_the_app_back() {
-    let sb = hrsync::sandbox::start(SandboxOptions {
+    let sb = hrsync_sandbox::start(SandboxOptions {
         token: Some(ROTATED.into()),
         // Discovery answers anyone, as in many apps: the probe must still notice the token.
         public_discovery: true,

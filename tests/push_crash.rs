@@ -5,7 +5,7 @@
 use std::process::Stdio;
 use std::time::Duration;
 
-use hrsync::sandbox::{Faults, SandboxOptions};
+use hrsync_sandbox::{Faults, SandboxOptions};
 use rand::{Rng, SeedableRng};
 
 use crate::util::push::*;

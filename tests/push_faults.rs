@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use axum::http::Method;
-use hrsync::sandbox::{Faults, SandboxOptions};
+use hrsync_sandbox::{Faults, SandboxOptions};
 
 use crate::util::push::*;
 use crate::util::*;
@@ -19,7 +19,7 @@ const STORM_LEAVERS: usize = 40;
 /// times; returns how many runs it took, or fails with what is still wrong.
 async fn converge(
     env: &Env,
-    sb: &hrsync::sandbox::SandboxHandle,
+    sb: &hrsync_sandbox::SandboxHandle,
     persons: &[Person],
     extra: &[&str],
     phase: &str,

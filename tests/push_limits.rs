@@ -3,7 +3,7 @@
 //! its own and still delivers everything; an app that refuses the credentials is shut off
 //! after a handful of requests while another app in the same run gets all its accounts.
 
-use hrsync::sandbox::{Faults, SandboxOptions};
+use hrsync_sandbox::{Faults, SandboxOptions};
 
 use crate::util::push::*;
 use crate::util::*;
@@ -15,7 +15,7 @@ const ENFORCED: u32 = 20;
 /// traffic at the enforced rate, far beyond the sandbox's one-second burst.
 const PERSONS: usize = 30;
 
-async fn limited_run(configured_per_sec: u32) -> (hrsync::sandbox::RequestStats, Vec<String>) {
+async fn limited_run(configured_per_sec: u32) -> (hrsync_sandbox::RequestStats, Vec<String>) {
     let sb = sandbox_with(SandboxOptions {
         faults: Faults {
             rate_limit_per_sec: Some(f64::from(ENFORCED)),
@@ -68,7 +68,7 @@ async fn configured_at_twice_the_limit_hrsync_slows_down_and_delivers_everything
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_app_refusing_the_token_is_shut_off_while_another_gets_all_its_accounts() {
     let good = sandbox().await;
-    let bad = hrsync::sandbox::start(SandboxOptions {
+    let bad = hrsync_sandbox::start(SandboxOptions {
         token: Some("a-token-hrsync-does-not-have".into()),
         ..SandboxOptions::default()
     })

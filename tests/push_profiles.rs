@@ -4,7 +4,7 @@
 //! a further run writes nothing; each test also checks the quirks that profile exists for.
 
 use axum::http::Method;
-use hrsync::sandbox::{SandboxHandle, SandboxOptions};
+use hrsync_sandbox::{SandboxHandle, SandboxOptions};
 use serde_json::Value;
 
 use crate::util::push::*;

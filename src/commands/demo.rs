@@ -14,7 +14,7 @@ use crate::config::{self, LoadOptions, Settings};
 use crate::engine::{run_cycle, CycleOptions, Mode};
 use crate::error::{CommandError, CommandResult};
 use crate::report;
-use crate::sandbox::{self, SandboxHandle, SandboxOptions};
+use hrsync_sandbox::{self as sandbox, SandboxHandle, SandboxOptions};
 
 const CONFIG: &str = include_str!("../../examples/demo.toml");
 

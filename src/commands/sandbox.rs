@@ -2,7 +2,7 @@
 
 use crate::cli::SandboxArgs;
 use crate::error::{CommandError, CommandResult};
-use crate::sandbox::{Faults, SandboxOptions};
+use hrsync_sandbox::{Faults, SandboxOptions};
 
 /// Runs the sandbox in the foreground.
 pub async fn run(args: SandboxArgs) -> CommandResult {
@@ -36,7 +36,7 @@ pub async fn run(args: SandboxArgs) -> CommandResult {
         },
         public_discovery: false,
     };
-    crate::sandbox::serve_forever(opts)
+    hrsync_sandbox::serve_forever(opts)
         .await
         .map_err(CommandError::Runtime)?;
     Ok(0)

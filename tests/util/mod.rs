@@ -8,7 +8,7 @@ pub mod push;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use hrsync::sandbox::{self, SandboxHandle, SandboxOptions};
+use hrsync_sandbox::{self as sandbox, SandboxHandle, SandboxOptions};
 use serde_json::Value;
 
 pub const TOKEN: &str = "test-token-0123456789";

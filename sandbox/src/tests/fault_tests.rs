@@ -6,8 +6,8 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::{client, create_user, sandbox, sandbox_with, send, user_body};
-use crate::sandbox::faults::Injector;
-use crate::sandbox::{Faults, RequestStats};
+use crate::faults::Injector;
+use crate::{Faults, RequestStats};
 
 #[tokio::test]
 async fn dropped_connections_get_no_answer_and_write_nothing() {

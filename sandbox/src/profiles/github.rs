@@ -3,7 +3,7 @@
 //! GitHub's examples); a `User-Agent` header is required; about 1,000 user writes per hour.
 
 use super::{generic, FilterRules, Profile, RateSpec};
-use crate::sandbox::filter::ParseOptions;
+use crate::filter::ParseOptions;
 
 /// The GitHub profile.
 pub fn profile() -> Profile {

@@ -5,6 +5,12 @@
 //! Layout: `service` (HTTP front and gates) → `ops` (operations) → `repo` (on the database
 //! thread of `store`), with `filter`/`eval` (filters), `patch`, `resource` (shapes),
 //! `schema`/`discovery`, `list`, `bulk`, `faults`, `listener` (droppable connections), `stats`.
+#![deny(
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::todo,
+    clippy::await_holding_lock
+)]
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -17,6 +23,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub mod bulk;
+mod clock;
 pub mod discovery;
 pub mod error;
 pub mod eval;

@@ -6,8 +6,8 @@
 use serde_json::{Map, Value};
 
 use super::{generic, DeleteMode, FilterRules, Hooks, Paging, Profile, RateSpec};
-use crate::sandbox::error::ScimError;
-use crate::sandbox::filter::ParseOptions;
+use crate::error::ScimError;
+use crate::filter::ParseOptions;
 
 const MAX_USER_NAME: usize = 21;
 

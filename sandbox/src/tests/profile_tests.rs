@@ -3,7 +3,7 @@
 use serde_json::{json, Value};
 
 use super::{client, create_user, id_of, patch_body, sandbox_with, send, user_body};
-use crate::sandbox::{start, Faults, SandboxOptions};
+use crate::{start, Faults, SandboxOptions};
 
 #[tokio::test]
 async fn slack_deactivates_on_delete_and_polices_user_names() {
@@ -290,13 +290,13 @@ async fn atlassian_zoom_and_unknown_profiles() {
 
 #[test]
 fn every_client_profile_can_be_rehearsed() {
-    for name in crate::sandbox::profiles::NAMES {
-        let p = crate::sandbox::profiles::by_name(name)
+    for name in crate::profiles::NAMES {
+        let p = crate::profiles::by_name(name)
             .unwrap_or_else(|| panic!("no sandbox profile for {name}"));
         assert_eq!(
             p.name, *name,
             "sandbox profile {name} answers to its own name"
         );
     }
-    assert!(crate::sandbox::profiles::by_name("no-such-app").is_none());
+    assert!(crate::profiles::by_name("no-such-app").is_none());
 }

@@ -7,9 +7,9 @@
 use serde_json::{Map, Value};
 
 use super::{generic, FilterRules, Hooks, Paging, Profile};
-use crate::sandbox::error::ScimError;
-use crate::sandbox::patch::{OpKind, PatchOp};
-use crate::sandbox::schema::{Kind, ENTERPRISE_URN};
+use crate::error::ScimError;
+use crate::patch::{OpKind, PatchOp};
+use crate::schema::{Kind, ENTERPRISE_URN};
 
 const MAX_MEMBER_CHANGES: usize = 100;
 

@@ -3,9 +3,9 @@
 
 use serde_json::{json, Value};
 
-use crate::sandbox::eval::{compile, Hint};
-use crate::sandbox::filter::{parse_filter, AttrPath, CompValue, CompareOp, Filter, ParseOptions};
-use crate::sandbox::schema::Kind;
+use crate::eval::{compile, Hint};
+use crate::filter::{parse_filter, AttrPath, CompValue, CompareOp, Filter, ParseOptions};
+use crate::schema::Kind;
 
 fn p(name: &str) -> AttrPath {
     AttrPath {
@@ -273,12 +273,12 @@ proptest::proptest! {
                 let _ = compile(Kind::User, &f).map(|n| n.matches(&user()));
             }
             let mut u = user().as_object().cloned().unwrap_or_default();
-            let ops = vec![crate::sandbox::patch::PatchOp {
-                op: crate::sandbox::patch::OpKind::Replace,
+            let ops = vec![crate::patch::PatchOp {
+                op: crate::patch::OpKind::Replace,
                 path: Some(input.clone()),
                 value: Some(json!("v")),
             }];
-            let _ = crate::sandbox::patch::apply(Kind::User, &mut u, &ops, opts);
+            let _ = crate::patch::apply(Kind::User, &mut u, &ops, opts);
         }
     }
 }

@@ -3,9 +3,9 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::sandbox::filter::ParseOptions;
-use crate::sandbox::patch::{apply, parse_body, PATCH_URN};
-use crate::sandbox::schema::Kind;
+use crate::filter::ParseOptions;
+use crate::patch::{apply, parse_body, PATCH_URN};
+use crate::schema::Kind;
 
 fn base_user() -> Map<String, Value> {
     let v = json!({

@@ -1,7 +1,7 @@
 //! The by-the-book SCIM 2.0 service provider: every RFC 7644 feature, no rate limit.
 
 use super::{BulkLimits, DeleteMode, FilterRules, Hooks, Paging, Profile};
-use crate::sandbox::filter::ParseOptions;
+use crate::filter::ParseOptions;
 
 /// Filters with every operator, logical combination and value path.
 pub const ALL_FILTERS: FilterRules = FilterRules {

@@ -5,9 +5,9 @@
 use serde_json::Value;
 
 use super::{generic, FilterRules, Hooks, Paging, Profile};
-use crate::sandbox::error::ScimError;
-use crate::sandbox::patch::{OpKind, PatchOp};
-use crate::sandbox::schema::Kind;
+use crate::error::ScimError;
+use crate::patch::{OpKind, PatchOp};
+use crate::schema::Kind;
 
 fn has_primary(v: &Value) -> bool {
     match v {

@@ -107,8 +107,8 @@ impl ScimError {
     }
 }
 
-impl From<crate::sandbox::store::StoreClosed> for ScimError {
-    fn from(e: crate::sandbox::store::StoreClosed) -> Self {
+impl From<crate::store::StoreClosed> for ScimError {
+    fn from(e: crate::store::StoreClosed) -> Self {
         ScimError::internal(e.to_string())
     }
 }

@@ -5,7 +5,7 @@
 use serde_json::{json, Value};
 
 use super::{client, create_user, id_of, patch_body, sandbox, send, user_body};
-use crate::sandbox::{start, SandboxOptions};
+use crate::{start, SandboxOptions};
 
 #[tokio::test]
 async fn user_lifecycle_post_get_put_patch_delete() {

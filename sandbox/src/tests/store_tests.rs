@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use super::{client, create_user, id_of, send};
-use crate::sandbox::{start, SandboxOptions};
+use crate::{start, SandboxOptions};
 
 #[tokio::test]
 async fn users_are_found_by_any_of_their_emails() {
