@@ -158,7 +158,7 @@ fn op_result(op: &BulkOp, out: &Result<Reply, ScimError>) -> Value {
 
 /// Runs a bulk request.
 pub async fn run(app: &App, body: &Bytes, base: &str) -> Result<Reply, ScimError> {
-    let Some(limits) = app.profile.bulk else {
+    let Some(limits) = app.profile.bulk_limits else {
         return Err(ScimError::new(
             501,
             None,

@@ -4,7 +4,7 @@
 use serde_json::{json, Value};
 
 use super::error::ScimError;
-use super::profiles::Profile;
+use super::imitation::{Imitation as _, Profile};
 use super::schema::{all_schemas, resource_type_json, schema_json, Kind};
 
 /// The URN of a list response.
@@ -12,7 +12,7 @@ pub const LIST_URN: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 
 /// The service provider configuration.
 pub fn service_provider_config(p: &Profile, base: &str) -> Value {
-    let (bulk_ok, max_ops, max_payload) = match p.bulk {
+    let (bulk_ok, max_ops, max_payload) = match p.bulk_limits {
         Some(b) => (true, b.max_operations, b.max_payload_size),
         None => (false, 0, 0),
     };
@@ -20,7 +20,7 @@ pub fn service_provider_config(p: &Profile, base: &str) -> Value {
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
         "patch": {"supported": true},
         "bulk": {"supported": bulk_ok, "maxOperations": max_ops, "maxPayloadSize": max_payload},
-        "filter": {"supported": true, "maxResults": p.paging.max_results()},
+        "filter": {"supported": true, "maxResults": p.max_results()},
         "changePassword": {"supported": false},
         "sort": {"supported": p.sort},
         "etag": {"supported": p.etag},
@@ -31,7 +31,7 @@ pub fn service_provider_config(p: &Profile, base: &str) -> Value {
             "primary": true,
         }],
         "meta": {"resourceType": "ServiceProviderConfig",
-                 "location": format!("{base}/{}", p.spc_endpoint)},
+                 "location": format!("{base}/{}", p.config_endpoint())},
     })
 }
 

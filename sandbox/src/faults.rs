@@ -10,7 +10,7 @@ use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
 
-use super::profiles::{Profile, RateSpec};
+use super::imitation::{Profile, RateSpec};
 
 /// Faults to inject; the default injects none.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -1,9 +1,11 @@
 //! The SCIM 2.0 service provider behind `hrsync sandbox` and `demo`: a faithful RFC 7643/7644
-//! server (SQLite-backed) that can also behave like a known app (`profiles/`) and misbehave
+//! server (SQLite-backed) that can also behave like a known app (its profile, read by
+//! `imitation`) and misbehave
 //! on purpose (`faults`), for rehearsals, integration tests and benchmarks.
 //!
 //! Layout: `service` (HTTP front and gates) → `ops` (operations) → `repo` (on the database
-//! thread of `store`), with `filter`/`eval` (filters), `patch`, `resource` (shapes),
+//! thread of `store`), with `filter`/`eval` (filters), `patch`, `resource` (shapes), `imitation` (the app profile's
+//! facts as server behaviour),
 //! `schema`/`discovery`, `list`, `bulk`, `faults`, `listener` (droppable connections), `stats`.
 #![deny(
     clippy::unwrap_used,
@@ -29,11 +31,11 @@ pub mod error;
 pub mod eval;
 pub mod faults;
 pub mod filter;
+pub mod imitation;
 pub mod list;
 pub mod listener;
 pub mod ops;
 pub mod patch;
-pub mod profiles;
 pub mod repo;
 pub mod resource;
 pub mod schema;
@@ -107,11 +109,11 @@ pub struct SandboxHandle {
 
 /// Binds, opens the store and serves in a background task.
 pub async fn start(opts: SandboxOptions) -> anyhow::Result<SandboxHandle> {
-    let profile = profiles::by_name(&opts.profile).with_context(|| {
+    let profile = imitation::by_name(&opts.profile).with_context(|| {
         format!(
             "unknown sandbox profile {:?} (known: {})",
             opts.profile,
-            profiles::NAMES.join(", ")
+            imitation::NAMES.join(", ")
         )
     })?;
     let f = &opts.faults;

@@ -10,7 +10,7 @@ use super::discovery::LIST_URN;
 use super::error::ScimError;
 use super::eval::{compile, resolve};
 use super::filter::{parse_attr_path, parse_filter};
-use super::profiles::{Paging, Profile};
+use super::imitation::{self, Imitation as _, Paging, Profile};
 use super::repo::{ListPage, ListQuery};
 use super::resource::{parse_attr_list, project};
 use super::schema::Kind;
@@ -78,12 +78,12 @@ pub fn parse(
         .filter(|f| !f.is_empty())
     {
         Some(text) => {
-            let f = parse_filter(text, profile.parse)
+            let f = parse_filter(text, profile.parse_options())
                 .map_err(|e| ScimError::invalid_filter(format!("filter {text:?}: {e}")))?;
-            profile.check_filter(&f)?;
+            imitation::check_filter(profile, &f)?;
             Some(compile(kind, &f)?)
         }
-        None if profile.filter.required => {
+        None if profile.filter_required => {
             return Err(ScimError::too_many(
                 "this app requires a filter to list resources",
             ));
@@ -111,7 +111,7 @@ pub fn parse(
         cursor: None,
         by_cursor: false,
     };
-    match profile.paging {
+    match profile.paging() {
         Paging::Index {
             default_count,
             max_count,
@@ -161,7 +161,7 @@ pub fn response(profile: &Profile, kind: Kind, req: &ListRequest, page: ListPage
         "itemsPerPage": items.len(),
     });
     if let Some(o) = out.as_object_mut() {
-        match profile.paging {
+        match profile.paging() {
             Paging::Index { .. } => {
                 o.insert("startIndex".into(), json!(req.query.start));
             }

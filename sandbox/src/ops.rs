@@ -8,9 +8,9 @@ use serde_json::Value;
 
 use super::error::ScimError;
 use super::faults::{Injector, Limiter, ObjectLocks};
+use super::imitation::Profile;
 use super::list;
 use super::patch;
-use super::profiles::Profile;
 use super::repo::{self, Ctx};
 use super::resource::{normalize, parse_attr_list, project, Meta};
 use super::schema::Kind;

@@ -21,6 +21,7 @@ use super::bulk;
 use super::discovery;
 use super::error::ScimError;
 use super::faults::ObjectGuard;
+use super::imitation::Imitation as _;
 use super::listener::ConnHandle;
 use super::ops::{App, Reply};
 use super::schema::Kind;
@@ -98,7 +99,7 @@ fn route(app: &App, method: &Method, segs: &[&str]) -> Result<Route, ScimError> 
     };
     let is = |m: &Method| method == m;
     Ok(match segs {
-        [s] if *s == app.profile.spc_endpoint => {
+        [s] if *s == app.profile.config_endpoint() => {
             if !is(&Method::GET) {
                 return Err(wrong_method());
             }
@@ -140,7 +141,7 @@ fn error_response(app: &App, e: &ScimError) -> Response {
         app.stats.throttled();
     }
     let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut resp = (status, json_body(&e.body(app.profile.status_as_int))).into_response();
+    let mut resp = (status, json_body(&e.body(app.profile.status_as_int()))).into_response();
     let h = resp.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON));
     if let Some(secs) = e.retry_after {
@@ -182,52 +183,65 @@ fn header_str(h: &HeaderMap, name: header::HeaderName) -> Option<&str> {
     h.get(name).and_then(|v| v.to_str().ok())
 }
 
-/// App-specific header rules and the bearer token.
+/// The headers the app requires and the bearer token.
 fn gate(app: &App, headers: &HeaderMap) -> Result<(), ScimError> {
-    if app.profile.require_user_agent
-        && header_str(headers, header::USER_AGENT).is_none_or(|u| u.trim().is_empty())
-    {
+    let required = app.profile.headers;
+    for (name, _) in required.iter().filter(|(n, _)| !is_accept(n)) {
+        let given = headers.get(*name).and_then(|v| v.to_str().ok());
+        if given.is_none_or(|v| v.trim().is_empty()) {
+            return Err(ScimError::new(
+                403,
+                None,
+                format!("Request forbidden by administrative rules. Please make sure your request has a {name} header"),
+            ));
+        }
+    }
+    check_token(app, headers)?;
+    for (_, media) in required.iter().filter(|(n, _)| is_accept(n)) {
+        check_accept(headers, media)?;
+    }
+    Ok(())
+}
+
+fn is_accept(name: &str) -> bool {
+    name.eq_ignore_ascii_case("accept")
+}
+
+fn check_token(app: &App, headers: &HeaderMap) -> Result<(), ScimError> {
+    let Some(want) = &app.token_digest else {
+        return Ok(());
+    };
+    let presented = header_str(headers, header::AUTHORIZATION)
+        .and_then(|a| a.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t.trim());
+    let ok = presented.is_some_and(|t| {
+        let got: [u8; 32] = Sha256::digest(t.as_bytes()).into();
+        bool::from(got.ct_eq(want))
+    });
+    if !ok {
         return Err(ScimError::new(
-            403,
+            401,
             None,
-            "Request forbidden by administrative rules. Please make sure your request has a User-Agent header",
+            "a valid bearer token is required",
         ));
     }
-    if let Some(want) = &app.token_digest {
-        let presented = header_str(headers, header::AUTHORIZATION)
-            .and_then(|a| a.split_once(' '))
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, t)| t.trim());
-        let ok = presented.is_some_and(|t| {
-            let got: [u8; 32] = Sha256::digest(t.as_bytes()).into();
-            bool::from(got.ct_eq(want))
-        });
-        if !ok {
-            return Err(ScimError::new(
-                401,
-                None,
-                "a valid bearer token is required",
-            ));
-        }
-    }
-    if app.profile.require_scim_accept {
-        let ok = header_str(headers, header::ACCEPT).is_some_and(|a| {
-            [
-                "application/scim+json",
-                "application/json",
-                "*/*",
-                "application/*",
-            ]
+    Ok(())
+}
+
+/// An app that requires an `Accept` header refuses one that does not allow its media type.
+fn check_accept(headers: &HeaderMap, media: &str) -> Result<(), ScimError> {
+    let ok = header_str(headers, header::ACCEPT).is_some_and(|a| {
+        [media, "application/json", "*/*", "application/*"]
             .iter()
             .any(|m| a.contains(m))
-        });
-        if !ok {
-            return Err(ScimError::new(
-                406,
-                None,
-                "Accept must allow application/scim+json",
-            ));
-        }
+    });
+    if !ok {
+        return Err(ScimError::new(
+            406,
+            None,
+            format!("Accept must allow {media}"),
+        ));
     }
     Ok(())
 }
@@ -330,17 +344,18 @@ async fn handle(
         Ok(r) => r,
         Err(e) => return error_response(&app, &e),
     };
-    let guard: Option<ObjectGuard> = match r.object().filter(|_| app.profile.per_object_write_lock)
-    {
-        Some(key) => match app.locks.try_lock(&key) {
-            Some(g) => Some(g),
-            None => {
-                let e = ScimError::throttled(format!("another write to {key} is in progress"), 1);
-                return error_response(&app, &e);
-            }
-        },
-        None => None,
-    };
+    let guard: Option<ObjectGuard> =
+        match r.object().filter(|_| app.profile.serialize_object_writes) {
+            Some(key) => match app.locks.try_lock(&key) {
+                Some(g) => Some(g),
+                None => {
+                    let e =
+                        ScimError::throttled(format!("another write to {key} is in progress"), 1);
+                    return error_response(&app, &e);
+                }
+            },
+            None => None,
+        };
     let body = match to_bytes(req.into_body(), MAX_BODY).await {
         Ok(b) => b,
         Err(_) => {

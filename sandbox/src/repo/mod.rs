@@ -8,8 +8,8 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde_json::{json, Map, Value};
 
 use super::error::ScimError;
+use super::imitation::{self, DeleteMode, Imitation as _, Profile};
 use super::patch::{self, PatchOp};
-use super::profiles::{DeleteMode, Profile};
 use super::resource::{email_keys, render, validate, Meta};
 use super::schema::Kind;
 
@@ -124,7 +124,7 @@ fn show(conn: &Connection, ctx: &Ctx, kind: Kind, r: &Row) -> Result<Value, Scim
         Kind::Group => None,
     };
     let mut v = render(kind, &r.meta, &r.body, &ctx.base, groups);
-    if kind == Kind::Group && ctx.profile.hide_group_members {
+    if kind == Kind::Group && ctx.profile.hide_group_members() {
         if let Some(o) = v.as_object_mut() {
             o.insert("members".into(), json!([]));
         }
@@ -205,13 +205,13 @@ fn write(
 ) -> Result<Map<String, Value>, ScimError> {
     if kind == Kind::User {
         if let Some(Value::String(n)) = body.get("userName") {
-            let fixed = (ctx.profile.hooks.user_name)(n)?;
+            let fixed = imitation::user_name(&ctx.profile, n)?;
             body.insert("userName".into(), json!(fixed));
         }
     }
     validate(kind, &body)?;
     if kind == Kind::User {
-        (ctx.profile.hooks.check_user)(&body)?;
+        imitation::check_user(&ctx.profile, &body)?;
     }
     let name_key = if kind == Kind::User {
         "userName"
@@ -381,8 +381,8 @@ pub fn patch(
     ops: &[PatchOp],
     if_match: Option<&str>,
 ) -> Result<(Value, Meta), ScimError> {
-    (ctx.profile.hooks.check_patch)(kind, ops)?;
-    let parse = ctx.profile.parse;
+    imitation::check_patch(&ctx.profile, kind, ops)?;
+    let parse = ctx.profile.parse_options();
     update(conn, ctx, kind, id, if_match, |mut body| {
         patch::apply(kind, &mut body, ops, parse)?;
         Ok(body)
@@ -424,7 +424,7 @@ pub fn delete(
     id: &str,
     if_match: Option<&str>,
 ) -> Result<(), ScimError> {
-    if kind == Kind::User && ctx.profile.user_delete == DeleteMode::Deactivate {
+    if kind == Kind::User && ctx.profile.user_delete() == DeleteMode::Deactivate {
         update(conn, ctx, kind, id, if_match, |mut b| {
             b.insert("active".into(), json!(false));
             Ok(b)

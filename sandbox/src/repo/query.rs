@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 
 use super::super::error::ScimError;
 use super::super::eval::{sort_cmp, Hint, Node, Target};
+use super::super::imitation::Imitation as _;
 use super::super::resource::render;
 use super::super::schema::Kind;
 use super::{db, groups_of, parse_row, row, show, Ctx, Row, COLS};
@@ -182,7 +183,7 @@ pub fn list(
                 }
             }
         }
-        if kind == Kind::Group && ctx.profile.hide_group_members {
+        if kind == Kind::Group && ctx.profile.hide_group_members() {
             if let Some(o) = v.as_object_mut() {
                 o.insert("members".into(), json!([]));
             }

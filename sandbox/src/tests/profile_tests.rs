@@ -290,13 +290,13 @@ async fn atlassian_zoom_and_unknown_profiles() {
 
 #[test]
 fn every_client_profile_can_be_rehearsed() {
-    for name in crate::profiles::NAMES {
-        let p = crate::profiles::by_name(name)
+    for name in crate::imitation::NAMES {
+        let p = crate::imitation::by_name(name)
             .unwrap_or_else(|| panic!("no sandbox profile for {name}"));
         assert_eq!(
             p.name, *name,
             "sandbox profile {name} answers to its own name"
         );
     }
-    assert!(crate::profiles::by_name("no-such-app").is_none());
+    assert!(crate::imitation::by_name("no-such-app").is_none());
 }

@@ -4,6 +4,7 @@ use serde_json::json;
 
 use super::*;
 use crate::scim::patch::PatchOp;
+use crate::scim::ENTERPRISE_SCHEMA;
 
 const MANAGER: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager";
 
