@@ -107,8 +107,13 @@ impl ScimError {
     }
 }
 
-impl From<crate::store::StoreClosed> for ScimError {
-    fn from(e: crate::store::StoreClosed) -> Self {
+/// The database thread has stopped; the sandbox is shutting down.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("the sandbox store is closed")]
+pub struct StoreClosed;
+
+impl From<StoreClosed> for ScimError {
+    fn from(e: StoreClosed) -> Self {
         ScimError::internal(e.to_string())
     }
 }

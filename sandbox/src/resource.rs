@@ -185,17 +185,6 @@ pub fn normalize(kind: Kind, body: &Value) -> Result<Map<String, Value>, ScimErr
     Ok(out)
 }
 
-/// The lowercased email addresses of a user, as the email index keeps them.
-pub fn email_keys(body: &Map<String, Value>) -> std::collections::BTreeSet<String> {
-    body.get("emails")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|e| e.get("value").and_then(Value::as_str))
-        .map(str::to_lowercase)
-        .collect()
-}
-
 /// Checks the invariants every stored resource keeps (required attributes, one primary).
 pub fn validate(kind: Kind, body: &Map<String, Value>) -> Result<(), ScimError> {
     for def in kind.core().attrs.iter().filter(|d| d.required) {

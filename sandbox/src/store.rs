@@ -8,13 +8,21 @@ use std::thread::JoinHandle;
 
 use rusqlite::Connection;
 
-use super::resource::email_keys;
+use serde_json::{Map, Value};
 use tokio::sync::oneshot;
 
-/// The database thread has stopped; the sandbox is shutting down.
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("the sandbox store is closed")]
-pub struct StoreClosed;
+pub use super::error::StoreClosed;
+
+/// The lowercased email addresses of a user, as the email index keeps them.
+pub fn email_keys(body: &Map<String, Value>) -> std::collections::BTreeSet<String> {
+    body.get("emails")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.get("value").and_then(Value::as_str))
+        .map(str::to_lowercase)
+        .collect()
+}
 
 /// Why the store could not open.
 #[derive(Debug, thiserror::Error)]

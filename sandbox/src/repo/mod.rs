@@ -10,8 +10,9 @@ use serde_json::{json, Map, Value};
 use super::error::ScimError;
 use super::imitation::{self, DeleteMode, Imitation as _, Profile};
 use super::patch::{self, PatchOp};
-use super::resource::{email_keys, render, validate, Meta};
+use super::resource::{render, validate, Meta};
 use super::schema::Kind;
+use super::store::email_keys;
 
 mod query;
 
