@@ -8,6 +8,7 @@ use axum::body::Bytes;
 use serde_json::{json, Map, Value};
 
 use super::error::ScimError;
+use super::imitation::BulkLimits;
 use super::ops::{App, Reply};
 use super::schema::Kind;
 
@@ -165,6 +166,18 @@ pub async fn run(app: &App, body: &Bytes, base: &str) -> Result<Reply, ScimError
             "Bulk is not supported by this app",
         ));
     };
+    let (ops, fail_on_errors) = read_request(body, limits)?;
+    let mut progress = Progress::new(&ops);
+    progress.run_all(app, &ops, fail_on_errors, base).await;
+    let operations: Vec<Value> = progress.results.into_iter().flatten().collect();
+    Ok(Reply::json(
+        200,
+        json!({"schemas": [BULK_RESPONSE_URN], "Operations": operations}),
+    ))
+}
+
+/// Reads a BulkRequest within the app's limits: its operations and `failOnErrors`.
+fn read_request(body: &Bytes, limits: BulkLimits) -> Result<(Vec<BulkOp>, Option<u64>), ScimError> {
     if body.len() > limits.max_payload_size {
         return Err(ScimError::new(
             413,
@@ -207,81 +220,118 @@ pub async fn run(app: &App, body: &Bytes, base: &str) -> Result<Reply, ScimError
                 ScimError::invalid_value("failOnErrors must be a positive integer")
             })?),
         };
-    let ops: Vec<BulkOp> = raw_ops
+    let ops = raw_ops
         .iter()
         .enumerate()
         .map(|(i, v)| parse_op(i, v))
         .collect::<Result<_, _>>()?;
-    let posts: BTreeSet<String> = ops
-        .iter()
-        .filter(|o| o.method == "POST")
-        .filter_map(|o| o.bulk_id.clone())
-        .collect();
-    let mut ids: BTreeMap<String, String> = BTreeMap::new();
-    let mut failed_ids: BTreeSet<String> = BTreeSet::new();
-    let mut results: Vec<Option<Value>> = vec![None; ops.len()];
-    let mut pending: Vec<usize> = (0..ops.len()).collect();
-    let mut errors = 0u64;
-    'passes: while !pending.is_empty() {
-        let mut deferred = Vec::new();
-        for &i in &pending {
-            let op = &ops[i];
-            let mut refs = BTreeSet::new();
-            path_refs(&op.path, &mut refs);
-            if let Some(d) = &op.data {
-                refs_in(d, &mut refs);
-            }
-            let waiting = refs
-                .iter()
-                .any(|r| !ids.contains_key(r) && posts.contains(r) && !failed_ids.contains(r));
-            if waiting && op.bulk_id.as_ref().is_none_or(|b| !refs.contains(b)) {
-                deferred.push(i);
-                continue;
-            }
-            let out = match refs.iter().find(|r| !ids.contains_key(*r)) {
-                Some(r) => Err(ScimError::new(
-                    409,
-                    Some("invalidValue"),
-                    format!("bulkId {r} could not be resolved"),
-                )),
-                None => execute(app, op, &ids, base).await,
-            };
-            match (&out, &op.bulk_id) {
-                (Ok(r), Some(b)) if op.method == "POST" => {
-                    if let Some(id) = r.body.as_ref().and_then(|v| v["id"].as_str()) {
-                        ids.insert(b.clone(), id.to_string());
-                    }
-                }
-                (Err(_), Some(b)) => {
-                    failed_ids.insert(b.clone());
-                }
-                _ => {}
-            }
-            if out.is_err() {
-                errors += 1;
-            }
-            results[i] = Some(op_result(op, &out));
-            if fail_on_errors.is_some_and(|f| errors >= f) {
-                break 'passes;
-            }
-        }
-        if deferred.len() == pending.len() {
-            // Nothing could run: the references form a cycle or point at failed creates.
-            for &i in &deferred {
-                let e = ScimError::new(
-                    409,
-                    Some("invalidValue"),
-                    "bulkId references could not be resolved",
-                );
-                results[i] = Some(op_result(&ops[i], &Err(e)));
-            }
-            break;
-        }
-        pending = deferred;
+    Ok((ops, fail_on_errors))
+}
+
+/// The bulkIds an operation refers to, in its path and its data.
+fn refs_of(op: &BulkOp) -> BTreeSet<String> {
+    let mut refs = BTreeSet::new();
+    path_refs(&op.path, &mut refs);
+    if let Some(d) = &op.data {
+        refs_in(d, &mut refs);
     }
-    let operations: Vec<Value> = results.into_iter().flatten().collect();
-    Ok(Reply::json(
-        200,
-        json!({"schemas": [BULK_RESPONSE_URN], "Operations": operations}),
-    ))
+    refs
+}
+
+/// Where a bulk request stands: the ids its creates got, the creates that failed, and
+/// each operation's result once it ran.
+struct Progress {
+    posts: BTreeSet<String>,
+    ids: BTreeMap<String, String>,
+    failed_ids: BTreeSet<String>,
+    results: Vec<Option<Value>>,
+    errors: u64,
+}
+
+impl Progress {
+    fn new(ops: &[BulkOp]) -> Self {
+        Progress {
+            posts: ops
+                .iter()
+                .filter(|o| o.method == "POST")
+                .filter_map(|o| o.bulk_id.clone())
+                .collect(),
+            ids: BTreeMap::new(),
+            failed_ids: BTreeSet::new(),
+            results: vec![None; ops.len()],
+            errors: 0,
+        }
+    }
+
+    /// Runs operations in passes: one that refers to a create not yet run waits for a
+    /// later pass; a pass where nothing can run ends the request.
+    async fn run_all(&mut self, app: &App, ops: &[BulkOp], fail_on: Option<u64>, base: &str) {
+        let mut pending: Vec<usize> = (0..ops.len()).collect();
+        while !pending.is_empty() {
+            let mut deferred = Vec::new();
+            for &i in &pending {
+                if self.waits(&ops[i]) {
+                    deferred.push(i);
+                    continue;
+                }
+                self.run_one(app, i, &ops[i], base).await;
+                if fail_on.is_some_and(|f| self.errors >= f) {
+                    return;
+                }
+            }
+            if deferred.len() == pending.len() {
+                // Nothing could run: the references form a cycle or point at failed creates.
+                self.unresolvable(ops, &deferred);
+                return;
+            }
+            pending = deferred;
+        }
+    }
+
+    /// Whether the operation refers to a create of this request that has not run yet.
+    fn waits(&self, op: &BulkOp) -> bool {
+        let refs = refs_of(op);
+        let waiting = refs.iter().any(|r| {
+            !self.ids.contains_key(r) && self.posts.contains(r) && !self.failed_ids.contains(r)
+        });
+        waiting && op.bulk_id.as_ref().is_none_or(|b| !refs.contains(b))
+    }
+
+    async fn run_one(&mut self, app: &App, i: usize, op: &BulkOp, base: &str) {
+        let refs = refs_of(op);
+        let out = match refs.iter().find(|r| !self.ids.contains_key(*r)) {
+            Some(r) => Err(ScimError::new(
+                409,
+                Some("invalidValue"),
+                format!("bulkId {r} could not be resolved"),
+            )),
+            None => execute(app, op, &self.ids, base).await,
+        };
+        match (&out, &op.bulk_id) {
+            (Ok(r), Some(b)) if op.method == "POST" => {
+                if let Some(id) = r.body.as_ref().and_then(|v| v["id"].as_str()) {
+                    self.ids.insert(b.clone(), id.to_string());
+                }
+            }
+            (Err(_), Some(b)) => {
+                self.failed_ids.insert(b.clone());
+            }
+            _ => {}
+        }
+        if out.is_err() {
+            self.errors += 1;
+        }
+        self.results[i] = Some(op_result(op, &out));
+    }
+
+    fn unresolvable(&mut self, ops: &[BulkOp], deferred: &[usize]) {
+        for &i in deferred {
+            let e = ScimError::new(
+                409,
+                Some("invalidValue"),
+                "bulkId references could not be resolved",
+            );
+            self.results[i] = Some(op_result(&ops[i], &Err(e)));
+        }
+    }
 }

@@ -20,7 +20,7 @@ use subtle::ConstantTimeEq;
 use super::bulk;
 use super::discovery;
 use super::error::ScimError;
-use super::faults::ObjectGuard;
+use super::faults::{Decision, Faults, ObjectGuard};
 use super::imitation::Imitation as _;
 use super::listener::ConnHandle;
 use super::ops::{App, Reply};
@@ -304,14 +304,8 @@ async fn handle(
         Query::<BTreeMap<String, String>>::try_from_uri(req.uri())
             .map(|q| q.0)
             .unwrap_or_default();
-    let discovery = matches!(
-        segs.first().map(String::as_str),
-        Some("ServiceProviderConfig" | "ServiceProviderConfigs" | "Schemas" | "ResourceTypes")
-    );
-    if !(discovery && app.public_discovery) {
-        if let Err(e) = gate(&app, &headers) {
-            return error_response(&app, &e);
-        }
+    if let Err(e) = check_access(&app, &headers, &segs) {
+        return error_response(&app, &e);
     }
     let d = app.injector.decide();
     let f = app.injector.faults().clone();
@@ -320,42 +314,18 @@ async fn handle(
         conn.kill();
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     }
-    if let Some(code) = d.error {
-        app.stats.fault();
-        let mut e = ScimError::new(code, None, "injected fault: nothing was done");
-        if code == 503 {
-            // As configured, zero included ("again at once").
-            e.retry_after = Some(f.retry_after_secs);
-        }
+    if let Err(e) = refuse_by_fault_or_rate(&app, &d, &f, is_write) {
         return error_response(&app, &e);
-    }
-    if d.throttle {
-        app.stats.fault();
-        let mut e = ScimError::new(429, None, "injected throttle: too many requests");
-        e.retry_after = Some(f.retry_after_secs);
-        return error_response(&app, &e);
-    }
-    if let Err(wait) = app.limiter.admit(is_write) {
-        let secs = wait.as_secs_f64().ceil() as u64;
-        return error_response(&app, &ScimError::throttled("rate limit exceeded", secs));
     }
     let seg_refs: Vec<&str> = segs.iter().map(String::as_str).collect();
     let r = match route(&app, &method, &seg_refs) {
         Ok(r) => r,
         Err(e) => return error_response(&app, &e),
     };
-    let guard: Option<ObjectGuard> =
-        match r.object().filter(|_| app.profile.serialize_object_writes) {
-            Some(key) => match app.locks.try_lock(&key) {
-                Some(g) => Some(g),
-                None => {
-                    let e =
-                        ScimError::throttled(format!("another write to {key} is in progress"), 1);
-                    return error_response(&app, &e);
-                }
-            },
-            None => None,
-        };
+    let guard = match lock_object(&app, &r) {
+        Ok(g) => g,
+        Err(e) => return error_response(&app, &e),
+    };
     let body = match to_bytes(req.into_body(), MAX_BODY).await {
         Ok(b) => b,
         Err(_) => {
@@ -365,19 +335,7 @@ async fn handle(
     let base = base_url(&headers, &conn, None);
     let work_app = app.clone();
     let work = async move {
-        if f.latency_ms > 0 {
-            tokio::time::sleep(Duration::from_millis(f.latency_ms)).await;
-        }
-        if d.stall {
-            work_app.stats.fault();
-            tokio::time::sleep(Duration::from_millis(f.stall_ms)).await;
-            if is_write && !d.stall_applies {
-                let mut e =
-                    ScimError::new(503, None, "stalled request abandoned: nothing was written");
-                e.retry_after = Some(f.retry_after_secs);
-                return Err(e);
-            }
-        }
+        delay(&work_app, &d, &f, is_write).await?;
         let out = run(&work_app, r, &query, &headers, &body, &base).await;
         drop(guard);
         out
@@ -396,6 +354,79 @@ async fn handle(
         Ok(reply) => reply_response(reply),
         Err(e) => error_response(&app, &e),
     }
+}
+
+/// The app's header rules and token, unless this is discovery and discovery is public.
+fn check_access(app: &App, headers: &HeaderMap, segs: &[String]) -> Result<(), ScimError> {
+    let discovery = matches!(
+        segs.first().map(String::as_str),
+        Some("ServiceProviderConfig" | "ServiceProviderConfigs" | "Schemas" | "ResourceTypes")
+    );
+    if discovery && app.public_discovery {
+        return Ok(());
+    }
+    gate(app, headers)
+}
+
+/// An injected error or throttle, or the rate limit: the request is refused untouched.
+fn refuse_by_fault_or_rate(
+    app: &App,
+    d: &Decision,
+    f: &Faults,
+    is_write: bool,
+) -> Result<(), ScimError> {
+    if let Some(code) = d.error {
+        app.stats.fault();
+        let mut e = ScimError::new(code, None, "injected fault: nothing was done");
+        if code == 503 {
+            // As configured, zero included ("again at once").
+            e.retry_after = Some(f.retry_after_secs);
+        }
+        return Err(e);
+    }
+    if d.throttle {
+        app.stats.fault();
+        let mut e = ScimError::new(429, None, "injected throttle: too many requests");
+        e.retry_after = Some(f.retry_after_secs);
+        return Err(e);
+    }
+    if let Err(wait) = app.limiter.admit(is_write) {
+        let secs = wait.as_secs_f64().ceil() as u64;
+        return Err(ScimError::throttled("rate limit exceeded", secs));
+    }
+    Ok(())
+}
+
+/// The object's write lock where the app takes one write per object at a time.
+fn lock_object(app: &App, r: &Route) -> Result<Option<ObjectGuard>, ScimError> {
+    let Some(key) = r.object().filter(|_| app.profile.serialize_object_writes) else {
+        return Ok(None);
+    };
+    match app.locks.try_lock(&key) {
+        Some(g) => Ok(Some(g)),
+        None => Err(ScimError::throttled(
+            format!("another write to {key} is in progress"),
+            1,
+        )),
+    }
+}
+
+/// The configured latency, then any stall; a stalled write the faults do not let apply
+/// is abandoned with nothing written.
+async fn delay(app: &App, d: &Decision, f: &Faults, is_write: bool) -> Result<(), ScimError> {
+    if f.latency_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(f.latency_ms)).await;
+    }
+    if d.stall {
+        app.stats.fault();
+        tokio::time::sleep(Duration::from_millis(f.stall_ms)).await;
+        if is_write && !d.stall_applies {
+            let mut e = ScimError::new(503, None, "stalled request abandoned: nothing was written");
+            e.retry_after = Some(f.retry_after_secs);
+            return Err(e);
+        }
+    }
+    Ok(())
 }
 
 fn parse_json(body: &Bytes) -> Result<Value, ScimError> {

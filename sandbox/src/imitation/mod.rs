@@ -6,8 +6,8 @@
 mod checks;
 mod filters;
 
+pub use hrsync_connectors::scim::profiles::{BulkLimits, Profile, RateSpec};
 use hrsync_connectors::scim::profiles::{ErrorStyle, Pagination};
-pub use hrsync_connectors::scim::profiles::{Profile, RateSpec};
 
 pub use checks::{check_patch, check_user, user_name};
 pub use filters::check_filter;
