@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use super::discovery::LIST_URN;
 use super::error::ScimError;
-use super::eval::{compile, resolve};
+use super::eval::{compile, resolve, Node, Target};
 use super::filter::{parse_attr_path, parse_filter};
 use super::imitation::{self, Imitation as _, Paging, Profile};
 use super::repo::{ListPage, ListQuery};
@@ -73,7 +73,37 @@ pub fn parse(
     kind: Kind,
     params: &BTreeMap<String, String>,
 ) -> Result<ListRequest, ScimError> {
-    let filter = match param(params, "filter")
+    let mut query = ListQuery {
+        filter: read_filter(profile, kind, params)?,
+        sort: read_sort(profile, kind, params)?,
+        start: 1,
+        count: 0,
+        cursor: None,
+        by_cursor: false,
+    };
+    read_paging(profile, params, &mut query)?;
+    let (attributes, excluded) = if profile.list_projection {
+        (
+            parse_attr_list(param(params, "attributes"))?,
+            parse_attr_list(param(params, "excludedAttributes"))?,
+        )
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    Ok(ListRequest {
+        query,
+        attributes,
+        excluded,
+    })
+}
+
+/// The filter, parsed in the app's syntax and refused where the app cannot filter so.
+fn read_filter(
+    profile: &Profile,
+    kind: Kind,
+    params: &BTreeMap<String, String>,
+) -> Result<Option<Node>, ScimError> {
+    match param(params, "filter")
         .map(str::trim)
         .filter(|f| !f.is_empty())
     {
@@ -81,36 +111,39 @@ pub fn parse(
             let f = parse_filter(text, profile.parse_options())
                 .map_err(|e| ScimError::invalid_filter(format!("filter {text:?}: {e}")))?;
             imitation::check_filter(profile, &f)?;
-            Some(compile(kind, &f)?)
+            Ok(Some(compile(kind, &f)?))
         }
-        None if profile.filter_required => {
-            return Err(ScimError::too_many(
-                "this app requires a filter to list resources",
-            ));
-        }
-        None => None,
+        None if profile.filter_required => Err(ScimError::too_many(
+            "this app requires a filter to list resources",
+        )),
+        None => Ok(None),
+    }
+}
+
+/// `sortBy` and `sortOrder`, where the app sorts.
+fn read_sort(
+    profile: &Profile,
+    kind: Kind,
+    params: &BTreeMap<String, String>,
+) -> Result<Option<(Target, bool)>, ScimError> {
+    let Some(s) = param(params, "sortBy").filter(|_| profile.sort) else {
+        return Ok(None);
     };
-    let sort = match param(params, "sortBy").filter(|_| profile.sort) {
-        Some(s) => {
-            let p = parse_attr_path(s.trim()).map_err(ScimError::invalid_value)?;
-            let t = resolve(kind, &p).map_err(ScimError::invalid_value)?;
-            let desc =
-                param(params, "sortOrder").is_some_and(|o| o.eq_ignore_ascii_case("descending"));
-            Some((t, desc))
-        }
-        None => None,
-    };
+    let p = parse_attr_path(s.trim()).map_err(ScimError::invalid_value)?;
+    let t = resolve(kind, &p).map_err(ScimError::invalid_value)?;
+    let desc = param(params, "sortOrder").is_some_and(|o| o.eq_ignore_ascii_case("descending"));
+    Ok(Some((t, desc)))
+}
+
+/// The page asked for, within what the app serves.
+fn read_paging(
+    profile: &Profile,
+    params: &BTreeMap<String, String>,
+    query: &mut ListQuery,
+) -> Result<(), ScimError> {
     let count = int_param(params, "count")?;
     let start = int_param(params, "startIndex")?;
     let clamp = |c: i64, max: usize| usize::try_from(c.max(0)).unwrap_or(usize::MAX).min(max);
-    let mut query = ListQuery {
-        filter,
-        sort,
-        start: 1,
-        count: 0,
-        cursor: None,
-        by_cursor: false,
-    };
     match profile.paging() {
         Paging::Index {
             default_count,
@@ -133,19 +166,7 @@ pub fn parse(
         }
         Paging::Unpaged => query.count = usize::MAX,
     }
-    let (attributes, excluded) = if profile.list_projection {
-        (
-            parse_attr_list(param(params, "attributes"))?,
-            parse_attr_list(param(params, "excludedAttributes"))?,
-        )
-    } else {
-        (Vec::new(), Vec::new())
-    };
-    Ok(ListRequest {
-        query,
-        attributes,
-        excluded,
-    })
+    Ok(())
 }
 
 /// The ListResponse for a page.

@@ -131,75 +131,91 @@ fn apply_whole(
     def: &'static AttrDef,
     value: Option<&Value>,
 ) -> Result<(), ScimError> {
-    let name = def.name;
     match op {
         OpKind::Remove => {
-            match (value, def.multi) {
-                // Entra removes members by listing them in `value` instead of a filter.
-                (Some(v), true) => {
-                    let gone: Vec<Value> = match v {
-                        Value::Array(a) => a.clone(),
-                        other => vec![other.clone()],
-                    };
-                    if let Some(Value::Array(items)) = c.get_mut(name) {
-                        items.retain(|i| !gone.iter().any(|g| same_element(i, g)));
-                    }
-                }
-                _ => {
-                    c.remove(name);
-                }
-            }
+            remove_whole(c, def, value);
             Ok(())
         }
-        OpKind::Add | OpKind::Replace => {
-            let v = value.unwrap_or(&Value::Null);
-            let coerced = coerce(def, v)?;
-            match (coerced, def.multi, def.ty) {
-                (None, _, _) if op == OpKind::Replace => {
-                    c.remove(name);
-                }
-                (None, _, _) => {}
-                (Some(Value::Array(new)), true, _) if op == OpKind::Add => {
-                    let items = c.entry(name).or_insert_with(|| json!([]));
-                    let Value::Array(items) = items else {
-                        return Err(ScimError::internal(format!(
-                            "stored {name} is not an array"
-                        )));
-                    };
-                    let before = items.len();
-                    for n in new {
-                        match items.iter_mut().position(|i| same_element(i, &n)) {
-                            Some(pos) => {
-                                if let (Some(old), Value::Object(nm)) =
-                                    (items[pos].as_object_mut(), n)
-                                {
-                                    old.extend(nm);
-                                }
-                            }
-                            None => items.push(n),
-                        }
-                    }
-                    let fresh_primary = items[before..].iter().any(is_primary);
-                    if fresh_primary {
-                        clear_other_primaries(items, &|i| i >= before);
-                    }
-                }
-                (Some(Value::Object(new)), false, AttrType::Complex) => {
-                    // RFC 7644 §3.5.2.3: sub-attributes not given are left unchanged.
-                    match c.get_mut(name) {
-                        Some(Value::Object(old)) => old.extend(new),
-                        _ => {
-                            c.insert(name.to_string(), Value::Object(new));
-                        }
-                    }
-                }
-                (Some(v), _, _) => {
-                    c.insert(name.to_string(), v);
-                }
+        OpKind::Add | OpKind::Replace => set_whole(c, op, def, value),
+    }
+}
+
+/// `remove` of an attribute, or of the listed values of a multi-valued one.
+fn remove_whole(c: &mut Map<String, Value>, def: &'static AttrDef, value: Option<&Value>) {
+    let name = def.name;
+    match (value, def.multi) {
+        // Entra removes members by listing them in `value` instead of a filter.
+        (Some(v), true) => {
+            let gone: Vec<Value> = match v {
+                Value::Array(a) => a.clone(),
+                other => vec![other.clone()],
+            };
+            if let Some(Value::Array(items)) = c.get_mut(name) {
+                items.retain(|i| !gone.iter().any(|g| same_element(i, g)));
             }
-            Ok(())
+        }
+        _ => {
+            c.remove(name);
         }
     }
+}
+
+/// `add` or `replace` of a whole attribute.
+fn set_whole(
+    c: &mut Map<String, Value>,
+    op: OpKind,
+    def: &'static AttrDef,
+    value: Option<&Value>,
+) -> Result<(), ScimError> {
+    let name = def.name;
+    let coerced = coerce(def, value.unwrap_or(&Value::Null))?;
+    match (coerced, def.multi, def.ty) {
+        (None, _, _) if op == OpKind::Replace => {
+            c.remove(name);
+        }
+        (None, _, _) => {}
+        (Some(Value::Array(new)), true, _) if op == OpKind::Add => add_values(c, name, new)?,
+        (Some(Value::Object(new)), false, AttrType::Complex) => {
+            // RFC 7644 §3.5.2.3: sub-attributes not given are left unchanged.
+            match c.get_mut(name) {
+                Some(Value::Object(old)) => old.extend(new),
+                _ => {
+                    c.insert(name.to_string(), Value::Object(new));
+                }
+            }
+        }
+        (Some(v), _, _) => {
+            c.insert(name.to_string(), v);
+        }
+    }
+    Ok(())
+}
+
+/// `add` to a multi-valued attribute: an equal element is merged, others appended, and a
+/// new primary takes over from the old ones.
+fn add_values(c: &mut Map<String, Value>, name: &str, new: Vec<Value>) -> Result<(), ScimError> {
+    let items = c.entry(name).or_insert_with(|| json!([]));
+    let Value::Array(items) = items else {
+        return Err(ScimError::internal(format!(
+            "stored {name} is not an array"
+        )));
+    };
+    let before = items.len();
+    for n in new {
+        match items.iter_mut().position(|i| same_element(i, &n)) {
+            Some(pos) => {
+                if let (Some(old), Value::Object(nm)) = (items[pos].as_object_mut(), n) {
+                    old.extend(nm);
+                }
+            }
+            None => items.push(n),
+        }
+    }
+    let fresh_primary = items[before..].iter().any(is_primary);
+    if fresh_primary {
+        clear_other_primaries(items, &|i| i >= before);
+    }
+    Ok(())
 }
 
 fn apply_sub(
@@ -280,20 +296,7 @@ fn apply_filtered(
     };
     let hits: Vec<usize> = (0..items.len()).filter(|&i| f.matches(&items[i])).collect();
     if op == OpKind::Remove {
-        match sub_after {
-            Some(sd) => hits.iter().for_each(|&i| {
-                if let Some(o) = items[i].as_object_mut() {
-                    o.remove(sd.name);
-                }
-            }),
-            None => {
-                let mut i = 0;
-                items.retain(|_| {
-                    i += 1;
-                    !hits.contains(&(i - 1))
-                });
-            }
-        }
+        remove_hits(items, &hits, sub_after);
         return Ok(());
     }
     let v = value.unwrap_or(&Value::Null);
@@ -303,39 +306,79 @@ fn apply_filtered(
     };
     if hits.is_empty() {
         if op == OpKind::Replace && !items.is_empty() {
-            return Err(ScimError::no_target(format!(
-                "no value of {} matches the filter",
-                t.attr
-            )));
+            return Err(no_match(t));
         }
-        let mut seed = Map::new();
-        if !seed_from_filter(f, &mut seed) {
-            return Err(ScimError::no_target(format!(
-                "no value of {} matches the filter",
-                t.attr
-            )));
-        }
-        match (sub_after, new_value) {
-            (Some(sd), Some(nv)) => {
-                seed.insert(sd.name.to_string(), nv);
-            }
-            (None, Some(Value::Object(m))) => seed.extend(m),
-            _ => return Ok(()),
-        }
-        let elem = coerce_single(t.parent, &Value::Object(seed))?.unwrap_or_else(|| json!({}));
-        let primary = is_primary(&elem);
-        items.push(elem);
-        if primary {
-            let last = items.len() - 1;
-            clear_other_primaries(items, &|i| i == last);
-        }
-        return Ok(());
+        return add_seeded(items, t, f, sub_after, new_value);
     }
-    for &i in &hits {
+    set_hits(items, &hits, op, sub_after, &new_value);
+    Ok(())
+}
+
+fn no_match(t: &Target) -> ScimError {
+    ScimError::no_target(format!("no value of {} matches the filter", t.attr))
+}
+
+/// `remove` of the matching elements, or of their sub-attribute.
+fn remove_hits(items: &mut Vec<Value>, hits: &[usize], sub_after: Option<&'static AttrDef>) {
+    match sub_after {
+        Some(sd) => hits.iter().for_each(|&i| {
+            if let Some(o) = items[i].as_object_mut() {
+                o.remove(sd.name);
+            }
+        }),
+        None => {
+            let mut i = 0;
+            items.retain(|_| {
+                i += 1;
+                !hits.contains(&(i - 1))
+            });
+        }
+    }
+}
+
+/// No element matches: the one the filter describes is created with the value.
+fn add_seeded(
+    items: &mut Vec<Value>,
+    t: &Target,
+    f: &Node,
+    sub_after: Option<&'static AttrDef>,
+    new_value: Option<Value>,
+) -> Result<(), ScimError> {
+    let mut seed = Map::new();
+    if !seed_from_filter(f, &mut seed) {
+        return Err(no_match(t));
+    }
+    match (sub_after, new_value) {
+        (Some(sd), Some(nv)) => {
+            seed.insert(sd.name.to_string(), nv);
+        }
+        (None, Some(Value::Object(m))) => seed.extend(m),
+        _ => return Ok(()),
+    }
+    let elem = coerce_single(t.parent, &Value::Object(seed))?.unwrap_or_else(|| json!({}));
+    let primary = is_primary(&elem);
+    items.push(elem);
+    if primary {
+        let last = items.len() - 1;
+        clear_other_primaries(items, &|i| i == last);
+    }
+    Ok(())
+}
+
+/// `add` or `replace` on the matching elements (or their sub-attribute); a primary among
+/// them takes over from the others.
+fn set_hits(
+    items: &mut [Value],
+    hits: &[usize],
+    op: OpKind,
+    sub_after: Option<&'static AttrDef>,
+    new_value: &Option<Value>,
+) {
+    for &i in hits {
         let Some(o) = items[i].as_object_mut() else {
             continue;
         };
-        match (sub_after, &new_value) {
+        match (sub_after, new_value) {
             (Some(sd), Some(nv)) => {
                 o.insert(sd.name.to_string(), nv.clone());
             }
@@ -350,5 +393,4 @@ fn apply_filtered(
     if hits.iter().any(|&i| is_primary(&items[i])) {
         clear_other_primaries(items, &|i| hits.contains(&i));
     }
-    Ok(())
 }

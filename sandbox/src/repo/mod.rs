@@ -204,16 +204,43 @@ fn write(
     mut body: Map<String, Value>,
     new: bool,
 ) -> Result<Map<String, Value>, ScimError> {
+    apply_app_rules(ctx, kind, &mut body)?;
+    let name = unique_name(tx, kind, meta, &body)?;
+    let members = match kind {
+        Kind::Group => resolve_members(tx, &meta.id, &mut body)?,
+        Kind::User => Vec::new(),
+    };
+    store_row(tx, kind, meta, &body, &name, new)?;
+    match kind {
+        Kind::User => index_emails(tx, &meta.id, &body)?,
+        Kind::Group => store_memberships(tx, &meta.id, &members)?,
+    }
+    Ok(body)
+}
+
+/// The app's userName rewrite, the schema's invariants, then the app's own refusals.
+fn apply_app_rules(ctx: &Ctx, kind: Kind, body: &mut Map<String, Value>) -> Result<(), ScimError> {
     if kind == Kind::User {
         if let Some(Value::String(n)) = body.get("userName") {
             let fixed = imitation::user_name(&ctx.profile, n)?;
             body.insert("userName".into(), json!(fixed));
         }
     }
-    validate(kind, &body)?;
+    validate(kind, body)?;
     if kind == Kind::User {
-        imitation::check_user(&ctx.profile, &body)?;
+        imitation::check_user(&ctx.profile, body)?;
     }
+    Ok(())
+}
+
+/// The resource's unique name (userName or displayName), refused when another resource of
+/// the kind holds it in any case.
+fn unique_name(
+    tx: &Transaction<'_>,
+    kind: Kind,
+    meta: &Meta,
+    body: &Map<String, Value>,
+) -> Result<String, ScimError> {
     let name_key = if kind == Kind::User {
         "userName"
     } else {
@@ -224,11 +251,10 @@ fn write(
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_string();
-    let name_lc = name.to_lowercase();
     let clash: Option<String> = tx
         .query_row(
             "SELECT id FROM resources WHERE kind = ?1 AND name_lc = ?2 AND id != ?3",
-            params![kind.name(), name_lc, meta.id],
+            params![kind.name(), name.to_lowercase(), meta.id],
             |r| r.get(0),
         )
         .optional()
@@ -239,11 +265,20 @@ fn write(
             kind.name()
         )));
     }
-    let members = match kind {
-        Kind::Group => resolve_members(tx, &meta.id, &mut body)?,
-        Kind::User => Vec::new(),
-    };
-    let text = serde_json::to_string(&body).map_err(|e| ScimError::internal(e.to_string()))?;
+    Ok(name)
+}
+
+/// Inserts or updates the resource's row.
+fn store_row(
+    tx: &Transaction<'_>,
+    kind: Kind,
+    meta: &Meta,
+    body: &Map<String, Value>,
+    name: &str,
+    new: bool,
+) -> Result<(), ScimError> {
+    let name_lc = name.to_lowercase();
+    let text = serde_json::to_string(body).map_err(|e| ScimError::internal(e.to_string()))?;
     let external = body.get("externalId").and_then(Value::as_str);
     if new {
         tx.execute(
@@ -259,29 +294,39 @@ fn write(
         )
     }
     .map_err(db)?;
-    if kind == Kind::User {
-        tx.execute("DELETE FROM user_emails WHERE id = ?1", [&meta.id])
-            .map_err(db)?;
-        for email in email_keys(&body) {
-            tx.execute(
-                "INSERT OR IGNORE INTO user_emails (email_lc, id) VALUES (?1, ?2)",
-                [&email, &meta.id],
-            )
-            .map_err(db)?;
-        }
+    Ok(())
+}
+
+/// Replaces the user's entries in the email index.
+fn index_emails(
+    tx: &Transaction<'_>,
+    id: &str,
+    body: &Map<String, Value>,
+) -> Result<(), ScimError> {
+    tx.execute("DELETE FROM user_emails WHERE id = ?1", [id])
+        .map_err(db)?;
+    for email in email_keys(body) {
+        tx.execute(
+            "INSERT OR IGNORE INTO user_emails (email_lc, id) VALUES (?1, ?2)",
+            [email.as_str(), id],
+        )
+        .map_err(db)?;
     }
-    if kind == Kind::Group {
-        tx.execute("DELETE FROM memberships WHERE group_id = ?1", [&meta.id])
-            .map_err(db)?;
-        for m in &members {
-            tx.execute(
-                "INSERT OR IGNORE INTO memberships (group_id, member_id) VALUES (?1, ?2)",
-                [&meta.id, m],
-            )
-            .map_err(db)?;
-        }
+    Ok(())
+}
+
+/// Replaces the group's rows in the membership table.
+fn store_memberships(tx: &Transaction<'_>, id: &str, members: &[String]) -> Result<(), ScimError> {
+    tx.execute("DELETE FROM memberships WHERE group_id = ?1", [id])
+        .map_err(db)?;
+    for m in members {
+        tx.execute(
+            "INSERT OR IGNORE INTO memberships (group_id, member_id) VALUES (?1, ?2)",
+            [id, m.as_str()],
+        )
+        .map_err(db)?;
     }
-    Ok(body)
+    Ok(())
 }
 
 /// Creates a resource from a normalised body.
