@@ -5,9 +5,9 @@
 use serde_json::{json, Map, Value};
 
 use super::error::ScimError;
-use super::eval::resolve;
+use super::eval::{resolve, Target};
 use super::filter::parse_attr_path;
-use super::schema::{find, AttrDef, AttrType, Kind, Mutability};
+use super::schema::{find, AttrDef, AttrType, Kind, Mutability, SchemaDef};
 
 /// Server-kept facts of a stored resource, rendered into `id` and `meta`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,16 +117,7 @@ pub fn normalize(kind: Kind, body: &Value) -> Result<Map<String, Value>, ScimErr
     let Some(obj) = body.as_object() else {
         return Err(ScimError::invalid_syntax("the body must be a JSON object"));
     };
-    let schemas = schemas_list(obj);
-    if !schemas
-        .iter()
-        .any(|s| s.eq_ignore_ascii_case(kind.core().id))
-    {
-        return Err(ScimError::invalid_syntax(format!(
-            "schemas must list {}",
-            kind.core().id
-        )));
-    }
+    check_schemas(kind, obj)?;
     let mut out = Map::new();
     for (k, v) in obj {
         if ["schemas", "id", "meta"]
@@ -150,20 +141,7 @@ pub fn normalize(kind: Kind, body: &Value) -> Result<Map<String, Value>, ScimErr
             .iter()
             .find(|e| e.id.eq_ignore_ascii_case(k))
         {
-            let Some(inner) = v.as_object() else {
-                return Err(ScimError::invalid_syntax(format!(
-                    "{} must be an object",
-                    ext.id
-                )));
-            };
-            let mut m = Map::new();
-            for (k2, v2) in inner {
-                if let Some(def) = find(ext.attrs, k2) {
-                    if let Some(c) = coerce(def, v2)? {
-                        m.insert(def.name.to_string(), c);
-                    }
-                }
-            }
+            let m = normalize_extension(ext, v)?;
             if !m.is_empty() {
                 out.insert(ext.id.to_string(), Value::Object(m));
             }
@@ -183,6 +161,39 @@ pub fn normalize(kind: Kind, body: &Value) -> Result<Map<String, Value>, ScimErr
         out.insert("active".into(), json!(true));
     }
     Ok(out)
+}
+
+/// The body's `schemas` must list the kind's core schema.
+fn check_schemas(kind: Kind, obj: &Map<String, Value>) -> Result<(), ScimError> {
+    let listed = schemas_list(obj)
+        .iter()
+        .any(|s| s.eq_ignore_ascii_case(kind.core().id));
+    if !listed {
+        return Err(ScimError::invalid_syntax(format!(
+            "schemas must list {}",
+            kind.core().id
+        )));
+    }
+    Ok(())
+}
+
+/// An extension object with its known attributes coerced and the rest dropped.
+fn normalize_extension(ext: &SchemaDef, v: &Value) -> Result<Map<String, Value>, ScimError> {
+    let Some(inner) = v.as_object() else {
+        return Err(ScimError::invalid_syntax(format!(
+            "{} must be an object",
+            ext.id
+        )));
+    };
+    let mut m = Map::new();
+    for (k2, v2) in inner {
+        if let Some(def) = find(ext.attrs, k2) {
+            if let Some(c) = coerce(def, v2)? {
+                m.insert(def.name.to_string(), c);
+            }
+        }
+    }
+    Ok(m)
 }
 
 /// Checks the invariants every stored resource keeps (required attributes, one primary).
@@ -300,47 +311,60 @@ pub fn project(kind: Kind, res: Value, attributes: &[String], excluded: &[String
     let Value::Object(mut src) = res else {
         return res;
     };
-    let targets = |list: &[String]| {
-        list.iter()
-            .filter_map(|p| parse_attr_path(p).ok())
-            .filter_map(|p| resolve(kind, &p).ok())
-            .collect::<Vec<_>>()
-    };
     if !attributes.is_empty() {
-        let mut out = Map::new();
-        for k in ["schemas", "id"] {
-            if let Some(v) = src.get(k) {
-                out.insert(k.into(), v.clone());
-            }
-        }
-        for t in targets(attributes) {
-            let from = match t.ext {
-                Some(e) => src.get(e).and_then(|x| x.get(t.attr)),
-                None => src.get(t.attr),
-            };
-            let Some(v) = from else { continue };
-            let picked = match t.sub {
-                None => v.clone(),
-                Some(s) => pick_sub(v, s),
-            };
-            let dest = match t.ext {
-                Some(e) => match out.entry(e).or_insert_with(|| json!({})).as_object_mut() {
-                    Some(m) => m,
-                    None => continue,
-                },
-                None => &mut out,
-            };
-            merge_into(dest, t.attr, picked);
-        }
-        return Value::Object(out);
+        return Value::Object(keep_only(&src, &targets(kind, attributes)));
     }
-    for t in targets(excluded) {
+    drop_excluded(&mut src, &targets(kind, excluded));
+    Value::Object(src)
+}
+
+/// The attribute paths of a list that resolve against the kind's schemas.
+fn targets(kind: Kind, list: &[String]) -> Vec<Target> {
+    list.iter()
+        .filter_map(|p| parse_attr_path(p).ok())
+        .filter_map(|p| resolve(kind, &p).ok())
+        .collect()
+}
+
+/// `attributes`: only these (with `schemas` and `id`).
+fn keep_only(src: &Map<String, Value>, targets: &[Target]) -> Map<String, Value> {
+    let mut out = Map::new();
+    for k in ["schemas", "id"] {
+        if let Some(v) = src.get(k) {
+            out.insert(k.into(), v.clone());
+        }
+    }
+    for t in targets {
+        let from = match t.ext {
+            Some(e) => src.get(e).and_then(|x| x.get(t.attr)),
+            None => src.get(t.attr),
+        };
+        let Some(v) = from else { continue };
+        let picked = match t.sub {
+            None => v.clone(),
+            Some(s) => pick_sub(v, s),
+        };
+        let dest = match t.ext {
+            Some(e) => match out.entry(e).or_insert_with(|| json!({})).as_object_mut() {
+                Some(m) => m,
+                None => continue,
+            },
+            None => &mut out,
+        };
+        merge_into(dest, t.attr, picked);
+    }
+    out
+}
+
+/// `excludedAttributes`: all but these (`id` always stays).
+fn drop_excluded(src: &mut Map<String, Value>, targets: &[Target]) {
+    for t in targets {
         if t.attr == "id" && t.ext.is_none() {
             continue;
         }
         let container = match t.ext {
             Some(e) => src.get_mut(e).and_then(Value::as_object_mut),
-            None => Some(&mut src),
+            None => Some(&mut *src),
         };
         let Some(c) = container else { continue };
         match t.sub {
@@ -360,7 +384,6 @@ pub fn project(kind: Kind, res: Value, attributes: &[String], excluded: &[String
             },
         }
     }
-    Value::Object(src)
 }
 
 fn pick_sub(v: &Value, sub: &str) -> Value {

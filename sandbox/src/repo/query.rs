@@ -129,10 +129,42 @@ pub fn list(
     if q.filter.is_none() && q.sort.is_none() {
         return list_plain(conn, ctx, kind, q);
     }
-    let hint = q.filter.as_ref().and_then(|f| f.hint(kind));
     let needs_groups = kind == Kind::User
         && (q.filter.as_ref().is_some_and(|f| f.reads("groups"))
             || q.sort.as_ref().is_some_and(|(t, _)| t.attr == "groups"));
+    let mut matched = matching(conn, ctx, kind, q, needs_groups)?;
+    if let Some((t, desc)) = &q.sort {
+        matched.sort_by(|a, b| {
+            let o = sort_cmp(&a.1, &b.1, t);
+            if *desc {
+                o.reverse()
+            } else {
+                o
+            }
+        });
+    }
+    let total = matched.len();
+    let (page, next_cursor) = cut_page(matched, q);
+    let mut items = Vec::with_capacity(page.len());
+    for (_, v) in page {
+        items.push(finish_item(conn, ctx, kind, v, needs_groups)?);
+    }
+    Ok(ListPage {
+        total,
+        items,
+        next_cursor,
+    })
+}
+
+/// The resources the filter matches, as clients see them, with their sequence numbers.
+fn matching(
+    conn: &mut Connection,
+    ctx: &Ctx,
+    kind: Kind,
+    q: &ListQuery,
+    needs_groups: bool,
+) -> Result<Vec<(i64, Value)>, ScimError> {
+    let hint = q.filter.as_ref().and_then(|f| f.hint(kind));
     let mut matched: Vec<(i64, Value)> = Vec::new();
     for r in candidates(conn, kind, hint)? {
         let groups = if needs_groups {
@@ -145,56 +177,53 @@ pub fn list(
             matched.push((r.seq, view));
         }
     }
-    if let Some((t, desc)) = &q.sort {
-        matched.sort_by(|a, b| {
-            let o = sort_cmp(&a.1, &b.1, t);
-            if *desc {
-                o.reverse()
-            } else {
-                o
-            }
-        });
-    }
-    let total = matched.len();
-    let page: Vec<(i64, Value)>;
-    let mut next_cursor = None;
+    Ok(matched)
+}
+
+/// The requested page of the matches, and the cursor after it when paging by cursor.
+fn cut_page(matched: Vec<(i64, Value)>, q: &ListQuery) -> (Vec<(i64, Value)>, Option<String>) {
     if q.by_cursor {
         let from = q.cursor.unwrap_or(0);
         let mut rest = matched.into_iter().filter(|(seq, _)| *seq >= from);
-        page = rest.by_ref().take(q.count).collect();
-        next_cursor = rest.next().map(|(seq, _)| seq.to_string());
+        let page = rest.by_ref().take(q.count).collect();
+        let next_cursor = rest.next().map(|(seq, _)| seq.to_string());
+        (page, next_cursor)
     } else {
-        page = matched
+        let page = matched
             .into_iter()
             .skip(q.start.saturating_sub(1))
             .take(q.count)
             .collect();
+        (page, None)
     }
-    let mut items = Vec::with_capacity(page.len());
-    for (_, mut v) in page {
-        let id = v["id"].as_str().unwrap_or_default().to_string();
-        if kind == Kind::User && !needs_groups {
-            let g = groups_of(conn, &ctx.base, &id)?;
-            if let (false, Some(o)) = (g.is_empty(), v.as_object_mut()) {
-                let meta = o.remove("meta");
-                o.insert("groups".into(), Value::Array(g));
-                if let Some(m) = meta {
-                    o.insert("meta".into(), m);
-                }
+}
+
+/// A listed resource as served: a user's groups (before `meta`), a group's members hidden
+/// where the app hides them.
+fn finish_item(
+    conn: &mut Connection,
+    ctx: &Ctx,
+    kind: Kind,
+    mut v: Value,
+    needs_groups: bool,
+) -> Result<Value, ScimError> {
+    let id = v["id"].as_str().unwrap_or_default().to_string();
+    if kind == Kind::User && !needs_groups {
+        let g = groups_of(conn, &ctx.base, &id)?;
+        if let (false, Some(o)) = (g.is_empty(), v.as_object_mut()) {
+            let meta = o.remove("meta");
+            o.insert("groups".into(), Value::Array(g));
+            if let Some(m) = meta {
+                o.insert("meta".into(), m);
             }
         }
-        if kind == Kind::Group && ctx.profile.hide_group_members() {
-            if let Some(o) = v.as_object_mut() {
-                o.insert("members".into(), json!([]));
-            }
-        }
-        items.push(v);
     }
-    Ok(ListPage {
-        total,
-        items,
-        next_cursor,
-    })
+    if kind == Kind::Group && ctx.profile.hide_group_members() {
+        if let Some(o) = v.as_object_mut() {
+            o.insert("members".into(), json!([]));
+        }
+    }
+    Ok(v)
 }
 
 /// Every stored user, ordered by id.
