@@ -139,70 +139,90 @@ pub(crate) fn tokenize(input: &str, opts: ParseOptions) -> Result<Vec<(Token, us
     let mut i = 0;
     while i < chars.len() {
         let (byte, c) = chars[i];
-        match c {
-            c if c.is_whitespace() => i += 1,
+        let start = i;
+        let token = match c {
+            c if c.is_whitespace() => {
+                i += 1;
+                continue;
+            }
             '(' | ')' | '[' | ']' => {
-                let t = match c {
+                i += 1;
+                match c {
                     '(' => Token::LParen,
                     ')' => Token::RParen,
                     '[' => Token::LBracket,
                     _ => Token::RBracket,
-                };
-                out.push((t, i));
-                i += 1;
+                }
             }
             '"' => {
-                let start = i;
-                i += 1;
-                let mut escaped = false;
-                loop {
-                    let Some(&(_, ch)) = chars.get(i) else {
-                        return Err(err("unterminated string", start));
-                    };
-                    i += 1;
-                    match (escaped, ch) {
-                        (true, _) => escaped = false,
-                        (false, '\\') => escaped = true,
-                        (false, '"') => break,
-                        _ => {}
-                    }
-                }
+                i = json_string_end(&chars, i)?;
                 let end = chars.get(i).map_or(input.len(), |(b, _)| *b);
                 let text: String = serde_json::from_str(&input[byte..end])
                     .map_err(|e| err(&format!("bad string literal: {e}"), start))?;
-                out.push((Token::Str(text), start));
+                Token::Str(text)
             }
             '\'' if opts.single_quotes => {
-                let start = i;
-                i += 1;
-                let mut text = String::new();
-                loop {
-                    let Some(&(_, ch)) = chars.get(i) else {
-                        return Err(err("unterminated string", start));
-                    };
-                    i += 1;
-                    if ch == '\'' {
-                        break;
-                    }
-                    text.push(ch);
-                }
-                out.push((Token::Str(text), start));
+                let (text, next) = single_quoted(&chars, i)?;
+                i = next;
+                Token::Str(text)
             }
             _ => {
-                let start = i;
-                let mut word = String::new();
-                while let Some(&(_, ch)) = chars.get(i) {
-                    if ch.is_whitespace() || "()[]\"".contains(ch) {
-                        break;
-                    }
-                    word.push(ch);
-                    i += 1;
-                }
-                out.push((Token::Word(word), start));
+                let (word, next) = bare_word(&chars, i);
+                i = next;
+                Token::Word(word)
             }
-        }
+        };
+        out.push((token, start));
     }
     Ok(out)
+}
+
+/// The index just past the closing quote of the JSON string opening at `start`.
+fn json_string_end(chars: &[(usize, char)], start: usize) -> Result<usize, ParseError> {
+    let mut i = start + 1;
+    let mut escaped = false;
+    loop {
+        let Some(&(_, ch)) = chars.get(i) else {
+            return Err(err("unterminated string", start));
+        };
+        i += 1;
+        match (escaped, ch) {
+            (true, _) => escaped = false,
+            (false, '\\') => escaped = true,
+            (false, '"') => return Ok(i),
+            _ => {}
+        }
+    }
+}
+
+/// A `'single quoted'` string opening at `start` (no escapes), and the index past it.
+fn single_quoted(chars: &[(usize, char)], start: usize) -> Result<(String, usize), ParseError> {
+    let mut i = start + 1;
+    let mut text = String::new();
+    loop {
+        let Some(&(_, ch)) = chars.get(i) else {
+            return Err(err("unterminated string", start));
+        };
+        i += 1;
+        if ch == '\'' {
+            return Ok((text, i));
+        }
+        text.push(ch);
+    }
+}
+
+/// A word (attribute, operator, keyword or bare value) from `start`, and the index past it.
+fn bare_word(chars: &[(usize, char)], start: usize) -> (String, usize) {
+    let mut i = start;
+    let mut word = String::new();
+    while let Some(&(_, ch)) = chars.get(i) {
+        if ch.is_whitespace() || "()[]\"".contains(ch) {
+            break;
+        }
+        word.push(ch);
+        i += 1;
+    }
+    (word, i)
 }
 
 fn err(message: &str, offset: usize) -> ParseError {

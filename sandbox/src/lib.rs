@@ -117,23 +117,7 @@ pub async fn start(opts: SandboxOptions) -> anyhow::Result<SandboxHandle> {
         )
     })?;
     let f = &opts.faults;
-    for (name, rate) in [
-        ("error_rate", f.error_rate),
-        ("throttle_rate", f.throttle_rate),
-        ("stall_rate", f.stall_rate),
-        ("drop_rate", f.drop_rate),
-    ] {
-        anyhow::ensure!(
-            (0.0..=1.0).contains(&rate),
-            "sandbox fault {name} must be between 0 and 1, got {rate}"
-        );
-    }
-    if let Some(r) = f.rate_limit_per_sec {
-        anyhow::ensure!(
-            r > 0.0 && r.is_finite(),
-            "sandbox rate limit must be positive, got {r}"
-        );
-    }
+    check_faults(f)?;
     let (store, store_thread) = Store::open(opts.db.clone())?;
     let tcp = tokio::net::TcpListener::bind(opts.listen)
         .await
@@ -172,6 +156,28 @@ pub async fn start(opts: SandboxOptions) -> anyhow::Result<SandboxHandle> {
         server: Some(server),
         store_thread: Some(store_thread),
     })
+}
+
+/// Fault rates are probabilities and a rate limit is positive.
+fn check_faults(f: &Faults) -> anyhow::Result<()> {
+    for (name, rate) in [
+        ("error_rate", f.error_rate),
+        ("throttle_rate", f.throttle_rate),
+        ("stall_rate", f.stall_rate),
+        ("drop_rate", f.drop_rate),
+    ] {
+        anyhow::ensure!(
+            (0.0..=1.0).contains(&rate),
+            "sandbox fault {name} must be between 0 and 1, got {rate}"
+        );
+    }
+    if let Some(r) = f.rate_limit_per_sec {
+        anyhow::ensure!(
+            r > 0.0 && r.is_finite(),
+            "sandbox rate limit must be positive, got {r}"
+        );
+    }
+    Ok(())
 }
 
 impl SandboxHandle {

@@ -340,19 +340,24 @@ async fn handle(
         drop(guard);
         out
     };
-    // Writes run in their own task so that a client that gives up (a timeout) does not
-    // cancel them halfway: what was decided to happen, happens.
-    let out = if is_write || d.stall {
-        match tokio::spawn(work).await {
-            Ok(o) => o,
-            Err(e) => Err(ScimError::internal(format!("request task failed: {e}"))),
-        }
-    } else {
-        work.await
-    };
-    match out {
+    match finish(work, is_write || d.stall).await {
         Ok(reply) => reply_response(reply),
         Err(e) => error_response(&app, &e),
+    }
+}
+
+/// Runs the request's work; writes (and stalls) in their own task, so that a client that
+/// gives up (a timeout) does not cancel them halfway: what was decided to happen, happens.
+async fn finish(
+    work: impl std::future::Future<Output = Result<Reply, ScimError>> + Send + 'static,
+    detached: bool,
+) -> Result<Reply, ScimError> {
+    if !detached {
+        return work.await;
+    }
+    match tokio::spawn(work).await {
+        Ok(o) => o,
+        Err(e) => Err(ScimError::internal(format!("request task failed: {e}"))),
     }
 }
 
