@@ -5,91 +5,13 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use hrsync_connectors::http::throttle::{RateLimit, Throttle};
-use hrsync_connectors::http::{HttpClient, TransportKind};
+use hrsync_connectors::http::HttpClient;
 use hrsync_connectors::scim::{self, AttrPath, MatchOn, PatchOp, Profile, ScimClient, ScimError};
 use serde_json::Value;
 
 use crate::config::raw::MatchAttr;
 use crate::config::AppSettings;
 use crate::reconcile::{Change, RemoteUser};
-
-/// What a failure means for the app and the record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FailureClass {
-    /// Credentials refused: open the circuit.
-    Auth,
-    /// DNS/TLS: the app cannot be reached as configured: open the circuit.
-    Unreachable,
-    /// Transport or server trouble: counts towards opening the circuit.
-    Transport,
-    /// This record is rejected: quarantine the person, go on.
-    Record,
-    /// Anything else (state errors, skips).
-    Other,
-}
-
-/// Why an operation did not succeed.
-#[derive(Debug, thiserror::Error)]
-pub enum OpError {
-    /// Not attempted (circuit open, shutdown, deferred by quarantine, skip policy).
-    #[error("{0}")]
-    Skipped(String),
-    /// The app answered with an error or could not be reached.
-    #[error(transparent)]
-    Scim(#[from] ScimError),
-    /// hrsync refused, to protect an account (ownership, ambiguity).
-    #[error("{0}")]
-    Permanent(String),
-    /// The state database failed.
-    #[error("state: {0}")]
-    State(#[from] hrsync_state::StateError),
-}
-
-impl OpError {
-    /// How the circuit breaker and quarantine treat this failure.
-    pub fn class(&self) -> FailureClass {
-        match self {
-            OpError::Scim(e) => match e {
-                ScimError::Unauthorized { .. } => FailureClass::Auth,
-                ScimError::Transport { source, .. } => match source.transport_kind() {
-                    Some(TransportKind::Dns | TransportKind::Tls) => FailureClass::Unreachable,
-                    Some(_) => FailureClass::Transport,
-                    None => FailureClass::Auth,
-                },
-                ScimError::Server { .. }
-                | ScimError::Throttled { .. }
-                | ScimError::InvalidResponse { .. } => FailureClass::Transport,
-                ScimError::Rejected { .. }
-                | ScimError::InvalidRecord { .. }
-                | ScimError::Ambiguous { .. }
-                | ScimError::Conflict { .. } => FailureClass::Record,
-                _ => FailureClass::Other,
-            },
-            OpError::Permanent(_) => FailureClass::Record,
-            OpError::Skipped(_) | OpError::State(_) => FailureClass::Other,
-        }
-    }
-
-    #[cfg(test)]
-    pub(crate) fn test_transport() -> OpError {
-        OpError::Scim(ScimError::Server {
-            app: "a".into(),
-            op: "test",
-            status: 503,
-            detail: String::new(),
-        })
-    }
-
-    #[cfg(test)]
-    pub(crate) fn test_auth() -> OpError {
-        OpError::Scim(ScimError::Unauthorized {
-            app: "a".into(),
-            op: "test",
-            status: 401,
-            detail: String::new(),
-        })
-    }
-}
 
 /// Summary of what `check` and the half-open probe learned.
 pub struct ProbeResult(scim::Capabilities);
