@@ -430,3 +430,36 @@ fn summary(r: &CycleReport, only_users: &[String]) -> serde_json::Value {
         "only_users": only_users,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[allow(clippy::panic)] // the panic is what the test is about
+    async fn job(app_panics: bool) -> Result<u8, EngineError> {
+        if app_panics {
+            panic!("boom");
+        }
+        Ok(1)
+    }
+
+    #[tokio::test]
+    async fn a_panicking_app_task_is_an_internal_error_naming_the_app() {
+        let jobs = vec![
+            ("crm".to_string(), job(false)),
+            ("slack".to_string(), job(true)),
+        ];
+        let err = per_app(jobs).await.err();
+        assert!(
+            matches!(&err, Some(EngineError::Internal(InternalError::AppTask { app, .. })) if app == "slack"),
+            "{err:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn per_app_results_come_back_in_the_jobs_order() {
+        let jobs = (0..5u8).map(|i| (format!("app{i}"), async move { Ok::<_, EngineError>(i) }));
+        let done = per_app(jobs.collect()).await.ok();
+        assert_eq!(done, Some(vec![0, 1, 2, 3, 4]));
+    }
+}
