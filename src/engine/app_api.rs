@@ -5,13 +5,43 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use hrsync_connectors::http::throttle::{RateLimit, Throttle};
-use hrsync_connectors::http::HttpClient;
+use hrsync_connectors::http::{HttpClient, HttpError, RateLimitError};
 use hrsync_connectors::scim::{self, AttrPath, MatchOn, PatchOp, Profile, ScimClient, ScimError};
 use serde_json::Value;
 
 use crate::config::raw::MatchAttr;
 use crate::config::AppSettings;
 use crate::reconcile::{Change, RemoteUser};
+
+/// Why an app's client cannot be built: the app is reported unusable (its plan carries
+/// the error, `check` shows it); the other apps go on.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The app names a profile hrsync does not know.
+    #[error("app {app}: unknown profile {profile:?}")]
+    UnknownProfile {
+        /// The app.
+        app: String,
+        /// The profile it names.
+        profile: String,
+    },
+    /// The app's rate limit cannot be enforced as written.
+    #[error("app {app}: rate_limit: {source}")]
+    RateLimit {
+        /// The app.
+        app: String,
+        /// What is wrong with it.
+        source: RateLimitError,
+    },
+    /// The app's HTTP transport or authentication cannot be set up.
+    #[error("app {app}: {source}")]
+    Http {
+        /// The app.
+        app: String,
+        /// Why.
+        source: HttpError,
+    },
+}
 
 /// Summary of what `check` and the half-open probe learned.
 pub struct ProbeResult(scim::Capabilities);
@@ -40,9 +70,12 @@ pub struct AppApi {
 
 impl AppApi {
     /// Builds the app's client from its settings.
-    pub fn new(app: &AppSettings) -> Result<AppApi, String> {
-        let profile = Profile::by_name(&app.profile)
-            .ok_or_else(|| format!("app {}: unknown profile {:?}", app.name, app.profile))?;
+    pub fn new(app: &AppSettings) -> Result<AppApi, ClientError> {
+        let profile =
+            Profile::by_name(&app.profile).ok_or_else(|| ClientError::UnknownProfile {
+                app: app.name.clone(),
+                profile: app.profile.clone(),
+            })?;
         let http = app.http.clone();
         let limit = app.rate_limit.unwrap_or_else(|| {
             let p = &profile.rate_limit;
@@ -61,10 +94,16 @@ impl AppApi {
                 if unlimited { None } else { Some(&limit) },
                 app.concurrency,
             )
-            .map_err(|e| format!("app {}: rate_limit: {e}", app.name))?,
+            .map_err(|source| ClientError::RateLimit {
+                app: app.name.clone(),
+                source,
+            })?,
         );
         let client = HttpClient::new(http, app.auth.clone())
-            .map_err(|e| format!("app {}: {e}", app.name))?
+            .map_err(|source| ClientError::Http {
+                app: app.name.clone(),
+                source,
+            })?
             .with_gate(throttle.clone());
         let match_on = app
             .match_on

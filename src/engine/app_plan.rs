@@ -10,7 +10,7 @@ use hrsync_connectors::scim::Capabilities;
 use hrsync_state::Store;
 use tokio::sync::watch;
 
-use super::app_api::AppApi;
+use super::app_api::{AppApi, ClientError};
 use super::desired::desired_for_app;
 use super::error::EngineError;
 use super::mode::Mode;
@@ -93,7 +93,7 @@ pub async fn plan_app_run(run: AppRun) -> Result<Planned, EngineError> {
     let persons = digest_hr(&run);
     let api = match open_client(&run) {
         Ok(api) => api,
-        Err(error) => return Ok(unplannable(run, error, links, groups)),
+        Err(e) => return Ok(unplannable(run, e.to_string(), links, groups)),
     };
     let recalled = match (&api, &run.store) {
         (Some(api), Some(store)) => {
@@ -150,7 +150,7 @@ fn digest_hr(run: &AppRun) -> BTreeMap<String, DesiredPerson> {
 }
 
 /// The app's client, when the mode talks to apps.
-fn open_client(run: &AppRun) -> Result<Option<Arc<AppApi>>, String> {
+fn open_client(run: &AppRun) -> Result<Option<Arc<AppApi>>, ClientError> {
     if !run.mode.needs_apps() {
         return Ok(None);
     }
