@@ -1,6 +1,6 @@
-//! Recording outcomes: each operation's link or group change and its audit row are written
-//! in one transaction after the app answered; failures are audited and counted towards the
-//! person's quarantine. Dry runs record nothing.
+//! Writing outcomes to the state, for the settle step: each operation's link or group
+//! change and its audit row in one transaction after the app answered; failures are
+//! audited and counted towards the person's quarantine. Dry runs record nothing.
 
 use chrono::{DateTime, Utc};
 use hrsync_state::{
