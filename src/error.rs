@@ -1,6 +1,7 @@
 //! How a command ends: errors mapped onto the exit codes of SPEC §2.
 
 use crate::config::ConfigError;
+use crate::engine::EngineError;
 
 /// A command's failure, by exit code.
 #[derive(Debug, thiserror::Error)]
@@ -17,6 +18,9 @@ pub enum CommandError {
     /// Exit 1: a runtime failure.
     #[error(transparent)]
     Runtime(#[from] anyhow::Error),
+    /// Exit 1: a bug in hrsync (a panicked task); the message says so and asks for a report.
+    #[error(transparent)]
+    Internal(#[from] crate::engine::InternalError),
 }
 
 impl CommandError {
@@ -25,10 +29,51 @@ impl CommandError {
         match self {
             CommandError::Config(_) | CommandError::Usage(_) => 2,
             CommandError::Guard(_) => 3,
-            CommandError::Runtime(_) => 1,
+            CommandError::Runtime(_) | CommandError::Internal(_) => 1,
+        }
+    }
+}
+
+impl From<EngineError> for CommandError {
+    /// A guard exits 3; a stale plan, an unusable state directory or a held writer lock
+    /// exit 2 (nothing was touched); a state failure or a bug exits 1.
+    fn from(e: EngineError) -> Self {
+        match e {
+            EngineError::Guard(g) => CommandError::Guard(g.to_string()),
+            EngineError::Usage(u) => CommandError::Usage(u.to_string()),
+            EngineError::State(s @ hrsync_state::StateError::Locked { .. }) => {
+                CommandError::Usage(s.to_string())
+            }
+            EngineError::State(s) => CommandError::Runtime(s.into()),
+            EngineError::Internal(i) => CommandError::Internal(i),
         }
     }
 }
 
 /// What a successful command returns: its exit code (0, or 1/2/3 for partial outcomes).
 pub type CommandResult = Result<u8, CommandError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{InternalError, UsageError};
+
+    #[test]
+    fn a_panicked_app_task_is_an_internal_error_exiting_1() {
+        let e = CommandError::from(EngineError::Internal(InternalError::AppTask {
+            app: "github".into(),
+            detail: "task 7 panicked with message \"boom\"".into(),
+        }));
+        assert_eq!(e.exit_code(), 1);
+        let text = format!("{e:#}");
+        assert!(text.contains("internal error"), "{text}");
+        assert!(text.contains("github"), "{text}");
+    }
+
+    #[test]
+    fn engine_errors_keep_their_exit_codes() {
+        let stale = CommandError::from(EngineError::Usage(UsageError::PlanStale));
+        assert_eq!(stale.exit_code(), 2);
+        assert!(stale.to_string().starts_with("the saved plan is stale"));
+    }
+}

@@ -1,15 +1,22 @@
 //! The `hrsync` binary: parse the command line, set up logging, run the command, and turn
 //! its outcome into the exit codes of SPEC §2.
 
+use std::panic::{self, AssertUnwindSafe};
 use std::process::ExitCode;
 
 use clap::Parser;
 use hrsync::cli::{Cli, LogFormat};
+use hrsync::error::CommandResult;
 use tracing_subscriber::EnvFilter;
+
+/// The exit code of a bug: the same as any runtime failure, never 2 ("nothing touched")
+/// nor the runtime's default for a panic.
+const INTERNAL_ERROR: u8 = 1;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing(&cli);
+    panic::set_hook(Box::new(report_panic));
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -23,12 +30,37 @@ fn main() -> ExitCode {
     // `plan --detailed-exitcode` keeps 2 for "changes pending", so every error is 1 there,
     // as scripts written for that convention expect.
     let detailed = matches!(&cli.command, hrsync::cli::Command::Plan(a) if a.detailed_exitcode);
-    match runtime.block_on(hrsync::commands::dispatch(cli)) {
-        Ok(code) => ExitCode::from(code),
-        Err(e) => {
+    // A panic anywhere in the command ends here, reported by the hook, as exit 1.
+    let ran = panic::catch_unwind(AssertUnwindSafe(|| {
+        runtime.block_on(hrsync::commands::dispatch(cli))
+    }));
+    ExitCode::from(exit_code(ran, detailed))
+}
+
+/// The process exit code of a command's end, printing its error.
+fn exit_code(ran: std::thread::Result<CommandResult>, detailed: bool) -> u8 {
+    match ran {
+        Ok(Ok(code)) => code,
+        Ok(Err(e)) => {
             eprintln!("hrsync: error: {e:#}");
-            ExitCode::from(if detailed { 1 } else { e.exit_code() })
+            if detailed {
+                1
+            } else {
+                e.exit_code()
+            }
         }
+        // The hook already said what panicked and where.
+        Err(_) => INTERNAL_ERROR,
+    }
+}
+
+/// Says that a panic is an internal error (a bug to report), where it happened, and, when
+/// `RUST_BACKTRACE` asks for it, the backtrace.
+fn report_panic(info: &panic::PanicHookInfo<'_>) {
+    eprintln!("hrsync: internal error (a bug in hrsync; please report it): {info}");
+    let trace = std::backtrace::Backtrace::capture();
+    if trace.status() == std::backtrace::BacktraceStatus::Captured {
+        eprintln!("{trace}");
     }
 }
 
@@ -58,5 +90,25 @@ fn init_tracing(cli: &Cli) {
     match cli.log_format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder.init(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hrsync::error::CommandError;
+
+    #[test]
+    fn a_panic_in_a_command_exits_1() {
+        let ran = panic::catch_unwind(|| -> CommandResult { panic!("boom") });
+        assert_eq!(exit_code(ran, false), 1);
+    }
+
+    #[test]
+    fn errors_keep_their_codes_and_detailed_plans_use_1() {
+        let usage = || Ok(Err(CommandError::Usage("bad".into())));
+        assert_eq!(exit_code(usage(), false), 2);
+        assert_eq!(exit_code(usage(), true), 1);
+        assert_eq!(exit_code(Ok(Ok(3)), false), 3);
     }
 }

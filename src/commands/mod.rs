@@ -55,13 +55,5 @@ pub fn select_apps(settings: &Settings, names: &[String]) -> Result<Vec<String>,
 
 /// Maps an engine error onto the command's exit code.
 pub fn engine_error(e: crate::engine::EngineError) -> CommandError {
-    use crate::engine::EngineError;
-    match e {
-        EngineError::Guard(g) => CommandError::Guard(g),
-        EngineError::Usage(u) => CommandError::Usage(u),
-        EngineError::State(s) => match s {
-            hrsync_state::StateError::Locked { .. } => CommandError::Usage(s.to_string()),
-            other => CommandError::Runtime(other.into()),
-        },
-    }
+    CommandError::from(e)
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use hrsync_connectors::http::throttle::{RateLimit, Throttle};
-use hrsync_connectors::http::{HttpClient, TransportKind};
+use hrsync_connectors::http::{HttpClient, HttpError, RateLimitError};
 use hrsync_connectors::scim::{self, AttrPath, MatchOn, PatchOp, Profile, ScimClient, ScimError};
 use serde_json::Value;
 
@@ -13,82 +13,34 @@ use crate::config::raw::MatchAttr;
 use crate::config::AppSettings;
 use crate::reconcile::{Change, RemoteUser};
 
-/// What a failure means for the app and the record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FailureClass {
-    /// Credentials refused: open the circuit.
-    Auth,
-    /// DNS/TLS: the app cannot be reached as configured: open the circuit.
-    Unreachable,
-    /// Transport or server trouble: counts towards opening the circuit.
-    Transport,
-    /// This record is rejected: quarantine the person, go on.
-    Record,
-    /// Anything else (state errors, skips).
-    Other,
-}
-
-/// Why an operation did not succeed.
+/// Why an app's client cannot be built: the app is reported unusable (its plan carries
+/// the error, `check` shows it); the other apps go on.
 #[derive(Debug, thiserror::Error)]
-pub enum OpError {
-    /// Not attempted (circuit open, shutdown, deferred by quarantine, skip policy).
-    #[error("{0}")]
-    Skipped(String),
-    /// The app answered with an error or could not be reached.
-    #[error(transparent)]
-    Scim(#[from] ScimError),
-    /// hrsync refused, to protect an account (ownership, ambiguity).
-    #[error("{0}")]
-    Permanent(String),
-    /// The state database failed.
-    #[error("state: {0}")]
-    State(#[from] hrsync_state::StateError),
-}
-
-impl OpError {
-    /// How the circuit breaker and quarantine treat this failure.
-    pub fn class(&self) -> FailureClass {
-        match self {
-            OpError::Scim(e) => match e {
-                ScimError::Unauthorized { .. } => FailureClass::Auth,
-                ScimError::Transport { source, .. } => match source.transport_kind() {
-                    Some(TransportKind::Dns | TransportKind::Tls) => FailureClass::Unreachable,
-                    Some(_) => FailureClass::Transport,
-                    None => FailureClass::Auth,
-                },
-                ScimError::Server { .. }
-                | ScimError::Throttled { .. }
-                | ScimError::InvalidResponse { .. } => FailureClass::Transport,
-                ScimError::Rejected { .. }
-                | ScimError::InvalidRecord { .. }
-                | ScimError::Ambiguous { .. }
-                | ScimError::Conflict { .. } => FailureClass::Record,
-                _ => FailureClass::Other,
-            },
-            OpError::Permanent(_) => FailureClass::Record,
-            OpError::Skipped(_) | OpError::State(_) => FailureClass::Other,
-        }
-    }
-
-    #[cfg(test)]
-    pub(crate) fn test_transport() -> OpError {
-        OpError::Scim(ScimError::Server {
-            app: "a".into(),
-            op: "test",
-            status: 503,
-            detail: String::new(),
-        })
-    }
-
-    #[cfg(test)]
-    pub(crate) fn test_auth() -> OpError {
-        OpError::Scim(ScimError::Unauthorized {
-            app: "a".into(),
-            op: "test",
-            status: 401,
-            detail: String::new(),
-        })
-    }
+pub enum ClientError {
+    /// The app names a profile hrsync does not know.
+    #[error("app {app}: unknown profile {profile:?}")]
+    UnknownProfile {
+        /// The app.
+        app: String,
+        /// The profile it names.
+        profile: String,
+    },
+    /// The app's rate limit cannot be enforced as written.
+    #[error("app {app}: rate_limit: {source}")]
+    RateLimit {
+        /// The app.
+        app: String,
+        /// What is wrong with it.
+        source: RateLimitError,
+    },
+    /// The app's HTTP transport or authentication cannot be set up.
+    #[error("app {app}: {source}")]
+    Http {
+        /// The app.
+        app: String,
+        /// Why.
+        source: HttpError,
+    },
 }
 
 /// Summary of what `check` and the half-open probe learned.
@@ -118,9 +70,12 @@ pub struct AppApi {
 
 impl AppApi {
     /// Builds the app's client from its settings.
-    pub fn new(app: &AppSettings) -> Result<AppApi, String> {
-        let profile = Profile::by_name(&app.profile)
-            .ok_or_else(|| format!("app {}: unknown profile {:?}", app.name, app.profile))?;
+    pub fn new(app: &AppSettings) -> Result<AppApi, ClientError> {
+        let profile =
+            Profile::by_name(&app.profile).ok_or_else(|| ClientError::UnknownProfile {
+                app: app.name.clone(),
+                profile: app.profile.clone(),
+            })?;
         let http = app.http.clone();
         let limit = app.rate_limit.unwrap_or_else(|| {
             let p = &profile.rate_limit;
@@ -139,10 +94,16 @@ impl AppApi {
                 if unlimited { None } else { Some(&limit) },
                 app.concurrency,
             )
-            .map_err(|e| format!("app {}: rate_limit: {e}", app.name))?,
+            .map_err(|source| ClientError::RateLimit {
+                app: app.name.clone(),
+                source,
+            })?,
         );
         let client = HttpClient::new(http, app.auth.clone())
-            .map_err(|e| format!("app {}: {e}", app.name))?
+            .map_err(|source| ClientError::Http {
+                app: app.name.clone(),
+                source,
+            })?
             .with_gate(throttle.clone());
         let match_on = app
             .match_on

@@ -1,7 +1,8 @@
 //! SCIM Bulk (RFC 7644 §3.7) for apps that advertise it: a phase's creates, updates,
-//! deactivations and deletions go out in batches, each operation's result recorded on
-//! its own. Whatever Bulk could not settle (409, 404, a failed batch, an unknown outcome)
-//! falls back to the one-by-one path, which looks up before any create.
+//! deactivations and deletions go out in batches, and each operation's result comes back
+//! as its own answer for the settle step. Whatever Bulk could not settle (409, 404, a
+//! failed batch, an unknown outcome) falls back to the one-by-one path, which looks up
+//! before any create.
 
 use std::sync::Arc;
 
@@ -10,61 +11,65 @@ use hrsync_state::AuditOp;
 use tokio::sync::Semaphore;
 use tracing::Instrument as _;
 
-use super::app_api::OpError;
-use super::execute::ExecCtx;
-use super::ops;
+use super::answer::{Answer, Effect};
+use super::context::ExecCtx;
+use super::error::{OpError, PermanentFailure};
+use super::record::audit_op;
 use crate::reconcile::{LinkLifecycle, OpKind, Operation};
 
 /// The fewest operations worth a Bulk request.
 const MIN_BATCH: usize = 2;
 
-/// Settles what it can of `ops` with Bulk, preparing them (the lookups before creates)
-/// `concurrency` at a time. Returns the settled results and the operations left for the
-/// one-by-one path.
+/// Answers what it can of `ops` with Bulk, preparing them (the lookups before creates)
+/// `concurrency` at a time. Returns the answers, for the settle step, and the operations
+/// left for the one-by-one path.
 pub async fn run(
     ctx: &Arc<ExecCtx>,
     ops: Vec<Operation>,
     concurrency: usize,
-) -> (Vec<(Operation, Result<AuditOp, OpError>)>, Vec<Operation>) {
-    let mut settled = Vec::new();
+) -> (Vec<(Operation, Answer)>, Vec<Operation>) {
+    let mut answered = Vec::new();
     let mut rest = Vec::new();
     let mut batch: Vec<(Operation, BulkOp)> = Vec::new();
     for (op, prepared) in prepare(ctx, ops, concurrency).await {
         match prepared {
             Ok(Some(b)) => batch.push((op, b)),
             Ok(None) => rest.push(op),
-            Err(e) => settled.push((op, Err(e))),
+            Err(e) => answered.push((op, Answer::Unaudited(e))),
         }
     }
     if batch.len() < MIN_BATCH {
         rest.extend(batch.into_iter().map(|(o, _)| o));
-        return (settled, rest);
+        return (answered, rest);
     }
     let (ops, bulk_ops): (Vec<Operation>, Vec<BulkOp>) = batch.into_iter().unzip();
     tracing::info!(count = ops.len(), "Sending operations with SCIM Bulk.");
     let results = match ctx.api.client().bulk(bulk_ops).await {
         Ok(r) => r,
         Err(e @ ScimError::Unauthorized { .. }) => {
-            let err = e.to_string();
+            let detail = e.to_string();
             for op in ops {
-                settled.push((op, Err(OpError::Permanent(err.clone()))));
+                let refused = PermanentFailure::BulkUnauthorized {
+                    detail: detail.clone(),
+                };
+                answered.push((op, Answer::Unaudited(refused.into())));
             }
             ctx.circuit.failure(&OpError::Scim(e));
-            return (settled, rest);
+            return (answered, rest);
         }
         Err(e) => {
             tracing::warn!(error = %e, "Bulk request failed; falling back to single requests.");
             rest.extend(ops);
-            return (settled, rest);
+            return (answered, rest);
         }
     };
     for (op, r) in ops.into_iter().zip(results) {
-        match settle(ctx, &op, &r).await {
-            Some(result) => settled.push((op, result)),
+        match answer(ctx.app(), &op, &r) {
+            Some(a) => answered.push((op, a)),
             None => rest.push(op),
         }
     }
-    (settled, rest)
+    (answered, rest)
 }
 
 /// The Bulk forms of `ops`, in their order, computed `concurrency` at a time: each create
@@ -144,58 +149,47 @@ async fn bulk_op(ctx: &ExecCtx, op: &Operation) -> Result<Option<BulkOp>, OpErro
     })
 }
 
-/// Records one Bulk result; `None` sends the operation down the one-by-one path.
-async fn settle(ctx: &ExecCtx, op: &Operation, r: &BulkResult) -> Option<Result<AuditOp, OpError>> {
+/// The answer of one Bulk result; `None` sends the operation down the one-by-one path.
+fn answer(app: &str, op: &Operation, r: &BulkResult) -> Option<Answer> {
     if r.is_success() {
-        let id = op.remote_id.clone().or_else(|| r.id.clone());
-        let Some(id) = id else {
-            // Created, but the app did not say where: let the lookup find it.
-            return None;
-        };
-        let done = match op.op {
-            OpKind::Create => ops::link_created(
-                ctx,
-                op,
-                &id,
-                hrsync_state::Ownership::Created,
-                AuditOp::Create,
-                None,
-            )
-            .await
-            .map(|()| AuditOp::Create),
-            OpKind::Update | OpKind::Reactivate => ops::finish_update(ctx, op, &id)
-                .await
-                .map(|()| super::record::audit_op(op.op)),
-            OpKind::Deactivate => ops::finish_deactivate(ctx, op, &id, false)
-                .await
-                .map(|()| AuditOp::Deactivate),
-            OpKind::Delete => ops::finish_delete(ctx, op, &id)
-                .await
-                .map(|()| AuditOp::Delete),
+        // Created without saying where: `None`, and the lookup finds it.
+        let id = op.remote_id.clone().or_else(|| r.id.clone())?;
+        let effect = match op.op {
+            OpKind::Create => Effect::Linked {
+                audit: AuditOp::Create,
+                id,
+                ownership: hrsync_state::Ownership::Created,
+                recorded: None,
+            },
+            OpKind::Update | OpKind::Reactivate => Effect::Linked {
+                audit: audit_op(op.op),
+                id,
+                ownership: hrsync_state::Ownership::Adopted,
+                recorded: None,
+            },
+            OpKind::Deactivate | OpKind::Delete => Effect::Removed {
+                audit: audit_op(op.op),
+                id,
+                gone: false,
+            },
             _ => return None,
         };
-        ctx.circuit.success();
-        return Some(done);
+        return Some(Answer::Done(effect));
     }
     match r.status {
         // Conflicts, vanished accounts, unknown outcomes and server trouble: the
         // one-by-one path looks up, records vanished links and retries safely.
         0 | 404 | 409 | 408 | 429 | 500..=599 => None,
-        status => {
-            let detail = r
+        status => Some(Answer::Failed(OpError::Scim(ScimError::Rejected {
+            app: app.to_string(),
+            op: "bulk",
+            status,
+            scim_type: r.error.as_ref().and_then(|e| e.scim_type.clone()),
+            detail: r
                 .error
                 .as_ref()
-                .map(|e| e.detail.clone().unwrap_or_default())
-                .unwrap_or_default();
-            let err = OpError::Scim(ScimError::Rejected {
-                app: ctx.recorder_app().to_string(),
-                op: "bulk",
-                status,
-                scim_type: r.error.as_ref().and_then(|e| e.scim_type.clone()),
-                detail,
-            });
-            ctx.recorder.failed(op, &err, ctx.now).await;
-            Some(Err(err))
-        }
+                .and_then(|e| e.detail.clone())
+                .unwrap_or_default(),
+        }))),
     }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use super::app_api::{FailureClass, OpError};
+use super::error::{FailureClass, OpError};
 
 /// Consecutive transport failures that open the circuit.
 pub const TRANSPORT_FAILURES_TO_OPEN: u32 = 5;
@@ -98,6 +98,7 @@ pub fn may_probe(opened_at: DateTime<Utc>, opens: u32, now: DateTime<Utc>) -> bo
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::error::PermanentFailure;
 
     #[test]
     fn cooldown_grows_and_caps() {
@@ -109,7 +110,7 @@ mod tests {
     #[test]
     fn auth_failure_opens_at_once_and_transport_after_a_run() {
         let c = Circuit::new();
-        c.failure(&OpError::Permanent("bad record".into()));
+        c.failure(&OpError::Permanent(PermanentFailure::NoId));
         assert!(c.open_reason().is_none());
         for _ in 0..TRANSPORT_FAILURES_TO_OPEN - 1 {
             c.failure(&OpError::test_transport());

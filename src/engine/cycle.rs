@@ -6,46 +6,21 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use hrsync_state::{CycleKind, CycleStatus, RejectedRecord, StateError, Store, WriterLock};
+use hrsync_state::{CycleKind, CycleStatus, RejectedRecord, Store, WriterLock};
 use serde_json::json;
 use tokio::sync::watch;
 
-use super::app_cycle::{execute_planned, plan_app_run, AppRun};
+use super::app_apply::execute_planned;
+use super::app_plan::{plan_app_run, AppRun, Planned};
+use super::error::{EngineError, InternalError, UsageError};
 use super::execute::AppOutcome;
+use super::mode::Mode;
 use super::read::{self, HrView, Snapshot};
 use crate::config::Settings;
-use crate::reconcile::{Plan, QuarantinedRecord};
+use crate::reconcile::{AppPlan, Plan, QuarantinedRecord};
 
-/// What kind of cycle to run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// Dry run; with `detect_drift` the apps are read (GET only).
-    Plan {
-        /// Read the apps to show drift and orphans.
-        detect_drift: bool,
-    },
-    /// Execute the plan.
-    Apply,
-    /// Read the apps' real state, re-link and correct drift (unless `dry_run`).
-    Resync {
-        /// Show what would be done; change nothing.
-        dry_run: bool,
-    },
-}
-
-impl Mode {
-    fn executes(self) -> bool {
-        matches!(self, Mode::Apply | Mode::Resync { dry_run: false })
-    }
-
-    /// True when the apps' accounts are read (drift detection, resync).
-    pub fn reads_apps(self) -> bool {
-        matches!(
-            self,
-            Mode::Plan { detect_drift: true } | Mode::Resync { .. }
-        )
-    }
-}
+/// Each source's watermark, as the state keeps it.
+type Watermarks = BTreeMap<String, Option<String>>;
 
 /// Options of one cycle.
 #[derive(Debug, Clone)]
@@ -127,20 +102,6 @@ impl CycleReport {
     }
 }
 
-/// Why a cycle could not run.
-#[derive(Debug, thiserror::Error)]
-pub enum EngineError {
-    /// A source guard stopped the cycle before any write (exit 3).
-    #[error("{0}")]
-    Guard(String),
-    /// The request does not fit the current state (a stale saved plan) (exit 2).
-    #[error("{0}")]
-    Usage(String),
-    /// The state database failed (exit 1).
-    #[error("state: {0}")]
-    State(#[from] StateError),
-}
-
 /// Runs one cycle.
 pub async fn run_cycle(
     settings: &Settings,
@@ -167,21 +128,7 @@ async fn run_cycle_inner(
     };
     let result = cycle_body(settings, &opts, store.clone(), cycle_id).await;
     if let (Some(s), Some(id)) = (&store, cycle_id) {
-        let (status, summary, error) = match &result {
-            Ok(r) => (
-                if r.failures() > 0 {
-                    CycleStatus::Failed
-                } else if r.held() > 0 {
-                    CycleStatus::Guarded
-                } else {
-                    CycleStatus::Ok
-                },
-                summary(r, &opts.users),
-                None,
-            ),
-            Err(EngineError::Guard(g)) => (CycleStatus::Guarded, json!({}), Some(g.clone())),
-            Err(e) => (CycleStatus::Failed, json!({}), Some(e.to_string())),
-        };
+        let (status, summary, error) = how_it_ended(&result, &opts.users);
         s.finish_cycle(id, status, summary, error).await?;
     }
     drop(lock);
@@ -197,15 +144,34 @@ async fn run_cycle_inner(
     result
 }
 
+/// The recorded end of a cycle: its status, its summary for `status`, and its error.
+fn how_it_ended(
+    result: &Result<CycleReport, EngineError>,
+    users: &[String],
+) -> (CycleStatus, serde_json::Value, Option<String>) {
+    match result {
+        Ok(r) => {
+            let status = if r.failures() > 0 {
+                CycleStatus::Failed
+            } else if r.held() > 0 {
+                CycleStatus::Guarded
+            } else {
+                CycleStatus::Ok
+            };
+            (status, summary(r, users), None)
+        }
+        Err(EngineError::Guard(g)) => (CycleStatus::Guarded, json!({}), Some(g.to_string())),
+        Err(e) => (CycleStatus::Failed, json!({}), Some(e.to_string())),
+    }
+}
+
 async fn open_store(settings: &Settings, write: bool) -> Result<Option<Store>, EngineError> {
     if write {
         if let Some(dir) = settings.state_path.parent() {
             if !dir.as_os_str().is_empty() && !dir.exists() {
-                std::fs::create_dir_all(dir).map_err(|e| {
-                    EngineError::Usage(format!(
-                        "cannot create the state directory {}: {e}",
-                        dir.display()
-                    ))
+                std::fs::create_dir_all(dir).map_err(|source| UsageError::StateDir {
+                    dir: dir.to_path_buf(),
+                    source,
                 })?;
             }
         }
@@ -223,112 +189,23 @@ async fn cycle_body(
     store: Option<Store>,
     cycle_id: Option<i64>,
 ) -> Result<CycleReport, EngineError> {
-    let executes = opts.mode.executes();
-    let mut snapshots: BTreeMap<String, Snapshot> = BTreeMap::new();
-    let mut watermarks = BTreeMap::new();
-    if let Some(s) = &store {
-        for src in &settings.sources {
-            let rows = s.snapshot(src.name()).await?;
-            let mut snap = Snapshot::new();
-            for (k, row) in rows {
-                match serde_json::from_value(row.record.clone()) {
-                    Ok(p) => {
-                        snap.insert(k, (p, row.absent_cycles));
-                    }
-                    Err(e) => tracing::warn!(source = %src.name(), key = %k, error = %e,
-                        "Snapshot record unreadable; ignored."),
-                }
-            }
-            snapshots.insert(src.name().to_string(), snap);
-            watermarks.insert(
-                src.name().to_string(),
-                s.watermark(src.name()).await?.map(|w| w.value),
-            );
-        }
-    }
-    let fetched = read::fetch_all(settings, &watermarks, false).await;
-    read::check_guards(&fetched, &snapshots, &settings.guards)
-        .map_err(|g| EngineError::Guard(g.0))?;
-    let results: Vec<read::SourceResult> =
-        fetched.into_iter().filter_map(|(_, r)| r.ok()).collect();
-    let view = read::merge(&results, &snapshots);
-
-    let app_names: Vec<String> = settings
-        .apps
-        .iter()
-        .filter(|a| opts.apps.is_empty() || opts.apps.contains(&a.name))
-        .map(|a| a.name.clone())
-        .collect();
+    let (snapshots, watermarks) = load_snapshots(settings, store.as_ref()).await?;
+    let (results, view) = read_hr(settings, &snapshots, &watermarks).await?;
     let view = Arc::new(view);
-    let mut tasks = tokio::task::JoinSet::new();
-    for (i, name) in app_names.iter().enumerate() {
-        let Some(app) = settings.app(name).cloned() else {
-            continue;
-        };
-        let run = AppRun {
-            app,
-            mapper: settings.mapper.clone(),
-            view: view.clone(),
-            store: store.clone(),
-            cycle_id,
-            mode: opts.mode,
-            users: opts.users.clone(),
-            allow_mass_deprovision: opts.allow_mass_deprovision,
-            limits: settings.guards.limits.clone(),
-            now: opts.now,
-            saved: opts
-                .saved_plan
-                .as_ref()
-                .and_then(|p| p.apps.iter().find(|a| &a.name == name).cloned()),
-            stop: opts.stop.clone(),
-        };
-        tasks.spawn(async move { (i, plan_app_run(run).await) });
-    }
-    let mut planned = Vec::new();
-    while let Some(joined) = tasks.join_next().await {
-        match joined {
-            Ok((i, r)) => planned.push((i, r?)),
-            Err(e) => {
-                return Err(EngineError::Usage(format!("an app task failed: {e}")));
-            }
-        }
-    }
-    planned.sort_by_key(|(i, _)| *i);
-    let inputs_hash = inputs_hash(&view, planned.iter().map(|(_, r)| r.input_digest.as_str()));
-    if let Some(saved) = &opts.saved_plan {
-        if saved.inputs_hash != inputs_hash {
-            return Err(EngineError::Usage(
-                "the saved plan is stale: HR or the state changed since it was computed; run `hrsync plan --save` again and review the new plan".into(),
-            ));
-        }
-    }
+    let planned = plan_apps(settings, opts, &view, &store, cycle_id).await?;
+    let inputs_hash = inputs_hash(&view, planned.iter().map(|p| p.input_digest.as_str()));
+    check_saved_plan(opts, &inputs_hash)?;
+    let executes = opts.mode.executes();
     // Only a cycle that goes ahead records its reads: a refused saved plan must not count
     // as an HR read (absence counters, snapshot, watermarks).
     if let (true, Some(s), Some(id)) = (executes, &store, cycle_id) {
         save_reads(s, id, &results).await?;
     }
-    let mut outcomes = Vec::new();
-    let mut plans = Vec::new();
-    if executes {
-        let mut tasks = tokio::task::JoinSet::new();
-        for (i, p) in planned {
-            tasks.spawn(async move { (i, execute_planned(p).await) });
-        }
-        let mut done = Vec::new();
-        while let Some(joined) = tasks.join_next().await {
-            match joined {
-                Ok((i, r)) => done.push((i, r?)),
-                Err(e) => return Err(EngineError::Usage(format!("an app task failed: {e}"))),
-            }
-        }
-        done.sort_by_key(|(i, _)| *i);
-        for (_, (plan, outcome)) in done {
-            plans.push(plan);
-            outcomes.push(outcome);
-        }
+    let (plans, outcomes) = if executes {
+        execute_apps(planned).await?
     } else {
-        plans = planned.into_iter().map(|(_, p)| p.plan).collect();
-    }
+        (planned.into_iter().map(|p| p.plan).collect(), Vec::new())
+    };
     let plan = Plan {
         format_version: 1,
         generated_at: opts.now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
@@ -344,6 +221,131 @@ async fn cycle_body(
     })
 }
 
+/// What the state remembers of each source: its snapshot and its watermark.
+async fn load_snapshots(
+    settings: &Settings,
+    store: Option<&Store>,
+) -> Result<(BTreeMap<String, Snapshot>, Watermarks), EngineError> {
+    let mut snapshots = BTreeMap::new();
+    let mut watermarks = BTreeMap::new();
+    let Some(s) = store else {
+        return Ok((snapshots, watermarks));
+    };
+    for src in &settings.sources {
+        let name = src.name();
+        let mut snap = Snapshot::new();
+        for (k, row) in s.snapshot(name).await? {
+            match serde_json::from_value(row.record.clone()) {
+                Ok(p) => {
+                    snap.insert(k, (p, row.absent_cycles));
+                }
+                Err(e) => tracing::warn!(source = %name, key = %k, error = %e,
+                    "Snapshot record unreadable; ignored."),
+            }
+        }
+        snapshots.insert(name.to_string(), snap);
+        let mark = s.watermark(name).await?.map(|w| w.value);
+        watermarks.insert(name.to_string(), mark);
+    }
+    Ok((snapshots, watermarks))
+}
+
+/// Reads every source, applies the source guards, and merges the reads with the snapshot.
+async fn read_hr(
+    settings: &Settings,
+    snapshots: &BTreeMap<String, Snapshot>,
+    watermarks: &Watermarks,
+) -> Result<(Vec<read::SourceResult>, HrView), EngineError> {
+    let fetched = read::fetch_all(settings, watermarks, false).await;
+    read::check_guards(&fetched, snapshots, &settings.guards)?;
+    let results: Vec<read::SourceResult> =
+        fetched.into_iter().filter_map(|(_, r)| r.ok()).collect();
+    let view = read::merge(&results, snapshots);
+    Ok((results, view))
+}
+
+/// Plans every selected app concurrently; the plans come back in the config's order.
+async fn plan_apps(
+    settings: &Settings,
+    opts: &CycleOptions,
+    view: &Arc<HrView>,
+    store: &Option<Store>,
+    cycle_id: Option<i64>,
+) -> Result<Vec<Planned>, EngineError> {
+    let mut jobs = Vec::new();
+    for app in &settings.apps {
+        if !opts.apps.is_empty() && !opts.apps.contains(&app.name) {
+            continue;
+        }
+        let run = AppRun {
+            app: app.clone(),
+            mapper: settings.mapper.clone(),
+            view: view.clone(),
+            store: store.clone(),
+            cycle_id,
+            mode: opts.mode,
+            users: opts.users.clone(),
+            allow_mass_deprovision: opts.allow_mass_deprovision,
+            limits: settings.guards.limits.clone(),
+            now: opts.now,
+            saved: opts
+                .saved_plan
+                .as_ref()
+                .and_then(|p| p.apps.iter().find(|a| a.name == app.name).cloned()),
+            stop: opts.stop.clone(),
+        };
+        jobs.push((app.name.clone(), plan_app_run(run)));
+    }
+    per_app(jobs).await
+}
+
+/// Refuses a saved plan computed from other inputs than the cycle's.
+fn check_saved_plan(opts: &CycleOptions, inputs_hash: &str) -> Result<(), EngineError> {
+    match &opts.saved_plan {
+        Some(saved) if saved.inputs_hash != inputs_hash => Err(UsageError::PlanStale.into()),
+        _ => Ok(()),
+    }
+}
+
+/// Executes every planned app concurrently; returns the plans as executed and the outcomes.
+async fn execute_apps(
+    planned: Vec<Planned>,
+) -> Result<(Vec<AppPlan>, Vec<AppOutcome>), EngineError> {
+    let jobs = planned
+        .into_iter()
+        .map(|p| (p.app_name().to_string(), execute_planned(p)))
+        .collect();
+    Ok(per_app(jobs).await?.into_iter().unzip())
+}
+
+/// Runs one task per app and returns their results in the jobs' order. The first error
+/// stops the cycle; a task that panicked is an internal error that names its app.
+async fn per_app<T, F>(jobs: Vec<(String, F)>) -> Result<Vec<T>, EngineError>
+where
+    T: Send + 'static,
+    F: std::future::Future<Output = Result<T, EngineError>> + Send + 'static,
+{
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut names = Vec::new();
+    for (i, (app, job)) in jobs.into_iter().enumerate() {
+        let handle = tasks.spawn(job);
+        names.push((handle.id(), i, app));
+    }
+    let find = |id: tokio::task::Id| names.iter().find(|(t, _, _)| *t == id);
+    let mut done = Vec::new();
+    while let Some(joined) = tasks.join_next_with_id().await {
+        match joined {
+            Ok((id, result)) => done.push((find(id).map_or(usize::MAX, |(_, i, _)| *i), result?)),
+            Err(e) => {
+                let app = find(e.id()).map_or_else(String::new, |(_, _, a)| a.clone());
+                let detail = e.to_string();
+                return Err(InternalError::AppTask { app, detail }.into());
+            }
+        }
+    }
+    done.sort_by_key(|(i, _)| *i);
+    Ok(done.into_iter().map(|(_, r)| r).collect())
+}
 /// Records what the sources said: snapshots (absence counting), watermarks, quarantine.
 async fn save_reads(
     s: &Store,
@@ -427,4 +429,37 @@ fn summary(r: &CycleReport, only_users: &[String]) -> serde_json::Value {
         "quarantined": quarantined,
         "only_users": only_users,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[allow(clippy::panic)] // the panic is what the test is about
+    async fn job(app_panics: bool) -> Result<u8, EngineError> {
+        if app_panics {
+            panic!("boom");
+        }
+        Ok(1)
+    }
+
+    #[tokio::test]
+    async fn a_panicking_app_task_is_an_internal_error_naming_the_app() {
+        let jobs = vec![
+            ("crm".to_string(), job(false)),
+            ("slack".to_string(), job(true)),
+        ];
+        let err = per_app(jobs).await.err();
+        assert!(
+            matches!(&err, Some(EngineError::Internal(InternalError::AppTask { app, .. })) if app == "slack"),
+            "{err:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn per_app_results_come_back_in_the_jobs_order() {
+        let jobs = (0..5u8).map(|i| (format!("app{i}"), async move { Ok::<_, EngineError>(i) }));
+        let done = per_app(jobs.collect()).await.ok();
+        assert_eq!(done, Some(vec![0, 1, 2, 3, 4]));
+    }
 }

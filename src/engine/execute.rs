@@ -1,24 +1,22 @@
 //! The per-app executor: runs an app's operations phase by phase (deprovisions, updates,
 //! creates, groups), bounded by the app's concurrency, retries what failed transiently once
-//! before moving on, records every outcome with its audit row in one transaction after the
-//! app answers, then resolves references in a second pass.
+//! at the end of the phase, hands every answer to the settle step as soon as the app gave
+//! it, then resolves references in a second pass.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
-use tokio::sync::{watch, Mutex, Semaphore};
+use hrsync_state::AuditOp;
+use tokio::sync::Semaphore;
 use tracing::Instrument;
 
-use hrsync_connectors::http::TransportKind;
-use hrsync_connectors::scim::ScimError;
-use hrsync_state::AuditOp;
-
-use super::app_api::{AppApi, FailureClass, OpError};
-use super::circuit::Circuit;
+use super::answer::Answer;
+use super::bulk;
+use super::context::ExecCtx;
+use super::error::{FailureClass, OpError, SkipReason};
 use super::ops;
-use super::record::Recorder;
-use crate::reconcile::{AppPlan, GroupState, LinkState, OpKind, Operation};
+use super::settle::{settle, settle_references};
+use crate::reconcile::{AppPlan, OpKind, Operation};
 
 /// What happened to one app's operations.
 #[derive(Debug, Clone, Default, serde::Serialize)]
@@ -46,88 +44,27 @@ pub struct OpFailure {
     pub error: String,
 }
 
-/// Shared context of one app's execution.
-pub struct ExecCtx {
-    /// The app.
-    pub api: Arc<AppApi>,
-    /// Records outcomes.
-    pub recorder: Recorder,
-    /// Links as they are now (updated as operations succeed).
-    pub links: Mutex<BTreeMap<String, LinkState>>,
-    /// Managed groups as they are now.
-    pub groups: Mutex<BTreeMap<String, GroupState>>,
-    /// The app's circuit breaker.
-    pub circuit: Arc<Circuit>,
-    /// Cycle time.
-    pub now: DateTime<Utc>,
-    /// Flips to true on shutdown: no new operation starts.
-    pub stop: watch::Receiver<bool>,
-    /// What to do with an existing account that matches an unlinked person.
-    pub on_unlinked_match: crate::config::raw::OnUnlinkedMatch,
-    /// Lookup order before a create.
-    pub match_on: Vec<crate::config::raw::MatchAttr>,
-    /// The app's conflict rules (create-only attributes are kept on adoption).
-    pub conflicts: crate::reconcile::ConflictRules,
-}
-
-impl ExecCtx {
-    /// The app's name.
-    pub fn recorder_app(&self) -> &str {
-        self.recorder.app()
-    }
-}
+/// One operation and what became of it, once settled.
+type Settled = (Operation, Result<AuditOp, OpError>);
 
 /// Executes an app's plan.
 pub async fn execute_app(ctx: Arc<ExecCtx>, plan: &AppPlan, concurrency: usize) -> AppOutcome {
-    let mut outcome = AppOutcome {
-        app: plan.name.clone(),
-        ..AppOutcome::default()
-    };
     let span = tracing::info_span!("app", app = %plan.name);
     async {
-        let mut phases: BTreeMap<u8, Vec<Operation>> = BTreeMap::new();
-        for op in &plan.operations {
-            phases.entry(op.op.phase()).or_default().push(op.clone());
-        }
+        let mut outcome = AppOutcome {
+            app: plan.name.clone(),
+            ..AppOutcome::default()
+        };
         let mut second_pass = Vec::new();
-        for (_, ops) in phases {
-            let mut results = run_phase(&ctx, ops, concurrency).await;
-            let (again, kept): (Vec<_>, Vec<_>) = results
-                .into_iter()
-                .partition(|(op, r)| r.as_ref().is_err_and(|e| retry_in_cycle(op, e)));
-            results = kept;
-            if !again.is_empty() && ctx.circuit.open_reason().is_none() && !*ctx.stop.borrow() {
-                // The app had transient trouble with these: one more try each, before the
-                // next phase, instead of leaving them all to the next cycle.
-                tracing::info!(
-                    count = again.len(),
-                    "Retrying operations that failed transiently."
-                );
-                let ops = again.into_iter().map(|(op, _)| op).collect();
-                results.extend(run_phase(&ctx, ops, concurrency).await);
-                results.sort_by(|a, b| a.0.key.cmp(&b.0.key));
-            } else {
-                results.extend(again);
-            }
-            for (op, result) in results {
+        for ops in phases(plan) {
+            for (op, result) in run_phase_and_retry(&ctx, ops, concurrency).await {
                 tally(&mut outcome, &op, &result);
                 if result.is_ok() && !op.pending_refs.is_empty() {
                     second_pass.push(op);
                 }
             }
         }
-        for op in second_pass {
-            if *ctx.stop.borrow() {
-                break;
-            }
-            if let Err(e) = ops::resolve_references(&ctx, &op).await {
-                outcome.failed.push(OpFailure {
-                    op: "resolve_references".into(),
-                    key: op.key.clone(),
-                    error: e.to_string(),
-                });
-            }
-        }
+        resolve_references(&ctx, second_pass, &mut outcome).await;
         outcome.circuit_open = ctx.circuit.open_reason();
         tracing::info!(
             app = %plan.name,
@@ -136,10 +73,62 @@ pub async fn execute_app(ctx: Arc<ExecCtx>, plan: &AppPlan, concurrency: usize) 
             skipped = outcome.skipped.len(),
             "App finished."
         );
+        outcome
     }
     .instrument(span)
-    .await;
-    outcome
+    .await
+}
+
+/// The plan's operations by phase, in phase order.
+fn phases(plan: &AppPlan) -> impl Iterator<Item = Vec<Operation>> {
+    let mut phases: BTreeMap<u8, Vec<Operation>> = BTreeMap::new();
+    for op in &plan.operations {
+        phases.entry(op.op.phase()).or_default().push(op.clone());
+    }
+    phases.into_values()
+}
+
+/// Runs one phase, then tries once more what failed transiently.
+async fn run_phase_and_retry(
+    ctx: &Arc<ExecCtx>,
+    ops: Vec<Operation>,
+    concurrency: usize,
+) -> Vec<Settled> {
+    let results = run_phase(ctx, ops, concurrency).await;
+    let (again, mut results): (Vec<_>, Vec<_>) = results
+        .into_iter()
+        .partition(|(op, r)| r.as_ref().is_err_and(|e| retry_in_cycle(op, e)));
+    if again.is_empty() || ctx.circuit.open_reason().is_some() || ctx.stopping() {
+        results.extend(again);
+        return results;
+    }
+    // The app had transient trouble with these: one more try each, before the next
+    // phase, instead of leaving them all to the next cycle.
+    tracing::info!(
+        count = again.len(),
+        "Retrying operations that failed transiently."
+    );
+    let ops = again.into_iter().map(|(op, _)| op).collect();
+    results.extend(run_phase(ctx, ops, concurrency).await);
+    results.sort_by(|a, b| a.0.key.cmp(&b.0.key));
+    results
+}
+
+/// Second pass: pushes the references whose targets got accounts this cycle.
+async fn resolve_references(ctx: &ExecCtx, ops: Vec<Operation>, outcome: &mut AppOutcome) {
+    for op in ops {
+        if ctx.stopping() {
+            break;
+        }
+        let pushed = ops::resolve_references(ctx, &op).await;
+        if let Err(e) = settle_references(ctx, &op, pushed).await {
+            outcome.failed.push(OpFailure {
+                op: "resolve_references".into(),
+                key: op.key.clone(),
+                error: e.to_string(),
+            });
+        }
+    }
 }
 
 /// True when an operation that failed may be tried once more in the same cycle: the app
@@ -147,15 +136,7 @@ pub async fn execute_app(ctx: Arc<ExecCtx>, plan: &AppPlan, concurrency: usize) 
 /// retries). Not a create that timed out: it may still be running in the app, and the next
 /// cycle's lookup is the safe way to learn its fate.
 fn retry_in_cycle(op: &Operation, e: &OpError) -> bool {
-    if e.class() != FailureClass::Transport {
-        return false;
-    }
-    let timed_out = matches!(
-        e,
-        OpError::Scim(ScimError::Transport { source, .. })
-            if source.transport_kind() == Some(TransportKind::Timeout)
-    );
-    !(op.op == OpKind::Create && timed_out)
+    e.class() == FailureClass::Transport && !(op.op == OpKind::Create && e.timed_out())
 }
 
 fn tally(outcome: &mut AppOutcome, op: &Operation, result: &Result<AuditOp, OpError>) {
@@ -171,7 +152,7 @@ fn tally(outcome: &mut AppOutcome, op: &Operation, result: &Result<AuditOp, OpEr
         Err(OpError::Skipped(why)) => outcome.skipped.push(OpFailure {
             op: op.op.as_str().into(),
             key: op.key.clone(),
-            error: why.clone(),
+            error: why.to_string(),
         }),
         Err(e) => outcome.failed.push(OpFailure {
             op: op.op.as_str().into(),
@@ -181,45 +162,56 @@ fn tally(outcome: &mut AppOutcome, op: &Operation, result: &Result<AuditOp, OpEr
     }
 }
 
-async fn run_phase(
-    ctx: &Arc<ExecCtx>,
-    ops: Vec<Operation>,
-    concurrency: usize,
-) -> Vec<(Operation, Result<AuditOp, OpError>)> {
-    let sem = Arc::new(Semaphore::new(concurrency.max(1)));
-    let mut set = tokio::task::JoinSet::new();
+/// Runs one phase's operations: with Bulk when the app takes it, the rest one by one;
+/// every answer is settled as it comes.
+async fn run_phase(ctx: &Arc<ExecCtx>, ops: Vec<Operation>, concurrency: usize) -> Vec<Settled> {
     let mut results = Vec::new();
     let ops =
         if ops.len() > 1 && ctx.circuit.open_reason().is_none() && ctx.api.bulk_enabled().await {
-            let (settled, rest) = super::bulk::run(ctx, ops, concurrency).await;
-            results.extend(settled);
+            let (answered, rest) = bulk::run(ctx, ops, concurrency).await;
+            for (op, answer) in answered {
+                let result = settle(ctx, &op, answer).await;
+                results.push((op, result));
+            }
             rest
         } else {
             ops
         };
+    results.extend(run_one_by_one(ctx, ops, concurrency).await);
+    results.sort_by(|a, b| a.0.key.cmp(&b.0.key));
+    results
+}
+
+/// Runs operations one request each, `concurrency` at a time; each task settles its own
+/// answer before it frees its slot.
+async fn run_one_by_one(
+    ctx: &Arc<ExecCtx>,
+    ops: Vec<Operation>,
+    concurrency: usize,
+) -> Vec<Settled> {
+    let sem = Arc::new(Semaphore::new(concurrency.max(1)));
+    let mut set = tokio::task::JoinSet::new();
+    let mut results = Vec::new();
     for op in ops {
-        if *ctx.stop.borrow() {
-            results.push((op, Err(OpError::Skipped("shutting down".into()))));
-            continue;
-        }
-        if let Some(reason) = ctx.circuit.open_reason() {
-            results.push((op, Err(OpError::Skipped(format!("circuit open: {reason}")))));
+        if let Some(why) = not_started(ctx) {
+            results.push((op, Err(why.into())));
             continue;
         }
         let Ok(permit) = sem.clone().acquire_owned().await else {
             break;
         };
         // The wait for a slot may have outlasted a stop signal: start nothing new then.
-        if *ctx.stop.borrow() {
+        if ctx.stopping() {
             drop(permit);
-            results.push((op, Err(OpError::Skipped("shutting down".into()))));
+            results.push((op, Err(SkipReason::ShuttingDown.into())));
             continue;
         }
         let ctx = ctx.clone();
         let span = tracing::info_span!("op", op = op.op.as_str(), key = %op.key);
         set.spawn(
             async move {
-                let result = run_one(&ctx, &op).await;
+                let answer = run_one(&ctx, &op).await;
+                let result = settle(&ctx, &op, answer).await;
                 drop(permit);
                 (op, result)
             }
@@ -232,33 +224,29 @@ async fn run_phase(
             Err(e) => tracing::error!(error = %e, "Operation task failed."),
         }
     }
-    results.sort_by(|a, b| a.0.key.cmp(&b.0.key));
     results
 }
 
-async fn run_one(ctx: &ExecCtx, op: &Operation) -> Result<AuditOp, OpError> {
+/// Why no new operation may start now, if none may.
+fn not_started(ctx: &ExecCtx) -> Option<SkipReason> {
+    if ctx.stopping() {
+        return Some(SkipReason::ShuttingDown);
+    }
+    ctx.circuit.open_reason().map(SkipReason::CircuitOpen)
+}
+
+/// One operation, unless the circuit opened meanwhile or the person waits in quarantine.
+async fn run_one(ctx: &ExecCtx, op: &Operation) -> Answer {
     if let Some(reason) = ctx.circuit.open_reason() {
-        return Err(OpError::Skipped(format!("circuit open: {reason}")));
+        return Answer::Failed(SkipReason::CircuitOpen(reason).into());
     }
     if matches!(
         op.op,
         OpKind::Create | OpKind::Update | OpKind::Reactivate | OpKind::Deactivate | OpKind::Delete
     ) {
         if let Some(until) = ctx.recorder.deferred_until(&op.key, ctx.now).await {
-            return Err(OpError::Skipped(format!(
-                "quarantined after repeated failures; next attempt after {until}"
-            )));
+            return Answer::Failed(SkipReason::Deferred { until }.into());
         }
     }
-    let result = ops::execute(ctx, op).await;
-    match &result {
-        Ok(_) => ctx.circuit.success(),
-        Err(e) => ctx.circuit.failure(e),
-    }
-    if let Err(e) = &result {
-        if !matches!(e, OpError::Skipped(_)) {
-            ctx.recorder.failed(op, e, ctx.now).await;
-        }
-    }
-    result
+    ops::execute(ctx, op).await
 }

@@ -1,19 +1,19 @@
 //! Group operations against one app: create the groups hrsync manages (marked by their
 //! externalId so they are recognised again), add and remove members, delete managed groups.
-//! A group of the same name that hrsync did not create is never touched.
+//! A group of the same name that hrsync did not create is never touched. Each returns its
+//! effect; the settle step records it.
 
-use hrsync_state::Group;
-
-use super::app_api::OpError;
-use super::execute::ExecCtx;
-use crate::reconcile::{LinkLifecycle, OpKind, Operation};
+use super::answer::Effect;
+use super::context::ExecCtx;
+use super::error::{OpError, PermanentFailure, SkipReason};
+use crate::reconcile::{GroupState, LinkLifecycle, OpKind, Operation};
 
 /// The externalId hrsync gives the groups it manages, so it can recognise them again.
 pub fn group_marker(name: &str) -> String {
     format!("hrsync:{name}")
 }
 
-async fn group_state(ctx: &ExecCtx, name: &str) -> crate::reconcile::GroupState {
+async fn group_state(ctx: &ExecCtx, name: &str) -> GroupState {
     ctx.groups
         .lock()
         .await
@@ -22,50 +22,24 @@ async fn group_state(ctx: &ExecCtx, name: &str) -> crate::reconcile::GroupState 
         .unwrap_or_default()
 }
 
-/// Applies `change` to the group's current state and records the result, all under the
-/// groups lock: an add and a remove on the same group run concurrently, and each must
-/// start from what the other saved, or one of them is lost from the state.
-async fn save_group(
-    ctx: &ExecCtx,
-    op: &Operation,
-    name: &str,
-    change: impl FnOnce(&mut crate::reconcile::GroupState),
-) -> Result<(), OpError> {
-    let mut groups = ctx.groups.lock().await;
-    let mut g = groups.get(name).cloned().unwrap_or_default();
-    change(&mut g);
-    let mut row = Group::new(ctx.recorder_app(), name);
-    row.remote_id = g.remote_id.clone();
-    row.members = g.members.clone();
-    ctx.recorder.group(op, row).await?;
-    groups.insert(name.to_string(), g);
-    Ok(())
-}
-
 /// Creates a managed group, or takes over the one hrsync created before.
-pub(super) async fn create(ctx: &ExecCtx, op: &Operation) -> Result<(), OpError> {
+pub(super) async fn create(ctx: &ExecCtx, op: &Operation) -> Result<Effect, OpError> {
     let name = op.key.clone();
     let marker = group_marker(&name);
     let id = match ctx.api.find_group(&name).await? {
         Some((id, ext)) if ext.as_deref() == Some(marker.as_str()) => id,
-        Some((id, _)) => {
-            return Err(OpError::Permanent(format!(
-                "group {name:?} exists ({id}) but hrsync did not create it; it is left alone"
-            )))
-        }
+        Some((id, _)) => return Err(PermanentFailure::ForeignGroup { name, id }.into()),
         None => ctx.api.create_group(&name, &marker).await?,
     };
-    save_group(ctx, op, &name, |g| g.remote_id = Some(id)).await
+    Ok(Effect::GroupCreated { id })
 }
 
 /// Adds or removes members by PATCH; members without an active account wait for a later cycle.
-pub(super) async fn membership(ctx: &ExecCtx, op: &Operation) -> Result<(), OpError> {
+pub(super) async fn membership(ctx: &ExecCtx, op: &Operation) -> Result<Effect, OpError> {
     let name = op.key.clone();
     let g = group_state(ctx, &name).await;
     let Some(gid) = g.remote_id.clone().or_else(|| op.remote_id.clone()) else {
-        return Err(OpError::Skipped(format!(
-            "group {name:?} does not exist yet"
-        )));
+        return Err(SkipReason::GroupMissing { name }.into());
     };
     let links = ctx.links.lock().await.clone();
     let mut ids = Vec::new();
@@ -95,36 +69,16 @@ pub(super) async fn membership(ctx: &ExecCtx, op: &Operation) -> Result<(), OpEr
             _ => ctx.api.remove_members(&gid, &ids).await?,
         }
     }
-    let adding = op.op == OpKind::MembershipAdd;
-    save_group(ctx, op, &name, |g| {
-        for k in keys {
-            if adding {
-                g.members.insert(k);
-            } else {
-                g.members.remove(&k);
-            }
-        }
-        g.remote_id = Some(gid);
-    })
-    .await
+    Ok(Effect::Members { gid, keys })
 }
 
 /// Deletes a managed group that became empty.
-pub(super) async fn delete(ctx: &ExecCtx, op: &Operation) -> Result<(), OpError> {
-    let name = op.key.clone();
-    let g = group_state(ctx, &name).await;
+pub(super) async fn delete(ctx: &ExecCtx, op: &Operation) -> Result<Effect, OpError> {
+    let g = group_state(ctx, &op.key).await;
     if let Some(id) = g.remote_id.clone().or_else(|| op.remote_id.clone()) {
         ctx.api.delete_group(&id).await?;
     }
-    ctx.recorder
-        .done(
-            op,
-            g.remote_id.clone(),
-            hrsync_state::GroupChange::Remove {
-                group_name: name.clone(),
-            },
-        )
-        .await?;
-    ctx.groups.lock().await.remove(&name);
-    Ok(())
+    Ok(Effect::GroupDeleted {
+        remote_id: g.remote_id,
+    })
 }

@@ -1,18 +1,30 @@
-//! The engine: one cycle — read sources, guard, plan each app, execute, record — shared by
+//! The engine: one cycle — read sources, guard, plan each app, execute, settle — shared by
 //! `plan`, `apply`, `resync`, the daemon and the demo.
+//!
+//! The write path runs one way: `cycle` → `app_plan` / `app_apply` → `execute` →
+//! (`bulk` | `ops` → `group_ops`) → an [`answer::Answer`] per operation → `settle` →
+//! `record`. The context (`context`) and the errors (`error`) are leaves every step uses.
 
+mod answer;
 pub mod app_api;
-mod app_cycle;
+mod app_apply;
+mod app_plan;
 mod bulk;
 mod capabilities;
 pub mod circuit;
+mod context;
 mod cycle;
 pub mod desired;
+pub mod error;
 pub mod execute;
 mod group_ops;
+mod mode;
 mod ops;
 pub mod read;
 pub mod record;
+mod settle;
 
-pub use cycle::{run_cycle, CycleOptions, CycleReport, EngineError, Mode};
+pub use cycle::{run_cycle, CycleOptions, CycleReport};
+pub use error::{EngineError, InternalError, UsageError};
 pub use execute::{AppOutcome, OpFailure};
+pub use mode::Mode;

@@ -1,6 +1,6 @@
-//! Recording outcomes: each operation's link or group change and its audit row are written
-//! in one transaction after the app answered; failures are audited and counted towards the
-//! person's quarantine. Dry runs record nothing.
+//! Writing outcomes to the state, for the settle step: each operation's link or group
+//! change and its audit row in one transaction after the app answered; failures are
+//! audited and counted towards the person's quarantine. Dry runs record nothing.
 
 use chrono::{DateTime, Utc};
 use hrsync_state::{
@@ -8,7 +8,7 @@ use hrsync_state::{
 };
 use serde_json::{json, Value};
 
-use super::app_api::{FailureClass, OpError};
+use super::error::{FailureClass, OpError};
 use crate::reconcile::{LinkLifecycle, LinkState, OpKind, Operation};
 
 /// Records outcomes of one app in one cycle.
@@ -115,14 +115,7 @@ impl Recorder {
         audit: AuditOp,
         link: &LinkState,
         ownership: Ownership,
-        extra: Option<Value>,
     ) -> Result<(), OpError> {
-        let mut d = detail(op);
-        if let Some(Value::Object(m)) = extra {
-            for (k, v) in m {
-                d[k] = v;
-            }
-        }
         self.write(Outcome {
             cycle_id: self.cycle_id,
             app: self.app.clone(),
@@ -131,7 +124,7 @@ impl Recorder {
             link_change: LinkChange::Upsert(state_link(&self.app, &op.key, link, ownership)),
             group_change: GroupChange::None,
             remote_id: Some(link.remote_id.clone()),
-            detail: d,
+            detail: detail(op),
             result: OpResult::Ok,
             error: None,
         })

@@ -1,0 +1,309 @@
+//! Planning one app within a cycle: load its links and groups, map the HR view to the
+//! persons it should hold, open its client and read its accounts when the mode reads apps,
+//! digest the inputs, plan, and apply the deprovision guards.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use hrsync_connectors::scim::Capabilities;
+use hrsync_state::Store;
+use tokio::sync::watch;
+
+use super::app_api::{AppApi, ClientError};
+use super::desired::desired_for_app;
+use super::error::EngineError;
+use super::mode::Mode;
+use super::read::HrView;
+use super::record::link_state;
+use crate::config::AppSettings;
+use crate::mapping::{Mapped, Mapper};
+use crate::reconcile::guards::{hold_mass_deprovision, DeprovisionLimits};
+use crate::reconcile::{
+    plan_app, AppInput, AppPlan, DesiredPerson, GroupState, LinkLifecycle, LinkState, RemoteUser,
+};
+
+/// Linked accounts below which the percentage guard does not apply (one leaver in a
+/// five-person app is not a mass deprovision).
+pub const PERCENT_GUARD_MIN_ACCOUNTS: usize = 10;
+
+/// Everything one app's part of a cycle needs.
+pub struct AppRun {
+    /// The app.
+    pub app: AppSettings,
+    /// Templates.
+    pub mapper: Arc<Mapper>,
+    /// Merged HR.
+    pub view: Arc<HrView>,
+    /// State (None: no state file yet, dry run).
+    pub store: Option<Store>,
+    /// Recorded cycle.
+    pub cycle_id: Option<i64>,
+    /// Kind of cycle.
+    pub mode: Mode,
+    /// Only these persons.
+    pub users: Vec<String>,
+    /// Release held deprovisions.
+    pub allow_mass_deprovision: bool,
+    /// Deprovision guards.
+    pub limits: DeprovisionLimits,
+    /// Cycle time.
+    pub now: DateTime<Utc>,
+    /// The saved plan's part for this app, if applying a saved plan.
+    pub saved: Option<AppPlan>,
+    /// Shutdown signal.
+    pub stop: watch::Receiver<bool>,
+}
+
+impl AppRun {
+    /// True when `key` is among the persons this run covers.
+    fn covers(&self, key: &str) -> bool {
+        self.users.is_empty() || self.users.iter().any(|u| u == key)
+    }
+}
+
+/// An app planned, ready to execute.
+pub struct Planned {
+    /// What the app's part of the cycle was given.
+    pub(super) run: AppRun,
+    /// The plan.
+    pub plan: AppPlan,
+    /// Digest of this app's inputs (for saved-plan checks).
+    pub input_digest: String,
+    /// The app's links, as the state holds them.
+    pub(super) links: BTreeMap<String, LinkState>,
+    /// The app's managed groups, as the state holds them.
+    pub(super) groups: BTreeMap<String, GroupState>,
+    /// The app's client (None for a plain `plan`, or when it could not be built).
+    pub(super) api: Option<Arc<AppApi>>,
+    /// Capabilities the client started with, from the state.
+    pub(super) recalled: Option<Capabilities>,
+}
+
+impl Planned {
+    /// The app's name.
+    pub fn app_name(&self) -> &str {
+        &self.run.app.name
+    }
+}
+
+/// Plans one app.
+pub async fn plan_app_run(run: AppRun) -> Result<Planned, EngineError> {
+    let (links, groups) = load_links(&run).await?;
+    let persons = digest_hr(&run);
+    let api = match open_client(&run) {
+        Ok(api) => api,
+        Err(e) => return Ok(unplannable(run, e.to_string(), links, groups)),
+    };
+    let recalled = match (&api, &run.store) {
+        (Some(api), Some(store)) => {
+            super::capabilities::recall(store, &run.app.name, api, run.now).await
+        }
+        _ => None,
+    };
+    let remote = read_app(&run, api.as_deref(), &links, &persons).await;
+    let input_digest = input_digest(&run.app.name, &persons, &links, &groups);
+    let mut plan = plan(&run, &persons, &links, &groups, remote);
+    apply_guards(&run, &links, &mut plan).await?;
+    Ok(Planned {
+        run,
+        plan,
+        input_digest,
+        links,
+        groups,
+        api,
+        recalled,
+    })
+}
+
+/// The app's links (of the persons covered) and the groups hrsync manages in it.
+async fn load_links(
+    run: &AppRun,
+) -> Result<(BTreeMap<String, LinkState>, BTreeMap<String, GroupState>), EngineError> {
+    let mut links = BTreeMap::new();
+    let mut groups = BTreeMap::new();
+    let Some(s) = &run.store else {
+        return Ok((links, groups));
+    };
+    for l in s.links(Some(&run.app.name)).await? {
+        if run.covers(&l.person_key) {
+            links.insert(l.person_key.clone(), link_state(&l));
+        }
+    }
+    for g in s.groups(&run.app.name).await? {
+        if g.managed {
+            let state = GroupState {
+                remote_id: g.remote_id.clone(),
+                members: g.members.clone(),
+            };
+            groups.insert(g.group_name.clone(), state);
+        }
+    }
+    Ok((links, groups))
+}
+
+/// The persons the app should hold, mapped from the HR view.
+fn digest_hr(run: &AppRun) -> BTreeMap<String, DesiredPerson> {
+    let mut persons = desired_for_app(&run.mapper, &run.app.name, &run.view);
+    persons.retain(|k, _| run.covers(k));
+    persons
+}
+
+/// The app's client, when the mode talks to apps.
+fn open_client(run: &AppRun) -> Result<Option<Arc<AppApi>>, ClientError> {
+    if !run.mode.needs_apps() {
+        return Ok(None);
+    }
+    AppApi::new(&run.app).map(|a| Some(Arc::new(a)))
+}
+
+/// An app whose client cannot be built: its plan carries the error and nothing else.
+fn unplannable(
+    run: AppRun,
+    error: String,
+    links: BTreeMap<String, LinkState>,
+    groups: BTreeMap<String, GroupState>,
+) -> Planned {
+    let mut plan = AppPlan::new(&run.app.name, &run.app.profile);
+    plan.error = Some(error);
+    Planned {
+        run,
+        plan,
+        input_digest: String::new(),
+        links,
+        groups,
+        api: None,
+        recalled: None,
+    }
+}
+
+/// The app's accounts, when the mode reads apps: `None` when it does not, an error when
+/// the read failed.
+async fn read_app(
+    run: &AppRun,
+    api: Option<&AppApi>,
+    links: &BTreeMap<String, LinkState>,
+    persons: &BTreeMap<String, DesiredPerson>,
+) -> Result<Option<BTreeMap<String, RemoteUser>>, String> {
+    let Some(api) = api.filter(|_| run.mode.reads_apps()) else {
+        return Ok(None);
+    };
+    let mut remote = api
+        .list_remote(&run.app.attribute_paths)
+        .await
+        .map_err(|e| format!("could not read the app's accounts: {e}"))?;
+    if !run.users.is_empty() {
+        // A surgical resync sees only the persons it was asked about.
+        remote.retain(|_, u| concerns_covered(run, u, links, persons));
+    }
+    Ok(Some(remote))
+}
+
+/// True when an account belongs to a covered person: by externalId, link or userName.
+fn concerns_covered(
+    run: &AppRun,
+    u: &RemoteUser,
+    links: &BTreeMap<String, LinkState>,
+    persons: &BTreeMap<String, DesiredPerson>,
+) -> bool {
+    u.external_id.as_deref().is_some_and(|k| run.covers(k))
+        || links.values().any(|l| l.remote_id == u.id)
+        || persons.values().any(|p| {
+            matches!(p.attrs.get("userName"),
+                Some(Mapped::Value(serde_json::Value::String(n)))
+                    if n.eq_ignore_ascii_case(&u.user_name))
+        })
+}
+
+/// Digest of what the app's plan is computed from (for saved-plan checks).
+fn input_digest(
+    app: &str,
+    persons: &BTreeMap<String, DesiredPerson>,
+    links: &BTreeMap<String, LinkState>,
+    groups: &BTreeMap<String, GroupState>,
+) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(app.as_bytes());
+    h.update(serde_json::to_vec(persons).unwrap_or_default());
+    for (k, l) in links {
+        h.update(k.as_bytes());
+        h.update(l.remote_id.as_bytes());
+        h.update(l.hash.as_bytes());
+        h.update(format!("{:?}{:?}", l.lifecycle, l.deactivated_at).as_bytes());
+    }
+    for (k, g) in groups {
+        h.update(k.as_bytes());
+        h.update(format!("{:?}{:?}", g.remote_id, g.members).as_bytes());
+    }
+    hex::encode(h.finalize())
+}
+
+/// The app's plan: the saved one, an error plan when its accounts could not be read, or a
+/// fresh one.
+fn plan(
+    run: &AppRun,
+    persons: &BTreeMap<String, DesiredPerson>,
+    links: &BTreeMap<String, LinkState>,
+    groups: &BTreeMap<String, GroupState>,
+    remote: Result<Option<BTreeMap<String, RemoteUser>>, String>,
+) -> AppPlan {
+    if let Some(saved) = run.saved.clone() {
+        return saved;
+    }
+    let app = &run.app;
+    match remote {
+        Err(error) => {
+            let mut p = AppPlan::new(&app.name, &app.profile);
+            p.error = Some(error);
+            p
+        }
+        Ok(remote) => plan_app(&AppInput {
+            policy: &app.policy,
+            persons,
+            links,
+            remote: remote.as_ref(),
+            groups,
+            manages_groups: app.manages_groups,
+            now: run.now,
+        }),
+    }
+}
+
+/// Holds mass deprovisions back (a saved plan keeps what it held, unless released).
+async fn apply_guards(
+    run: &AppRun,
+    links: &BTreeMap<String, LinkState>,
+    plan: &mut AppPlan,
+) -> Result<(), EngineError> {
+    if run.saved.is_some() {
+        if run.allow_mass_deprovision && !plan.held.is_empty() {
+            let held = std::mem::take(&mut plan.held);
+            plan.operations
+                .extend(held.into_iter().map(|h| h.operation));
+            plan.finish();
+        }
+        return Ok(());
+    }
+    let active = links
+        .values()
+        .filter(|l| l.lifecycle == LinkLifecycle::Active)
+        .count();
+    let last_day = match &run.store {
+        Some(s) => {
+            // Audit rows carry wall-clock time, so the window is measured on it too.
+            let since = crate::clock::now() - chrono::Duration::hours(24);
+            s.count_deprovisions_since(&run.app.name, since).await? as usize
+        }
+        None => 0,
+    };
+    let mut limits = run.limits.clone();
+    if active < PERCENT_GUARD_MIN_ACCOUNTS {
+        limits.max_percent = None;
+    }
+    let allow = run.allow_mass_deprovision;
+    if let Some(why) = hold_mass_deprovision(plan, &limits, active, last_day, allow) {
+        tracing::warn!(app = %run.app.name, reason = %why, "Deprovisions held by a guard.");
+    }
+    Ok(())
+}
