@@ -6,11 +6,11 @@ use std::sync::Arc;
 
 use hrsync_connectors::http::throttle::{RateLimit, Throttle};
 use hrsync_connectors::http::{HttpClient, TransportKind};
-use hrsync_connectors::scim::{self, AttrPath, MatchOn, PatchOp, Profile, ScimClient, ScimError};
+use hrsync_connectors::scim::{self, AttrPath, MatchOn, PatchOp, ScimClient, ScimError};
 use serde_json::Value;
 
-use crate::config::raw::MatchAttr;
 use crate::config::AppSettings;
+use crate::config::MatchAttr;
 use crate::reconcile::{Change, RemoteUser};
 
 /// What a failure means for the app and the record.
@@ -119,8 +119,7 @@ pub struct AppApi {
 impl AppApi {
     /// Builds the app's client from its settings.
     pub fn new(app: &AppSettings) -> Result<AppApi, String> {
-        let profile = Profile::by_name(&app.profile)
-            .ok_or_else(|| format!("app {}: unknown profile {:?}", app.name, app.profile))?;
+        let profile = app.scim_profile.clone();
         let http = app.http.clone();
         let limit = app.rate_limit.unwrap_or_else(|| {
             let p = &profile.rate_limit;

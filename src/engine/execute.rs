@@ -63,9 +63,9 @@ pub struct ExecCtx {
     /// Flips to true on shutdown: no new operation starts.
     pub stop: watch::Receiver<bool>,
     /// What to do with an existing account that matches an unlinked person.
-    pub on_unlinked_match: crate::config::raw::OnUnlinkedMatch,
+    pub on_unlinked_match: crate::config::OnUnlinkedMatch,
     /// Lookup order before a create.
-    pub match_on: Vec<crate::config::raw::MatchAttr>,
+    pub match_on: Vec<crate::config::MatchAttr>,
     /// The app's conflict rules (create-only attributes are kept on adoption).
     pub conflicts: crate::reconcile::ConflictRules,
 }

@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::app_api::OpError;
 use super::execute::ExecCtx;
 use super::group_ops;
-use crate::config::raw::OnUnlinkedMatch;
+use crate::config::OnUnlinkedMatch;
 use crate::reconcile::outcome::{link_after, resolve_pending, with_resolved};
 use crate::reconcile::{Change, LinkLifecycle, LinkState, OpKind, Operation};
 

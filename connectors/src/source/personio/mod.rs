@@ -196,6 +196,9 @@ impl Source for PersonioSource {
     }
 
     async fn fetch(&self, _ctx: &FetchContext) -> Result<SourceRead, SourceError> {
+        // The token is kept for one read only: the source lives as long as the loaded
+        // config, and a read starting with a token from hours ago would open with a 401.
+        *self.token.lock().await = None;
         let ep = &self.endpoint;
         let mut guard = PageGuard::default();
         let mut records: Vec<RawRecord> = Vec::new();
