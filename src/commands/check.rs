@@ -21,46 +21,39 @@ pub async fn run(settings: &Settings) -> CommandResult {
     let mut rows = Vec::new();
     for cfg in &settings.sources {
         let name = cfg.name().to_string();
-        let row = match hrsync_connectors::source::build(cfg, settings.credentials_dir.as_deref()) {
+        // The source was built when the config loaded; this is its first read.
+        let row = match cfg.reader.fetch(&FetchContext::default()).await {
+            Ok(read) => {
+                let mut detail = format!(
+                    "{} {} records",
+                    cfg.config.kind.name(),
+                    format_count(read.persons.len())
+                );
+                if !read.rejected.is_empty() {
+                    let first: Vec<String> = read
+                        .rejected
+                        .iter()
+                        .take(3)
+                        .map(|r| r.to_string())
+                        .collect();
+                    detail.push_str(&format!(
+                        ", {} quarantined (first: {})",
+                        read.rejected.len(),
+                        first.join(" · ")
+                    ));
+                }
+                Row {
+                    kind: "source",
+                    name,
+                    ok: true,
+                    detail,
+                }
+            }
             Err(e) => Row {
                 kind: "source",
                 name,
                 ok: false,
                 detail: e.to_string(),
-            },
-            Ok(src) => match src.fetch(&FetchContext::default()).await {
-                Ok(read) => {
-                    let mut detail = format!(
-                        "{} {} records",
-                        cfg.kind.name(),
-                        format_count(read.persons.len())
-                    );
-                    if !read.rejected.is_empty() {
-                        let first: Vec<String> = read
-                            .rejected
-                            .iter()
-                            .take(3)
-                            .map(|r| r.to_string())
-                            .collect();
-                        detail.push_str(&format!(
-                            ", {} quarantined (first: {})",
-                            read.rejected.len(),
-                            first.join(" · ")
-                        ));
-                    }
-                    Row {
-                        kind: "source",
-                        name,
-                        ok: true,
-                        detail,
-                    }
-                }
-                Err(e) => Row {
-                    kind: "source",
-                    name,
-                    ok: false,
-                    detail: e.to_string(),
-                },
             },
         };
         rows.push(row);

@@ -1,14 +1,19 @@
-//! Configuration: the TOML file is parsed strictly ([`raw`]), then validated and resolved
-//! (secrets read, templates compiled, URLs checked) into [`Settings`], the only form the
-//! rest of hrsync sees. Any error names the key path and line; nothing is touched before.
+//! Configuration: the TOML file is parsed strictly (the private `raw` module), then
+//! validated and resolved (secrets read, templates compiled, URLs checked, sources built)
+//! into [`Settings`], the only form the rest of hrsync sees. Any error names the key path
+//! and line; nothing is touched before.
 
+mod app;
 pub mod locate;
-pub mod raw;
+mod raw;
+pub mod schedule;
 mod settings;
 
 use std::path::{Path, PathBuf};
 
-pub use settings::{AppSettings, GuardSettings, Settings};
+pub use app::{AppSettings, MatchAttr, OnUnlinkedMatch};
+pub use schedule::{Schedule, ScheduleError};
+pub use settings::{GuardSettings, Settings, SourceSettings};
 
 use locate::Step;
 

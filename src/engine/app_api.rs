@@ -6,25 +6,16 @@ use std::sync::Arc;
 
 use hrsync_connectors::http::throttle::{RateLimit, Throttle};
 use hrsync_connectors::http::{HttpClient, HttpError, RateLimitError};
-use hrsync_connectors::scim::{self, AttrPath, MatchOn, PatchOp, Profile, ScimClient, ScimError};
+use hrsync_connectors::scim::{self, AttrPath, MatchOn, PatchOp, ScimClient, ScimError};
 use serde_json::Value;
 
-use crate::config::raw::MatchAttr;
-use crate::config::AppSettings;
+use crate::config::{AppSettings, MatchAttr};
 use crate::reconcile::{Change, RemoteUser};
 
 /// Why an app's client cannot be built: the app is reported unusable (its plan carries
 /// the error, `check` shows it); the other apps go on.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
-    /// The app names a profile hrsync does not know.
-    #[error("app {app}: unknown profile {profile:?}")]
-    UnknownProfile {
-        /// The app.
-        app: String,
-        /// The profile it names.
-        profile: String,
-    },
     /// The app's rate limit cannot be enforced as written.
     #[error("app {app}: rate_limit: {source}")]
     RateLimit {
@@ -71,11 +62,7 @@ pub struct AppApi {
 impl AppApi {
     /// Builds the app's client from its settings.
     pub fn new(app: &AppSettings) -> Result<AppApi, ClientError> {
-        let profile =
-            Profile::by_name(&app.profile).ok_or_else(|| ClientError::UnknownProfile {
-                app: app.name.clone(),
-                profile: app.profile.clone(),
-            })?;
+        let profile = app.scim_profile.clone();
         let http = app.http.clone();
         let limit = app.rate_limit.unwrap_or_else(|| {
             let p = &profile.rate_limit;

@@ -29,7 +29,7 @@ pub struct ExecCtx {
     /// Flips to true on shutdown: no new operation starts.
     pub stop: watch::Receiver<bool>,
     /// What to do with an existing account that matches an unlinked person.
-    pub on_unlinked_match: crate::config::raw::OnUnlinkedMatch,
+    pub on_unlinked_match: crate::config::OnUnlinkedMatch,
     /// The app's conflict rules (create-only attributes are kept on adoption).
     pub conflicts: crate::reconcile::ConflictRules,
 }

@@ -12,7 +12,7 @@ use super::context::ExecCtx;
 use super::error::{OpError, PermanentFailure, SkipReason};
 use super::group_ops;
 use super::record::audit_op;
-use crate::config::raw::OnUnlinkedMatch;
+use crate::config::OnUnlinkedMatch;
 use crate::reconcile::outcome::{resolve_pending, with_resolved};
 use crate::reconcile::{Change, LinkLifecycle, OpKind, Operation};
 

@@ -5,11 +5,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use hrsync_connectors::source::{
-    FetchContext, Person, Position, Rejected, SourceConfig, SourceRead,
+    FetchContext, Person, Position, Rejected, SourceError, SourceRead,
 };
 use serde_json::Value;
 
-use crate::config::{GuardSettings, Settings};
+use crate::config::{GuardSettings, Settings, SourceSettings};
 use crate::reconcile::{QuarantinedRecord, SourceSummary};
 
 /// One source's read, as the engine keeps it.
@@ -47,81 +47,85 @@ pub type Snapshot = BTreeMap<String, (Person, u32)>;
 #[error("{0}")]
 pub struct SourceGuard(pub String);
 
-/// Fetches every configured source concurrently.
+/// Why one source could not be read: the cycle aborts before any write (exit 3) and the
+/// next cycle tries again.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    /// The source failed (outage, refused credentials, malformed answer); its variant says
+    /// whether a person must act.
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    /// The read's task panicked or was cancelled: an internal error, reported like a failed
+    /// source so nothing is written on a partial read.
+    #[error("source task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
+}
+
+/// One source's name and the outcome of reading it.
+pub type Fetched = (String, Result<SourceResult, FetchError>);
+
+/// Fetches every configured source concurrently, in config order.
 pub async fn fetch_all(
     settings: &Settings,
     watermarks: &BTreeMap<String, Option<String>>,
     force_full: bool,
-) -> Vec<(String, Result<SourceResult, String>)> {
+) -> Vec<Fetched> {
     let mut tasks = tokio::task::JoinSet::new();
-    for (i, cfg) in settings.sources.iter().enumerate() {
-        let cfg: SourceConfig = cfg.clone();
-        let creds = settings.credentials_dir.clone();
+    for (i, src) in settings.sources.iter().enumerate() {
         let ctx = FetchContext {
-            watermark: watermarks.get(cfg.name()).cloned().flatten(),
+            watermark: watermarks.get(src.name()).cloned().flatten(),
             force_full,
         };
-        let span = tracing::info_span!("source", source = %cfg.name());
+        let span = tracing::info_span!("source", source = %src.name());
+        let src = src.clone();
         tasks.spawn(tracing::Instrument::instrument(
             async move {
-                let name = cfg.name().to_string();
-                let result = match hrsync_connectors::source::build(&cfg, creds.as_deref()) {
-                    Err(e) => Err(e.to_string()),
-                    Ok(source) => {
-                        let mut result = source.fetch(&ctx).await;
-                        if matches!(&result, Ok(r) if !r.complete && !r.deleted_keys.is_empty()) {
-                            // Someone left the source: only a complete read can count absence
-                            // safely, so read everyone now.
-                            let full = FetchContext {
-                                force_full: true,
-                                ..ctx.clone()
-                            };
-                            result = source.fetch(&full).await;
-                        }
-                        match result {
-                            Ok(read) => Ok(SourceResult {
-                                name: name.clone(),
-                                priority: cfg.priority(),
-                                read,
-                            }),
-                            Err(e) => {
-                                if matches!(
-                                    e,
-                                    hrsync_connectors::source::SourceError::Unauthorized { .. }
-                                ) {
-                                    // Not an outage the next cycle may outlive: every cycle
-                                    // aborts until someone fixes the credentials, so alert.
-                                    tracing::error!(source = %name, "{e}");
-                                }
-                                Err(e.to_string())
-                            }
-                        }
-                    }
-                };
-                (i, name, result)
+                let result = read_source(&src, ctx).await;
+                (i, src.name().to_string(), result)
             },
             span,
         ));
     }
     let mut out = Vec::new();
     while let Some(joined) = tasks.join_next().await {
-        match joined {
-            Ok(r) => out.push(r),
-            Err(e) => out.push((
-                usize::MAX,
-                "?".into(),
-                Err(format!("source task failed: {e}")),
-            )),
-        }
+        out.push(joined.unwrap_or_else(|e| (usize::MAX, "?".into(), Err(e.into()))));
     }
     out.sort_by_key(|(i, _, _)| *i);
     out.into_iter().map(|(_, n, r)| (n, r)).collect()
 }
 
+/// Reads one source; an incremental read that reports someone deleted is done again in
+/// full, since only a complete read can count absence safely.
+async fn read_source(src: &SourceSettings, ctx: FetchContext) -> Result<SourceResult, FetchError> {
+    let mut result = src.reader.fetch(&ctx).await;
+    if matches!(&result, Ok(r) if !r.complete && !r.deleted_keys.is_empty()) {
+        let full = FetchContext {
+            force_full: true,
+            ..ctx
+        };
+        result = src.reader.fetch(&full).await;
+    }
+    match result {
+        Ok(read) => Ok(SourceResult {
+            name: src.name().to_string(),
+            priority: src.priority(),
+            read,
+        }),
+        Err(e) => {
+            if matches!(e, SourceError::Unauthorized { .. }) {
+                // Not an outage the next cycle may outlive: every cycle aborts until someone
+                // fixes the credentials, so alert.
+                tracing::error!(source = %src.name(), "{e}");
+            }
+            Err(e.into())
+        }
+    }
+}
+
 /// Applies the source guards: any failing source, too few records, or a drop against the
 /// snapshot beyond the limit stops the cycle.
 pub fn check_guards(
-    results: &[(String, Result<SourceResult, String>)],
+    results: &[Fetched],
     snapshots: &BTreeMap<String, Snapshot>,
     guards: &GuardSettings,
 ) -> Result<(), SourceGuard> {

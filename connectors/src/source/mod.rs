@@ -13,7 +13,7 @@ pub mod scim;
 pub mod workday_raas;
 
 pub use build::{build, BuildError};
-pub use config::{CommonConfig, KindConfig, SourceConfig};
+pub use config::{CommonConfig, ConfigProblem, KindConfig, SourceConfig, TableError};
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -136,36 +136,82 @@ impl Endpoint {
     }
 
     /// An [`SourceError::InvalidResponse`] for this source.
-    pub fn invalid(&self, message: impl Into<String>) -> SourceError {
+    pub fn invalid(&self, message: impl std::fmt::Display) -> SourceError {
         SourceError::InvalidResponse {
             source_name: self.source.clone(),
-            message: one_line(&message.into(), 600),
+            message: one_line(&message.to_string(), 600),
         }
     }
 }
 
+/// What is wrong with a response body or the run of pages, found while reading: the read
+/// fails as an invalid response and the cycle aborts, never taken for "fewer persons".
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Malformed {
+    /// Nothing came back.
+    #[error("empty response body, expected JSON")]
+    EmptyBody,
+    /// An HTML or XML page (a login or maintenance page) instead of JSON.
+    #[error("response is HTML/XML, not JSON: {0}")]
+    Markup(String),
+    /// The JSON breaks off.
+    #[error("truncated JSON (ends at line {line} column {column})")]
+    Truncated {
+        /// Line where it ends.
+        line: usize,
+        /// Column where it ends.
+        column: usize,
+    },
+    /// Not JSON for another reason (the parser's message).
+    #[error("response is not valid JSON: {0}")]
+    NotJson(String),
+    /// More pages than `max_pages`.
+    #[error("more than {0} pages (max_pages); the paging does not end")]
+    Runaway(u32),
+    /// A non-empty page equal to an earlier one.
+    #[error("page {page} repeats page {first} (the server ignored the paging parameters)")]
+    RepeatedPage {
+        /// This page.
+        page: u32,
+        /// The page it repeats.
+        first: u32,
+    },
+    /// A count header that is not a non-negative number.
+    #[error("header {name} is not a count: {value}")]
+    HeaderCount {
+        /// The header.
+        name: String,
+        /// Its value, quoted.
+        value: String,
+    },
+    /// A count in the body that is not a non-negative number.
+    #[error("{pointer} is not a count: {value}")]
+    PointerCount {
+        /// Where it sits.
+        pointer: String,
+        /// What is there.
+        value: String,
+    },
+}
+
 /// Parses JSON; the error says whether it was empty, HTML, truncated or otherwise broken.
-pub(crate) fn parse_json(body: &[u8]) -> Result<Value, String> {
+pub(crate) fn parse_json(body: &[u8]) -> Result<Value, Malformed> {
     let text = String::from_utf8_lossy(body);
     let trimmed = text.trim_start();
     if trimmed.is_empty() {
-        return Err("empty response body, expected JSON".into());
+        return Err(Malformed::EmptyBody);
     }
     if trimmed.starts_with('<') {
-        return Err(format!(
-            "response is HTML/XML, not JSON: {}",
-            one_line(trimmed, 120)
-        ));
+        return Err(Malformed::Markup(one_line(trimmed, 120)));
     }
     serde_json::from_slice(body).map_err(|e| {
         if e.is_eof() {
-            format!(
-                "truncated JSON (ends at line {} column {})",
-                e.line(),
-                e.column()
-            )
+            Malformed::Truncated {
+                line: e.line(),
+                column: e.column(),
+            }
         } else {
-            format!("response is not valid JSON: {e}")
+            Malformed::NotJson(e.to_string())
         }
     })
 }
@@ -198,12 +244,10 @@ pub(crate) struct PageGuard {
 impl PageGuard {
     /// Records page `records`; errors when a non-empty page repeats an earlier one or the
     /// page count passes `max_pages`.
-    pub fn page(&mut self, records: &[Value], max_pages: u32) -> Result<u32, String> {
+    pub fn page(&mut self, records: &[Value], max_pages: u32) -> Result<u32, Malformed> {
         self.pages += 1;
         if self.pages > max_pages {
-            return Err(format!(
-                "more than {max_pages} pages (max_pages); the paging does not end"
-            ));
+            return Err(Malformed::Runaway(max_pages));
         }
         if records.is_empty() {
             return Ok(self.pages);
@@ -215,10 +259,10 @@ impl PageGuard {
         }
         let digest: [u8; 32] = h.finalize().into();
         if let Some(first) = self.seen.insert(digest, self.pages) {
-            return Err(format!(
-                "page {} repeats page {first} (the server ignored the paging parameters)",
-                self.pages
-            ));
+            return Err(Malformed::RepeatedPage {
+                page: self.pages,
+                first,
+            });
         }
         Ok(self.pages)
     }
@@ -230,7 +274,7 @@ impl PageGuard {
 }
 
 /// Reads a non-negative count from a header.
-pub(crate) fn header_count(resp: &Response, name: &str) -> Result<Option<u64>, String> {
+pub(crate) fn header_count(resp: &Response, name: &str) -> Result<Option<u64>, Malformed> {
     match resp.headers.get(name) {
         None => Ok(None),
         Some(v) => v
@@ -238,24 +282,31 @@ pub(crate) fn header_count(resp: &Response, name: &str) -> Result<Option<u64>, S
             .ok()
             .and_then(|s| s.trim().parse::<u64>().ok())
             .map(Some)
-            .ok_or_else(|| format!("header {name} is not a count: {v:?}")),
+            .ok_or_else(|| Malformed::HeaderCount {
+                name: name.to_string(),
+                value: format!("{v:?}"),
+            }),
     }
 }
 
 /// Reads a non-negative count at a JSON pointer (absent or null = unknown).
-pub(crate) fn pointer_count(body: &Value, ptr: &str) -> Result<Option<u64>, String> {
+pub(crate) fn pointer_count(body: &Value, ptr: &str) -> Result<Option<u64>, Malformed> {
+    let not_a_count = |value: String| Malformed::PointerCount {
+        pointer: ptr.to_string(),
+        value,
+    };
     match super::normalize::pointer(body, ptr) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Number(n)) => n
             .as_u64()
             .map(Some)
-            .ok_or_else(|| format!("{ptr} is not a count: {n}")),
+            .ok_or_else(|| not_a_count(n.to_string())),
         Some(Value::String(s)) => s
             .trim()
             .parse::<u64>()
             .map(Some)
-            .map_err(|_| format!("{ptr} is not a count: {s:?}")),
-        Some(other) => Err(format!("{ptr} is not a count: {other}")),
+            .map_err(|_| not_a_count(format!("{s:?}"))),
+        Some(other) => Err(not_a_count(other.to_string())),
     }
 }
 
@@ -266,15 +317,21 @@ mod tests {
 
     #[test]
     fn json_errors_say_what_is_wrong() {
-        assert!(parse_json(b"").expect_err("empty").contains("empty"));
+        assert!(parse_json(b"")
+            .expect_err("empty")
+            .to_string()
+            .contains("empty"));
         assert!(parse_json(b"<!DOCTYPE html><html>Maintenance</html>")
             .expect_err("html")
+            .to_string()
             .contains("HTML"));
         assert!(parse_json(b"{\"data\": [1, 2")
             .expect_err("truncated")
+            .to_string()
             .contains("truncated"));
         assert!(parse_json(b"{\"a\" 1}")
             .expect_err("broken")
+            .to_string()
             .contains("not valid JSON"));
         assert_eq!(parse_json(b" [1] ").expect("ok"), json!([1]));
     }
@@ -290,13 +347,17 @@ mod tests {
         let mut g = PageGuard::default();
         assert_eq!(g.page(&[json!({"id": 1})], 10), Ok(1));
         assert_eq!(g.page(&[json!({"id": 2})], 10), Ok(2));
-        let e = g.page(&[json!({"id": 1})], 10).expect_err("repeat");
+        let e = g
+            .page(&[json!({"id": 1})], 10)
+            .expect_err("repeat")
+            .to_string();
         assert!(e.contains("page 3 repeats page 1"), "{e}");
         let mut g = PageGuard::default();
         assert!(g.page(&[], 1).is_ok());
         assert!(g
             .page(&[], 1)
             .expect_err("bound")
+            .to_string()
             .contains("more than 1 pages"));
     }
 }

@@ -196,69 +196,21 @@ impl BambooHrSource {
     /// Employees changed since the watermark; `None` when a full read is the better answer.
     async fn changed_read(&self, since: &str) -> Result<Option<(SourceRead, String)>, SourceError> {
         let ep = &self.endpoint;
-        let mut url = self.url("employees/changed")?;
-        url.query_pairs_mut().append_pair("since", since);
-        let req = Request::new(Method::GET, url, Replay::Safe);
-        let (_, body) = ep.json(&req, "changed employees").await?;
-        let latest = body
-            .get("latest")
-            .and_then(Value::as_str)
-            .map(str::to_string)
-            .unwrap_or_default();
-        let entries: Vec<(String, Value)> = match body.get("employees") {
-            Some(Value::Object(m)) => m.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
-            Some(Value::Array(a)) => a.iter().map(|v| (String::new(), v.clone())).collect(),
-            None | Some(Value::Null) => Vec::new(),
-            Some(_) => return Err(ep.invalid("changed employees: `employees` is not a table")),
-        };
-        let mut changed = BTreeSet::new();
-        let mut deleted = BTreeSet::new();
-        for (map_key, entry) in entries {
-            let id = match entry.get("id") {
-                Some(Value::String(s)) => s.trim().to_string(),
-                Some(Value::Number(n)) => n.to_string(),
-                _ => map_key.trim().to_string(),
-            };
-            if id.is_empty() {
-                return Err(ep.invalid("changed employees: an entry has no id"));
-            }
-            let action = entry
-                .get("action")
-                .and_then(Value::as_str)
-                .unwrap_or("updated")
-                .to_ascii_lowercase();
-            if action == "deleted" {
-                deleted.insert(id);
-            } else {
-                changed.insert(id);
-            }
-        }
+        let Changes {
+            latest,
+            changed,
+            mut deleted,
+        } = self.changes_since(since).await?;
         if changed.len() > MAX_PER_EMPLOYEE_READS {
             tracing::info!(source = %ep.source, changed = changed.len(), "Many changes; reading in full.");
             return Ok(None);
         }
         let mut records = Vec::new();
         for id in &changed {
-            let mut url = self.url(&format!("employees/{id}"))?;
-            url.query_pairs_mut()
-                .append_pair("fields", &self.fields.join(","));
-            let req = Request::new(Method::GET, url.clone(), Replay::Safe);
-            let resp = ep.send(&req).await?;
-            if resp.status == StatusCode::NOT_FOUND {
+            let Some(value) = self.employee(id).await? else {
                 deleted.insert(id.clone());
                 continue;
-            }
-            let what = format!("employee {id}");
-            if !resp.status.is_success() {
-                return Err(ep.status_error(&resp, &url, &what));
-            }
-            let mut value = ep.parse(&resp, &what)?;
-            match value.as_object_mut() {
-                Some(obj) => {
-                    obj.entry("id").or_insert_with(|| Value::String(id.clone()));
-                }
-                None => return Err(ep.invalid(format!("{what}: not a JSON object"))),
-            }
+            };
             records.push(RawRecord {
                 position: Position::Index(records.len() as u64),
                 value,
@@ -277,6 +229,84 @@ impl BambooHrSource {
         read.deleted_keys = deleted.into_iter().collect();
         Ok(Some((read, latest)))
     }
+
+    /// Asks `employees/changed` which employees changed or left since the watermark.
+    async fn changes_since(&self, since: &str) -> Result<Changes, SourceError> {
+        let ep = &self.endpoint;
+        let mut url = self.url("employees/changed")?;
+        url.query_pairs_mut().append_pair("since", since);
+        let req = Request::new(Method::GET, url, Replay::Safe);
+        let (_, body) = ep.json(&req, "changed employees").await?;
+        let latest = body
+            .get("latest")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .unwrap_or_default();
+        let entries: Vec<(String, Value)> = match body.get("employees") {
+            Some(Value::Object(m)) => m.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            Some(Value::Array(a)) => a.iter().map(|v| (String::new(), v.clone())).collect(),
+            None | Some(Value::Null) => Vec::new(),
+            Some(_) => return Err(ep.invalid("changed employees: `employees` is not a table")),
+        };
+        let mut changes = Changes {
+            latest,
+            ..Changes::default()
+        };
+        for (map_key, entry) in entries {
+            let id = match entry.get("id") {
+                Some(Value::String(s)) => s.trim().to_string(),
+                Some(Value::Number(n)) => n.to_string(),
+                _ => map_key.trim().to_string(),
+            };
+            if id.is_empty() {
+                return Err(ep.invalid("changed employees: an entry has no id"));
+            }
+            let action = entry.get("action").and_then(Value::as_str);
+            if action.is_some_and(|a| a.eq_ignore_ascii_case("deleted")) {
+                changes.deleted.insert(id);
+            } else {
+                changes.changed.insert(id);
+            }
+        }
+        Ok(changes)
+    }
+
+    /// One employee's fields, with its id; `None` when BambooHR no longer knows it.
+    async fn employee(&self, id: &str) -> Result<Option<Value>, SourceError> {
+        let ep = &self.endpoint;
+        let mut url = self.url(&format!("employees/{id}"))?;
+        url.query_pairs_mut()
+            .append_pair("fields", &self.fields.join(","));
+        let req = Request::new(Method::GET, url.clone(), Replay::Safe);
+        let resp = ep.send(&req).await?;
+        if resp.status == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        let what = format!("employee {id}");
+        if !resp.status.is_success() {
+            return Err(ep.status_error(&resp, &url, &what));
+        }
+        let mut value = ep.parse(&resp, &what)?;
+        match value.as_object_mut() {
+            Some(obj) => {
+                obj.entry("id")
+                    .or_insert_with(|| Value::String(id.to_string()));
+            }
+            None => return Err(ep.invalid(format!("{what}: not a JSON object"))),
+        }
+        Ok(Some(value))
+    }
+}
+
+/// What `employees/changed` reported.
+#[derive(Debug, Default)]
+struct Changes {
+    /// The watermark for the next read.
+    latest: String,
+    /// Ids changed or added.
+    changed: BTreeSet<String>,
+    /// Ids deleted.
+    deleted: BTreeSet<String>,
 }
 
 impl BambooHrSource {

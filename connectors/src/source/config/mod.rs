@@ -12,12 +12,43 @@ use serde::de::{DeserializeOwned, Error as _};
 use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 
+pub use check::{ConfigProblem, PointerError};
 pub use kinds::{
     BambooHrConfig, CsvConfig, CsvEncoding, GroupRule, HttpJsonConfig, Pagination, PersonioConfig,
     ScimSourceConfig, WorkdayRaasConfig,
 };
 
 use super::Lifecycle;
+
+/// Why one `[[sources]]` table cannot be read into a [`SourceConfig`]: a configuration
+/// error (exit 2) that names the offending key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TableError {
+    /// `kind` is absent.
+    #[error("missing field `kind`")]
+    MissingKind,
+    /// `kind` is not a string.
+    #[error("invalid type for `kind`: {found}, expected a string")]
+    KindNotAString {
+        /// The TOML/JSON type found instead.
+        found: &'static str,
+    },
+    /// `kind` names no known source.
+    #[error("unknown source kind `{kind}`, expected one of {}", expected_kinds())]
+    UnknownKind {
+        /// The value given.
+        kind: String,
+    },
+    /// A key is unknown, missing or of the wrong type (serde's message, after the nested
+    /// key path when there is one).
+    #[error("{0}")]
+    Key(String),
+}
+
+fn expected_kinds() -> String {
+    let expected: Vec<String> = KINDS.iter().map(|k| format!("`{k}`")).collect();
+    expected.join(", ")
+}
 
 /// The keys every source has, whatever its kind.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -144,16 +175,15 @@ impl SourceConfig {
 
     /// Builds a config from one table (already parsed), splitting common from kind keys.
     /// The error text names the offending key.
-    pub fn from_table(mut table: Map<String, Value>) -> Result<Self, String> {
+    pub fn from_table(mut table: Map<String, Value>) -> Result<Self, TableError> {
         let kind = match table.remove("kind") {
             Some(Value::String(k)) => k,
             Some(other) => {
-                return Err(format!(
-                    "invalid type for `kind`: {}, expected a string",
-                    type_name(&other)
-                ))
+                return Err(TableError::KindNotAString {
+                    found: type_name(&other),
+                })
             }
-            None => return Err("missing field `kind`".into()),
+            None => return Err(TableError::MissingKind),
         };
         let mut common = Map::new();
         let mut rest = Map::new();
@@ -173,11 +203,9 @@ impl SourceConfig {
             "personio" => KindConfig::Personio(from_value(rest)?),
             "scim" => KindConfig::Scim(from_value(rest)?),
             other => {
-                let expected: Vec<String> = KINDS.iter().map(|k| format!("`{k}`")).collect();
-                return Err(format!(
-                    "unknown source kind `{other}`, expected one of {}",
-                    expected.join(", ")
-                ));
+                return Err(TableError::UnknownKind {
+                    kind: other.to_string(),
+                })
             }
         };
         Ok(SourceConfig { common, kind })
@@ -185,7 +213,7 @@ impl SourceConfig {
 
     /// Static checks that need no I/O: URLs parse and obey the TLS policy, pointers are
     /// well-formed, limits are in range, date formats are valid.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), ConfigProblem> {
         check::validate(self)
     }
 }
@@ -200,15 +228,15 @@ impl<'de> Deserialize<'de> for SourceConfig {
 }
 
 /// Deserializes a part of the table, prefixing errors with the nested key path if any.
-fn from_value<T: DeserializeOwned>(map: Map<String, Value>) -> Result<T, String> {
+fn from_value<T: DeserializeOwned>(map: Map<String, Value>) -> Result<T, TableError> {
     serde_path_to_error::deserialize(Value::Object(map)).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
-        if path.is_empty() || path == "." {
+        TableError::Key(if path.is_empty() || path == "." {
             inner.to_string()
         } else {
             format!("{path}: {inner}")
-        }
+        })
     })
 }
 

@@ -280,7 +280,10 @@ fn any_self_describing_format_works() {
 }
 
 fn invalid(toml_text: &str) -> String {
-    ok(toml_text).validate().expect_err("must fail validation")
+    ok(toml_text)
+        .validate()
+        .expect_err("must fail validation")
+        .to_string()
 }
 
 #[test]

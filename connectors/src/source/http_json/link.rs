@@ -17,73 +17,87 @@ pub fn next_link<'a>(values: impl IntoIterator<Item = &'a str>) -> Option<String
     None
 }
 
-/// Splits one header value into `(target, [(param, value)])` link-values. Malformed
-/// parts are skipped rather than guessed at.
-fn parse(value: &str) -> Vec<(String, Vec<(String, String)>)> {
+/// One link-value: its target and its `(param, value)` pairs.
+type LinkValue = (String, Vec<(String, String)>);
+
+/// Splits one header value into link-values. Malformed parts are skipped rather than
+/// guessed at.
+fn parse(value: &str) -> Vec<LinkValue> {
     let mut out = Vec::new();
     let mut rest = value;
     loop {
         rest = rest.trim_start_matches(|c: char| c == ',' || c.is_whitespace());
-        let Some(after_lt) = rest.strip_prefix('<') else {
+        let Some((target, after)) = target(rest) else {
             break;
         };
-        let Some(end) = after_lt.find('>') else {
-            break;
-        };
-        let target = after_lt[..end].trim().to_string();
-        rest = &after_lt[end + 1..];
-        let mut params = Vec::new();
-        loop {
-            rest = rest.trim_start();
-            let Some(after_semi) = rest.strip_prefix(';') else {
-                break;
-            };
-            rest = after_semi.trim_start();
-            let name_end = rest
-                .find(|c: char| c == '=' || c == ';' || c == ',' || c.is_whitespace())
-                .unwrap_or(rest.len());
-            let name = rest[..name_end].to_string();
-            rest = rest[name_end..].trim_start();
-            let mut val = String::new();
-            if let Some(after_eq) = rest.strip_prefix('=') {
-                rest = after_eq.trim_start();
-                if let Some(q) = rest.strip_prefix('"') {
-                    let mut chars = q.char_indices();
-                    let mut consumed = q.len();
-                    while let Some((i, c)) = chars.next() {
-                        match c {
-                            '\\' => {
-                                if let Some((_, e)) = chars.next() {
-                                    val.push(e);
-                                }
-                            }
-                            '"' => {
-                                consumed = i + 1;
-                                break;
-                            }
-                            c => val.push(c),
-                        }
-                    }
-                    rest = &q[consumed..];
-                } else {
-                    let end = rest.find([';', ',']).unwrap_or(rest.len());
-                    val = rest[..end].trim().to_string();
-                    rest = &rest[end..];
-                }
-            }
-            if !name.is_empty() {
-                params.push((name, val));
-            }
-        }
+        let (params, after) = params(after);
+        rest = after;
         out.push((target, params));
-        if !rest.trim_start().starts_with(',') {
-            // Anything else means a malformed remainder: stop rather than misread it.
-            if !rest.trim().is_empty() {
-                break;
-            }
+        // Anything but a comma or the end means a malformed remainder: stop rather than
+        // misread it.
+        if !rest.trim_start().starts_with(',') && !rest.trim().is_empty() {
+            break;
         }
     }
     out
+}
+
+/// The `<target>` at the start of `rest`, and what follows it.
+fn target(rest: &str) -> Option<(String, &str)> {
+    let after_lt = rest.strip_prefix('<')?;
+    let end = after_lt.find('>')?;
+    Some((after_lt[..end].trim().to_string(), &after_lt[end + 1..]))
+}
+
+/// The `; name=value` parameters after a target, and what follows them.
+fn params(mut rest: &str) -> (Vec<(String, String)>, &str) {
+    let mut params = Vec::new();
+    loop {
+        rest = rest.trim_start();
+        let Some(after_semi) = rest.strip_prefix(';') else {
+            break;
+        };
+        rest = after_semi.trim_start();
+        let name_end = rest
+            .find(|c: char| c == '=' || c == ';' || c == ',' || c.is_whitespace())
+            .unwrap_or(rest.len());
+        let name = rest[..name_end].to_string();
+        rest = rest[name_end..].trim_start();
+        let mut val = String::new();
+        if let Some(after_eq) = rest.strip_prefix('=') {
+            (val, rest) = param_value(after_eq.trim_start());
+        }
+        if !name.is_empty() {
+            params.push((name, val));
+        }
+    }
+    (params, rest)
+}
+
+/// A parameter value, quoted (with backslash escapes) or bare, and what follows it.
+fn param_value(rest: &str) -> (String, &str) {
+    let Some(q) = rest.strip_prefix('"') else {
+        let end = rest.find([';', ',']).unwrap_or(rest.len());
+        return (rest[..end].trim().to_string(), &rest[end..]);
+    };
+    let mut val = String::new();
+    let mut chars = q.char_indices();
+    let mut consumed = q.len();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '\\' => {
+                if let Some((_, e)) = chars.next() {
+                    val.push(e);
+                }
+            }
+            '"' => {
+                consumed = i + 1;
+                break;
+            }
+            c => val.push(c),
+        }
+    }
+    (val, &q[consumed..])
 }
 
 #[cfg(test)]

@@ -105,6 +105,58 @@ impl PersonioSource {
         Ok(token)
     }
 
+    /// GETs the employees from `offset` on and checks Personio's own success flag.
+    async fn employees_page(&self, offset: usize, what: &str) -> Result<Value, SourceError> {
+        let ep = &self.endpoint;
+        let mut url = self.url("/v1/company/employees")?;
+        // Personio's `offset` is the position of the first record returned (its paging
+        // guide), so it advances by the records read, not by pages.
+        url.query_pairs_mut()
+            .append_pair("limit", &self.page_size.to_string())
+            .append_pair("offset", &offset.to_string());
+        let resp = self.get(&url).await?;
+        if !resp.status.is_success() {
+            return Err(ep.status_error(&resp, &url, what));
+        }
+        let body = ep.parse(&resp, what)?;
+        if body.get("success") == Some(&Value::Bool(false)) {
+            let msg = body
+                .pointer("/error/message")
+                .and_then(Value::as_str)
+                .unwrap_or("no message");
+            return Err(ep.invalid(format!("{what}: success=false: {msg}")));
+        }
+        Ok(body)
+    }
+
+    /// Whether this page (of `n` records, `collected` so far) was the last, by the totals
+    /// in its metadata; an empty page while more are promised is an error, never the end.
+    fn last_page(
+        &self,
+        body: &Value,
+        what: &str,
+        n: usize,
+        collected: u64,
+        guard: &PageGuard,
+    ) -> Result<bool, SourceError> {
+        let ep = &self.endpoint;
+        let total = pointer_count(body, "/metadata/total_elements").map_err(|m| ep.invalid(m))?;
+        let pages = pointer_count(body, "/metadata/total_pages").map_err(|m| ep.invalid(m))?;
+        match (total, pages) {
+            (Some(t), _) if collected >= t => Ok(true),
+            (Some(t), _) if n == 0 => Err(ep.invalid(format!(
+                "{what} is empty but total_elements is {t} and only {collected} were read"
+            ))),
+            (Some(_), _) => Ok(false),
+            (None, Some(p)) if u64::from(guard.pages()) >= p => Ok(true),
+            (None, Some(p)) if n == 0 => {
+                Err(ep.invalid(format!("{what} is empty but total_pages is {p}")))
+            }
+            (None, Some(_)) => Ok(false),
+            (None, None) => Ok(n == 0),
+        }
+    }
+
     /// GETs one page with the token, fetching a new token once if it was refused.
     async fn get(&self, url: &Url) -> Result<Response, SourceError> {
         let mut renewed = false;
@@ -196,62 +248,27 @@ impl Source for PersonioSource {
     }
 
     async fn fetch(&self, _ctx: &FetchContext) -> Result<SourceRead, SourceError> {
+        // The token is kept for one read only: the source lives as long as the loaded
+        // config, and a read starting with a token from hours ago would open with a 401.
+        *self.token.lock().await = None;
         let ep = &self.endpoint;
         let mut guard = PageGuard::default();
         let mut records: Vec<RawRecord> = Vec::new();
         loop {
-            let page = guard.pages() + 1;
-            let what = format!("employees page {page}");
-            let mut url = self.url("/v1/company/employees")?;
-            // Personio's `offset` is the position of the first record returned (its paging
-            // guide), so it advances by the records read, not by pages.
-            url.query_pairs_mut()
-                .append_pair("limit", &self.page_size.to_string())
-                .append_pair("offset", &records.len().to_string());
-            let resp = self.get(&url).await?;
-            if !resp.status.is_success() {
-                return Err(ep.status_error(&resp, &url, &what));
-            }
-            let body = ep.parse(&resp, &what)?;
-            if body.get("success") == Some(&Value::Bool(false)) {
-                let msg = body
-                    .pointer("/error/message")
-                    .and_then(Value::as_str)
-                    .unwrap_or("no message");
-                return Err(ep.invalid(format!("{what}: success=false: {msg}")));
-            }
+            let what = format!("employees page {}", guard.pages() + 1);
+            let body = self.employees_page(records.len(), &what).await?;
             let items = match body.get("data") {
                 Some(Value::Array(a)) => a.clone(),
                 _ => return Err(ep.invalid(format!("{what}: no `data` array in the response"))),
             };
             guard.page(&items, MAX_PAGES).map_err(|m| ep.invalid(m))?;
-            let n = items.len();
             for item in &items {
                 records.push(RawRecord {
                     position: Position::Index(records.len() as u64),
                     value: flatten(item),
                 });
             }
-            let collected = records.len() as u64;
-            let total =
-                pointer_count(&body, "/metadata/total_elements").map_err(|m| ep.invalid(m))?;
-            let pages = pointer_count(&body, "/metadata/total_pages").map_err(|m| ep.invalid(m))?;
-            let done = match (total, pages) {
-                (Some(t), _) if collected >= t => true,
-                (Some(t), _) if n == 0 => {
-                    return Err(ep.invalid(format!(
-                        "{what} is empty but total_elements is {t} and only {collected} were read"
-                    )))
-                }
-                (Some(_), _) => false,
-                (None, Some(p)) if u64::from(guard.pages()) >= p => true,
-                (None, Some(p)) if n == 0 => {
-                    return Err(ep.invalid(format!("{what} is empty but total_pages is {p}")))
-                }
-                (None, Some(_)) => false,
-                (None, None) => n == 0,
-            };
-            if done {
+            if self.last_page(&body, &what, items.len(), records.len() as u64, &guard)? {
                 break;
             }
         }

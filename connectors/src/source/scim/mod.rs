@@ -162,40 +162,12 @@ impl Source for ScimSource {
             None
         };
         let mut flat: Vec<Value> = users.iter().map(flatten_user).collect();
-        // manager.value is the manager's SCIM id; when persons are keyed by something
-        // else, point manager_id at the manager's key instead.
         let key_spec = self.normalizer.key_spec().to_string();
         if key_spec != "id" {
-            let keys: BTreeMap<String, Value> = flat
-                .iter()
-                .filter_map(|f| {
-                    let obj = f.as_object()?;
-                    let id = obj.get("id")?.as_str()?.to_string();
-                    Some((id, lookup(obj, &key_spec)?.clone()))
-                })
-                .collect();
-            for f in flat.iter_mut() {
-                if let Some(obj) = f.as_object_mut() {
-                    let mapped = obj
-                        .get("manager_id")
-                        .and_then(Value::as_str)
-                        .and_then(|m| keys.get(m).cloned());
-                    if let Some(k) = mapped {
-                        obj.insert("manager_id".into(), k);
-                    }
-                }
-            }
+            manager_ids_to_keys(&mut flat, &key_spec);
         }
         if let Some(groups) = &groups {
-            for f in flat.iter_mut() {
-                if let Some(obj) = f.as_object_mut() {
-                    let id = obj.get("id").and_then(Value::as_str).unwrap_or_default();
-                    if let Some(names) = groups.get(id) {
-                        let list = names.iter().cloned().map(Value::String).collect();
-                        obj.insert("groups".into(), Value::Array(list));
-                    }
-                }
-            }
+            attach_groups(&mut flat, groups);
         }
         let records = flat
             .into_iter()
@@ -214,5 +186,42 @@ impl Source for ScimSource {
             "Read SCIM source."
         );
         Ok(read)
+    }
+}
+
+/// manager.value is the manager's SCIM id; when persons are keyed by something else, point
+/// manager_id at the manager's key instead.
+fn manager_ids_to_keys(flat: &mut [Value], key_spec: &str) {
+    let keys: BTreeMap<String, Value> = flat
+        .iter()
+        .filter_map(|f| {
+            let obj = f.as_object()?;
+            let id = obj.get("id")?.as_str()?.to_string();
+            Some((id, lookup(obj, key_spec)?.clone()))
+        })
+        .collect();
+    for f in flat.iter_mut() {
+        if let Some(obj) = f.as_object_mut() {
+            let mapped = obj
+                .get("manager_id")
+                .and_then(Value::as_str)
+                .and_then(|m| keys.get(m).cloned());
+            if let Some(k) = mapped {
+                obj.insert("manager_id".into(), k);
+            }
+        }
+    }
+}
+
+/// Adds each user's group names (by SCIM id) as the `groups` field.
+fn attach_groups(flat: &mut [Value], groups: &BTreeMap<String, BTreeSet<String>>) {
+    for f in flat.iter_mut() {
+        if let Some(obj) = f.as_object_mut() {
+            let id = obj.get("id").and_then(Value::as_str).unwrap_or_default();
+            if let Some(names) = groups.get(id) {
+                let list = names.iter().cloned().map(Value::String).collect();
+                obj.insert("groups".into(), Value::Array(list));
+            }
+        }
     }
 }

@@ -1,9 +1,67 @@
 //! When cycles run: a cron schedule (5-field crontab lines accepted) or a fixed interval.
+//! The daemon's loop reads it; config validation builds it from `daemon.schedule` or
+//! `daemon.interval`.
 
 use std::str::FromStr;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+
+/// Why `daemon.schedule` or `daemon.interval` cannot be read: a configuration error (exit 2).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ScheduleError {
+    /// The cron line has neither 5 nor 6/7 fields.
+    #[error(
+        "cron schedule {line:?} has {fields} fields; use 5 (crontab) or 6/7 (with seconds/years)"
+    )]
+    FieldCount {
+        /// The line as written.
+        line: String,
+        /// How many fields it has.
+        fields: usize,
+    },
+    /// A crontab day-of-week field cannot be translated.
+    #[error("invalid cron schedule {line:?}: day of week {field:?}: {why}")]
+    Weekday {
+        /// The line as written.
+        line: String,
+        /// The day-of-week field.
+        field: String,
+        /// What is wrong with it.
+        why: WeekdayError,
+    },
+    /// The cron expression does not parse.
+    #[error("invalid cron schedule {line:?}: {why}")]
+    Cron {
+        /// The line as written.
+        line: String,
+        /// The cron parser's message.
+        why: String,
+    },
+    /// The interval is not a number with a known unit.
+    #[error("invalid duration {0:?}; use e.g. 30s, 10m, 1h")]
+    Duration(String),
+    /// The interval's unit is unknown.
+    #[error("invalid duration unit in {0:?}; use ms, s, m, h or d")]
+    DurationUnit(String),
+    /// The interval is zero.
+    #[error("duration {0:?} must be greater than zero")]
+    ZeroDuration(String),
+}
+
+/// What is wrong with a crontab day-of-week field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WeekdayError {
+    /// A number that does not parse.
+    #[error("{0:?} is not a day")]
+    NotADay(String),
+    /// A number past 7.
+    #[error("{0} is not a day (0–7)")]
+    OutOfRange(u32),
+    /// A range mixing names and numbers, or running backwards.
+    #[error("range {0:?} cannot be read; use names like MON-FRI")]
+    Range(String),
+}
 
 /// A cycle schedule.
 #[derive(Debug, Clone)]
@@ -16,31 +74,37 @@ pub enum Schedule {
 
 impl Schedule {
     /// Parses a cron line; a 5-field crontab line gets a leading `0` seconds field.
-    pub fn cron(line: &str) -> Result<Schedule, String> {
+    pub fn cron(line: &str) -> Result<Schedule, ScheduleError> {
         let fields = line.split_whitespace().count();
         let expr = match fields {
             5 => {
                 let mut f: Vec<&str> = line.split_whitespace().collect();
-                let dow = crontab_weekdays(f[4]).map_err(|e| {
-                    format!("invalid cron schedule {line:?}: day of week {:?}: {e}", f[4])
+                let dow = crontab_weekdays(f[4]).map_err(|why| ScheduleError::Weekday {
+                    line: line.to_string(),
+                    field: f[4].to_string(),
+                    why,
                 })?;
                 f[4] = &dow;
                 format!("0 {}", f.join(" "))
             }
             6 | 7 => line.trim().to_string(),
             n => {
-                return Err(format!(
-                    "cron schedule {line:?} has {n} fields; use 5 (crontab) or 6/7 (with seconds/years)"
-                ))
+                return Err(ScheduleError::FieldCount {
+                    line: line.to_string(),
+                    fields: n,
+                })
             }
         };
         cron::Schedule::from_str(&expr)
             .map(|s| Schedule::Cron(Box::new(s)))
-            .map_err(|e| format!("invalid cron schedule {line:?}: {e}"))
+            .map_err(|e| ScheduleError::Cron {
+                line: line.to_string(),
+                why: e.to_string(),
+            })
     }
 
     /// Parses an interval like `90s`, `10m`, `1h`, `1d` or plain seconds.
-    pub fn interval(text: &str) -> Result<Schedule, String> {
+    pub fn interval(text: &str) -> Result<Schedule, ScheduleError> {
         parse_duration(text).map(Schedule::Interval)
     }
 
@@ -60,12 +124,14 @@ impl Schedule {
 /// Rewrites a crontab day-of-week field (0 or 7 = Sunday, 1 = Monday … 6 = Saturday) into
 /// the numbering of 6/7-field expressions (1 = Sunday … 7 = Saturday), so `1-5` in a crontab
 /// line still means Monday to Friday. Names (`MON-FRI`) pass through unchanged.
-fn crontab_weekdays(field: &str) -> Result<String, String> {
-    let day = |t: &str| -> Result<Option<u32>, String> {
+fn crontab_weekdays(field: &str) -> Result<String, WeekdayError> {
+    let day = |t: &str| -> Result<Option<u32>, WeekdayError> {
         if t.chars().all(|c| c.is_ascii_digit()) {
-            let n: u32 = t.parse().map_err(|_| format!("{t:?} is not a day"))?;
+            let n: u32 = t
+                .parse()
+                .map_err(|_| WeekdayError::NotADay(t.to_string()))?;
             if n > 7 {
-                return Err(format!("{n} is not a day (0–7)"));
+                return Err(WeekdayError::OutOfRange(n));
             }
             Ok(Some(n % 7 + 1))
         } else {
@@ -89,11 +155,7 @@ fn crontab_weekdays(field: &str) -> Result<String, String> {
                     format!("{x}-7,1")
                 }),
                 (None, None) => items.push(item.to_string()),
-                _ => {
-                    return Err(format!(
-                        "range {base:?} cannot be read; use names like MON-FRI"
-                    ))
-                }
+                _ => return Err(WeekdayError::Range(base.to_string())),
             },
             None => match day(base)? {
                 Some(x) => items.push(format!("{x}{step}")),
@@ -105,27 +167,23 @@ fn crontab_weekdays(field: &str) -> Result<String, String> {
 }
 
 /// Parses `30s`, `10m`, `2h`, `1d`, `500ms` or a bare number of seconds.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
+pub fn parse_duration(text: &str) -> Result<Duration, ScheduleError> {
     let t = text.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
     let n: u64 = num
         .parse()
-        .map_err(|_| format!("invalid duration {text:?}; use e.g. 30s, 10m, 1h"))?;
+        .map_err(|_| ScheduleError::Duration(text.to_string()))?;
     let d = match unit.trim() {
         "" | "s" => Duration::from_secs(n),
         "ms" => Duration::from_millis(n),
         "m" => Duration::from_secs(n * 60),
         "h" => Duration::from_secs(n * 3600),
         "d" => Duration::from_secs(n * 86_400),
-        _ => {
-            return Err(format!(
-                "invalid duration unit in {text:?}; use ms, s, m, h or d"
-            ))
-        }
+        _ => return Err(ScheduleError::DurationUnit(text.to_string())),
     };
     if d.is_zero() {
-        return Err(format!("duration {text:?} must be greater than zero"));
+        return Err(ScheduleError::ZeroDuration(text.to_string()));
     }
     Ok(d)
 }
