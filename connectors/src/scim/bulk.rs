@@ -11,7 +11,7 @@ use serde_json::{json, Map, Value};
 use super::client::ScimClient;
 use super::error::{parse_error_body, ErrorBody, ScimError};
 use super::patch::{patch_body, PatchOp};
-use super::resource::get_ci;
+use super::value::get_ci;
 use super::BULK_REQUEST_SCHEMA;
 use crate::http::Replay;
 

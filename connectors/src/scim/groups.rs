@@ -14,7 +14,8 @@ use super::filter::Filter;
 use super::patch::{
     member_add_batches, member_remove_batches, members_value, patch_body, PatchOp, RemovalForm,
 };
-use super::resource::{get_ci, id, key_ci, member_entry_id, member_ids};
+use super::resource::{id, member_entry_id, member_ids};
+use super::value::{get_ci, key_ci};
 use super::GROUP_SCHEMA;
 use crate::http::Replay;
 

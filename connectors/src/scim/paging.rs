@@ -14,7 +14,8 @@ use super::client::ScimClient;
 use super::error::ScimError;
 use super::filter::Filter;
 use super::profiles::Pagination;
-use super::resource::{get_ci, id};
+use super::resource::id;
+use super::value::get_ci;
 use crate::http::Replay;
 
 /// Everything but the RFC 3986 unreserved characters is encoded, spaces as `%20` (not
