@@ -7,6 +7,7 @@
 //! it takes PATCH, how it removes group members, and so on.
 
 pub mod bulk;
+mod bulk_batch;
 pub mod client;
 pub mod discovery;
 pub mod error;
