@@ -2,7 +2,9 @@
 
 use std::fmt::Write;
 
-use hrsync_state::{AuditQuery, Store};
+use chrono::{DateTime, Utc};
+use hrsync_state::{AuditQuery, AuditRow, Store};
+use serde_json::Value;
 
 use crate::cli::{AuditArgs, SimpleFormat};
 use crate::config::Settings;
@@ -10,14 +12,7 @@ use crate::error::{CommandError, CommandResult};
 
 /// Runs `audit`.
 pub async fn run(settings: &Settings, args: AuditArgs) -> CommandResult {
-    let since = match &args.since {
-        Some(s) => Some(
-            chrono::DateTime::parse_from_rfc3339(s)
-                .map_err(|e| CommandError::Usage(format!("--since {s:?} is not RFC 3339: {e}")))?
-                .with_timezone(&chrono::Utc),
-        ),
-        None => None,
-    };
+    let since = parse_since(args.since.as_deref())?;
     if !settings.state_path.exists() {
         match args.format {
             SimpleFormat::Json => println!("[]"),
@@ -43,53 +38,71 @@ pub async fn run(settings: &Settings, args: AuditArgs) -> CommandResult {
             "{}",
             serde_json::to_string_pretty(&rows).map_err(|e| CommandError::Runtime(e.into()))?
         ),
-        SimpleFormat::Text => {
-            let mut out = String::new();
-            for r in &rows {
-                let changes = r.detail["changes"]
-                    .as_array()
-                    .map(|cs| {
-                        cs.iter()
-                            .map(|c| {
-                                format!(
-                                    "{}: {} → {}",
-                                    c["path"].as_str().unwrap_or("?"),
-                                    c["old"],
-                                    c["new"]
-                                )
-                            })
-                            .collect::<Vec<_>>()
-                            .join("; ")
-                    })
-                    .unwrap_or_default();
-                let _ = writeln!(
-                    out,
-                    "{}  cycle {:<4} {:<10} {:<18} {:<8} {:<6} {}{}{}",
-                    r.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                    r.cycle_id
-                        .map(|c| c.to_string())
-                        .unwrap_or_else(|| "-".into()),
-                    r.app,
-                    r.op.as_str(),
-                    r.person_key,
-                    r.result.as_str(),
-                    r.remote_id.as_deref().unwrap_or(""),
-                    if changes.is_empty() {
-                        String::new()
-                    } else {
-                        format!("  {changes}")
-                    },
-                    r.error
-                        .as_deref()
-                        .map(|e| format!("  error: {e}"))
-                        .unwrap_or_default()
-                );
-            }
-            if rows.is_empty() {
-                out.push_str("no audit entries match\n");
-            }
-            print!("{out}");
-        }
+        SimpleFormat::Text => print!("{}", text(&rows)),
     }
     Ok(0)
+}
+
+/// `--since`, an RFC 3339 time.
+fn parse_since(since: Option<&str>) -> Result<Option<DateTime<Utc>>, CommandError> {
+    let Some(s) = since else {
+        return Ok(None);
+    };
+    let at = DateTime::parse_from_rfc3339(s)
+        .map_err(|e| CommandError::Usage(format!("--since {s:?} is not RFC 3339: {e}")))?;
+    Ok(Some(at.with_timezone(&Utc)))
+}
+
+/// One line per audit row, or a line saying none matched.
+fn text(rows: &[AuditRow]) -> String {
+    let mut out = String::new();
+    for r in rows {
+        let changes = changes_text(&r.detail);
+        let _ = writeln!(
+            out,
+            "{}  cycle {:<4} {:<10} {:<18} {:<8} {:<6} {}{}{}",
+            r.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            r.cycle_id
+                .map(|c| c.to_string())
+                .unwrap_or_else(|| "-".into()),
+            r.app,
+            r.op.as_str(),
+            r.person_key,
+            r.result.as_str(),
+            r.remote_id.as_deref().unwrap_or(""),
+            if changes.is_empty() {
+                String::new()
+            } else {
+                format!("  {changes}")
+            },
+            r.error
+                .as_deref()
+                .map(|e| format!("  error: {e}"))
+                .unwrap_or_default()
+        );
+    }
+    if rows.is_empty() {
+        out.push_str("no audit entries match\n");
+    }
+    out
+}
+
+/// `path: old → new` for each change an audit row records, joined by `; `.
+fn changes_text(detail: &Value) -> String {
+    detail["changes"]
+        .as_array()
+        .map(|cs| {
+            cs.iter()
+                .map(|c| {
+                    format!(
+                        "{}: {} → {}",
+                        c["path"].as_str().unwrap_or("?"),
+                        c["old"],
+                        c["new"]
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
+        .unwrap_or_default()
 }

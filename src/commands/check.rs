@@ -3,7 +3,7 @@
 
 use hrsync_connectors::source::FetchContext;
 
-use crate::config::Settings;
+use crate::config::{AppSettings, Settings, SourceSettings};
 use crate::engine::app_api::AppApi;
 use crate::error::CommandResult;
 use crate::report::format_count;
@@ -20,72 +20,88 @@ pub async fn run(settings: &Settings) -> CommandResult {
     println!("hrsync check — config {} is valid", settings.file.display());
     let mut rows = Vec::new();
     for cfg in &settings.sources {
-        let name = cfg.name().to_string();
-        // The source was built when the config loaded; this is its first read.
-        let row = match cfg.reader.fetch(&FetchContext::default()).await {
-            Ok(read) => {
-                let mut detail = format!(
-                    "{} {} records",
-                    cfg.config.kind.name(),
-                    format_count(read.persons.len())
-                );
-                if !read.rejected.is_empty() {
-                    let first: Vec<String> = read
-                        .rejected
-                        .iter()
-                        .take(3)
-                        .map(|r| r.to_string())
-                        .collect();
-                    detail.push_str(&format!(
-                        ", {} quarantined (first: {})",
-                        read.rejected.len(),
-                        first.join(" · ")
-                    ));
-                }
-                Row {
-                    kind: "source",
-                    name,
-                    ok: true,
-                    detail,
-                }
-            }
-            Err(e) => Row {
+        rows.push(check_source(cfg).await);
+    }
+    for app in &settings.apps {
+        rows.push(check_app(app).await);
+    }
+    print_table(&rows);
+    let failed = rows.iter().filter(|r| !r.ok).count();
+    if failed > 0 {
+        println!("{failed} check(s) failed");
+        Ok(1)
+    } else {
+        Ok(0)
+    }
+}
+
+/// Reads the source (built when the config loaded) whole: how many records, and the
+/// first ones set aside.
+async fn check_source(cfg: &SourceSettings) -> Row {
+    let name = cfg.name().to_string();
+    let read = match cfg.reader.fetch(&FetchContext::default()).await {
+        Ok(read) => read,
+        Err(e) => {
+            return Row {
                 kind: "source",
                 name,
                 ok: false,
                 detail: e.to_string(),
-            },
-        };
-        rows.push(row);
+            }
+        }
+    };
+    let mut detail = format!(
+        "{} {} records",
+        cfg.config.kind.name(),
+        format_count(read.persons.len())
+    );
+    if !read.rejected.is_empty() {
+        let first: Vec<String> = read
+            .rejected
+            .iter()
+            .take(3)
+            .map(|r| r.to_string())
+            .collect();
+        detail.push_str(&format!(
+            ", {} quarantined (first: {})",
+            read.rejected.len(),
+            first.join(" · ")
+        ));
     }
-    for app in &settings.apps {
-        let row = match AppApi::new(app) {
-            Err(e) => Row {
-                kind: "app",
-                name: app.name.clone(),
-                ok: false,
-                detail: e.to_string(),
-            },
-            Ok(api) => match api.probe().await {
-                Ok(caps) => Row {
-                    kind: "app",
-                    name: app.name.clone(),
-                    ok: true,
-                    detail: format!("profile {}, {caps}", app.profile),
-                },
-                Err(e) => Row {
-                    kind: "app",
-                    name: app.name.clone(),
-                    ok: false,
-                    detail: e.to_string(),
-                },
-            },
-        };
-        rows.push(row);
+    Row {
+        kind: "source",
+        name,
+        ok: true,
+        detail,
     }
+}
+
+/// Reaches the app and reads what it says it can do.
+async fn check_app(app: &AppSettings) -> Row {
+    let outcome = match AppApi::new(app) {
+        Err(e) => Err(e.to_string()),
+        Ok(api) => api
+            .probe()
+            .await
+            .map(|caps| format!("profile {}, {caps}", app.profile))
+            .map_err(|e| e.to_string()),
+    };
+    let (ok, detail) = match outcome {
+        Ok(detail) => (true, detail),
+        Err(detail) => (false, detail),
+    };
+    Row {
+        kind: "app",
+        name: app.name.clone(),
+        ok,
+        detail,
+    }
+}
+
+fn print_table(rows: &[Row]) {
     let width = rows.iter().map(|r| r.name.len()).max().unwrap_or(4).max(4);
     println!("{:<7} {:<width$}  {:<6} DETAIL", "KIND", "NAME", "STATUS");
-    for r in &rows {
+    for r in rows {
         println!(
             "{:<7} {:<width$}  {:<6} {}",
             r.kind,
@@ -93,12 +109,5 @@ pub async fn run(settings: &Settings) -> CommandResult {
             if r.ok { "ok" } else { "FAIL" },
             r.detail
         );
-    }
-    let failed = rows.iter().filter(|r| !r.ok).count();
-    if failed > 0 {
-        println!("{failed} check(s) failed");
-        Ok(1)
-    } else {
-        Ok(0)
     }
 }

@@ -64,25 +64,44 @@ pub async fn run() -> CommandResult {
     let wiki = sandbox::start(start()).await.map_err(fail)?;
     let crm = sandbox::start(start()).await.map_err(fail)?;
     let seeded = seed_wiki(&wiki, &token).await?;
-
     let hr = dir.path().join("hr.csv");
-    let text = CONFIG
-        .replace("@STATE@", &path_str(&dir.path().join("state.db")))
-        .replace("@HR@", &path_str(&hr))
-        .replace("@WIKI_URL@", &wiki.base_url())
-        .replace("@CRM_URL@", &crm.base_url())
-        .replace("@TOKEN_FILE@", &path_str(&token_file));
-    let config_path = dir.path().join("demo.toml");
-    std::fs::write(&config_path, &text).map_err(fail)?;
-    let settings = config::parse(&config_path, &text, &LoadOptions::default())?;
-
-    println!("hrsync demo — HR export → two SCIM apps on loopback");
+    let urls = [wiki.base_url(), crm.base_url()];
+    let settings = write_config(dir.path(), &hr, &token_file, &urls)?;
+    print_intro(&urls, seeded.len());
+    let wiki_after = run_days(&settings, &hr, &wiki).await?;
+    print_ending(&settings, &[&wiki, &crm], &wiki_after, &seeded).await;
     println!(
-        "  wiki sandbox {}  (already holds {} accounts made by hand)",
-        wiki.base_url(),
-        seeded.len()
+        "\nState, audit trail and config were in {} (removed now). Next: read README.md, then\n  hrsync --config config.example.toml check",
+        dir.path().display()
     );
-    println!("  crm  sandbox {}", crm.base_url());
+    wiki.shutdown().await;
+    crm.shutdown().await;
+    Ok(0)
+}
+
+/// Writes the demo's config (state, HR file, the two sandboxes' URLs, the token file) into
+/// the demo's directory and loads it.
+fn write_config(
+    dir: &Path,
+    hr: &Path,
+    token_file: &Path,
+    [wiki_url, crm_url]: &[String; 2],
+) -> Result<Settings, CommandError> {
+    let text = CONFIG
+        .replace("@STATE@", &path_str(&dir.join("state.db")))
+        .replace("@HR@", &path_str(hr))
+        .replace("@WIKI_URL@", wiki_url)
+        .replace("@CRM_URL@", crm_url)
+        .replace("@TOKEN_FILE@", &path_str(token_file));
+    let config_path = dir.join("demo.toml");
+    std::fs::write(&config_path, &text).map_err(fail)?;
+    Ok(config::parse(&config_path, &text, &LoadOptions::default())?)
+}
+
+fn print_intro([wiki_url, crm_url]: &[String; 2], seeded: usize) {
+    println!("hrsync demo — HR export → two SCIM apps on loopback");
+    println!("  wiki sandbox {wiki_url}  (already holds {seeded} accounts made by hand)");
+    println!("  crm  sandbox {crm_url}");
     let files: Vec<String> = DAYS
         .iter()
         .map(|d| format!("examples/{}", d.file))
@@ -91,11 +110,18 @@ pub async fn run() -> CommandResult {
         "  config: examples/demo.toml · HR: {}\n",
         files.join(", then ")
     );
+}
 
-    // What the wiki holds after each day, to tell the story from the app's side.
+/// Syncs each day's HR export; returns what the wiki holds after each day, to tell the
+/// story from the app's side.
+async fn run_days(
+    settings: &Settings,
+    hr: &Path,
+    wiki: &SandboxHandle,
+) -> Result<Vec<Vec<Value>>, CommandError> {
     let mut wiki_after = Vec::new();
     for (n, day) in DAYS.iter().enumerate() {
-        std::fs::write(&hr, day.csv).map_err(fail)?;
+        std::fs::write(hr, day.csv).map_err(fail)?;
         let (y, m, d) = day.date;
         let now = at(y, m, d);
         if n > 0 {
@@ -108,11 +134,20 @@ pub async fn run() -> CommandResult {
             day.what,
             day.file
         );
-        cycle(&settings, now).await?;
+        cycle(settings, now).await?;
         wiki_after.push(wiki.users().await);
     }
+    Ok(wiki_after)
+}
 
-    let deletes = [&wiki, &crm]
+/// What to notice, then the wiki's accounts and the crm's.
+async fn print_ending(
+    settings: &Settings,
+    [wiki, crm]: &[&SandboxHandle; 2],
+    wiki_after: &[Vec<Value>],
+    seeded: &[Value],
+) {
+    let deletes = [wiki, crm]
         .iter()
         .map(|s| s.stats().by_method.get("DELETE").copied().unwrap_or(0))
         .sum::<u64>();
@@ -120,18 +155,11 @@ pub async fn run() -> CommandResult {
         .app("wiki")
         .and_then(|a| a.policy.delete_after_days);
     println!("\n═══ What to notice ═══\n");
-    print!("{}", notice(&wiki_after, &seeded, deletes, delete_after));
+    print!("{}", notice(wiki_after, seeded, deletes, delete_after));
     println!("\n═══ Accounts in the wiki sandbox ═══\n");
     let users = wiki_after.last().cloned().unwrap_or_default();
     print!("{}", accounts_table(&users));
     print!("{}", crm_summary(&crm.users().await));
-    println!(
-        "\nState, audit trail and config were in {} (removed now). Next: read README.md, then\n  hrsync --config config.example.toml check",
-        dir.path().display()
-    );
-    wiki.shutdown().await;
-    crm.shutdown().await;
-    Ok(0)
 }
 
 async fn cycle(settings: &Settings, now: DateTime<Utc>) -> Result<(), CommandError> {
@@ -221,10 +249,30 @@ fn notice(
     deletes: u64,
     delete_after: Option<u32>,
 ) -> String {
-    let empty = Vec::new();
-    let day = |n: usize| wiki_after.get(n - 1).unwrap_or(&empty);
-    let last = day(wiki_after.len());
     let mut out = String::new();
+    note_adopted(&mut out, wiki_after, seeded);
+    note_rehire(&mut out, wiki_after);
+    note_first_day(&mut out, wiki_after);
+    note_unmanaged(&mut out, wiki_after);
+    note_leavers(&mut out, wiki_after, deletes, delete_after);
+    out
+}
+
+/// The wiki's accounts after day `n` (counted from 1); none for a day that did not run.
+fn wiki_on(wiki_after: &[Vec<Value>], n: usize) -> &[Value] {
+    n.checked_sub(1)
+        .and_then(|i| wiki_after.get(i))
+        .map_or(&[], Vec::as_slice)
+}
+
+/// The wiki's accounts after the last day.
+fn wiki_last(wiki_after: &[Vec<Value>]) -> &[Value] {
+    wiki_on(wiki_after, wiki_after.len())
+}
+
+/// sven.kim's hand-made account was adopted, not duplicated.
+fn note_adopted(out: &mut String, wiki_after: &[Vec<Value>], seeded: &[Value]) {
+    let last = wiki_last(wiki_after);
     let sven = "sven.kim@corp.example";
     if let Some(s) = find(last, sven) {
         let before = seeded.iter().find(|u| u["userName"] == sven);
@@ -235,25 +283,38 @@ fn notice(
             last.iter().filter(|u| u["userName"] == sven).count()
         ));
     }
+}
+
+/// fatima.zahra left and came back to the same account.
+fn note_rehire(out: &mut String, wiki_after: &[Vec<Value>]) {
     let fatima = "fatima.zahra@corp.example";
-    if let (Some(first), Some(now)) = (find(day(1), fatima), find(last, fatima)) {
-        let id = |u: &Value| u["id"].as_str().unwrap_or("?").to_string();
-        out.push_str(&format!(
-            "  • fatima.zahra (E1020) left on day 2 and was rehired on day 3: {}\n      \
-             day 1 account {} active = {} · day 2 active = {} · day 3 account {} active = {}\n",
-            if first["id"] == now["id"] {
-                "the same account, reactivated"
-            } else {
-                "a NEW account — the old one was not reused"
-            },
-            id(first),
-            active_of(Some(first)),
-            active_of(find(day(2), fatima)),
-            id(now),
-            active_of(Some(now)),
-        ));
-    }
+    let day = |n: usize| wiki_on(wiki_after, n);
+    let (Some(first), Some(now)) = (find(day(1), fatima), find(wiki_last(wiki_after), fatima))
+    else {
+        return;
+    };
+    let id = |u: &Value| u["id"].as_str().unwrap_or("?").to_string();
+    out.push_str(&format!(
+        "  • fatima.zahra (E1020) left on day 2 and was rehired on day 3: {}\n      \
+         day 1 account {} active = {} · day 2 active = {} · day 3 account {} active = {}\n",
+        if first["id"] == now["id"] {
+            "the same account, reactivated"
+        } else {
+            "a NEW account — the old one was not reused"
+        },
+        id(first),
+        active_of(Some(first)),
+        active_of(find(day(2), fatima)),
+        id(now),
+        active_of(Some(now)),
+    ));
+}
+
+/// theo.fischer's account was created inactive ahead of his first day.
+fn note_first_day(out: &mut String, wiki_after: &[Vec<Value>]) {
     let theo = "theo.fischer@corp.example";
+    let day = |n: usize| wiki_on(wiki_after, n);
+    let last = wiki_last(wiki_after);
     if find(last, theo).is_some() {
         out.push_str(&format!(
             "  • theo.fischer (first day 2026-12-14): account on day 1: {}; day 2: active = {} (created a week early); day 3: active = {}\n",
@@ -262,6 +323,11 @@ fn notice(
             active_of(find(last, theo)),
         ));
     }
+}
+
+/// Accounts not in HR (the exempt admin, the unknown contractor) were left alone.
+fn note_unmanaged(out: &mut String, wiki_after: &[Vec<Value>]) {
+    let last = wiki_last(wiki_after);
     for name in [
         "breakglass-admin@corp.example",
         "old.contractor@corp.example",
@@ -273,7 +339,16 @@ fn notice(
             ));
         }
     }
-    let leavers = last
+}
+
+/// Leavers were deactivated, and deleted only as the policy allows.
+fn note_leavers(
+    out: &mut String,
+    wiki_after: &[Vec<Value>],
+    deletes: u64,
+    delete_after: Option<u32>,
+) {
+    let leavers = wiki_last(wiki_after)
         .iter()
         .filter(|u| u["externalId"].is_string() && u["active"] == json!(false))
         .count();
@@ -292,7 +367,6 @@ fn notice(
              reached the apps ({policy})\n"
         ));
     }
-    out
 }
 
 /// The crm's accounts: everyone the scope selected, active while still in scope.

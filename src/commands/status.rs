@@ -130,9 +130,21 @@ fn s(v: &Value) -> String {
     }
 }
 
+/// The text form: the last cycles, each app, then the HR records set aside.
 fn text(doc: &Value) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "hrsync status — state {}", s(&doc["state"]));
+    write_cycles(&mut out, doc);
+    for a in doc["apps"].as_array().into_iter().flatten() {
+        write_app_health(&mut out, a);
+        write_app_holds(&mut out, a);
+        write_app_conflicts(&mut out, a);
+    }
+    write_record_quarantine(&mut out, doc);
+    out
+}
+
+fn write_cycles(out: &mut String, doc: &Value) {
     let _ = writeln!(out, "\nlast cycles:");
     for c in doc["cycles"].as_array().into_iter().flatten().take(5) {
         let _ = writeln!(
@@ -149,86 +161,100 @@ fn text(doc: &Value) -> String {
                 .unwrap_or_default()
         );
     }
-    for a in doc["apps"].as_array().into_iter().flatten() {
-        let acc = &a["accounts"];
-        let circuit = a["health"]["circuit"].as_str().unwrap_or("unknown");
+}
+
+/// The app's line (accounts, circuit) and its last error.
+fn write_app_health(out: &mut String, a: &Value) {
+    let acc = &a["accounts"];
+    let circuit = a["health"]["circuit"].as_str().unwrap_or("unknown");
+    let _ = writeln!(
+        out,
+        "\napp {} (profile {}): {} active, {} inactive, {} deleted · circuit {}",
+        s(&a["name"]),
+        s(&a["profile"]),
+        s(&acc["active"]),
+        s(&acc["inactive"]),
+        s(&acc["deleted"]),
+        circuit
+    );
+    if let Some(e) = a["health"]["last_error"].as_str() {
+        let _ = writeln!(out, "  last error: {e}");
+    }
+}
+
+/// Operations held by a guard, operations quarantined after failures, and persons not
+/// pushed at all.
+fn write_app_holds(out: &mut String, a: &Value) {
+    for h in a["held"].as_array().into_iter().flatten() {
         let _ = writeln!(
             out,
-            "\napp {} (profile {}): {} active, {} inactive, {} deleted · circuit {}",
-            s(&a["name"]),
-            s(&a["profile"]),
-            s(&acc["active"]),
-            s(&acc["inactive"]),
-            s(&acc["deleted"]),
-            circuit
+            "  # held {} {}: {}",
+            s(&h["op"]),
+            s(&h["person_key"]),
+            s(&h["reason"])
         );
-        if let Some(e) = a["health"]["last_error"].as_str() {
-            let _ = writeln!(out, "  last error: {e}");
-        }
-        for h in a["held"].as_array().into_iter().flatten() {
-            let _ = writeln!(
-                out,
-                "  # held {} {}: {}",
-                s(&h["op"]),
-                s(&h["person_key"]),
-                s(&h["reason"])
-            );
-        }
-        for q in a["quarantined"].as_array().into_iter().flatten() {
-            let _ = writeln!(
-                out,
-                "  ✗ quarantined {} ({} failures, next attempt {}): {}",
-                s(&q["person_key"]),
-                s(&q["failures"]),
-                s(&q["next_attempt_at"]),
-                s(&q["last_error"])
-            );
-        }
-        for q in a["quarantined_persons"].as_array().into_iter().flatten() {
-            let _ = writeln!(
-                out,
-                "  ✗ quarantined {} (not pushed): {}",
-                s(&q["key"]),
-                s(&q["reason"])
-            );
-        }
-        let found_by = a["conflicts_found_by"]["cycle"]
-            .as_i64()
-            .map(|id| format!("  (seen by resync cycle #{id})"))
-            .unwrap_or_default();
-        for c in a["conflicts"].as_array().into_iter().flatten() {
-            let _ = writeln!(
-                out,
-                "  ! conflict {} {}: app {}, HR {} (rule: {}){found_by}",
-                s(&c["key"]),
-                s(&c["path"]),
-                c["app"],
-                c["hr"],
-                s(&c["rule"])
-            );
-        }
     }
+    for q in a["quarantined"].as_array().into_iter().flatten() {
+        let _ = writeln!(
+            out,
+            "  ✗ quarantined {} ({} failures, next attempt {}): {}",
+            s(&q["person_key"]),
+            s(&q["failures"]),
+            s(&q["next_attempt_at"]),
+            s(&q["last_error"])
+        );
+    }
+    for q in a["quarantined_persons"].as_array().into_iter().flatten() {
+        let _ = writeln!(
+            out,
+            "  ✗ quarantined {} (not pushed): {}",
+            s(&q["key"]),
+            s(&q["reason"])
+        );
+    }
+}
+
+/// Open conflicts, with the resync cycle that found them.
+fn write_app_conflicts(out: &mut String, a: &Value) {
+    let found_by = a["conflicts_found_by"]["cycle"]
+        .as_i64()
+        .map(|id| format!("  (seen by resync cycle #{id})"))
+        .unwrap_or_default();
+    for c in a["conflicts"].as_array().into_iter().flatten() {
+        let _ = writeln!(
+            out,
+            "  ! conflict {} {}: app {}, HR {} (rule: {}){found_by}",
+            s(&c["key"]),
+            s(&c["path"]),
+            c["app"],
+            c["hr"],
+            s(&c["rule"])
+        );
+    }
+}
+
+fn write_record_quarantine(out: &mut String, doc: &Value) {
     let recs = doc["quarantined_records"].as_array();
-    if let Some(recs) = recs.filter(|r| !r.is_empty()) {
-        let _ = writeln!(out, "\nquarantined HR records:");
-        for r in recs {
-            // The stored record names the person `key` (absent when it could not be read).
-            let key = r["key"]
+    let Some(recs) = recs.filter(|r| !r.is_empty()) else {
+        return;
+    };
+    let _ = writeln!(out, "\nquarantined HR records:");
+    for r in recs {
+        // The stored record names the person `key` (absent when it could not be read).
+        let key = r["key"]
+            .as_str()
+            .map(|k| format!(" {k}"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  {} {}{key}{}: {}",
+            s(&r["source"]),
+            s(&r["position"]),
+            r["field"]
                 .as_str()
-                .map(|k| format!(" {k}"))
-                .unwrap_or_default();
-            let _ = writeln!(
-                out,
-                "  {} {}{key}{}: {}",
-                s(&r["source"]),
-                s(&r["position"]),
-                r["field"]
-                    .as_str()
-                    .map(|f| format!(" field {f}"))
-                    .unwrap_or_default(),
-                s(&r["reason"])
-            );
-        }
+                .map(|f| format!(" field {f}"))
+                .unwrap_or_default(),
+            s(&r["reason"])
+        );
     }
-    out
 }

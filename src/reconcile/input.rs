@@ -145,6 +145,16 @@ pub struct DesiredPerson {
     pub frozen: Option<String>,
 }
 
+impl DesiredPerson {
+    /// The mapped userName, when it rendered to a string.
+    pub fn user_name(&self) -> Option<&str> {
+        match self.attrs.get("userName") {
+            Some(Mapped::Value(Value::String(s))) => Some(s),
+            _ => None,
+        }
+    }
+}
+
 /// Lifecycle of a link.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -5,12 +5,15 @@ mod accounts;
 pub mod diff;
 pub mod groups;
 pub mod guards;
+mod hash;
 pub mod input;
 pub mod outcome;
+mod person_ops;
 pub mod plan;
 pub mod planner;
 pub mod target;
 
+pub use hash::state_hash;
 pub use input::{
     AppInput, AppPolicy, ConflictRules, DesiredPerson, GroupState, LeavePolicy, LinkLifecycle,
     LinkState, OrphanPolicy, RemoteUser,
@@ -19,7 +22,7 @@ pub use plan::{
     AppPlan, Change, Conflict, ConflictRule, Held, OpKind, Operation, Plan, QuarantinedRecord,
     SourceSummary, Summary,
 };
-pub use planner::{plan_app, state_hash};
+pub use planner::plan_app;
 
 #[cfg(test)]
 mod tests;

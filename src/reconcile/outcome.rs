@@ -4,9 +4,9 @@
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
+use super::hash::state_hash;
 use super::input::{LinkLifecycle, LinkState};
 use super::plan::{OpKind, Operation};
-use super::planner::state_hash;
 
 /// The link after `op` succeeded against account `remote_id`; `None` for group operations.
 pub fn link_after(
@@ -15,43 +15,9 @@ pub fn link_after(
     remote_id: &str,
     now: DateTime<Utc>,
 ) -> Option<LinkState> {
-    let user_name = op
-        .user_name
-        .clone()
-        .or_else(|| prev.map(|p| p.user_name.clone()))
-        .unwrap_or_default();
     match op.op {
         OpKind::Create | OpKind::Update | OpKind::Reactivate | OpKind::Rebase => {
-            let active = op.active.unwrap_or(true);
-            let last_pushed = if op.desired.is_empty() {
-                prev.map(|p| p.last_pushed.clone()).unwrap_or_default()
-            } else {
-                op.desired.clone()
-            };
-            let hash = op
-                .hash
-                .clone()
-                .unwrap_or_else(|| state_hash(&last_pushed, active));
-            Some(LinkState {
-                remote_id: remote_id.to_string(),
-                user_name,
-                last_pushed,
-                hash,
-                lifecycle: if active {
-                    LinkLifecycle::Active
-                } else {
-                    LinkLifecycle::Inactive
-                },
-                deactivated_at: match (active, prev) {
-                    (true, _) => None,
-                    // An inactive account relinked without history (lost state): its
-                    // delete_after_days wait starts now, never earlier.
-                    (false, None) if op.op == OpKind::Rebase => Some(now),
-                    (false, None) => None,
-                    (false, Some(p)) if p.lifecycle == LinkLifecycle::Active => Some(now),
-                    (false, Some(p)) => p.deactivated_at,
-                },
-            })
+            Some(pushed_link(op, prev, remote_id, now))
         }
         OpKind::Deactivate => {
             let base = prev.cloned()?;
@@ -77,6 +43,52 @@ pub fn link_after(
         | OpKind::MembershipAdd
         | OpKind::MembershipRemove
         | OpKind::GroupDelete => None,
+    }
+}
+
+/// The link after a create, update, reactivation or rebase: what was pushed (or, for an
+/// operation that carried no state, what the link held), active or not as the operation
+/// says.
+fn pushed_link(
+    op: &Operation,
+    prev: Option<&LinkState>,
+    remote_id: &str,
+    now: DateTime<Utc>,
+) -> LinkState {
+    let user_name = op
+        .user_name
+        .clone()
+        .or_else(|| prev.map(|p| p.user_name.clone()))
+        .unwrap_or_default();
+    let active = op.active.unwrap_or(true);
+    let last_pushed = if op.desired.is_empty() {
+        prev.map(|p| p.last_pushed.clone()).unwrap_or_default()
+    } else {
+        op.desired.clone()
+    };
+    let hash = op
+        .hash
+        .clone()
+        .unwrap_or_else(|| state_hash(&last_pushed, active));
+    LinkState {
+        remote_id: remote_id.to_string(),
+        user_name,
+        last_pushed,
+        hash,
+        lifecycle: if active {
+            LinkLifecycle::Active
+        } else {
+            LinkLifecycle::Inactive
+        },
+        deactivated_at: match (active, prev) {
+            (true, _) => None,
+            // An inactive account relinked without history (lost state): its
+            // delete_after_days wait starts now, never earlier.
+            (false, None) if op.op == OpKind::Rebase => Some(now),
+            (false, None) => None,
+            (false, Some(p)) if p.lifecycle == LinkLifecycle::Active => Some(now),
+            (false, Some(p)) => p.deactivated_at,
+        },
     }
 }
 

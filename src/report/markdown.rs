@@ -4,7 +4,7 @@ use std::fmt::Write;
 
 use super::rows::{app_rows, quarantine_rows, Detail};
 use super::Renderer;
-use crate::reconcile::Plan;
+use crate::reconcile::{AppPlan, Plan};
 
 /// Markdown renderer.
 pub struct MarkdownRenderer;
@@ -17,81 +17,103 @@ impl Renderer for MarkdownRenderer {
     fn render(&self, plan: &Plan) -> String {
         let mut out = String::new();
         let _ = writeln!(out, "# hrsync plan\n\nGenerated {}.\n", plan.generated_at);
-        let _ = writeln!(out, "| source | records | quarantined |\n|---|---:|---:|");
-        for s in &plan.sources {
-            let _ = writeln!(
-                out,
-                "| {} | {} | {} |",
-                cell(&s.name),
-                s.records,
-                s.quarantined
-            );
+        write_sources(&mut out, plan);
+        write_app_summaries(&mut out, plan);
+        for a in &plan.apps {
+            write_app_table(&mut out, a);
         }
+        write_record_quarantine(&mut out, plan);
+        out
+    }
+}
+
+fn write_sources(out: &mut String, plan: &Plan) {
+    let _ = writeln!(out, "| source | records | quarantined |\n|---|---:|---:|");
+    for s in &plan.sources {
         let _ = writeln!(
             out,
-            "\n| app | create | update | deactivate | reactivate | delete | membership | conflicts | held |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+            "| {} | {} | {} |",
+            cell(&s.name),
+            s.records,
+            s.quarantined
         );
-        for a in &plan.apps {
-            let s = &a.summary;
-            let _ = writeln!(
-                out,
-                "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-                cell(&a.name),
-                s.create,
-                s.update,
-                s.deactivate,
-                s.reactivate,
-                s.delete,
-                s.membership,
-                s.conflict,
-                s.held
-            );
-        }
-        for a in &plan.apps {
-            let rows = app_rows(a);
-            if rows.is_empty() {
-                continue;
-            }
-            let _ = writeln!(
-                out,
-                "\n## {} (profile {})\n",
-                cell(&a.name),
-                cell(&a.profile)
-            );
-            let _ = writeln!(out, "| op | key | userName | details |\n|---|---|---|---|");
-            for r in rows {
-                let details: Vec<String> = r
-                    .details
-                    .iter()
-                    .map(|d| match d {
-                        Detail::Text(t) => cell(t),
-                        Detail::Path { path, rest } => format!("`{path}`: {}", cell(rest)),
-                    })
-                    .collect();
-                let _ = writeln!(
-                    out,
-                    "| {} | {} | {} | {} |",
-                    r.op,
-                    cell(&r.key),
-                    cell(&r.user_name),
-                    details.join("; ")
-                );
-            }
-        }
-        let quarantined = quarantine_rows(plan);
-        if !quarantined.is_empty() {
-            let _ = writeln!(out, "\n## Quarantined HR records\n\n| source | where | key | reason |\n|---|---|---|---|");
-            for [source, at, key, reason] in quarantined {
-                let _ = writeln!(
-                    out,
-                    "| {} | {} | {} | {} |",
-                    cell(&source),
-                    cell(&at),
-                    cell(&key),
-                    cell(&reason)
-                );
-            }
-        }
-        out
+    }
+}
+
+/// One line of counts per app.
+fn write_app_summaries(out: &mut String, plan: &Plan) {
+    let _ = writeln!(
+        out,
+        "\n| app | create | update | deactivate | reactivate | delete | membership | conflicts | held |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+    );
+    for a in &plan.apps {
+        let s = &a.summary;
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            cell(&a.name),
+            s.create,
+            s.update,
+            s.deactivate,
+            s.reactivate,
+            s.delete,
+            s.membership,
+            s.conflict,
+            s.held
+        );
+    }
+}
+
+/// The app's section: one row per operation and finding; nothing when it has none.
+fn write_app_table(out: &mut String, a: &AppPlan) {
+    let rows = app_rows(a);
+    if rows.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "\n## {} (profile {})\n",
+        cell(&a.name),
+        cell(&a.profile)
+    );
+    let _ = writeln!(out, "| op | key | userName | details |\n|---|---|---|---|");
+    for r in rows {
+        let details: Vec<String> = r
+            .details
+            .iter()
+            .map(|d| match d {
+                Detail::Text(t) => cell(t),
+                Detail::Path { path, rest } => format!("`{path}`: {}", cell(rest)),
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} |",
+            r.op,
+            cell(&r.key),
+            cell(&r.user_name),
+            details.join("; ")
+        );
+    }
+}
+
+fn write_record_quarantine(out: &mut String, plan: &Plan) {
+    let quarantined = quarantine_rows(plan);
+    if quarantined.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "\n## Quarantined HR records\n\n| source | where | key | reason |\n|---|---|---|---|"
+    );
+    for [source, at, key, reason] in quarantined {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} |",
+            cell(&source),
+            cell(&at),
+            cell(&key),
+            cell(&reason)
+        );
     }
 }

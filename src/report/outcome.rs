@@ -3,7 +3,8 @@
 
 use std::fmt::Write;
 
-use crate::engine::CycleReport;
+use crate::engine::{AppOutcome, CycleReport};
+use crate::reconcile::AppPlan;
 
 /// Renders a cycle's outcome.
 pub fn render(report: &CycleReport) -> String {
@@ -15,65 +16,11 @@ pub fn render(report: &CycleReport) -> String {
     let _ = writeln!(out, "hrsync result{id}");
     for app in &report.plan.apps {
         let o = report.outcomes.iter().find(|o| o.app == app.name);
-        let done = |k: &str| o.and_then(|o| o.done.get(k)).copied().unwrap_or(0);
-        let failed = o.map_or(0, |o| o.failed.len());
-        let _ = writeln!(
-            out,
-            "app {:<22} created {}, linked {}, updated {}, deactivated {}, reactivated {}, deleted {}, groups {}, memberships {} · {} failed{}",
-            app.name,
-            done("create"),
-            done("adopt") + done("relink"),
-            done("update") + done("rebase"),
-            done("deactivate"),
-            done("reactivate"),
-            done("delete"),
-            done("group_create") + done("group_delete"),
-            done("membership_add") + done("membership_remove"),
-            failed,
-            if app.held.is_empty() {
-                String::new()
-            } else {
-                format!(", {} held", app.held.len())
-            }
-        );
+        write_app_counts(&mut out, app, o);
         if let Some(o) = o {
-            if let Some(c) = &o.circuit_open {
-                let _ = writeln!(out, "  ! unhealthy: {c}");
-            }
-            for f in &o.failed {
-                let _ = writeln!(out, "  ✗ {} {}: {}", f.op, f.key, f.error);
-            }
-            let skipped: Vec<_> = o
-                .skipped
-                .iter()
-                .filter(|s| !s.error.starts_with("circuit open"))
-                .collect();
-            for s in skipped {
-                let _ = writeln!(out, "  … skipped {} {}: {}", s.op, s.key, s.error);
-            }
+            write_app_problems(&mut out, o);
         }
-        if let Some(h) = app.held.first() {
-            let _ = writeln!(
-                out,
-                "  # held {} deprovision(s): {} (rerun with --allow-mass-deprovision after review)",
-                app.held.len(),
-                h.reason
-            );
-        }
-        for q in &app.quarantined {
-            let _ = writeln!(out, "  ✗ quarantined {}: {}", q.key, q.reason);
-        }
-        for c in &app.conflicts {
-            let _ = writeln!(
-                out,
-                "  ! conflict {} {}: app {}, HR {} (rule: {})",
-                c.key,
-                super::short_path(&c.path),
-                super::show_value(c.app.as_ref()),
-                super::show_value(c.hr.as_ref()),
-                c.rule.as_str()
-            );
-        }
+        write_app_findings(&mut out, app);
     }
     if !report.plan.quarantined.is_empty() {
         let _ = writeln!(
@@ -83,4 +30,73 @@ pub fn render(report: &CycleReport) -> String {
         );
     }
     out
+}
+
+/// The app's line: what was done, by kind, how much failed and how much was held.
+fn write_app_counts(out: &mut String, app: &AppPlan, o: Option<&AppOutcome>) {
+    let done = |k: &str| o.and_then(|o| o.done.get(k)).copied().unwrap_or(0);
+    let failed = o.map_or(0, |o| o.failed.len());
+    let _ = writeln!(
+        out,
+        "app {:<22} created {}, linked {}, updated {}, deactivated {}, reactivated {}, deleted {}, groups {}, memberships {} · {} failed{}",
+        app.name,
+        done("create"),
+        done("adopt") + done("relink"),
+        done("update") + done("rebase"),
+        done("deactivate"),
+        done("reactivate"),
+        done("delete"),
+        done("group_create") + done("group_delete"),
+        done("membership_add") + done("membership_remove"),
+        failed,
+        if app.held.is_empty() {
+            String::new()
+        } else {
+            format!(", {} held", app.held.len())
+        }
+    );
+}
+
+/// An open circuit, the failed operations and the skipped ones (those skipped because the
+/// circuit is open are said once, by the circuit).
+fn write_app_problems(out: &mut String, o: &AppOutcome) {
+    if let Some(c) = &o.circuit_open {
+        let _ = writeln!(out, "  ! unhealthy: {c}");
+    }
+    for f in &o.failed {
+        let _ = writeln!(out, "  ✗ {} {}: {}", f.op, f.key, f.error);
+    }
+    let skipped = o
+        .skipped
+        .iter()
+        .filter(|s| !s.error.starts_with("circuit open"));
+    for s in skipped {
+        let _ = writeln!(out, "  … skipped {} {}: {}", s.op, s.key, s.error);
+    }
+}
+
+/// What the plan held, set aside and found in conflict.
+fn write_app_findings(out: &mut String, app: &AppPlan) {
+    if let Some(h) = app.held.first() {
+        let _ = writeln!(
+            out,
+            "  # held {} deprovision(s): {} (rerun with --allow-mass-deprovision after review)",
+            app.held.len(),
+            h.reason
+        );
+    }
+    for q in &app.quarantined {
+        let _ = writeln!(out, "  ✗ quarantined {}: {}", q.key, q.reason);
+    }
+    for c in &app.conflicts {
+        let _ = writeln!(
+            out,
+            "  ! conflict {} {}: app {}, HR {} (rule: {})",
+            c.key,
+            super::short_path(&c.path),
+            super::show_value(c.app.as_ref()),
+            super::show_value(c.hr.as_ref()),
+            c.rule.as_str()
+        );
+    }
 }

@@ -3,7 +3,7 @@
 //! one per quarantined record, in report order (the text report's order).
 
 use super::{short_path, show_value};
-use crate::reconcile::{AppPlan, Plan};
+use crate::reconcile::{AppPlan, Conflict, Held, Operation, Plan};
 
 /// One part of a row's details column.
 pub enum Detail {
@@ -30,88 +30,94 @@ pub struct Row {
     pub details: Vec<Detail>,
 }
 
-/// The rows of one app, in report order.
+/// The rows of one app, in report order: operations, conflicts, held operations, then
+/// persons set aside, orphans and vanished links.
 pub fn app_rows(a: &AppPlan) -> Vec<Row> {
-    let mut rows = Vec::new();
-    for op in &a.operations {
-        let mut details = Vec::new();
-        if let Some(r) = super::note(op) {
-            details.push(Detail::Text(r));
-        }
-        for c in &op.changes {
-            details.push(Detail::Path {
-                path: short_path(&c.path),
-                rest: format!(
-                    "{} → {}",
-                    show_value(c.old.as_ref()),
-                    show_value(c.new.as_ref())
-                ),
-            });
-        }
-        if !op.members.is_empty() {
-            details.push(Detail::Text(op.members.join(", ")));
-        }
-        rows.push(Row {
-            op: op.op.as_str().to_string(),
-            key: op.key.clone(),
-            user_name: op.user_name.clone().unwrap_or_default(),
-            details,
-        });
-    }
-    for c in &a.conflicts {
-        rows.push(Row {
-            op: "conflict".into(),
-            key: c.key.clone(),
-            user_name: c.user_name.clone().unwrap_or_default(),
-            details: vec![Detail::Path {
-                path: short_path(&c.path),
-                rest: format!(
-                    "app {}, HR {} (rule: {})",
-                    show_value(c.app.as_ref()),
-                    show_value(c.hr.as_ref()),
-                    c.rule.as_str()
-                ),
-            }],
-        });
-    }
-    for h in &a.held {
-        rows.push(Row {
-            op: format!("held {}", h.operation.op.as_str()),
-            key: h.operation.key.clone(),
-            user_name: h.operation.user_name.clone().unwrap_or_default(),
-            details: vec![Detail::Text(h.reason.clone())],
-        });
-    }
-    for q in &a.quarantined {
-        rows.push(Row {
-            op: "quarantined".into(),
-            key: q.key.clone(),
-            user_name: String::new(),
-            details: vec![Detail::Text(q.reason.clone())],
-        });
-    }
-    for o in &a.orphans {
-        rows.push(Row {
-            op: "orphan".into(),
-            key: o.external_id.clone().unwrap_or_else(|| "-".into()),
-            user_name: o.user_name.clone(),
-            details: vec![Detail::Text(format!(
-                "not managed by hrsync{}",
-                if o.active { "" } else { " (inactive)" }
-            ))],
-        });
-    }
-    for k in &a.vanished {
-        rows.push(Row {
-            op: "vanished".into(),
-            key: k.clone(),
-            user_name: String::new(),
-            details: vec![Detail::Text(
-                "linked account no longer exists in the app".into(),
-            )],
-        });
-    }
+    let mut rows: Vec<Row> = a.operations.iter().map(operation_row).collect();
+    rows.extend(a.conflicts.iter().map(conflict_row));
+    rows.extend(a.held.iter().map(held_row));
+    rows.extend(finding_rows(a));
     rows
+}
+
+fn operation_row(op: &Operation) -> Row {
+    let mut details = Vec::new();
+    if let Some(r) = super::note(op) {
+        details.push(Detail::Text(r));
+    }
+    for c in &op.changes {
+        details.push(Detail::Path {
+            path: short_path(&c.path),
+            rest: format!(
+                "{} → {}",
+                show_value(c.old.as_ref()),
+                show_value(c.new.as_ref())
+            ),
+        });
+    }
+    if !op.members.is_empty() {
+        details.push(Detail::Text(op.members.join(", ")));
+    }
+    Row {
+        op: op.op.as_str().to_string(),
+        key: op.key.clone(),
+        user_name: op.user_name.clone().unwrap_or_default(),
+        details,
+    }
+}
+
+fn conflict_row(c: &Conflict) -> Row {
+    Row {
+        op: "conflict".into(),
+        key: c.key.clone(),
+        user_name: c.user_name.clone().unwrap_or_default(),
+        details: vec![Detail::Path {
+            path: short_path(&c.path),
+            rest: format!(
+                "app {}, HR {} (rule: {})",
+                show_value(c.app.as_ref()),
+                show_value(c.hr.as_ref()),
+                c.rule.as_str()
+            ),
+        }],
+    }
+}
+
+fn held_row(h: &Held) -> Row {
+    Row {
+        op: format!("held {}", h.operation.op.as_str()),
+        key: h.operation.key.clone(),
+        user_name: h.operation.user_name.clone().unwrap_or_default(),
+        details: vec![Detail::Text(h.reason.clone())],
+    }
+}
+
+/// What the plan found but does not act on: persons set aside, orphans, vanished links.
+fn finding_rows(a: &AppPlan) -> impl Iterator<Item = Row> + '_ {
+    let quarantined = a.quarantined.iter().map(|q| Row {
+        op: "quarantined".into(),
+        key: q.key.clone(),
+        user_name: String::new(),
+        details: vec![Detail::Text(q.reason.clone())],
+    });
+    let orphans = a.orphans.iter().map(|o| Row {
+        op: "orphan".into(),
+        key: o.external_id.clone().unwrap_or_else(|| "-".into()),
+        user_name: o.user_name.clone(),
+        details: vec![Detail::Text(format!(
+            "not managed by hrsync{}",
+            if o.active { "" } else { " (inactive)" }
+        ))],
+    });
+    let vanished = a.vanished.iter().map(|k| Row {
+        op: "vanished".into(),
+        key: k.clone(),
+        user_name: String::new(),
+        details: vec![Detail::Text(
+            "linked account no longer exists in the app".into(),
+        )],
+    });
+    quarantined.chain(orphans).chain(vanished)
 }
 
 /// The quarantined HR records as (source, where, key, reason).

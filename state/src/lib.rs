@@ -22,6 +22,7 @@ mod lock;
 mod meta;
 mod migrate;
 mod op_quarantine;
+mod open;
 mod outcome;
 mod quarantine;
 mod snapshot;

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use rusqlite::{params, OptionalExtension, Row};
+use rusqlite::{params, CachedStatement, OptionalExtension, Row, Transaction};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -161,75 +161,19 @@ impl Store {
     ) -> Result<SnapshotSaved, StateError> {
         let source = source.to_owned();
         self.write("save the snapshot", move |tx| {
-            let ctx = || format!("save the snapshot of {source}");
+            let mut writes = SnapshotWrites::prepare(tx, &source)?;
             let mut saved = SnapshotSaved::default();
-            let mut find = tx
-                .prepare_cached("SELECT hash FROM snapshot WHERE source = ?1 AND person_key = ?2")
-                .with_ctx(ctx)?;
-            let mut insert = tx
-                .prepare_cached(
-                    "INSERT INTO snapshot (source, person_key, record, hash, first_seen_cycle, \
-                     last_seen_cycle, absent_cycles) VALUES (?1, ?2, ?3, ?4, ?5, ?5, 0)",
-                )
-                .with_ctx(ctx)?;
-            let mut update = tx
-                .prepare_cached(
-                    "UPDATE snapshot SET record = ?3, hash = ?4, last_seen_cycle = ?5, \
-                     absent_cycles = 0, last_absent_cycle = NULL \
-                     WHERE source = ?1 AND person_key = ?2",
-                )
-                .with_ctx(ctx)?;
-            let mut seen = tx
-                .prepare_cached(
-                    "UPDATE snapshot SET last_seen_cycle = ?3, absent_cycles = 0, \
-                     last_absent_cycle = NULL WHERE source = ?1 AND person_key = ?2",
-                )
-                .with_ctx(ctx)?;
             for (key, record) in &records {
-                let hash = record_hash(record);
-                let old: Option<String> = find
-                    .query_row(params![source, key], |r| r.get(0))
-                    .optional()
-                    .with_ctx(|| format!("read the snapshot of {key} in {source}"))?;
-                let write_ctx = || format!("save the snapshot of {key} in {source}");
-                match old {
-                    None => {
-                        let text = to_json(record, "snapshot.record")?;
-                        insert
-                            .execute(params![source, key, text, hash, cycle_id])
-                            .with_ctx(write_ctx)?;
-                        saved.added += 1;
-                    }
-                    Some(old) if old == hash => {
-                        seen.execute(params![source, key, cycle_id])
-                            .with_ctx(write_ctx)?;
-                        saved.unchanged += 1;
-                    }
-                    Some(_) => {
-                        let text = to_json(record, "snapshot.record")?;
-                        update
-                            .execute(params![source, key, text, hash, cycle_id])
-                            .with_ctx(write_ctx)?;
-                        saved.changed += 1;
-                    }
-                }
+                writes.save(&source, cycle_id, key, record, &mut saved)?;
             }
             for key in &frozen {
                 // No row yet (a new person whose only record was set aside): nothing to keep.
-                seen.execute(params![source, key, cycle_id])
+                writes
+                    .mark_seen(&source, cycle_id, key)
                     .with_ctx(|| format!("keep the snapshot of {key} in {source}"))?;
             }
             if complete {
-                // Everyone not stamped with this cycle above was missing from the read.
-                let n = tx
-                    .execute(
-                        "UPDATE snapshot SET absent_cycles = absent_cycles + 1, \
-                         last_absent_cycle = ?2 WHERE source = ?1 AND last_seen_cycle < ?2 \
-                         AND (last_absent_cycle IS NULL OR last_absent_cycle < ?2)",
-                        params![source, cycle_id],
-                    )
-                    .with_ctx(|| format!("count absent persons of {source}"))?;
-                saved.absent = n as u64;
+                saved.absent = count_absent(tx, &source, cycle_id)?;
             }
             tracing::debug!(source = %source, cycle_id, added = saved.added,
                 changed = saved.changed, unchanged = saved.unchanged, absent = saved.absent,
@@ -282,6 +226,107 @@ impl Store {
         })
         .await
     }
+}
+
+/// The statements one read is saved with, prepared once per transaction.
+struct SnapshotWrites<'t> {
+    find: CachedStatement<'t>,
+    insert: CachedStatement<'t>,
+    update: CachedStatement<'t>,
+    seen: CachedStatement<'t>,
+}
+
+impl<'t> SnapshotWrites<'t> {
+    fn prepare(tx: &'t Transaction<'_>, source: &str) -> Result<Self, StateError> {
+        let ctx = || format!("save the snapshot of {source}");
+        let find = tx
+            .prepare_cached("SELECT hash FROM snapshot WHERE source = ?1 AND person_key = ?2")
+            .with_ctx(ctx)?;
+        let insert = tx
+            .prepare_cached(
+                "INSERT INTO snapshot (source, person_key, record, hash, first_seen_cycle, \
+                 last_seen_cycle, absent_cycles) VALUES (?1, ?2, ?3, ?4, ?5, ?5, 0)",
+            )
+            .with_ctx(ctx)?;
+        let update = tx
+            .prepare_cached(
+                "UPDATE snapshot SET record = ?3, hash = ?4, last_seen_cycle = ?5, \
+                 absent_cycles = 0, last_absent_cycle = NULL \
+                 WHERE source = ?1 AND person_key = ?2",
+            )
+            .with_ctx(ctx)?;
+        let seen = tx
+            .prepare_cached(
+                "UPDATE snapshot SET last_seen_cycle = ?3, absent_cycles = 0, \
+                 last_absent_cycle = NULL WHERE source = ?1 AND person_key = ?2",
+            )
+            .with_ctx(ctx)?;
+        Ok(SnapshotWrites {
+            find,
+            insert,
+            update,
+            seen,
+        })
+    }
+
+    /// Saves one present person: added, changed (new record and hash) or unchanged (only
+    /// stamped as seen), counted in `saved`.
+    fn save(
+        &mut self,
+        source: &str,
+        cycle_id: i64,
+        key: &str,
+        record: &Value,
+        saved: &mut SnapshotSaved,
+    ) -> Result<(), StateError> {
+        let hash = record_hash(record);
+        let old: Option<String> = self
+            .find
+            .query_row(params![source, key], |r| r.get(0))
+            .optional()
+            .with_ctx(|| format!("read the snapshot of {key} in {source}"))?;
+        let write_ctx = || format!("save the snapshot of {key} in {source}");
+        match old {
+            None => {
+                let text = to_json(record, "snapshot.record")?;
+                self.insert
+                    .execute(params![source, key, text, hash, cycle_id])
+                    .with_ctx(write_ctx)?;
+                saved.added += 1;
+            }
+            Some(old) if old == hash => {
+                self.mark_seen(source, cycle_id, key).with_ctx(write_ctx)?;
+                saved.unchanged += 1;
+            }
+            Some(_) => {
+                let text = to_json(record, "snapshot.record")?;
+                self.update
+                    .execute(params![source, key, text, hash, cycle_id])
+                    .with_ctx(write_ctx)?;
+                saved.changed += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// Stamps a person as seen in this cycle without touching their record.
+    fn mark_seen(&mut self, source: &str, cycle_id: i64, key: &str) -> rusqlite::Result<usize> {
+        self.seen.execute(params![source, key, cycle_id])
+    }
+}
+
+/// After a complete read, counts everyone not stamped with this cycle one more cycle
+/// absent; returns how many.
+fn count_absent(tx: &Transaction<'_>, source: &str, cycle_id: i64) -> Result<u64, StateError> {
+    let n = tx
+        .execute(
+            "UPDATE snapshot SET absent_cycles = absent_cycles + 1, \
+             last_absent_cycle = ?2 WHERE source = ?1 AND last_seen_cycle < ?2 \
+             AND (last_absent_cycle IS NULL OR last_absent_cycle < ?2)",
+            params![source, cycle_id],
+        )
+        .with_ctx(|| format!("count absent persons of {source}"))?;
+    Ok(n as u64)
 }
 
 #[cfg(test)]

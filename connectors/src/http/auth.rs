@@ -238,6 +238,8 @@ impl Authenticator {
         })
     }
 
+    /// The cached OAuth2 token and its generation, fetched anew when none is cached or
+    /// it is due for refresh.
     async fn oauth2_token(&self) -> Result<(Secret, u64), AuthError> {
         let Auth::OAuth2 {
             token_url,
@@ -254,57 +256,11 @@ impl Authenticator {
                 return Ok((c.token.clone(), c.generation));
             }
         }
-        let url = Url::parse(token_url).map_err(|_| AuthError::TokenUrl(token_url.clone()))?;
-        if super::check_url(&url, self.allow_insecure_http).is_err() {
-            return Err(AuthError::TokenUrl(token_url.clone()));
-        }
-        let mut form = vec![("grant_type", "client_credentials".to_string())];
-        if let Some(s) = scope {
-            form.push(("scope", s.clone()));
-        }
+        let url = self.token_endpoint(token_url)?;
         let generation = self.fetches.fetch_add(1, Ordering::Relaxed) + 1;
-        // Errors name the endpoint without its query and never quote the secret, even when
-        // a token endpoint echoes the request back in its error body.
-        let scrub = |text: &str| scrub_secret(text, client_id, client_secret);
-        let resp = self
-            .http
-            .post(url.clone())
-            .basic_auth(client_id, Some(client_secret.expose()))
-            .form(&form)
-            .send()
-            .await
-            .map_err(|e| AuthError::TokenTransport {
-                url: super::redact_url(&url),
-                message: scrub(&e.without_url().to_string()),
-            })?;
-        let status = resp.status();
-        let body = resp.bytes().await.map_err(|e| AuthError::TokenTransport {
-            url: super::redact_url(&url),
-            message: scrub(&e.without_url().to_string()),
-        })?;
-        if !status.is_success() {
-            // Scrub before cutting, so a cut cannot leave half a secret unrecognised.
-            let text: String = scrub(&String::from_utf8_lossy(&body))
-                .chars()
-                .take(200)
-                .collect();
-            return Err(AuthError::TokenRejected {
-                url: super::redact_url(&url),
-                status: status.as_u16(),
-                detail: text,
-            });
-        }
-        let parsed: TokenResponse =
-            serde_json::from_slice(&body).map_err(|e| AuthError::TokenRejected {
-                url: super::redact_url(&url),
-                status: status.as_u16(),
-                // serde's message may quote the input, which holds the token.
-                detail: format!(
-                    "token response is not valid JSON with access_token (line {}, column {})",
-                    e.line(),
-                    e.column()
-                ),
-            })?;
+        let parsed = self
+            .request_token(&url, client_id, client_secret, scope.as_deref())
+            .await?;
         let lifetime = Duration::from_secs(parsed.expires_in.unwrap_or(3600));
         // Refresh a little early so a token never expires in flight.
         let margin = (lifetime / 10).clamp(Duration::from_secs(1), Duration::from_secs(60));
@@ -316,6 +272,79 @@ impl Authenticator {
         });
         Ok((token, generation))
     }
+
+    /// The token endpoint, held to the same URL policy as every other request.
+    fn token_endpoint(&self, token_url: &str) -> Result<Url, AuthError> {
+        let url = Url::parse(token_url).map_err(|_| AuthError::TokenUrl(token_url.to_string()))?;
+        if super::check_url(&url, self.allow_insecure_http).is_err() {
+            return Err(AuthError::TokenUrl(token_url.to_string()));
+        }
+        Ok(url)
+    }
+
+    /// Posts the client-credentials grant and reads the token from the answer.
+    async fn request_token(
+        &self,
+        url: &Url,
+        client_id: &str,
+        client_secret: &Secret,
+        scope: Option<&str>,
+    ) -> Result<TokenResponse, AuthError> {
+        let mut form = vec![("grant_type", "client_credentials".to_string())];
+        if let Some(s) = scope {
+            form.push(("scope", s.to_string()));
+        }
+        // Errors name the endpoint without its query and never quote the secret, even when
+        // a token endpoint echoes the request back in its error body.
+        let scrub = |text: &str| scrub_secret(text, client_id, client_secret);
+        let transport = |e: reqwest::Error| AuthError::TokenTransport {
+            url: super::redact_url(url),
+            message: scrub(&e.without_url().to_string()),
+        };
+        let resp = self
+            .http
+            .post(url.clone())
+            .basic_auth(client_id, Some(client_secret.expose()))
+            .form(&form)
+            .send()
+            .await
+            .map_err(transport)?;
+        let status = resp.status().as_u16();
+        let body = resp.bytes().await.map_err(transport)?;
+        token_from_answer(url, status, &body, scrub)
+    }
+}
+
+/// The token of a token endpoint's answer, or why there is none (its scrubbed error text,
+/// or that the body is not a token response).
+fn token_from_answer(
+    url: &Url,
+    status: u16,
+    body: &[u8],
+    scrub: impl Fn(&str) -> String,
+) -> Result<TokenResponse, AuthError> {
+    if !(200..300).contains(&status) {
+        // Scrub before cutting, so a cut cannot leave half a secret unrecognised.
+        let text: String = scrub(&String::from_utf8_lossy(body))
+            .chars()
+            .take(200)
+            .collect();
+        return Err(AuthError::TokenRejected {
+            url: super::redact_url(url),
+            status,
+            detail: text,
+        });
+    }
+    serde_json::from_slice(body).map_err(|e| AuthError::TokenRejected {
+        url: super::redact_url(url),
+        status,
+        // serde's message may quote the input, which holds the token.
+        detail: format!(
+            "token response is not valid JSON with access_token (line {}, column {})",
+            e.line(),
+            e.column()
+        ),
+    })
 }
 
 /// Replaces every form in which the secret was sent (raw, form-encoded, inside the Basic

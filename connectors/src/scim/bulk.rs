@@ -8,10 +8,11 @@ use std::collections::{BTreeMap, VecDeque};
 use reqwest::Method;
 use serde_json::{json, Map, Value};
 
+use super::bulk_batch::{batches, resolve_refs, status_of};
 use super::client::ScimClient;
 use super::error::{parse_error_body, ErrorBody, ScimError};
 use super::patch::{patch_body, PatchOp};
-use super::resource::get_ci;
+use super::value::get_ci;
 use super::BULK_REQUEST_SCHEMA;
 use crate::http::Replay;
 
@@ -19,8 +20,6 @@ use crate::http::Replay;
 const DEFAULT_MAX_OPERATIONS: usize = 50;
 /// Payload bound when the app advertises Bulk without `maxPayloadSize` (1 MiB).
 const DEFAULT_MAX_PAYLOAD: usize = 1 << 20;
-/// Bytes of the request envelope around the operations.
-const ENVELOPE: usize = 128;
 
 /// Method of one bulk operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -143,59 +142,6 @@ impl BulkResult {
     }
 }
 
-/// Replaces `bulkId:X` references by the ids created so far.
-fn resolve_refs(v: &mut Value, ids: &BTreeMap<String, String>) {
-    match v {
-        Value::String(s) => {
-            if let Some(real) = s.strip_prefix("bulkId:").and_then(|r| ids.get(r)) {
-                *s = real.clone();
-            } else if s.contains("bulkId:") {
-                for (b, real) in ids {
-                    *s = s.replace(&format!("bulkId:{b}"), real);
-                }
-            }
-        }
-        Value::Array(a) => a.iter_mut().for_each(|x| resolve_refs(x, ids)),
-        Value::Object(o) => o.values_mut().for_each(|x| resolve_refs(x, ids)),
-        _ => {}
-    }
-}
-
-fn status_of(v: Option<&Value>) -> u16 {
-    match v {
-        Some(Value::Number(n)) => n.as_u64().and_then(|n| u16::try_from(n).ok()).unwrap_or(0),
-        Some(Value::String(s)) => s.trim().parse().unwrap_or(0),
-        // SCIM 1.1 wrote {"code": "201"}.
-        Some(Value::Object(o)) => status_of(get_ci(o, "code")),
-        _ => 0,
-    }
-}
-
-/// Splits operation indices into batches within both limits; operations too large on
-/// their own are returned apart.
-fn batches(sizes: &[usize], max_ops: usize, max_bytes: usize) -> (Vec<Vec<usize>>, Vec<usize>) {
-    let mut out = Vec::new();
-    let mut too_big = Vec::new();
-    let mut cur = Vec::new();
-    let mut bytes = ENVELOPE;
-    for (i, &size) in sizes.iter().enumerate() {
-        if size + ENVELOPE > max_bytes {
-            too_big.push(i);
-            continue;
-        }
-        if !cur.is_empty() && (cur.len() >= max_ops || bytes + size + 1 > max_bytes) {
-            out.push(std::mem::take(&mut cur));
-            bytes = ENVELOPE;
-        }
-        bytes += size + 1;
-        cur.push(i);
-    }
-    if !cur.is_empty() {
-        out.push(cur);
-    }
-    (out, too_big)
-}
-
 impl ScimClient {
     /// Whether Bulk may be used: the profile allows it and the app advertises it.
     pub async fn bulk_supported(&self) -> bool {
@@ -213,12 +159,37 @@ impl ScimClient {
     /// advertise Bulk.
     #[tracing::instrument(name = "scim", skip_all, fields(app = %self.inner.app, op = "bulk", count = ops.len()))]
     pub async fn bulk(&self, ops: Vec<BulkOp>) -> Result<Vec<BulkResult>, ScimError> {
-        const OP: &str = "bulk";
+        let (max_ops, max_bytes) = self.bulk_limits().await?;
+        let mut run = BulkRun::new(&ops);
+        let mut queue = run.plan(max_ops, max_bytes);
+        while let Some(batch) = queue.pop_front() {
+            match self.send_batch(&mut run, &batch).await? {
+                BatchFate::Answered => {}
+                BatchFate::TooLarge => {
+                    let (a, b) = batch.split_at(batch.len() / 2);
+                    tracing::debug!(app = %self.inner.app, size = batch.len(), "Bulk payload too large; splitting.");
+                    queue.push_front(b.to_vec());
+                    queue.push_front(a.to_vec());
+                }
+                BatchFate::Failed(status, detail) => {
+                    let rest = std::iter::once(batch).chain(queue.drain(..)).flatten();
+                    for i in rest {
+                        run.fail(i, status, detail.clone());
+                    }
+                }
+            }
+        }
+        Ok(run.finish())
+    }
+
+    /// The app's batch limits (operations, bytes), or [`ScimError::Unsupported`] when Bulk
+    /// may not be used.
+    async fn bulk_limits(&self) -> Result<(usize, usize), ScimError> {
         let caps = self.ensure_capabilities().await?;
         if !self.inner.profile.bulk || !caps.bulk.supported {
             return Err(ScimError::Unsupported {
                 app: self.inner.app.clone(),
-                op: OP,
+                op: BULK_OP,
                 detail: "the app does not advertise Bulk".into(),
             });
         }
@@ -228,78 +199,173 @@ impl ScimClient {
             .unwrap_or(DEFAULT_MAX_OPERATIONS)
             .max(1);
         let max_bytes = caps.bulk.max_payload_size.unwrap_or(DEFAULT_MAX_PAYLOAD);
-        let bulk_ids: Vec<String> = ops
+        Ok((max_ops, max_bytes))
+    }
+
+    /// Sends one batch and records the app's answer per operation; an auth failure is an
+    /// error of the whole call.
+    async fn send_batch(
+        &self,
+        run: &mut BulkRun<'_>,
+        batch: &[usize],
+    ) -> Result<BatchFate, ScimError> {
+        let body = run.request(batch);
+        let has_post = batch.iter().any(|&i| run.ops[i].method == BulkMethod::Post);
+        let replay = if has_post {
+            Replay::OnlyIfUnprocessed
+        } else {
+            Replay::Safe
+        };
+        let url = self.endpoint(&["Bulk"])?;
+        let sent = self
+            .send(BULK_OP, Method::POST, url, Some(&body), replay)
+            .await;
+        Ok(match sent {
+            Ok(resp) if resp.status.as_u16() == 413 && batch.len() > 1 => BatchFate::TooLarge,
+            Ok(resp) if resp.status.is_success() => match self.json(BULK_OP, &resp) {
+                Ok(doc) => {
+                    run.record(&doc, batch);
+                    BatchFate::Answered
+                }
+                Err(e) => BatchFate::Failed(0, e.to_string()),
+            },
+            Ok(resp) => match self.error_from(BULK_OP, "Bulk", &resp) {
+                e @ ScimError::Unauthorized { .. } => return Err(e),
+                e => BatchFate::Failed(resp.status.as_u16(), e.to_string()),
+            },
+            Err(e @ ScimError::Unauthorized { .. }) => return Err(e),
+            Err(e) => BatchFate::Failed(0, e.to_string()),
+        })
+    }
+}
+
+/// The operation name bulk requests are logged and reported under.
+const BULK_OP: &str = "bulk";
+
+/// What became of one batch sent.
+enum BatchFate {
+    /// The app answered; each operation's result is recorded.
+    Answered,
+    /// The app found the batch too large: send its halves instead.
+    TooLarge,
+    /// The whole batch failed, with this status (0 = no HTTP answer) and detail.
+    Failed(u16, String),
+}
+
+/// One bulk call in progress: the operations, their `bulkId`s, the results so far and
+/// the ids created so far (for `bulkId:` references of later batches).
+struct BulkRun<'a> {
+    ops: &'a [BulkOp],
+    bulk_ids: Vec<String>,
+    results: Vec<Option<BulkResult>>,
+    created: BTreeMap<String, String>,
+}
+
+impl<'a> BulkRun<'a> {
+    fn new(ops: &'a [BulkOp]) -> Self {
+        let bulk_ids = ops
             .iter()
             .enumerate()
             .map(|(i, op)| op.bulk_id.clone().unwrap_or_else(|| format!("hrsync-{i}")))
             .collect();
-        let sizes: Vec<usize> = ops
+        BulkRun {
+            ops,
+            bulk_ids,
+            results: vec![None; ops.len()],
+            created: BTreeMap::new(),
+        }
+    }
+
+    /// Batches the operations within the limits; one too large on its own fails here.
+    fn plan(&mut self, max_ops: usize, max_bytes: usize) -> VecDeque<Vec<usize>> {
+        let sizes: Vec<usize> = self
+            .ops
             .iter()
-            .zip(&bulk_ids)
+            .zip(&self.bulk_ids)
             .map(|(op, b)| op.to_json(b).to_string().len())
             .collect();
-        let mut results: Vec<Option<BulkResult>> = vec![None; ops.len()];
         let (planned, too_big) = batches(&sizes, max_ops, max_bytes);
         for i in too_big {
-            results[i] = Some(BulkResult::failed(
-                &bulk_ids[i],
-                ops[i].method,
+            self.fail(
+                i,
                 413,
                 format!("operation is larger than the app's maxPayloadSize of {max_bytes} bytes"),
-            ));
+            );
         }
-        let mut queue: VecDeque<Vec<usize>> = planned.into();
-        let mut created: BTreeMap<String, String> = BTreeMap::new();
-        while let Some(batch) = queue.pop_front() {
-            let mut wire = Vec::with_capacity(batch.len());
-            for &i in &batch {
-                let mut v = ops[i].to_json(&bulk_ids[i]);
-                resolve_refs(&mut v, &created);
-                wire.push(v);
-            }
-            let body = json!({"schemas": [BULK_REQUEST_SCHEMA], "Operations": wire});
-            let has_post = batch.iter().any(|&i| ops[i].method == BulkMethod::Post);
-            let replay = if has_post {
-                Replay::OnlyIfUnprocessed
-            } else {
-                Replay::Safe
+        planned.into()
+    }
+
+    /// The BulkRequest of a batch, with references to resources created so far resolved.
+    fn request(&self, batch: &[usize]) -> Value {
+        let wire: Vec<Value> = batch
+            .iter()
+            .map(|&i| {
+                let mut v = self.ops[i].to_json(&self.bulk_ids[i]);
+                resolve_refs(&mut v, &self.created);
+                v
+            })
+            .collect();
+        json!({"schemas": [BULK_REQUEST_SCHEMA], "Operations": wire})
+    }
+
+    fn fail(&mut self, i: usize, status: u16, detail: String) {
+        self.results[i] = Some(BulkResult::failed(
+            &self.bulk_ids[i],
+            self.ops[i].method,
+            status,
+            detail,
+        ));
+    }
+
+    /// Reads a BulkResponse, matching operations by `bulkId` (or by position when the app
+    /// leaves it out).
+    fn record(&mut self, doc: &Value, batch: &[usize]) {
+        let answered: Vec<Value> = doc
+            .as_object()
+            .and_then(|o| get_ci(o, "Operations"))
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let no_ids = answered
+            .iter()
+            .all(|a| a.as_object().and_then(|o| get_ci(o, "bulkId")).is_none());
+        for (pos, &i) in batch.iter().enumerate() {
+            let by_id = answered.iter().find(|a| {
+                a.as_object()
+                    .and_then(|o| get_ci(o, "bulkId"))
+                    .and_then(Value::as_str)
+                    == Some(self.bulk_ids[i].as_str())
+            });
+            let Some(a) = by_id
+                .or(if no_ids { answered.get(pos) } else { None })
+                .and_then(Value::as_object)
+            else {
+                self.fail(
+                    i,
+                    0,
+                    "the app's bulk response did not mention this operation".into(),
+                );
+                continue;
             };
-            let url = self.endpoint(&["Bulk"])?;
-            let sent = self.send(OP, Method::POST, url, Some(&body), replay).await;
-            let failure = match sent {
-                Ok(resp) if resp.status.as_u16() == 413 && batch.len() > 1 => {
-                    let (a, b) = batch.split_at(batch.len() / 2);
-                    tracing::debug!(app = %self.inner.app, size = batch.len(), "Bulk payload too large; splitting.");
-                    queue.push_front(b.to_vec());
-                    queue.push_front(a.to_vec());
-                    continue;
-                }
-                Ok(resp) if resp.status.is_success() => match self.json(OP, &resp) {
-                    Ok(doc) => {
-                        self.record(&doc, &batch, &ops, &bulk_ids, &mut results, &mut created);
-                        continue;
-                    }
-                    Err(e) => (0, e.to_string()),
-                },
-                Ok(resp) => match self.error_from(OP, "Bulk", &resp) {
-                    e @ ScimError::Unauthorized { .. } => return Err(e),
-                    e => (resp.status.as_u16(), e.to_string()),
-                },
-                Err(e @ ScimError::Unauthorized { .. }) => return Err(e),
-                Err(e) => (0, e.to_string()),
-            };
-            let (status, detail) = failure;
-            let rest = std::iter::once(batch).chain(queue.drain(..)).flatten();
-            for i in rest {
-                results[i] = Some(BulkResult::failed(
-                    &bulk_ids[i],
-                    ops[i].method,
-                    status,
-                    detail.clone(),
-                ));
+            let result = answer_of(a, &self.bulk_ids[i], self.ops[i].method);
+            if let (BulkMethod::Post, Some(real), true) =
+                (result.method, &result.id, result.error.is_none())
+            {
+                self.created.insert(self.bulk_ids[i].clone(), real.clone());
             }
+            self.results[i] = Some(result);
         }
-        Ok(results
+    }
+
+    /// One result per operation, in the order given.
+    fn finish(self) -> Vec<BulkResult> {
+        let BulkRun {
+            ops,
+            bulk_ids,
+            results,
+            ..
+        } = self;
+        results
             .into_iter()
             .enumerate()
             .map(|(i, r)| {
@@ -307,113 +373,39 @@ impl ScimClient {
                     BulkResult::failed(&bulk_ids[i], ops[i].method, 0, "no result".into())
                 })
             })
-            .collect())
-    }
-
-    /// Reads a BulkResponse, matching operations by `bulkId` (or by position when the app
-    /// leaves it out).
-    fn record(
-        &self,
-        doc: &Value,
-        batch: &[usize],
-        ops: &[BulkOp],
-        bulk_ids: &[String],
-        results: &mut [Option<BulkResult>],
-        created: &mut BTreeMap<String, String>,
-    ) {
-        let answered: Vec<Value> = doc
-            .as_object()
-            .and_then(|o| get_ci(o, "Operations"))
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        for (pos, &i) in batch.iter().enumerate() {
-            let by_id = answered.iter().find(|a| {
-                a.as_object()
-                    .and_then(|o| get_ci(o, "bulkId"))
-                    .and_then(Value::as_str)
-                    == Some(bulk_ids[i].as_str())
-            });
-            let no_ids = answered
-                .iter()
-                .all(|a| a.as_object().and_then(|o| get_ci(o, "bulkId")).is_none());
-            let Some(a) = by_id
-                .or(if no_ids { answered.get(pos) } else { None })
-                .and_then(Value::as_object)
-            else {
-                results[i] = Some(BulkResult::failed(
-                    &bulk_ids[i],
-                    ops[i].method,
-                    0,
-                    "the app's bulk response did not mention this operation".into(),
-                ));
-                continue;
-            };
-            let status = status_of(get_ci(a, "status"));
-            let location = get_ci(a, "location")
-                .and_then(Value::as_str)
-                .map(str::to_string);
-            let id = location
-                .as_deref()
-                .and_then(|l| l.trim_end_matches('/').rsplit('/').next())
-                .filter(|s| !s.is_empty())
-                .map(str::to_string);
-            let error = if (200..300).contains(&status) {
-                None
-            } else {
-                Some(match get_ci(a, "response") {
-                    Some(r) => parse_error_body(r.to_string().as_bytes()),
-                    None => ErrorBody {
-                        status: Some(status),
-                        ..ErrorBody::default()
-                    },
-                })
-            };
-            if let (BulkMethod::Post, Some(real), true) = (ops[i].method, &id, error.is_none()) {
-                created.insert(bulk_ids[i].clone(), real.clone());
-            }
-            results[i] = Some(BulkResult {
-                bulk_id: bulk_ids[i].clone(),
-                method: ops[i].method,
-                status,
-                location,
-                id,
-                error,
-            });
-        }
+            .collect()
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn batches_respect_both_limits() {
-        let (b, big) = batches(&[10, 10, 10, 10, 10], 2, 10_000);
-        assert_eq!(b, vec![vec![0, 1], vec![2, 3], vec![4]]);
-        assert!(big.is_empty());
-        // 128 envelope + 3 * (100 + 1) > 400, so two per batch.
-        let (b, _) = batches(&[100, 100, 100, 100], 10, 400);
-        assert_eq!(b, vec![vec![0, 1], vec![2, 3]]);
-        let (b, big) = batches(&[10, 1000, 10], 10, 500);
-        assert_eq!(b, vec![vec![0, 2]]);
-        assert_eq!(big, vec![1]);
-    }
-
-    #[test]
-    fn references_and_statuses() {
-        let mut ids = BTreeMap::new();
-        ids.insert("u1".to_string(), "abc".to_string());
-        let mut v = json!({"members": [{"value": "bulkId:u1"}], "path": "/Users/bulkId:u1", "x": "bulkId:u2"});
-        resolve_refs(&mut v, &ids);
-        assert_eq!(
-            v,
-            json!({"members": [{"value": "abc"}], "path": "/Users/abc", "x": "bulkId:u2"})
-        );
-        assert_eq!(status_of(Some(&json!("201"))), 201);
-        assert_eq!(status_of(Some(&json!(409))), 409);
-        assert_eq!(status_of(Some(&json!({"code": "200"}))), 200);
-        assert_eq!(status_of(None), 0);
+/// The result of one operation as the app's BulkResponse reports it: its status, the
+/// created resource's location and id, and the error when it failed.
+fn answer_of(a: &Map<String, Value>, bulk_id: &str, method: BulkMethod) -> BulkResult {
+    let status = status_of(get_ci(a, "status"));
+    let location = get_ci(a, "location")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let id = location
+        .as_deref()
+        .and_then(|l| l.trim_end_matches('/').rsplit('/').next())
+        .filter(|s| !s.is_empty())
+        .map(str::to_string);
+    let error = if (200..300).contains(&status) {
+        None
+    } else {
+        Some(match get_ci(a, "response") {
+            Some(r) => parse_error_body(r.to_string().as_bytes()),
+            None => ErrorBody {
+                status: Some(status),
+                ..ErrorBody::default()
+            },
+        })
+    };
+    BulkResult {
+        bulk_id: bulk_id.to_string(),
+        method,
+        status,
+        location,
+        id,
+        error,
     }
 }

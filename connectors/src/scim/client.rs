@@ -309,70 +309,15 @@ impl ScimClient {
             .clone()
             .unwrap_or_else(|| format!("HTTP {status} without detail"));
         match status {
-            401 | 403 => ScimError::Unauthorized {
-                app,
-                op,
-                status,
-                detail,
-            },
-            404 => ScimError::NotFound {
-                app,
-                op,
-                what: what.to_string(),
-            },
-            409 => ScimError::Conflict {
-                app,
-                op,
-                scim_type: body.scim_type,
-                detail,
-            },
-            400 if body
-                .scim_type
-                .as_deref()
-                .is_some_and(|t| t.eq_ignore_ascii_case("uniqueness")) =>
-            {
-                ScimError::Conflict {
-                    app,
-                    op,
-                    scim_type: body.scim_type,
-                    detail,
-                }
-            }
-            429 => ScimError::Throttled {
-                app,
-                op,
-                retry_after: retry_after(&resp.headers, wall_clock()),
-            },
             // 501 says the operation is not supported: as permanent as a 4xx.
-            400..=499 | 501 => ScimError::Rejected {
-                app,
-                op,
-                status,
-                scim_type: body.scim_type,
-                detail,
-            },
+            400..=499 | 501 => refused(app, op, what, resp, body.scim_type, detail),
             500..=599 => ScimError::Server {
                 app,
                 op,
                 status,
                 detail,
             },
-            300..=399 => ScimError::InvalidResponse {
-                app,
-                op,
-                detail: format!(
-                    "redirect (HTTP {status}) to {}; check base_url",
-                    resp.headers
-                        .get(LOCATION)
-                        .and_then(|l| l.to_str().ok())
-                        .unwrap_or("?")
-                ),
-            },
-            _ => ScimError::InvalidResponse {
-                app,
-                op,
-                detail: format!("unexpected HTTP {status}"),
-            },
+            _ => unexpected(app, op, resp),
         }
     }
 
@@ -425,4 +370,74 @@ impl ScimClient {
         };
         Some(m.lock_owned().await)
     }
+}
+
+/// The error of a 4xx (or 501) answer: what the app refused, and so what the caller does.
+fn refused(
+    app: String,
+    op: &'static str,
+    what: &str,
+    resp: &Response,
+    scim_type: Option<String>,
+    detail: String,
+) -> ScimError {
+    let status = resp.status.as_u16();
+    let uniqueness = scim_type
+        .as_deref()
+        .is_some_and(|t| t.eq_ignore_ascii_case("uniqueness"));
+    match status {
+        401 | 403 => ScimError::Unauthorized {
+            app,
+            op,
+            status,
+            detail,
+        },
+        404 => ScimError::NotFound {
+            app,
+            op,
+            what: what.to_string(),
+        },
+        409 => ScimError::Conflict {
+            app,
+            op,
+            scim_type,
+            detail,
+        },
+        400 if uniqueness => ScimError::Conflict {
+            app,
+            op,
+            scim_type,
+            detail,
+        },
+        429 => ScimError::Throttled {
+            app,
+            op,
+            retry_after: retry_after(&resp.headers, wall_clock()),
+        },
+        _ => ScimError::Rejected {
+            app,
+            op,
+            status,
+            scim_type,
+            detail,
+        },
+    }
+}
+
+/// The error of an answer no SCIM app should give: a redirect (a wrong `base_url`, most
+/// likely) or a status outside the error classes.
+fn unexpected(app: String, op: &'static str, resp: &Response) -> ScimError {
+    let status = resp.status.as_u16();
+    let detail = if (300..=399).contains(&status) {
+        format!(
+            "redirect (HTTP {status}) to {}; check base_url",
+            resp.headers
+                .get(LOCATION)
+                .and_then(|l| l.to_str().ok())
+                .unwrap_or("?")
+        )
+    } else {
+        format!("unexpected HTTP {status}")
+    };
+    ScimError::InvalidResponse { app, op, detail }
 }

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::resource::get_ci;
+use super::value::get_ci;
 
 /// Bulk support (RFC 7643 §5 `bulk`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

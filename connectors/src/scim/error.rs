@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::http::{HttpError, TransportKind};
 
-use super::resource::get_ci;
+use super::value::get_ci;
 
 /// A failed SCIM operation. Every variant names the app and the operation.
 #[derive(Debug, thiserror::Error)]

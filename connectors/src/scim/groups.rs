@@ -14,7 +14,8 @@ use super::filter::Filter;
 use super::patch::{
     member_add_batches, member_remove_batches, members_value, patch_body, PatchOp, RemovalForm,
 };
-use super::resource::{get_ci, id, key_ci, member_entry_id, member_ids};
+use super::resource::{id, member_entry_id, member_ids};
+use super::value::{get_ci, key_ci};
 use super::GROUP_SCHEMA;
 use crate::http::Replay;
 
@@ -124,50 +125,26 @@ impl ScimClient {
             return Ok(());
         }
         let _guard = self.write_guard(&format!("Groups/{group_id}")).await;
-        let profile = &self.inner.profile;
-        let readable = profile.group_members_readable;
+        let readable = self.inner.profile.group_members_readable;
         let remembered = self.removal_form();
-        let mut chain: Vec<RemovalForm> = if self.write_mode() == WriteMode::Put {
-            vec![RemovalForm::PutGroup]
-        } else {
-            remembered
-                .into_iter()
-                .chain(profile.member_removal.iter().copied())
-                .collect()
-        };
-        let mut seen = BTreeSet::new();
-        chain.retain(|f| seen.insert(*f));
-        chain.retain(|f| {
-            readable || !matches!(f, RemovalForm::ReplaceMembers | RemovalForm::PutGroup)
-        });
         let mut last = None;
-        for form in chain {
+        for form in self.removal_chain(remembered, readable) {
             match self.remove_with(OP, form, group_id, ids).await {
+                Ok(()) if remembered == Some(form) || !readable => {
+                    *lock(&self.inner.removal_form) = Some(form);
+                    return Ok(());
+                }
                 Ok(()) => {
-                    if remembered == Some(form) || !readable {
-                        *lock(&self.inner.removal_form) = Some(form);
-                        return Ok(());
-                    }
-                    let group = self.get_resource(OP, "Groups", group_id).await?;
-                    let still: Vec<String> = group
-                        .as_ref()
-                        .map(member_ids)
-                        .unwrap_or_default()
-                        .into_iter()
-                        .filter(|m| ids.contains(m))
-                        .collect();
-                    if still.is_empty() {
+                    let left = self.members_left(OP, group_id, ids).await?;
+                    if left == 0 {
                         tracing::info!(app = %self.inner.app, ?form, "Member removal form works; keeping it.");
                         *lock(&self.inner.removal_form) = Some(form);
                         return Ok(());
                     }
-                    tracing::warn!(app = %self.inner.app, ?form, left = still.len(), "App accepted the member removal but did not apply it.");
+                    tracing::warn!(app = %self.inner.app, ?form, left, "App accepted the member removal but did not apply it.");
                     last = Some(self.invalid(
                         OP,
-                        format!(
-                            "{form:?} removal answered success but {} member(s) remain",
-                            still.len()
-                        ),
+                        format!("{form:?} removal answered success but {left} member(s) remain"),
                     ));
                 }
                 Err(
@@ -190,6 +167,43 @@ impl ScimClient {
             op: OP,
             detail: "no member removal form is available".into(),
         }))
+    }
+
+    /// The removal forms to try, in order, each once: the remembered one first, then the
+    /// profile's; only PUT once the app has refused PATCH. Forms that rewrite the member
+    /// list need it readable.
+    fn removal_chain(&self, remembered: Option<RemovalForm>, readable: bool) -> Vec<RemovalForm> {
+        let mut chain: Vec<RemovalForm> = if self.write_mode() == WriteMode::Put {
+            vec![RemovalForm::PutGroup]
+        } else {
+            remembered
+                .into_iter()
+                .chain(self.inner.profile.member_removal.iter().copied())
+                .collect()
+        };
+        let mut seen = BTreeSet::new();
+        chain.retain(|f| seen.insert(*f));
+        chain.retain(|f| {
+            readable || !matches!(f, RemovalForm::ReplaceMembers | RemovalForm::PutGroup)
+        });
+        chain
+    }
+
+    /// How many of `ids` the group, read back, still holds.
+    async fn members_left(
+        &self,
+        op: &'static str,
+        group_id: &str,
+        ids: &[String],
+    ) -> Result<usize, ScimError> {
+        let group = self.get_resource(op, "Groups", group_id).await?;
+        Ok(group
+            .as_ref()
+            .map(member_ids)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|m| ids.contains(m))
+            .count())
     }
 
     async fn remove_with(

@@ -6,7 +6,8 @@ use serde_json::{Map, Value};
 
 use super::patch::{PatchKind, PatchOp};
 use super::path::AttrPath;
-use super::resource::{get_ci, key_ci, remove_at, set_at};
+use super::resource::{remove_at, set_at};
+use super::value::{get_ci, key_ci};
 
 /// Read-only attributes a PUT should not carry (RFC 7643 §3.1, §4.1.2).
 const READ_ONLY: &[&str] = &["meta", "groups"];

@@ -7,6 +7,7 @@
 //! it takes PATCH, how it removes group members, and so on.
 
 pub mod bulk;
+mod bulk_batch;
 pub mod client;
 pub mod discovery;
 pub mod error;
@@ -20,12 +21,13 @@ pub mod path;
 pub mod profiles;
 pub mod resource;
 mod users;
+mod value;
 
 pub use bulk::{BulkMethod, BulkOp, BulkResult};
 pub use client::{ScimClient, WriteMode};
 pub use discovery::{parse_capabilities, BulkCaps, Capabilities, FilterCaps};
 pub use error::{parse_error_body, ErrorBody, ScimError};
-pub use filter::{escape_string, Filter};
+pub use filter::Filter;
 pub use lookup::MatchOn;
 pub use patch::{
     member_add_batches, member_remove_batches, members_value, ops_from_changes, patch_body,
@@ -36,6 +38,7 @@ pub use profiles::{DeleteSemantics, Deprovision, Pagination, PatchSupport, Profi
 pub use resource::{
     build_user, display_name, emails, external_id, extract, id, member_ids, user_name, values_at,
 };
+pub use value::escape_string;
 
 /// The SCIM media type (RFC 7644 §3.1), sent as Content-Type and Accept.
 pub const MEDIA_TYPE: &str = "application/scim+json";

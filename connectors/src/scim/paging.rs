@@ -14,7 +14,8 @@ use super::client::ScimClient;
 use super::error::ScimError;
 use super::filter::Filter;
 use super::profiles::Pagination;
-use super::resource::{get_ci, id};
+use super::resource::id;
+use super::value::get_ci;
 use crate::http::Replay;
 
 /// Everything but the RFC 3986 unreserved characters is encoded, spaces as `%20` (not
@@ -71,6 +72,28 @@ fn next_cursor(body: &Value) -> Option<String> {
         .map(str::to_string)
 }
 
+/// Resources gathered across pages, each kept once: pages can shift while they are read.
+#[derive(Default)]
+struct Gathered {
+    out: Vec<Value>,
+    seen: BTreeSet<String>,
+}
+
+impl Gathered {
+    /// Keeps the resources not seen before; returns how many that was.
+    fn keep_new(&mut self, page: Vec<Value>) -> usize {
+        let mut fresh = 0usize;
+        for r in page {
+            let key = id(&r).map_or_else(|| r.to_string(), str::to_string);
+            if self.seen.insert(key) {
+                self.out.push(r);
+                fresh += 1;
+            }
+        }
+        fresh
+    }
+}
+
 impl ScimClient {
     /// Lists every resource of an endpoint (`Users`, `Groups`), optionally filtered by the
     /// server; the caller verifies filter results itself.
@@ -92,71 +115,97 @@ impl ScimClient {
         if let Some(f) = filter {
             base.push(("filter", f.to_string()));
         }
-        let cap = self.capabilities().and_then(|c| c.filter.max_results);
-        let count = |max: usize| cap.map_or(max, |c| c.min(max)).max(1).to_string();
-        let mut out = Vec::new();
-        let mut seen = BTreeSet::new();
-        let mut keep_new = |page: Vec<Value>| {
-            let mut fresh = 0usize;
-            for r in page {
-                let key = id(&r).map_or_else(|| r.to_string(), str::to_string);
-                if seen.insert(key) {
-                    out.push(r);
-                    fresh += 1;
-                }
-            }
-            fresh
-        };
+        let mut gathered = Gathered::default();
         match profile.pagination {
             Pagination::None => {
                 let page = self.page(op, endpoint, &base).await?.0;
-                keep_new(page);
+                gathered.keep_new(page);
             }
             Pagination::Index { max_count } => {
-                let mut start = 1usize;
-                for _ in 0..MAX_PAGES {
-                    let mut q = base.clone();
-                    q.push(("startIndex", start.to_string()));
-                    q.push(("count", count(max_count)));
-                    let (page, body) = self.page(op, endpoint, &q).await?;
-                    let len = page.len();
-                    if len == 0 {
-                        break;
-                    }
-                    if keep_new(page) == 0 {
-                        // The server ignores startIndex and sends the same page again.
-                        tracing::warn!(app = %self.inner.app, endpoint, start, "Page repeats earlier results; stopping.");
-                        break;
-                    }
-                    start += len;
-                    match number_of(&body, "totalResults") {
-                        Some(total) if start > total => break,
-                        _ => {}
-                    }
-                }
+                self.list_by_index(op, endpoint, base, max_count, &mut gathered)
+                    .await?
             }
             Pagination::Cursor { max_count } => {
-                let mut cursors = BTreeSet::new();
-                let mut cursor: Option<String> = None;
-                for _ in 0..MAX_PAGES {
-                    let mut q = base.clone();
-                    q.push(("count", count(max_count)));
-                    if let Some(c) = &cursor {
-                        q.push(("cursor", c.clone()));
-                    }
-                    let (page, body) = self.page(op, endpoint, &q).await?;
-                    let empty = page.is_empty();
-                    keep_new(page);
-                    match next_cursor(&body) {
-                        Some(next) if !empty && cursors.insert(next.clone()) => cursor = Some(next),
-                        _ => break,
-                    }
-                }
+                self.list_by_cursor(op, endpoint, base, max_count, &mut gathered)
+                    .await?
             }
         }
-        Ok(out)
+        Ok(gathered.out)
     }
 
+    /// The `count` asked for per page: the profile's, lowered to the app's `maxResults`.
+    fn page_size(&self, max_count: usize) -> String {
+        let cap = self.capabilities().and_then(|c| c.filter.max_results);
+        cap.map_or(max_count, |c| c.min(max_count))
+            .max(1)
+            .to_string()
+    }
+
+    /// `startIndex`/`count` pages until one is empty, repeats earlier results or passes
+    /// `totalResults`.
+    async fn list_by_index(
+        &self,
+        op: &'static str,
+        endpoint: &str,
+        base: Vec<(&str, String)>,
+        max_count: usize,
+        gathered: &mut Gathered,
+    ) -> Result<(), ScimError> {
+        let count = self.page_size(max_count);
+        let mut start = 1usize;
+        for _ in 0..MAX_PAGES {
+            let mut q = base.clone();
+            q.push(("startIndex", start.to_string()));
+            q.push(("count", count.clone()));
+            let (page, body) = self.page(op, endpoint, &q).await?;
+            let len = page.len();
+            if len == 0 {
+                break;
+            }
+            if gathered.keep_new(page) == 0 {
+                // The server ignores startIndex and sends the same page again.
+                tracing::warn!(app = %self.inner.app, endpoint, start, "Page repeats earlier results; stopping.");
+                break;
+            }
+            start += len;
+            match number_of(&body, "totalResults") {
+                Some(total) if start > total => break,
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// `cursor`/`nextCursor` pages until a page is empty or a cursor comes back again.
+    async fn list_by_cursor(
+        &self,
+        op: &'static str,
+        endpoint: &str,
+        base: Vec<(&str, String)>,
+        max_count: usize,
+        gathered: &mut Gathered,
+    ) -> Result<(), ScimError> {
+        let count = self.page_size(max_count);
+        let mut cursors = BTreeSet::new();
+        let mut cursor: Option<String> = None;
+        for _ in 0..MAX_PAGES {
+            let mut q = base.clone();
+            q.push(("count", count.clone()));
+            if let Some(c) = &cursor {
+                q.push(("cursor", c.clone()));
+            }
+            let (page, body) = self.page(op, endpoint, &q).await?;
+            let empty = page.is_empty();
+            gathered.keep_new(page);
+            match next_cursor(&body) {
+                Some(next) if !empty && cursors.insert(next.clone()) => cursor = Some(next),
+                _ => break,
+            }
+        }
+        Ok(())
+    }
+
+    /// One page of an endpoint: its resources and the whole body (for totals and cursors).
     async fn page(
         &self,
         op: &'static str,

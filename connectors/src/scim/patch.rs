@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Map, Value};
 
-use super::filter::escape_string;
 use super::path::{AttrPath, PathError};
 use super::resource::wire_value;
+use super::value::escape_string;
 use super::PATCH_OP_SCHEMA;
 
 /// The PATCH operation kind; rendered lowercase as the RFC writes them.

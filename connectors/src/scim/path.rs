@@ -6,7 +6,7 @@ use std::fmt;
 
 use serde_json::Value;
 
-use super::filter::escape_string;
+use super::value::{escape_string, get_ci, values_equal_ci};
 use super::{ENTERPRISE_SCHEMA, GROUP_SCHEMA, USER_SCHEMA};
 
 /// A path that is not a SCIM attribute path hrsync can use; names the path.
@@ -35,21 +35,10 @@ impl ValueFilter {
         let Some(obj) = entry.as_object() else {
             return false;
         };
-        match super::resource::get_ci(obj, &self.attr) {
+        match get_ci(obj, &self.attr) {
             Some(v) => values_equal_ci(v, &self.value),
             None => false,
         }
-    }
-}
-
-/// Compares two JSON values, strings case-insensitively.
-pub(crate) fn values_equal_ci(a: &Value, b: &Value) -> bool {
-    match (a, b) {
-        (Value::String(x), Value::String(y)) => x.to_lowercase() == y.to_lowercase(),
-        (Value::Bool(x), Value::String(y)) | (Value::String(y), Value::Bool(x)) => {
-            y.eq_ignore_ascii_case(if *x { "true" } else { "false" })
-        }
-        _ => a == b,
     }
 }
 

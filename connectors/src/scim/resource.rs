@@ -7,28 +7,10 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 
 use super::path::{AttrPath, PathError};
+// Re-exported for the profiles, which read resources through this module.
+pub(crate) use super::value::get_ci;
+use super::value::key_ci;
 use super::USER_SCHEMA;
-
-/// Case-insensitive key lookup (RFC 7643 §2.1: attribute names are case-insensitive);
-/// an exact match wins.
-pub(crate) fn get_ci<'a>(obj: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
-    obj.get(key).or_else(|| {
-        obj.iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(key))
-            .map(|(_, v)| v)
-    })
-}
-
-/// The key under which `key` is stored in `obj`, whatever its case.
-pub(crate) fn key_ci(obj: &Map<String, Value>, key: &str) -> String {
-    if obj.contains_key(key) {
-        return key.to_string();
-    }
-    obj.keys()
-        .find(|k| k.eq_ignore_ascii_case(key))
-        .cloned()
-        .unwrap_or_else(|| key.to_string())
-}
 
 fn str_at<'a>(resource: &'a Value, key: &str) -> Option<&'a str> {
     get_ci(resource.as_object()?, key)?.as_str()
@@ -299,6 +281,7 @@ pub(crate) fn set_at(
     match (path.filter(), path.sub()) {
         (None, None) => {
             target.insert(key, value);
+            Ok(())
         }
         (None, Some(sub)) if !path.is_multi_valued() => {
             let slot = target
@@ -309,44 +292,66 @@ pub(crate) fn set_at(
             };
             let sk = key_ci(o, sub);
             o.insert(sk, value);
+            Ok(())
         }
-        (filter, sub) => {
+        (_, sub) => {
             let slot = target
                 .entry(key)
                 .or_insert_with(|| Value::Array(Vec::new()));
             let Value::Array(entries) = slot else {
                 return Err(format!("{} is not multi-valued here", path.attr()));
             };
-            let idx = match filter {
-                Some(f) => entries.iter().position(|e| f.selects(e)),
-                None => entries
-                    .iter()
-                    .position(is_primary)
-                    .or(if entries.is_empty() { None } else { Some(0) }),
-            };
-            let idx = match idx {
-                Some(i) => i,
-                None => {
-                    let mut fresh = Map::new();
-                    if let Some(f) = filter {
-                        fresh.insert(f.attr.clone(), f.value.clone());
-                    }
-                    entries.push(Value::Object(fresh));
-                    entries.len() - 1
-                }
-            };
-            let Some(Value::Object(entry)) = entries.get_mut(idx) else {
-                return Err(format!("{} entries are not objects", path.attr()));
-            };
-            match (sub, value) {
-                (Some(sub), value) => {
-                    let sk = key_ci(entry, sub);
-                    entry.insert(sk, value);
-                }
-                (None, Value::Object(fields)) => entry.extend(fields),
-                (None, _) => return Err("a selected entry can only be set to an object".into()),
-            }
+            let entry = entry_for(entries, path)?;
+            set_in_entry(entry, sub, value)
         }
+    }
+}
+
+/// The entry of a multi-valued attribute a write goes to: the one the filter selects, or
+/// without a filter the primary (or first) one; a fresh entry carrying the filter's
+/// selector when there is none.
+fn entry_for<'a>(
+    entries: &'a mut Vec<Value>,
+    path: &AttrPath,
+) -> Result<&'a mut Map<String, Value>, String> {
+    let filter = path.filter();
+    let found = match filter {
+        Some(f) => entries.iter().position(|e| f.selects(e)),
+        None => entries
+            .iter()
+            .position(is_primary)
+            .or(if entries.is_empty() { None } else { Some(0) }),
+    };
+    let idx = match found {
+        Some(i) => i,
+        None => {
+            let mut fresh = Map::new();
+            if let Some(f) = filter {
+                fresh.insert(f.attr.clone(), f.value.clone());
+            }
+            entries.push(Value::Object(fresh));
+            entries.len() - 1
+        }
+    };
+    match entries.get_mut(idx) {
+        Some(Value::Object(entry)) => Ok(entry),
+        _ => Err(format!("{} entries are not objects", path.attr())),
+    }
+}
+
+/// Writes a sub-attribute of an entry, or merges a whole object into it.
+fn set_in_entry(
+    entry: &mut Map<String, Value>,
+    sub: Option<&str>,
+    value: Value,
+) -> Result<(), String> {
+    match (sub, value) {
+        (Some(sub), value) => {
+            let sk = key_ci(entry, sub);
+            entry.insert(sk, value);
+        }
+        (None, Value::Object(fields)) => entry.extend(fields),
+        (None, _) => return Err("a selected entry can only be set to an object".into()),
     }
     Ok(())
 }

@@ -1,0 +1,278 @@
+//! The operations one person's account needs in one app: a create (or the relink of an
+//! account that carries their key), an update, reactivation or rebase of a linked account,
+//! a deprovision, and the relink of an idle account after the state was lost.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+
+use super::accounts::Found;
+use super::diff::{diff_against_base, diff_three_way, AttrDiff};
+use super::hash::state_hash;
+use super::input::{AppInput, ConflictRules, DesiredPerson, LinkLifecycle, LinkState, RemoteUser};
+use super::plan::{AppPlan, Conflict, ConflictRule, OpKind, Operation, PendingRef};
+use super::target::Target;
+
+/// A person's attributes with references to other persons resolved to account ids, and
+/// the references still waiting for an account that this cycle creates.
+pub(super) struct Resolved {
+    pub(super) attrs: BTreeMap<String, Value>,
+    pub(super) pending: Vec<PendingRef>,
+}
+
+/// Relinks the account (carrying the person's key) of a person who should have no active
+/// account now, recording it as the app has it (no request); a leaver's account that is
+/// still active is then deprovisioned as usual, after the relink and under the guards.
+pub(super) fn relink_idle(
+    plan: &mut AppPlan,
+    input: &AppInput<'_>,
+    key: &str,
+    person: &DesiredPerson,
+    u: &RemoteUser,
+    tgt: &Target,
+) {
+    let why = match tgt {
+        Target::Deprovision(r) | Target::Keep(r) | Target::Inactive(r) => r.as_str(),
+        Target::Active => "active",
+    };
+    let mut desired = u.attrs.clone();
+    desired.insert("externalId".into(), Value::String(key.to_string()));
+    let hash = state_hash(&desired, u.active);
+    let mut op = Operation::new(OpKind::Rebase, key);
+    op.remote_id = Some(u.id.clone());
+    op.user_name = Some(u.user_name.clone());
+    op.active = Some(u.active);
+    op.summary = person.summary.clone();
+    op.reason = Some(format!("relink by externalId; {why}"));
+    op.hash = Some(hash.clone());
+    op.desired = desired.clone();
+    plan.operations.push(op);
+    if let (Target::Deprovision(reason), true) = (tgt, u.active) {
+        let relinked = LinkState {
+            remote_id: u.id.clone(),
+            user_name: u.user_name.clone(),
+            last_pushed: desired,
+            hash,
+            lifecycle: LinkLifecycle::Active,
+            deactivated_at: None,
+        };
+        deprovision(plan, input, key, &relinked, Some(u), reason);
+    }
+}
+
+/// Deactivates or deletes a leaver's account, per `delete_after_days`; an account the app
+/// already shows inactive is only recorded so.
+pub(super) fn deprovision(
+    plan: &mut AppPlan,
+    input: &AppInput<'_>,
+    key: &str,
+    link: &LinkState,
+    remote: Option<&RemoteUser>,
+    reason: &str,
+) {
+    let policy = input.policy;
+    let active_now = match remote {
+        Some(r) => r.active,
+        None => link.lifecycle == LinkLifecycle::Active,
+    };
+    let mut op = if active_now {
+        if policy.delete_after_days == Some(0) {
+            Operation::new(OpKind::Delete, key)
+        } else {
+            let mut o = Operation::new(OpKind::Deactivate, key);
+            o.active = Some(false);
+            o.hash = Some(state_hash(&link.last_pushed, false));
+            o
+        }
+    } else {
+        let due = match (policy.delete_after_days, link.deactivated_at) {
+            (Some(days), Some(at)) => input.now >= at + chrono::Duration::days(i64::from(days)),
+            (Some(0), None) => true,
+            _ => false,
+        };
+        if !due {
+            if link.lifecycle == LinkLifecycle::Active {
+                // The app already shows it inactive (resync): record that.
+                let mut o = Operation::new(OpKind::Rebase, key);
+                o.active = Some(false);
+                o.remote_id = Some(link.remote_id.clone());
+                o.user_name = Some(link.user_name.clone());
+                o.reason = Some(format!("{reason}; already inactive in the app"));
+                o.hash = Some(state_hash(&link.last_pushed, false));
+                plan.operations.push(o);
+            }
+            return;
+        }
+        Operation::new(OpKind::Delete, key)
+    };
+    op.remote_id = Some(link.remote_id.clone());
+    op.user_name = Some(link.user_name.clone());
+    op.reason = Some(reason.to_string());
+    plan.operations.push(op);
+}
+
+/// Creates the person's account, or links the one the app already holds for them.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn create(
+    plan: &mut AppPlan,
+    input: &AppInput<'_>,
+    key: &str,
+    person: &DesiredPerson,
+    resolved: Resolved,
+    active: bool,
+    existing: Option<Found<'_>>,
+    tgt: &Target,
+) {
+    let mut op = Operation::new(OpKind::Create, key);
+    op.user_name = person.user_name().map(str::to_string);
+    op.active = Some(active);
+    op.summary = person.summary.clone();
+    op.hash = Some(state_hash(&resolved.attrs, active));
+    op.pending_refs = resolved.pending;
+    let mut desired = resolved.attrs;
+    match existing {
+        Some(Found::ExternalId(u)) => {
+            // Resync: the account exists and carries our key; link it instead of creating.
+            op.remote_id = Some(u.id.clone());
+            op.reason = Some("relink by externalId".into());
+            let d = diff_three_way(None, &desired, &u.attrs, &input.policy.conflicts);
+            push_conflicts(plan, key, op.user_name.as_deref(), &d);
+            // What the app owns (app_wins) becomes the base of the new link; a reported
+            // conflict keeps HR's value as the base so it stays reported, not pushed.
+            apply_rebase(&mut desired, &d);
+            op.changes = d.push;
+            op.hash = Some(state_hash(&desired, active));
+        }
+        Some(Found::Matches(u, by)) => {
+            // The create's lookup finds this account first; `on_unlinked_match` decides
+            // whether it is adopted. Either way it is the person's, never an orphan.
+            op.reason = Some(format!(
+                "existing account {} matches by {by}: linked per on_unlinked_match",
+                u.id
+            ));
+        }
+        None => {
+            if let Target::Inactive(r) = tgt {
+                op.reason = Some(format!("pre-provisioned inactive; {r}"));
+            }
+        }
+    }
+    op.desired = desired;
+    plan.operations.push(op);
+}
+
+/// Brings a linked account in line: reactivates it, pushes what changed, or only records
+/// (rebases) what the link should hold; nothing when it already matches.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn update(
+    plan: &mut AppPlan,
+    input: &AppInput<'_>,
+    key: &str,
+    person: &DesiredPerson,
+    link: &LinkState,
+    remote: Option<&RemoteUser>,
+    resolved: Resolved,
+    want_active: bool,
+) {
+    let rules = &input.policy.conflicts;
+    let is_active = match remote {
+        Some(r) => r.active,
+        None => link.lifecycle == LinkLifecycle::Active,
+    };
+    let d = match remote {
+        Some(r) => diff_three_way(Some(&link.last_pushed), &resolved.attrs, &r.attrs, rules),
+        None => diff_against_base(&link.last_pushed, &resolved.attrs, rules),
+    };
+    let after = recorded_after(resolved.attrs, link, rules, &d);
+    let hash = state_hash(&after, want_active);
+    push_conflicts(plan, key, Some(&link.user_name), &d);
+    let kind = if want_active && !is_active {
+        OpKind::Reactivate
+    } else if !d.push.is_empty() || !resolved.pending.is_empty() {
+        OpKind::Update
+    } else if hash != link.hash || is_active != want_active {
+        OpKind::Rebase
+    } else {
+        return;
+    };
+    let mut op = Operation::new(kind, key);
+    op.user_name = person
+        .user_name()
+        .map(str::to_string)
+        .or_else(|| Some(link.user_name.clone()));
+    op.remote_id = Some(link.remote_id.clone());
+    op.active = Some(want_active);
+    op.summary = person.summary.clone();
+    op.pending_refs = resolved.pending;
+    if kind == OpKind::Reactivate {
+        op.reason = Some(reactivation_reason(link, person));
+    }
+    op.changes = d.push;
+    op.hash = Some(hash);
+    op.desired = after;
+    plan.operations.push(op);
+}
+
+/// What the link will record as last pushed: HR's values, except that create-only
+/// (app_wins) attributes keep their base, and rebased ones follow the app.
+fn recorded_after(
+    hr: BTreeMap<String, Value>,
+    link: &LinkState,
+    rules: &ConflictRules,
+    d: &AttrDiff,
+) -> BTreeMap<String, Value> {
+    let mut after = hr;
+    if rules.uses(ConflictRule::AppWins) {
+        let paths: BTreeSet<String> = after
+            .keys()
+            .chain(link.last_pushed.keys())
+            .cloned()
+            .collect();
+        for path in paths {
+            if rules.for_path(&path) == ConflictRule::AppWins {
+                match link.last_pushed.get(&path) {
+                    Some(v) => after.insert(path, v.clone()),
+                    None => after.remove(&path),
+                };
+            }
+        }
+    }
+    apply_rebase(&mut after, d);
+    after
+}
+
+/// Takes the app's value for every attribute the diff rebases.
+fn apply_rebase(attrs: &mut BTreeMap<String, Value>, d: &AttrDiff) {
+    for rb in &d.rebase {
+        match &rb.new {
+            Some(v) => attrs.insert(rb.path.clone(), v.clone()),
+            None => attrs.remove(&rb.path),
+        };
+    }
+}
+
+/// Why an inactive account is activated again, as the plan reports it.
+fn reactivation_reason(link: &LinkState, person: &DesiredPerson) -> String {
+    match link.lifecycle {
+        // Created inactive ahead of the start date and never deactivated since.
+        LinkLifecycle::Inactive if link.deactivated_at.is_none() => match person.start_date {
+            Some(d) => format!("starts {d}: pre-provisioned account activated"),
+            None => "pre-provisioned account activated".into(),
+        },
+        LinkLifecycle::Inactive => "rehire or return: same account reactivated".into(),
+        _ => "active in HR but inactive in the app".into(),
+    }
+}
+
+fn push_conflicts(plan: &mut AppPlan, key: &str, user_name: Option<&str>, d: &AttrDiff) {
+    for (path, app, hr, rule) in &d.conflicts {
+        plan.conflicts.push(Conflict {
+            key: key.to_string(),
+            user_name: user_name.map(str::to_string),
+            path: path.clone(),
+            app: app.clone(),
+            hr: hr.clone(),
+            rule: *rule,
+        });
+    }
+}
