@@ -23,6 +23,7 @@ mod meta;
 mod migrate;
 mod op_quarantine;
 mod outcome;
+mod path;
 mod quarantine;
 mod snapshot;
 mod sql;
