@@ -16,6 +16,7 @@ mod interop_scim2;
 mod lifecycle;
 mod lifecycle_dates;
 mod lifecycle_relink;
+mod output_paths;
 mod plan_cli;
 mod push_auth;
 mod push_bulk;

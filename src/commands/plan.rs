@@ -10,6 +10,7 @@ use crate::config::Settings;
 use crate::engine::{run_cycle, CycleOptions, Mode};
 use crate::error::{CommandError, CommandResult};
 use crate::report;
+use crate::report::write::Privacy;
 
 /// Runs `plan`.
 pub async fn run(settings: &Settings, args: PlanArgs) -> CommandResult {
@@ -27,7 +28,7 @@ pub async fn run(settings: &Settings, args: PlanArgs) -> CommandResult {
     let plan = report.plan;
     let text = report::renderer(args.format).render(&plan);
     match &args.output {
-        Some(path) => write_file(path, text.as_bytes())?,
+        Some(path) => write_named(path, text.as_bytes(), Privacy::Personal)?,
         None => {
             let mut out = std::io::stdout().lock();
             out.write_all(text.as_bytes())
@@ -36,7 +37,7 @@ pub async fn run(settings: &Settings, args: PlanArgs) -> CommandResult {
     }
     if let Some(path) = &args.save {
         let json = serde_json::to_vec_pretty(&plan).map_err(|e| CommandError::Runtime(e.into()))?;
-        write_file(path, &json)?;
+        write_named(path, &json, Privacy::Personal)?;
         eprintln!(
             "Saved the plan to {}. Apply exactly it with: hrsync apply --plan {}",
             path.display(),
@@ -55,17 +56,7 @@ pub async fn run(settings: &Settings, args: PlanArgs) -> CommandResult {
     })
 }
 
-/// Writes a file atomically (temp file + rename), so a reader never sees half a report.
-pub fn write_file(path: &std::path::Path, bytes: &[u8]) -> Result<(), CommandError> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(std::path::Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
-        .map_err(|e| CommandError::Usage(format!("cannot write {}: {e}", path.display())))?;
-    tmp.write_all(bytes)
-        .map_err(|e| CommandError::Usage(format!("cannot write {}: {e}", path.display())))?;
-    tmp.persist(path)
-        .map_err(|e| CommandError::Usage(format!("cannot write {}: {e}", path.display())))?;
-    Ok(())
+/// Writes a file the user named, keeping what its path is (`report::write`).
+fn write_named(path: &std::path::Path, bytes: &[u8], privacy: Privacy) -> Result<(), CommandError> {
+    report::write::write_named(path, bytes, privacy).map_err(|e| CommandError::Usage(e.to_string()))
 }

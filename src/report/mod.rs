@@ -7,6 +7,7 @@ mod markdown;
 pub mod outcome;
 mod rows;
 mod text;
+pub mod write;
 
 use crate::reconcile::Plan;
 

@@ -24,6 +24,7 @@ mod migrate;
 mod op_quarantine;
 mod open;
 mod outcome;
+mod path;
 mod quarantine;
 mod snapshot;
 mod sql;

@@ -13,9 +13,9 @@ use crate::error::StateError;
 /// How often `acquire_wait` tries again.
 const POLL: Duration = Duration::from_millis(100);
 
-/// The lock file that guards a state database.
+/// The lock file that guards a state database (beside the database itself, symlinks followed).
 pub fn lock_path(state_path: &Path) -> PathBuf {
-    let mut name = state_path.as_os_str().to_owned();
+    let mut name = crate::path::resolve_links(state_path).into_os_string();
     name.push(".lock");
     PathBuf::from(name)
 }

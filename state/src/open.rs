@@ -53,6 +53,7 @@ fn configure(conn: &Connection) -> Result<(), StateError> {
 }
 
 fn open_rw(path: &Path) -> Result<Connection, StateError> {
+    let path = &crate::path::resolve_links(path);
     create_private(path)?;
     let mut conn = Connection::open_with_flags(
         path,
@@ -76,6 +77,7 @@ fn open_rw(path: &Path) -> Result<Connection, StateError> {
 }
 
 fn open_ro(path: &Path) -> Result<Connection, StateError> {
+    let path = &crate::path::resolve_links(path);
     if !path.exists() {
         return Err(StateError::Missing {
             path: path.to_path_buf(),
