@@ -42,7 +42,11 @@ fn exit_code(ran: std::thread::Result<CommandResult>, detailed: bool) -> u8 {
     match ran {
         Ok(Ok(code)) => code,
         Ok(Err(e)) => {
-            eprintln!("hrsync: error: {e:#}");
+            // Errors quote configs, HR data and app answers: controls are shown escaped.
+            eprintln!(
+                "hrsync: error: {}",
+                hrsync::report::printable(&format!("{e:#}"))
+            );
             if detailed {
                 1
             } else {
