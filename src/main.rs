@@ -61,7 +61,10 @@ fn exit_code(ran: std::thread::Result<CommandResult>, detailed: bool) -> u8 {
 /// Says that a panic is an internal error (a bug to report), where it happened, and, when
 /// `RUST_BACKTRACE` asks for it, the backtrace.
 fn report_panic(info: &panic::PanicHookInfo<'_>) {
-    eprintln!("hrsync: internal error (a bug in hrsync; please report it): {info}");
+    eprintln!(
+        "hrsync: internal error (a bug in hrsync; please report it): {}",
+        hrsync::report::printable(&info.to_string())
+    );
     let trace = std::backtrace::Backtrace::capture();
     if trace.status() == std::backtrace::BacktraceStatus::Captured {
         eprintln!("{trace}");
