@@ -42,7 +42,11 @@ fn exit_code(ran: std::thread::Result<CommandResult>, detailed: bool) -> u8 {
     match ran {
         Ok(Ok(code)) => code,
         Ok(Err(e)) => {
-            eprintln!("hrsync: error: {e:#}");
+            // Errors quote configs, HR data and app answers: controls are shown escaped.
+            eprintln!(
+                "hrsync: error: {}",
+                hrsync::report::printable(&format!("{e:#}"))
+            );
             if detailed {
                 1
             } else {
@@ -57,7 +61,10 @@ fn exit_code(ran: std::thread::Result<CommandResult>, detailed: bool) -> u8 {
 /// Says that a panic is an internal error (a bug to report), where it happened, and, when
 /// `RUST_BACKTRACE` asks for it, the backtrace.
 fn report_panic(info: &panic::PanicHookInfo<'_>) {
-    eprintln!("hrsync: internal error (a bug in hrsync; please report it): {info}");
+    eprintln!(
+        "hrsync: internal error (a bug in hrsync; please report it): {}",
+        hrsync::report::printable(&info.to_string())
+    );
     let trace = std::backtrace::Backtrace::capture();
     if trace.status() == std::backtrace::BacktraceStatus::Captured {
         eprintln!("{trace}");

@@ -8,6 +8,7 @@
 )]
 
 pub mod http;
+pub mod redact;
 pub mod scim;
 pub mod secret;
 pub mod source;

@@ -99,7 +99,14 @@ pub enum SecretError {
 
 impl SecretRef {
     /// Reads the secret now. `credentials_dir` overrides `$CREDENTIALS_DIRECTORY` (tests).
+    /// The value is registered with the redactor, so no text from the network can show it.
     pub fn resolve(&self, credentials_dir: Option<&Path>) -> Result<Secret, SecretError> {
+        let secret = self.read(credentials_dir)?;
+        crate::redact::register(secret.expose());
+        Ok(secret)
+    }
+
+    fn read(&self, credentials_dir: Option<&Path>) -> Result<Secret, SecretError> {
         match self {
             SecretRef::Env(name) => match std::env::var(name) {
                 Ok(v) if !v.is_empty() => Ok(Secret::new(v)),
@@ -120,6 +127,7 @@ impl SecretRef {
 }
 
 fn read_secret_file(path: &Path) -> Result<Secret, SecretError> {
+    warn_if_open_to_others(path);
     let text = std::fs::read_to_string(path).map_err(|e| SecretError::File {
         path: path.to_path_buf(),
         reason: e.to_string(),
@@ -133,6 +141,23 @@ fn read_secret_file(path: &Path) -> Result<Secret, SecretError> {
     }
     Ok(Secret::new(trimmed.to_string()))
 }
+
+/// Warns when a secret file can be read (or changed) by others than its owner: anyone in
+/// its group could use the credential.
+#[cfg(unix)]
+fn warn_if_open_to_others(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(meta) = std::fs::metadata(path) {
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            tracing::warn!(path = %path.display(), mode = format!("{mode:o}"),
+                "Secret file is readable by others than its owner; it should be 0600 or 0400.");
+        }
+    }
+}
+
+#[cfg(not(unix))]
+fn warn_if_open_to_others(_path: &Path) {}
 
 /// A resolved secret. Debug and Display print `**REDACTED**`; only [`Secret::expose`] reveals it.
 #[derive(Clone)]

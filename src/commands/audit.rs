@@ -38,7 +38,7 @@ pub async fn run(settings: &Settings, args: AuditArgs) -> CommandResult {
             "{}",
             serde_json::to_string_pretty(&rows).map_err(|e| CommandError::Runtime(e.into()))?
         ),
-        SimpleFormat::Text => print!("{}", text(&rows)),
+        SimpleFormat::Text => print!("{}", crate::report::printable(&text(&rows))),
     }
     Ok(0)
 }

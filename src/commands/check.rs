@@ -102,12 +102,14 @@ fn print_table(rows: &[Row]) {
     let width = rows.iter().map(|r| r.name.len()).max().unwrap_or(4).max(4);
     println!("{:<7} {:<width$}  {:<6} DETAIL", "KIND", "NAME", "STATUS");
     for r in rows {
-        println!(
+        let line = format!(
             "{:<7} {:<width$}  {:<6} {}",
             r.kind,
             r.name,
             if r.ok { "ok" } else { "FAIL" },
             r.detail
         );
+        // Details quote sources and apps: their control characters are shown escaped.
+        println!("{}", crate::report::printable(&line));
     }
 }

@@ -158,8 +158,9 @@ async fn print_ending(
     print!("{}", notice(wiki_after, seeded, deletes, delete_after));
     println!("\n═══ Accounts in the wiki sandbox ═══\n");
     let users = wiki_after.last().cloned().unwrap_or_default();
-    print!("{}", accounts_table(&users));
-    print!("{}", crm_summary(&crm.users().await));
+    // What the sandboxes hold came over the network: shown escaped like any app answer.
+    print!("{}", report::printable(&accounts_table(&users)));
+    print!("{}", report::printable(&crm_summary(&crm.users().await)));
 }
 
 async fn cycle(settings: &Settings, now: DateTime<Utc>) -> Result<(), CommandError> {

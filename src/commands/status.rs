@@ -34,7 +34,7 @@ pub async fn run(settings: &Settings, args: StatusArgs) -> CommandResult {
             "{}",
             serde_json::to_string_pretty(&doc).map_err(|e| CommandError::Runtime(e.into()))?
         ),
-        SimpleFormat::Text => print!("{}", text(&doc)),
+        SimpleFormat::Text => print!("{}", crate::report::printable(&text(&doc))),
     }
     Ok(0)
 }

@@ -195,9 +195,11 @@ async fn record_health(
         } else {
             CircuitState::Closed
         },
+        // Redacted again where it is stored: no secret may reach the state file.
         last_error: open
             .clone()
             .or(last_error)
+            .map(|e| hrsync_connectors::redact::redact(&e))
             .or_else(|| previous.and_then(|p| p.last_error.clone())),
         last_success_at: if open.is_some() {
             previous.and_then(|p| p.last_success_at)

@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 
 use super::error::{FailureClass, OpError};
 use crate::reconcile::{LinkLifecycle, LinkState, OpKind, Operation};
+use hrsync_connectors::redact::redact;
 
 /// Records outcomes of one app in one cycle.
 #[derive(Clone)]
@@ -204,14 +205,21 @@ impl Recorder {
             remote_id: op.remote_id.clone(),
             detail: detail(op),
             result: OpResult::Failed,
-            error: Some(err.to_string()),
+            // Redacted again where it is stored: no secret may reach the state file.
+            error: Some(redact(&err.to_string())),
         };
         if let Err(e) = store.record_outcome(outcome).await {
             tracing::error!(error = %e, "Could not audit a failed operation.");
         }
         if err.class() == FailureClass::Record {
             if let Err(e) = store
-                .note_op_failure(&self.app, &op.key, audit_op(op.op), &err.to_string(), now)
+                .note_op_failure(
+                    &self.app,
+                    &op.key,
+                    audit_op(op.op),
+                    &redact(&err.to_string()),
+                    now,
+                )
                 .await
             {
                 tracing::error!(error = %e, "Could not record the failure for quarantine.");

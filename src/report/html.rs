@@ -11,7 +11,8 @@ use crate::reconcile::Plan;
 pub struct HtmlRenderer;
 
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
+    super::printable(s)
+        .replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")

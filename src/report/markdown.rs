@@ -23,7 +23,7 @@ impl Renderer for MarkdownRenderer {
             write_app_table(&mut out, a);
         }
         write_record_quarantine(&mut out, plan);
-        out
+        super::printable(&out).into_owned()
     }
 }
 

@@ -6,11 +6,13 @@ mod json;
 mod markdown;
 pub mod outcome;
 mod rows;
+pub mod terminal;
 mod text;
 pub mod write;
 
 use crate::reconcile::Plan;
 
+pub use terminal::printable;
 pub use text::{format_count, render_text};
 
 /// Output format of `plan`.

@@ -6,8 +6,12 @@ use std::fmt::Write;
 use crate::engine::{AppOutcome, CycleReport};
 use crate::reconcile::AppPlan;
 
-/// Renders a cycle's outcome.
+/// Renders a cycle's outcome, control characters escaped.
 pub fn render(report: &CycleReport) -> String {
+    super::printable(&outcome_text(report)).into_owned()
+}
+
+fn outcome_text(report: &CycleReport) -> String {
     let mut out = String::new();
     let id = report
         .cycle_id

@@ -28,8 +28,12 @@ pub fn format_count(n: usize) -> String {
     out
 }
 
-/// Renders a plan as text.
+/// Renders a plan as text, control characters escaped.
 pub fn render_text(plan: &Plan) -> String {
+    super::printable(&plan_text(plan)).into_owned()
+}
+
+fn plan_text(plan: &Plan) -> String {
     let mut out = String::new();
     let sources: Vec<String> = plan
         .sources

@@ -173,8 +173,10 @@ struct TokenResponse {
 }
 
 impl Authenticator {
-    /// Wraps resolved credentials.
+    /// Wraps resolved credentials, registering every form in which they are sent with the
+    /// redactor.
     pub fn new(auth: Auth, http: reqwest::Client, allow_insecure_http: bool) -> Self {
+        register(&auth);
         Authenticator {
             auth,
             http,
@@ -264,6 +266,7 @@ impl Authenticator {
         let lifetime = Duration::from_secs(parsed.expires_in.unwrap_or(3600));
         // Refresh a little early so a token never expires in flight.
         let margin = (lifetime / 10).clamp(Duration::from_secs(1), Duration::from_secs(60));
+        crate::redact::register(&parsed.access_token);
         let token = Secret::new(parsed.access_token);
         *cache = Some(CachedToken {
             token: token.clone(),
@@ -296,10 +299,9 @@ impl Authenticator {
         }
         // Errors name the endpoint without its query and never quote the secret, even when
         // a token endpoint echoes the request back in its error body.
-        let scrub = |text: &str| scrub_secret(text, client_id, client_secret);
         let transport = |e: reqwest::Error| AuthError::TokenTransport {
             url: super::redact_url(url),
-            message: scrub(&e.without_url().to_string()),
+            message: crate::redact::network_text(&e.without_url().to_string(), 300),
         };
         let resp = self
             .http
@@ -311,28 +313,39 @@ impl Authenticator {
             .map_err(transport)?;
         let status = resp.status().as_u16();
         let body = resp.bytes().await.map_err(transport)?;
-        token_from_answer(url, status, &body, scrub)
+        token_from_answer(url, status, &body)
+    }
+}
+
+/// Registers the secrets of `auth` with the redactor, with the Basic-auth form in which
+/// the password or client secret travels.
+fn register(auth: &Auth) {
+    use crate::redact;
+    match auth {
+        Auth::None => {}
+        Auth::Bearer(t) => redact::register(t.expose()),
+        Auth::Basic { username, password } => {
+            // The user name can be the credential itself (BambooHR's API key).
+            redact::register(username.expose());
+            redact::register_basic(username.expose(), password.expose());
+        }
+        Auth::ApiKey { key, .. } => redact::register(key.expose()),
+        Auth::OAuth2 {
+            client_id,
+            client_secret,
+            ..
+        } => redact::register_basic(client_id, client_secret.expose()),
     }
 }
 
 /// The token of a token endpoint's answer, or why there is none (its scrubbed error text,
 /// or that the body is not a token response).
-fn token_from_answer(
-    url: &Url,
-    status: u16,
-    body: &[u8],
-    scrub: impl Fn(&str) -> String,
-) -> Result<TokenResponse, AuthError> {
+fn token_from_answer(url: &Url, status: u16, body: &[u8]) -> Result<TokenResponse, AuthError> {
     if !(200..300).contains(&status) {
-        // Scrub before cutting, so a cut cannot leave half a secret unrecognised.
-        let text: String = scrub(&String::from_utf8_lossy(body))
-            .chars()
-            .take(200)
-            .collect();
         return Err(AuthError::TokenRejected {
             url: super::redact_url(url),
             status,
-            detail: text,
+            detail: crate::redact::network_bytes(body, 200),
         });
     }
     serde_json::from_slice(body).map_err(|e| AuthError::TokenRejected {
@@ -344,23 +357,5 @@ fn token_from_answer(
             e.line(),
             e.column()
         ),
-    })
-}
-
-/// Replaces every form in which the secret was sent (raw, form-encoded, inside the Basic
-/// credentials) with a marker.
-fn scrub_secret(text: &str, client_id: &str, secret: &Secret) -> String {
-    use base64::Engine as _;
-    let raw = secret.expose();
-    if raw.is_empty() {
-        return text.to_string();
-    }
-    let forms = [
-        base64::engine::general_purpose::STANDARD.encode(format!("{client_id}:{raw}")),
-        url::form_urlencoded::byte_serialize(raw.as_bytes()).collect::<String>(),
-        raw.to_string(),
-    ];
-    forms.iter().fold(text.to_string(), |acc, form| {
-        acc.replace(form.as_str(), "**REDACTED**")
     })
 }

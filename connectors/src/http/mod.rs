@@ -153,14 +153,9 @@ pub struct Response {
 }
 
 impl Response {
-    /// The body as text, lossy, for error messages (bounded length).
+    /// The body as text, lossy, for error messages: redacted and bounded.
     pub fn body_excerpt(&self) -> String {
-        let text = String::from_utf8_lossy(&self.body);
-        let mut s: String = text.chars().take(300).collect();
-        if text.chars().count() > 300 {
-            s.push('…');
-        }
-        s
+        crate::redact::network_bytes(&self.body, 300)
     }
 }
 
@@ -235,6 +230,7 @@ impl HttpClient {
         for (k, v) in &settings.secret_headers {
             let name = HeaderName::from_bytes(k.as_bytes())
                 .map_err(|e| HttpError::Build(format!("header name {k:?}: {e}")))?;
+            crate::redact::register(v.expose());
             // The error names the header, never its value.
             let mut value = HeaderValue::from_str(v.expose())
                 .map_err(|_| HttpError::Build(format!("header {k}: invalid value")))?;
@@ -365,7 +361,7 @@ async fn execute(
     let resp = builder
         .send()
         .await
-        .map_err(|e| (transport_kind(&e), error_chain(&e.without_url())))?;
+        .map_err(|e| (transport_kind(&e), transport_text(e)))?;
     let status = resp.status();
     let headers = resp.headers().clone();
     match resp.bytes().await {
@@ -383,14 +379,19 @@ async fn execute(
             };
             Err((
                 kind,
-                format!(
-                    "response body interrupted: {}",
-                    error_chain(&e.without_url())
-                ),
+                format!("response body interrupted: {}", transport_text(e)),
             ))
         }
     }
 }
+
+/// A transport error's text as hrsync keeps it: its causes, redacted and bounded.
+fn transport_text(e: reqwest::Error) -> String {
+    crate::redact::network_text(&error_chain(&e.without_url()), MESSAGE_CHARS)
+}
+
+/// The longest transport message kept.
+const MESSAGE_CHARS: usize = 500;
 
 /// The one place the HTTP transport reads the wall clock: `Retry-After` dates and epoch
 /// rate-limit resets are points in wall-clock time, everything else runs on tokio time.

@@ -322,10 +322,11 @@ impl ScimClient {
     }
 
     pub(crate) fn invalid(&self, op: &'static str, detail: impl Into<String>) -> ScimError {
+        // The detail may quote the answer (a parser's message, a body excerpt).
         ScimError::InvalidResponse {
             app: self.inner.app.clone(),
             op,
-            detail: detail.into(),
+            detail: crate::redact::network_text(&detail.into(), 600),
         }
     }
 
@@ -434,7 +435,7 @@ fn unexpected(app: String, op: &'static str, resp: &Response) -> ScimError {
             resp.headers
                 .get(LOCATION)
                 .and_then(|l| l.to_str().ok())
-                .unwrap_or("?")
+                .map_or_else(|| "?".into(), |l| crate::redact::network_text(l, 200))
         )
     } else {
         format!("unexpected HTTP {status}")

@@ -6,6 +6,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::http::{HttpError, TransportKind};
+use crate::redact::network_text;
 
 use super::value::get_ci;
 
@@ -220,7 +221,14 @@ pub struct ErrorBody {
     pub detail: Option<String>,
 }
 
-/// Reads an error body: SCIM JSON with `status` as a string or integer, other JSON error
+/// The longest `detail` kept from an error body.
+const DETAIL_CHARS: usize = 300;
+/// The longest text kept from a page that is not JSON.
+const PAGE_CHARS: usize = 200;
+/// The longest `scimType` kept (the RFC's are under 20 characters).
+const SCIM_TYPE_CHARS: usize = 64;
+
+/// Reads an error body (every text in it redacted and bounded): SCIM JSON with `status` as a string or integer, other JSON error
 /// shapes (`message`, `error_description`, `Errors`), HTML pages (their title or text),
 /// plain text, or nothing.
 pub fn parse_error_body(body: &[u8]) -> ErrorBody {
@@ -237,7 +245,7 @@ pub fn parse_error_body(body: &[u8]) -> ErrorBody {
         });
         let scim_type = get_ci(&o, "scimType")
             .and_then(Value::as_str)
-            .map(str::to_string);
+            .map(|t| network_text(t, SCIM_TYPE_CHARS));
         let nested = get_ci(&o, "Errors").and_then(|e| match e {
             Value::Array(a) => a.first().cloned(),
             other => Some(other.clone()),
@@ -252,7 +260,7 @@ pub fn parse_error_body(body: &[u8]) -> ErrorBody {
                     .and_then(|n| get_ci(n, "description").or_else(|| get_ci(n, "detail")))
                     .and_then(Value::as_str)
             })
-            .map(|s| excerpt(s, 300));
+            .map(|s| network_text(s, DETAIL_CHARS));
         return ErrorBody {
             status,
             scim_type,
@@ -262,7 +270,7 @@ pub fn parse_error_body(body: &[u8]) -> ErrorBody {
     ErrorBody {
         status: None,
         scim_type: None,
-        detail: Some(excerpt(&html_text(text), 200)).filter(|s| !s.is_empty()),
+        detail: Some(network_text(&html_text(text), PAGE_CHARS)).filter(|s| !s.is_empty()),
     }
 }
 
@@ -291,14 +299,6 @@ fn html_text(text: &str) -> String {
         }
     }
     out.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-fn excerpt(s: &str, max: usize) -> String {
-    let mut out: String = s.chars().take(max).collect();
-    if s.chars().count() > max {
-        out.push('…');
-    }
-    out
 }
 
 #[cfg(test)]

@@ -23,6 +23,9 @@ pub mod resource;
 mod users;
 mod value;
 
+#[cfg(test)]
+mod fuzz_tests;
+
 pub use bulk::{BulkMethod, BulkOp, BulkResult};
 pub use client::{ScimClient, WriteMode};
 pub use discovery::{parse_capabilities, BulkCaps, Capabilities, FilterCaps};

@@ -11,9 +11,12 @@ use url::Url;
 
 use super::SourceError;
 use crate::http::{redact_url, HttpClient, HttpError, Request, Response};
+use crate::redact::{network_bytes, network_text};
 
 /// Longest server text quoted in an error.
 const EXCERPT_CHARS: usize = 200;
+/// Room for a quoted server text and its cut marker, so `one_line` does not cut it again.
+const CUT_CHARS: usize = EXCERPT_CHARS + 60;
 
 /// One source's HTTP endpoint.
 #[derive(Debug, Clone)]
@@ -53,7 +56,7 @@ impl Endpoint {
 
     /// Maps a transport-level error.
     pub fn transport(&self, e: HttpError) -> SourceError {
-        let message = one_line(&e.to_string(), 400);
+        let message = one_line(&network_text(&e.to_string(), 400), CUT_CHARS + 200);
         match e {
             HttpError::Auth(_) => SourceError::Unauthorized {
                 source_name: self.source.clone(),
@@ -118,11 +121,14 @@ impl Endpoint {
         if let Some(h) = self.error_header {
             if let Some(v) = resp.headers.get(h).and_then(|v| v.to_str().ok()) {
                 if !v.trim().is_empty() {
-                    return format!(": {h}: {}", one_line(v, EXCERPT_CHARS));
+                    return format!(
+                        ": {h}: {}",
+                        one_line(&network_text(v, EXCERPT_CHARS), CUT_CHARS)
+                    );
                 }
             }
         }
-        let body = one_line(&String::from_utf8_lossy(&resp.body), EXCERPT_CHARS);
+        let body = one_line(&network_bytes(&resp.body, EXCERPT_CHARS), CUT_CHARS);
         if body.is_empty() {
             String::new()
         } else {
@@ -202,7 +208,10 @@ pub(crate) fn parse_json(body: &[u8]) -> Result<Value, Malformed> {
         return Err(Malformed::EmptyBody);
     }
     if trimmed.starts_with('<') {
-        return Err(Malformed::Markup(one_line(trimmed, 120)));
+        return Err(Malformed::Markup(one_line(
+            &network_text(trimmed, 120),
+            CUT_CHARS,
+        )));
     }
     serde_json::from_slice(body).map_err(|e| {
         if e.is_eof() {

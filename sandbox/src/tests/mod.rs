@@ -4,6 +4,7 @@
 mod bulk_tests;
 mod fault_tests;
 mod filter_tests;
+mod fuzz_tests;
 mod group_tests;
 mod http_tests;
 mod patch_tests;
