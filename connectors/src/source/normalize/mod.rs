@@ -158,7 +158,7 @@ impl Normalizer {
     /// Normalises one read: persons sorted by key, records with the same key all set
     /// aside, `rejected` (problems found while reading) kept, everything ordered by position.
     pub fn finish(&self, records: Vec<RawRecord>, mut rejected: Vec<Rejected>) -> SourceRead {
-        let warnings = self.unresolved_mappings(&records);
+        let warnings = lookup::unresolved(&self.mappings, &records);
         let outcomes: Vec<(Position, Option<String>, Result<Person, Rejected>)> = records
             .into_iter()
             .map(|r| {
@@ -215,28 +215,6 @@ impl Normalizer {
             watermark: None,
             warnings,
         }
-    }
-
-    /// One warning per configured mapping that no record of the read has at all (not even
-    /// empty): a misspelt column or JSON pointer, which would otherwise read as "nobody has
-    /// this field" and clear it in every app.
-    fn unresolved_mappings(&self, records: &[RawRecord]) -> Vec<String> {
-        let objects: Vec<&Map<String, Value>> =
-            records.iter().filter_map(|r| r.value.as_object()).collect();
-        if objects.is_empty() {
-            return Vec::new();
-        }
-        self.mappings
-            .iter()
-            .filter(|(_, spec)| objects.iter().all(|o| lookup(o, spec).is_none()))
-            .map(|(field, spec)| {
-                format!(
-                    "fields.{field} = {:?} resolves to nothing in any of the {} records read (a wrong column or JSON pointer?)",
-                    cut(spec, 200),
-                    objects.len()
-                )
-            })
-            .collect()
     }
 
     /// One record: its key when readable (for duplicate detection), and the outcome.
