@@ -136,6 +136,7 @@ fn hr_read(n: usize, movers: bool) -> anyhow::Result<SourceResult> {
             complete: true,
             deleted_keys: Vec::new(),
             watermark: None,
+            warnings: Vec::new(),
         },
     })
 }

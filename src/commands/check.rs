@@ -1,6 +1,8 @@
 //! `hrsync check`: the config is valid (it loaded), every secret resolved, and every source
 //! and app answers. Prints a table; exit 1 if anything fails.
 
+use std::path::Path;
+
 use hrsync_connectors::source::FetchContext;
 
 use crate::config::{AppSettings, Settings, SourceSettings};
@@ -18,9 +20,9 @@ struct Row {
 /// Runs `check`.
 pub async fn run(settings: &Settings) -> CommandResult {
     println!("hrsync check — config {} is valid", settings.file.display());
-    let mut rows = Vec::new();
+    let mut rows = vec![check_state_path(&settings.state_path)];
     for cfg in &settings.sources {
-        rows.push(check_source(cfg).await);
+        rows.push(check_source(cfg, settings.guards.min_source_records).await);
     }
     for app in &settings.apps {
         rows.push(check_app(app).await);
@@ -35,9 +37,56 @@ pub async fn run(settings: &Settings) -> CommandResult {
     }
 }
 
+/// Whether `apply` could write the state where `daemon.state_path` says: its directory
+/// exists and takes a new file, and an existing state file opens for writing.
+fn check_state_path(path: &Path) -> Row {
+    let row = |ok: bool, detail: String| Row {
+        kind: "state",
+        name: "daemon.state_path".into(),
+        ok,
+        detail,
+    };
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    if !dir.is_dir() {
+        return row(
+            false,
+            format!(
+                "directory {} of {} does not exist: apply would refuse to start",
+                dir.display(),
+                path.display()
+            ),
+        );
+    }
+    if let Err(e) = tempfile::Builder::new()
+        .prefix(".hrsync-check")
+        .tempfile_in(dir)
+    {
+        return row(
+            false,
+            format!(
+                "directory {} is not writable ({e}): apply would refuse to start",
+                dir.display()
+            ),
+        );
+    }
+    if path.exists() {
+        if let Err(e) = std::fs::OpenOptions::new().append(true).open(path) {
+            return row(
+                false,
+                format!("{} cannot be opened for writing ({e})", path.display()),
+            );
+        }
+    }
+    row(true, format!("{} writable", path.display()))
+}
+
 /// Reads the source (built when the config loaded) whole: how many records, and the
-/// first ones set aside.
-async fn check_source(cfg: &SourceSettings) -> Row {
+/// first ones set aside. Fails what `plan` would refuse (too few records) or what would
+/// silently empty a field (a `fields` mapping no record has).
+async fn check_source(cfg: &SourceSettings, min_records: usize) -> Row {
     let name = cfg.name().to_string();
     let read = match cfg.reader.fetch(&FetchContext::default()).await {
         Ok(read) => read,
@@ -68,10 +117,21 @@ async fn check_source(cfg: &SourceSettings) -> Row {
             first.join(" · ")
         ));
     }
+    let mut ok = true;
+    if read.persons.len() < min_records {
+        ok = false;
+        detail.push_str(&format!(
+            ", fewer than min_source_records = {min_records}: plan and apply would stop"
+        ));
+    }
+    for w in &read.warnings {
+        ok = false;
+        detail.push_str(&format!(", {w}"));
+    }
     Row {
         kind: "source",
         name,
-        ok: true,
+        ok,
         detail,
     }
 }

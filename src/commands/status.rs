@@ -92,8 +92,15 @@ pub async fn collect(
             })
         })
         .collect();
+    // What the newest cycle that read the sources said about them (warnings, absence held).
+    let sources = any
+        .iter()
+        .find_map(|c| c.summary.get("sources").filter(|v| v.is_array()))
+        .cloned()
+        .unwrap_or(json!([]));
     Ok(json!({
         "state": settings.state_path,
+        "sources": sources,
         "cycles": cycles,
         "apps": apps,
         "quarantined_records": records,
@@ -135,6 +142,7 @@ fn text(doc: &Value) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "hrsync status — state {}", s(&doc["state"]));
     write_cycles(&mut out, doc);
+    write_source_notes(&mut out, doc);
     for a in doc["apps"].as_array().into_iter().flatten() {
         write_app_health(&mut out, a);
         write_app_holds(&mut out, a);
@@ -160,6 +168,18 @@ fn write_cycles(out: &mut String, doc: &Value) {
                 .map(|e| format!("  error: {e}"))
                 .unwrap_or_default()
         );
+    }
+}
+
+/// Source warnings and why absence is held, from the newest cycle that read the sources.
+fn write_source_notes(out: &mut String, doc: &Value) {
+    for src in doc["sources"].as_array().into_iter().flatten() {
+        for w in src["warnings"].as_array().into_iter().flatten() {
+            let _ = writeln!(out, "! warning: source {}: {}", s(&src["name"]), s(w));
+        }
+        if let Some(why) = src["absence_held"].as_str() {
+            let _ = writeln!(out, "! absence held: source {}: {why}", s(&src["name"]));
+        }
     }
 }
 

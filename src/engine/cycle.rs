@@ -361,7 +361,9 @@ async fn save_reads(
             .collect();
         // A person whose records were set aside is in the source: seen, never absent.
         let frozen = read::frozen_keys(r).into_keys().collect();
-        s.save_read(&r.name, cycle_id, records, frozen, r.read.complete)
+        // A held read (records without a readable key) counts nobody one more cycle absent.
+        let counts_absence = r.read.complete && read::absence_held(r).is_none();
+        s.save_read(&r.name, cycle_id, records, frozen, counts_absence)
             .await?;
         if let Some(w) = &r.read.watermark {
             s.set_watermark(&r.name, w).await?;

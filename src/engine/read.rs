@@ -209,12 +209,37 @@ fn add_reason(reasons: &mut BTreeMap<String, String>, key: &str, why: String) {
     }
 }
 
+/// Why no person of this read may advance toward absence this cycle, if so: records were
+/// set aside whose key could not be read (invalid UTF-8, a garbage row), and any of them
+/// may be a person missing from the read. `None` when every rejection names its person.
+pub fn absence_held(r: &SourceResult) -> Option<String> {
+    let keyless: Vec<&Rejected> = r
+        .read
+        .rejected
+        .iter()
+        .filter(|q| q.key.as_deref().is_none_or(str::is_empty))
+        .collect();
+    let first = keyless.first()?;
+    let more = match keyless.len() {
+        1 => String::new(),
+        n => format!(" and {} more", n - 1),
+    };
+    Some(format!(
+        "{} record(s) set aside without a readable key ({}{more}); any of them may be a person missing from the read, so nobody of source {} is counted absent this cycle",
+        keyless.len(),
+        first.position,
+        r.name
+    ))
+}
+
 /// The population one source contributes this cycle: a complete read as is; an incremental
 /// read applied onto its snapshot. Returns (present persons, absent keys with counts). A
 /// frozen key (see [`frozen_keys`]) keeps its snapshot record and counts as present.
 pub fn source_population(r: &SourceResult, snapshot: Option<&Snapshot>) -> (Vec<Person>, Snapshot) {
     let empty = Snapshot::new();
     let snap = snapshot.unwrap_or(&empty);
+    // A held read counts nobody one more cycle absent; those already absent stay so.
+    let step = u32::from(absence_held(r).is_none());
     let mut present: BTreeMap<String, Person> = BTreeMap::new();
     let mut absent = Snapshot::new();
     if r.read.complete {
@@ -223,14 +248,14 @@ pub fn source_population(r: &SourceResult, snapshot: Option<&Snapshot>) -> (Vec<
         }
         for (k, (p, n)) in snap {
             if !present.contains_key(k) {
-                absent.insert(k.clone(), (p.clone(), n + 1));
+                absent.insert(k.clone(), (p.clone(), n + step));
             }
         }
     } else {
         let deleted: BTreeSet<&String> = r.read.deleted_keys.iter().collect();
         for (k, (p, n)) in snap {
             if deleted.contains(k) {
-                absent.insert(k.clone(), (p.clone(), n + 1));
+                absent.insert(k.clone(), (p.clone(), n + step));
             } else if *n == 0 {
                 present.insert(k.clone(), p.clone());
             } else {
@@ -256,12 +281,28 @@ pub fn merge(results: &[SourceResult], snapshots: &BTreeMap<String, Snapshot>) -
     let mut view = HrView::default();
     let mut by_key: BTreeMap<String, Vec<(i64, Person)>> = BTreeMap::new();
     let mut absent_by_key: BTreeMap<String, (Person, u32)> = BTreeMap::new();
+    let mut held: BTreeMap<String, String> = BTreeMap::new();
     for r in results {
         let (present, absent) = source_population(r, snapshots.get(&r.name));
+        let absence_held = absence_held(r);
+        if let Some(why) = &absence_held {
+            tracing::warn!(source = %r.name, "Absence held: {why}.");
+            for k in absent.keys() {
+                add_reason(&mut held, k, format!("{}: {why}", r.name));
+            }
+        }
         view.sources.push(SourceSummary {
             name: r.name.clone(),
             records: r.read.persons.len(),
             quarantined: r.read.rejected.len(),
+            // An incremental read carries only changed persons: a field none of them has
+            // says nothing about the mapping.
+            warnings: if r.read.complete {
+                r.read.warnings.clone()
+            } else {
+                Vec::new()
+            },
+            absence_held,
         });
         view.quarantined
             .extend(r.read.rejected.iter().map(quarantined_record));
@@ -286,6 +327,13 @@ pub fn merge(results: &[SourceResult], snapshots: &BTreeMap<String, Snapshot>) -
         absent_by_key.remove(&k);
         versions.sort_by_key(|(prio, _)| *prio);
         view.present.insert(k, merge_person(versions));
+    }
+    // Nothing is planned for a person missing from a held read: not even a deprovision
+    // their earlier absences had already earned.
+    for (k, why) in held {
+        if absent_by_key.contains_key(&k) {
+            add_reason(&mut view.frozen, &k, why);
+        }
     }
     view.absent = absent_by_key;
     view

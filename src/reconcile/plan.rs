@@ -339,7 +339,7 @@ impl AppPlan {
 }
 
 /// Per-source facts for the report.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct SourceSummary {
     /// Source name.
     pub name: String,
@@ -347,6 +347,14 @@ pub struct SourceSummary {
     pub records: usize,
     /// Records set aside.
     pub quarantined: usize,
+    /// Problems of the read as a whole that set nothing aside (a `fields` mapping that no
+    /// record has).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+    /// Why nobody of this source advanced toward absence this cycle (records set aside
+    /// without a readable key), if so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub absence_held: Option<String>,
 }
 
 /// A record set aside at the source.

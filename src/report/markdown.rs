@@ -38,6 +38,19 @@ fn write_sources(out: &mut String, plan: &Plan) {
             s.quarantined
         );
     }
+    for s in &plan.sources {
+        for w in &s.warnings {
+            let _ = writeln!(out, "\n**Warning** (source {}): {}", cell(&s.name), cell(w));
+        }
+        if let Some(why) = &s.absence_held {
+            let _ = writeln!(
+                out,
+                "\n**Absence held** (source {}): {}",
+                cell(&s.name),
+                cell(why)
+            );
+        }
+    }
 }
 
 /// One line of counts per app.

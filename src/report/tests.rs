@@ -72,6 +72,7 @@ fn sample_plan() -> Plan {
             name: "hris".into(),
             records: 1204,
             quarantined: 2,
+            ..SourceSummary::default()
         }],
         apps: vec![slack, github, zoom_plan()],
         quarantined: vec![

@@ -47,6 +47,14 @@ fn plan_text(plan: &Plan) -> String {
         })
         .collect();
     let _ = writeln!(out, "hrsync plan — sources: {}", sources.join(", "));
+    for s in &plan.sources {
+        for w in &s.warnings {
+            let _ = writeln!(out, "! warning: source {}: {w}", s.name);
+        }
+        if let Some(why) = &s.absence_held {
+            let _ = writeln!(out, "! absence held: source {}: {why}", s.name);
+        }
+    }
     for app in &plan.apps {
         out.push('\n');
         render_app(&mut out, app);

@@ -24,6 +24,34 @@ pub struct RejectedRecord {
     pub reason: String,
 }
 
+/// Longest text of a stored rejection: a damaged row must not be stored whole, every
+/// cycle.
+const MAX_STORED_BYTES: usize = 4096;
+
+impl RejectedRecord {
+    /// The record with every text cut to [`MAX_STORED_BYTES`], marked where cut.
+    fn bounded(&self) -> RejectedRecord {
+        RejectedRecord {
+            key: self.key.as_deref().map(bound),
+            position: bound(&self.position),
+            field: self.field.as_deref().map(bound),
+            reason: bound(&self.reason),
+        }
+    }
+}
+
+/// `s`, or its first [`MAX_STORED_BYTES`] (on a character boundary) and `…(cut, N bytes)`.
+fn bound(s: &str) -> String {
+    if s.len() <= MAX_STORED_BYTES {
+        return s.to_string();
+    }
+    let mut end = MAX_STORED_BYTES;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…(cut, {} bytes)", &s[..end], s.len())
+}
+
 /// A quarantined record as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QuarantinedRecord {
@@ -118,7 +146,7 @@ impl Store {
                      first_seen, last_seen) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 )
                 .with_ctx(ctx)?;
-            for r in &rows {
+            for r in rows.iter().map(RejectedRecord::bounded) {
                 let id = identity(&r.key, &r.position, &r.field, &r.reason);
                 let first = first_seen.get(&id).unwrap_or(&stamp);
                 insert
@@ -148,5 +176,31 @@ impl Store {
             Ok(rows)
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_huge_rejection_is_stored_cut_and_marked() {
+        let store = Store::open_in_memory().await.expect("store");
+        let huge = "x".repeat(1 << 20);
+        let row = RejectedRecord {
+            key: Some(huge.clone()),
+            position: "line 2".into(),
+            field: None,
+            reason: huge,
+        };
+        store
+            .replace_record_quarantine("hris", vec![row])
+            .await
+            .expect("save");
+        let stored = store.record_quarantine().await.expect("read");
+        assert_eq!(stored.len(), 1);
+        assert!(stored[0].reason.len() < 5000);
+        assert!(stored[0].reason.ends_with("…(cut, 1048576 bytes)"));
+        assert!(stored[0].key.as_deref().is_some_and(|k| k.len() < 5000));
     }
 }

@@ -137,6 +137,9 @@ pub struct SourceRead {
     pub deleted_keys: Vec<String>,
     /// Opaque watermark to pass back on the next read (incremental sources).
     pub watermark: Option<String>,
+    /// Problems of the read as a whole that set nothing aside (a `fields` mapping no
+    /// record has): shown by `plan` and failed by `check`.
+    pub warnings: Vec<String>,
 }
 
 /// What the engine hands a source for one read.

@@ -201,7 +201,7 @@ fn not_empty(key: &str, value: &str) -> Result<(), ConfigProblem> {
 }
 
 fn csv(c: &CsvConfig) -> Result<(), ConfigProblem> {
-    if c.path.as_os_str().is_empty() {
+    if c.path.as_os_str().to_string_lossy().trim().is_empty() {
         return Err(problem("path", "must not be empty"));
     }
     let d = c.delimiter;

@@ -94,11 +94,22 @@ impl<'de> Deserialize<'de> for CsvEncoding {
     }
 }
 
+/// A path that names something: an empty one would be read relative to the config's
+/// directory, which is not a file.
+fn non_empty_path<'de, D: serde::Deserializer<'de>>(d: D) -> Result<PathBuf, D::Error> {
+    let s = String::deserialize(d)?;
+    if s.trim().is_empty() {
+        return Err(serde::de::Error::custom("must not be empty"));
+    }
+    Ok(PathBuf::from(s))
+}
+
 /// `kind = "csv"`: a file with a header row.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CsvConfig {
     /// Path of the CSV file, read in full on every cycle.
+    #[serde(deserialize_with = "non_empty_path")]
     pub path: PathBuf,
     /// Field delimiter, one ASCII character (default `,`; `;` and `\t` are common).
     #[serde(default = "default_delimiter")]

@@ -2,6 +2,7 @@
 //! count, invalid UTF-8) are set aside with file, line and column; a file that cannot be
 //! read as a whole (missing, no header, no key column) fails the read.
 
+mod damage;
 mod parse;
 
 use std::path::PathBuf;

@@ -7,11 +7,17 @@ use std::path::Path;
 use ::csv::ByteRecord;
 use serde_json::{Map, Value};
 
+use super::damage::{self, Damage};
 use super::LIFECYCLE_ALIASES;
-use crate::source::normalize::{normalize_text, Normalizer, RawRecord};
+use crate::source::normalize::{
+    check_key, cut, excerpt, normalize_text, Normalizer, RawRecord, MAX_MESSAGE_BYTES,
+};
 use crate::source::{Position, Rejected};
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Longest column name accepted: every column becomes a field name in each stored record.
+const MAX_HEADER_CELL_BYTES: usize = 256;
 
 /// Raw records, rows set aside, and the header's column names.
 pub(super) type Parsed = (Vec<RawRecord>, Vec<Rejected>, Vec<String>);
@@ -53,7 +59,7 @@ pub(super) enum FileError {
         column: String,
     },
     /// A column the config maps is not in the header.
-    #[error("{file}: {what} {column:?} not found in the header (columns: {})", columns.join(", "))]
+    #[error("{file}: {what} {column:?} not found in the header (columns: {})", cut(&columns.join(", "), MAX_MESSAGE_BYTES))]
     MissingColumn {
         /// The file, as displayed.
         file: String,
@@ -61,6 +67,35 @@ pub(super) enum FileError {
         what: String,
         /// The configured column name.
         column: String,
+        /// The header as read.
+        columns: Vec<String>,
+    },
+    /// Rows were swallowed into one record (a stray quote): reading on would take the
+    /// persons on those lines for gone.
+    #[error("{file}: {} — the file looks damaged (an unbalanced quote?), so none of it is read; fix the export", regions.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Damaged {
+        /// The file, as displayed.
+        file: String,
+        /// The first damaged regions.
+        regions: Vec<Damage>,
+    },
+    /// A header cell is far longer than any column name: the header itself is damaged.
+    #[error("{file} line 1 column {column}: header cell is {bytes} bytes long; the header looks damaged")]
+    HeaderCell {
+        /// The file, as displayed.
+        file: String,
+        /// 1-based column.
+        column: usize,
+        /// Its length.
+        bytes: usize,
+    },
+    /// A `required` field has no column in the header, so every row would be set aside.
+    #[error("{file}: required field `{field}` has no column in the header (columns: {})", cut(&columns.join(", "), MAX_MESSAGE_BYTES))]
+    MissingRequired {
+        /// The file, as displayed.
+        file: String,
+        /// The required hrsync field.
+        field: String,
         /// The header as read.
         columns: Vec<String>,
     },
@@ -74,7 +109,8 @@ pub(super) enum FileError {
     },
 }
 
-/// Splits the file into raw records (one JSON object per row) and rows set aside.
+/// Splits the file into raw records (one JSON object per row) and rows set aside. A
+/// damaged region (rows swallowed by a stray quote) fails the whole read.
 pub(super) fn parse(
     bytes: &[u8],
     delimiter: u8,
@@ -88,26 +124,67 @@ pub(super) fn parse(
         .has_headers(false)
         .flexible(true)
         .from_reader(data);
-    let mut rows = reader.byte_records();
-    let columns = read_header(rows.next(), &file)?;
+    let mut row = ByteRecord::new();
+    let first = match reader.read_byte_record(&mut row) {
+        Ok(true) => Some(Ok(row.clone())),
+        Ok(false) => None,
+        Err(e) => Some(Err(e)),
+    };
+    let columns = read_header(first, &file)?;
     check_mapped_columns(&columns, normalizer, &file)?;
     let layout = Layout::new(columns, normalizer, file);
     let mut records = Vec::new();
     let mut rejected = Vec::new();
+    let mut damaged = Vec::new();
     let mut lines = LineCounter::default();
-    for row in rows {
-        let row = row.map_err(|error| FileError::Row {
-            file: layout.file.clone(),
-            error,
-        })?;
-        let byte = row.position().map(|p| p.byte()).unwrap_or(0);
-        let line = lines.line_at(data, byte);
-        match layout.record(&row, line, normalizer) {
+    loop {
+        let before = reader.position().byte();
+        match reader.read_byte_record(&mut row) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(error) => {
+                return Err(FileError::Row {
+                    file: layout.file.clone(),
+                    error,
+                })
+            }
+        }
+        let start = row.position().map_or(before, |p| p.byte());
+        let raw = slice(data, start, reader.position().byte());
+        let line = lines.line_at(data, start);
+        let width = layout.columns.len();
+        if let Some(d) = damage::inspect(raw, &row, width, delimiter, line) {
+            damaged.push(d);
+            continue;
+        }
+        match layout.record(&row, raw, line, normalizer) {
             Ok(r) => records.push(r),
             Err(r) => rejected.push(r),
         }
     }
+    if !damaged.is_empty() {
+        damaged.truncate(3);
+        return Err(FileError::Damaged {
+            file: layout.file,
+            regions: damaged,
+        });
+    }
     Ok((records, rejected, layout.columns))
+}
+
+/// Without a readable key, the start of the row is what lets an HR admin find it.
+fn starts(key: &Option<String>, raw: &[u8]) -> String {
+    match key {
+        Some(k) if check_key(k).is_ok() => String::new(),
+        _ => format!("; the row starts {}", excerpt(raw.trim_ascii())),
+    }
+}
+
+/// The bytes from `start` to `end` (clamped to the data).
+fn slice(data: &[u8], start: u64, end: u64) -> &[u8] {
+    let at = |b: u64| usize::try_from(b).unwrap_or(usize::MAX).min(data.len());
+    let (s, e) = (at(start), at(end));
+    &data[s.min(e)..e]
 }
 
 /// The header's column names, normalised; every non-empty name must be unique.
@@ -128,6 +205,13 @@ fn read_header(
     };
     let mut columns: Vec<String> = Vec::with_capacity(header.len());
     for (i, cell) in header.iter().enumerate() {
+        if cell.len() > MAX_HEADER_CELL_BYTES {
+            return Err(FileError::HeaderCell {
+                file: file(),
+                column: i + 1,
+                bytes: cell.len(),
+            });
+        }
         let name = std::str::from_utf8(cell).map_err(|e| FileError::HeaderEncoding {
             file: file(),
             column: i + 1,
@@ -168,6 +252,19 @@ fn check_mapped_columns(
                 file: file.to_string(),
                 what,
                 column: column.clone(),
+                columns: columns.to_vec(),
+            });
+        }
+    }
+    for field in normalizer.required() {
+        let mapped = normalizer.mappings().iter().any(|(f, _)| f == field);
+        let alias = LIFECYCLE_ALIASES
+            .iter()
+            .any(|(f, a)| f == field && has_column(columns, a));
+        if !mapped && !alias && !has_column(columns, field) {
+            return Err(FileError::MissingRequired {
+                file: file.to_string(),
+                field: field.clone(),
                 columns: columns.to_vec(),
             });
         }
@@ -216,6 +313,7 @@ impl Layout {
     fn record(
         &self,
         row: &ByteRecord,
+        raw: &[u8],
         line: u64,
         normalizer: &Normalizer,
     ) -> Result<RawRecord, Rejected> {
@@ -230,14 +328,16 @@ impl Layout {
             .filter(|k| !k.is_empty());
         if row.len() != columns.len() {
             let col = row.len().min(columns.len()) + 1;
+            let starts = starts(&key, raw);
             return Err(normalizer.reject(
                 pos,
                 key,
                 None,
                 format!(
-                    "row has {} columns but the header has {} (file {file}, line {line}, column {col})",
+                    "row has {} columns but the header has {} (file {file}, line {line}, column {col}){}",
                     row.len(),
-                    columns.len()
+                    columns.len(),
+                    starts
                 ),
             ));
         }

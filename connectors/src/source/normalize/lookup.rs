@@ -3,6 +3,8 @@
 
 use serde_json::{Map, Value};
 
+use super::{cut, RawRecord};
+
 /// Looks `spec` up in `record`. An exact top-level name wins over pointer and path
 /// readings, so a CSV column literally named `a.b` is still found.
 pub fn lookup<'a>(record: &'a Map<String, Value>, spec: &str) -> Option<&'a Value> {
@@ -28,6 +30,28 @@ pub fn lookup<'a>(record: &'a Map<String, Value>, spec: &str) -> Option<&'a Valu
         return Some(cur);
     }
     None
+}
+
+/// One warning per mapping (hrsync field, source field) that no record of a read has at
+/// all, not even empty: a misspelt column or JSON pointer, which would otherwise read as
+/// "nobody has this field" and clear it in every app.
+pub(super) fn unresolved(mappings: &[(String, String)], records: &[RawRecord]) -> Vec<String> {
+    let objects: Vec<&Map<String, Value>> =
+        records.iter().filter_map(|r| r.value.as_object()).collect();
+    if objects.is_empty() {
+        return Vec::new();
+    }
+    mappings
+        .iter()
+        .filter(|(_, spec)| objects.iter().all(|o| lookup(o, spec).is_none()))
+        .map(|(field, spec)| {
+            format!(
+                "fields.{field} = {:?} resolves to nothing in any of the {} records read (a wrong column or JSON pointer?)",
+                cut(spec, 200),
+                objects.len()
+            )
+        })
+        .collect()
 }
 
 /// Resolves an RFC 6901 pointer against any value ("" is the value itself).

@@ -14,7 +14,10 @@ use serde_json::{Map, Value};
 
 pub use dates::{parse_date, DateRules};
 pub use lookup::{lookup, pointer};
-pub use text::{check_key, check_value, is_valid_email, normalize_text, MAX_FIELD_BYTES};
+pub use text::{
+    check_key, check_value, cut, excerpt, is_valid_email, normalize_text, MAX_FIELD_BYTES,
+    MAX_MESSAGE_BYTES,
+};
 
 use super::config::CommonConfig;
 use super::{Lifecycle, Person, Position, Rejected, SourceRead};
@@ -118,6 +121,11 @@ impl Normalizer {
         &self.mappings
     }
 
+    /// The hrsync fields every record must have (`required`).
+    pub fn required(&self) -> &[String] {
+        &self.required
+    }
+
     /// The source field the key is read from.
     pub fn key_spec(&self) -> &str {
         self.mappings
@@ -128,7 +136,9 @@ impl Normalizer {
             .unwrap_or(&self.key)
     }
 
-    /// A rejection from this source.
+    /// A rejection from this source. Its texts are bounded (a damaged row can be
+    /// megabytes), and a key that could not be a valid key (too long, control characters)
+    /// counts as unreadable: it names nobody.
     pub fn reject(
         &self,
         position: Position,
@@ -138,16 +148,17 @@ impl Normalizer {
     ) -> Rejected {
         Rejected {
             source: self.source.clone(),
-            key,
+            key: key.filter(|k| !k.is_empty() && check_key(k).is_ok()),
             position,
-            field: field.map(str::to_string),
-            reason: reason.into(),
+            field: field.map(|f| cut(f, MAX_MESSAGE_BYTES)),
+            reason: cut(&reason.into(), MAX_MESSAGE_BYTES),
         }
     }
 
     /// Normalises one read: persons sorted by key, records with the same key all set
     /// aside, `rejected` (problems found while reading) kept, everything ordered by position.
     pub fn finish(&self, records: Vec<RawRecord>, mut rejected: Vec<Rejected>) -> SourceRead {
+        let warnings = lookup::unresolved(&self.mappings, &records);
         let outcomes: Vec<(Position, Option<String>, Result<Person, Rejected>)> = records
             .into_iter()
             .map(|r| {
@@ -202,6 +213,7 @@ impl Normalizer {
             complete: true,
             deleted_keys: Vec::new(),
             watermark: None,
+            warnings,
         }
     }
 
@@ -282,10 +294,11 @@ impl Normalizer {
             Some(Value::String(s)) => Some(normalize_text(s)),
             Some(Value::Number(n)) => Some(n.to_string()),
             Some(other) => {
+                let text = cut(&other.to_string(), 80);
                 return Err(format!(
-                    "key field `{}` is not text or a number: {other}",
+                    "key field `{}` is not text or a number: {text}",
                     self.key
-                ))
+                ));
             }
         };
         let key = match key {

@@ -6,6 +6,37 @@ use unicode_normalization::UnicodeNormalization;
 /// Largest accepted field, in bytes of UTF-8 after normalisation.
 pub const MAX_FIELD_BYTES: usize = 4096;
 
+/// Longest text about one record (a reason, a key set aside) that is printed or stored; a
+/// damaged row can be megabytes long and must not be copied into every plan and cycle.
+pub const MAX_MESSAGE_BYTES: usize = 512;
+
+/// `s` itself when at most `max` bytes, else its first `max` bytes (on a character
+/// boundary) followed by `…(cut, N bytes)`, N being the length of the whole text.
+pub fn cut(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…(cut, {} bytes)", &s[..end], s.len())
+}
+
+/// The first bytes of a raw row, escaped (`"E12,Ana…"`), so an HR admin can find it
+/// without the row itself being copied into reports and the state.
+pub fn excerpt(raw: &[u8]) -> String {
+    const EXCERPT_BYTES: usize = 60;
+    let head = &raw[..raw.len().min(EXCERPT_BYTES)];
+    let text = String::from_utf8_lossy(head);
+    let more = if raw.len() > EXCERPT_BYTES {
+        format!("…(cut, {} bytes)", raw.len())
+    } else {
+        String::new()
+    };
+    format!("{:?}{more}", text.as_ref())
+}
+
 /// Trims surrounding whitespace and applies Unicode NFC. Idempotent.
 pub fn normalize_text(s: &str) -> String {
     let composed: String = s.trim().nfc().collect();
@@ -113,6 +144,16 @@ mod tests {
         assert!(check_value(&"x".repeat(4097))
             .expect_err("rejected")
             .contains("4097 bytes"));
+    }
+
+    #[test]
+    fn cut_marks_what_it_removed() {
+        assert_eq!(cut("short", 10), "short");
+        let long = "é".repeat(10);
+        let c = cut(&long, 5);
+        assert_eq!(c, "éé…(cut, 20 bytes)");
+        assert!(excerpt(&[b'x'; 1000]).ends_with("…(cut, 1000 bytes)"));
+        assert_eq!(excerpt(b"E1,\x1b[31m"), "\"E1,\\u{1b}[31m\"");
     }
 
     #[test]
