@@ -5,6 +5,7 @@
 
 mod app;
 pub mod locate;
+pub mod ranges;
 mod raw;
 pub mod schedule;
 mod settings;
