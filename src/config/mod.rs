@@ -9,12 +9,14 @@ pub mod ranges;
 mod raw;
 pub mod schedule;
 mod settings;
+mod templates;
 
 use std::path::{Path, PathBuf};
 
 pub use app::{AppSettings, MatchAttr, OnUnlinkedMatch};
 pub use schedule::{Schedule, ScheduleError};
 pub use settings::{GuardSettings, Settings, SourceSettings};
+pub use templates::check_fields;
 
 use locate::Step;
 

@@ -2,7 +2,7 @@
 //! resolving secrets, compiling templates, checking every URL and value, and building each
 //! HR source once.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -38,6 +38,9 @@ pub struct Settings {
     pub apps: Vec<AppSettings>,
     /// Compiled templates of every app.
     pub mapper: Arc<Mapper>,
+    /// The line of each template and expression, by key path (`apps[0].scope`), for
+    /// errors found once the sources are read.
+    pub template_lines: BTreeMap<String, usize>,
     /// Where `{ credential }` secrets are read.
     pub credentials_dir: Option<PathBuf>,
 }
@@ -128,6 +131,7 @@ pub(super) fn validate(
     let absence_grace_cycles = absence_grace_cycles(&raw.lifecycle, loc)?;
     let apps = validate_apps(&raw.apps, loc, creds, absence_grace_cycles)?;
     let mapper = compile_mapper(&raw.apps, loc)?;
+    let template_lines = super::templates::template_lines(loc, mapper.slots());
     Ok(Settings {
         file: loc.file.to_path_buf(),
         state_path: raw.daemon.state_path,
@@ -138,6 +142,7 @@ pub(super) fn validate(
         sources,
         apps,
         mapper: Arc::new(mapper),
+        template_lines,
         credentials_dir: opts.credentials_dir.clone(),
     })
 }

@@ -191,6 +191,12 @@ async fn cycle_body(
 ) -> Result<CycleReport, EngineError> {
     let (snapshots, watermarks) = load_snapshots(settings, store.as_ref()).await?;
     let (results, view) = read_hr(settings, &snapshots, &watermarks).await?;
+    // Before any plan: a template reading a field nobody provides would empty it for all.
+    let persons = view
+        .present
+        .values()
+        .chain(view.absent.values().map(|(p, _)| p));
+    crate::config::check_fields(settings, &opts.apps, persons).map_err(UsageError::Config)?;
     let view = Arc::new(view);
     let planned = plan_apps(settings, opts, &view, &store, cycle_id).await?;
     let inputs_hash = inputs_hash(&view, planned.iter().map(|p| p.input_digest.as_str()));
