@@ -5,6 +5,7 @@
 mod util;
 
 mod apply_sandbox;
+mod bad_input_config;
 mod check;
 mod config_errors;
 mod config_keys;

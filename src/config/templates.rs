@@ -10,7 +10,7 @@ use hrsync_connectors::source::Person;
 
 use super::locate::{self, Step};
 use super::{ConfigError, Located, Settings};
-use crate::mapping::Slot;
+use crate::mapping::{Slot, Undefined};
 
 /// How many provided field names an error lists, to hint at the intended one.
 const MAX_LISTED: usize = 40;
@@ -24,43 +24,43 @@ pub fn check_fields<'a>(
 ) -> Result<(), ConfigError> {
     let declared = declared_fields(settings);
     let selected = |app: &str| apps.is_empty() || apps.iter().any(|a| a == app);
-    let undefined = settings
+    // In the order of the file: the first one is the error's key and line.
+    let mut undefined: Vec<(String, Option<usize>, Undefined)> = settings
         .mapper
-        .undefined(selected, &declared, persons.clone());
-    let Some(first) = undefined.first() else {
+        .undefined(selected, &declared, persons.clone())
+        .into_iter()
+        .map(|u| {
+            let key = locate::render(&slot_path(u.app_index, &u.slot));
+            let line = settings.template_lines.get(&key).copied();
+            (key, line, u)
+        })
+        .collect();
+    undefined.sort_by_key(|(_, line, u)| (u.app_index, *line));
+    let Some((key, line, first)) = undefined.first() else {
         return Ok(());
     };
-    let key = locate::render(&slot_path(first.app_index, &first.slot));
     let mut message = format!(
-        "app {:?}: {} no source provides ({})",
+        "app {:?} reads {}, which no source provides ({})",
         first.app,
-        reads(&first.names),
+        quoted(&first.names),
         provided_hint(&declared, persons),
     );
-    for more in undefined.iter().skip(1) {
-        let key = locate::render(&slot_path(more.app_index, &more.slot));
-        message.push_str(&format!("; also {key}: {}", reads(&more.names)));
+    for (key, line, more) in undefined.iter().skip(1) {
+        let at = line.map(|l| format!("line {l}: ")).unwrap_or_default();
+        message.push_str(&format!("; also {at}{key} reads {}", quoted(&more.names)));
     }
     Err(ConfigError {
         file: settings.file.display().to_string(),
-        line: settings.template_lines.get(&key).copied(),
-        key: Some(key),
+        line: *line,
+        key: Some(key.clone()),
         message,
     })
 }
 
-/// "reads `jobtitle`, which" / "reads `a`, `b`, which".
-fn reads(names: &[String]) -> String {
+/// "`a`, `b`".
+fn quoted(names: &[String]) -> String {
     let quoted: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
-    format!(
-        "reads {}, which {}",
-        quoted.join(", "),
-        if names.len() == 1 {
-            "is a field"
-        } else {
-            "are fields"
-        }
-    )
+    quoted.join(", ")
 }
 
 /// The names the sources do provide, so the user sees the intended one.
