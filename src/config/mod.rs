@@ -187,4 +187,6 @@ fn unknown_field(message: &str) -> Option<String> {
 }
 
 #[cfg(test)]
+mod fuzz;
+#[cfg(test)]
 mod tests;
