@@ -190,3 +190,5 @@ fn unknown_field(message: &str) -> Option<String> {
 mod fuzz;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_strict;
