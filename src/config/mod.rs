@@ -144,6 +144,10 @@ fn secret_values(table: &toml::Table) -> Vec<String> {
     fn strings(value: &toml::Value, out: &mut Vec<String>) {
         match value {
             toml::Value::String(s) if s.len() >= MIN_REDACTED_LEN => out.push(s.clone()),
+            // A numeric PIN or key is echoed by type errors as its digits.
+            toml::Value::Integer(n) if n.to_string().len() >= MIN_REDACTED_LEN => {
+                out.push(n.to_string());
+            }
             toml::Value::Array(items) => items.iter().for_each(|v| strings(v, out)),
             _ => {}
         }

@@ -226,4 +226,14 @@ fn secrets_written_inline_are_refused_without_being_echoed() {
         assert!(!shown.contains(SECRET), "echoed: {shown}");
         assert!(shown.contains(key) && e.line.is_some(), "{shown}");
     }
+    // A header value is a secret or a plain string; of the wrong type, it is not echoed.
+    let headers = MINIMAL.replace(
+        "[apps.attributes]",
+        "headers = { \"X-Api-Key\" = 73914682 }\n[apps.attributes]",
+    );
+    let e = err(&headers);
+    assert!(
+        !format!("{e}").contains("73914682") && e.key.is_some(),
+        "{e}"
+    );
 }
