@@ -46,7 +46,7 @@ async fn employees(State(hr): State<Hr>, Query(q): Query<Page>) -> Response {
         .take(2)
         .map(|(id, name, email, status)| {
             json!({"id": id, "profile": {"first": name, "last": "Test", "email": email},
-                   "employment": {"state": status, "title": "Rep"}})
+                   "employment": {"state": status, "title": "Rep", "department": "Sales"}})
         })
         .collect();
     Json(json!({"data": {"employees": rows}, "meta": {"pages": 2}})).into_response()
@@ -84,6 +84,7 @@ first_name = "/profile/first"
 last_name = "/profile/last"
 email = "/profile/email"
 job_title = "/employment/title"
+department = "/employment/department"
 status = "/employment/state"
 [sources.status_map]
 terminated = "terminated"
@@ -182,8 +183,8 @@ async fn guarded_employees(State(hr): State<Guarded>, headers: HeaderMap) -> Res
             .into_response();
     }
     Json(json!([
-        {"employee_id": "E1", "first_name": "Ana", "last_name": "Test", "email": "ana@corp.example", "job_title": "Rep"},
-        {"employee_id": "E2", "first_name": "Bo", "last_name": "Test", "email": "bo@corp.example", "job_title": "Rep"}
+        {"employee_id": "E1", "first_name": "Ana", "last_name": "Test", "email": "ana@corp.example", "job_title": "Rep", "department": "Sales"},
+        {"employee_id": "E2", "first_name": "Bo", "last_name": "Test", "email": "bo@corp.example", "job_title": "Rep", "department": "Sales"}
     ]))
     .into_response()
 }

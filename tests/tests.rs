@@ -5,6 +5,7 @@
 mod util;
 
 mod apply_sandbox;
+mod bad_input_config;
 mod bad_input_hr;
 mod bad_input_secrets;
 mod check;

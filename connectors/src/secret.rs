@@ -7,9 +7,11 @@ use std::path::{Path, PathBuf};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
-/// Where a secret is read from; the only form a secret may take in the config file.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
+mod de;
+
+/// Where a secret is read from; the only form a secret may take in the config file (read
+/// by `de`, whose errors never show a value).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SecretRef {
     /// Read from an environment variable of the hrsync process.
     Env(String),

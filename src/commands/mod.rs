@@ -19,7 +19,13 @@ pub async fn dispatch(cli: Cli) -> CommandResult {
     match cli.command {
         Command::Sandbox(args) => sandbox::run(args).await,
         Command::Demo => demo::run().await,
-        Command::Check => check::run(&load(&cli.config)?).await,
+        Command::Check => {
+            let settings = load(&cli.config)?;
+            // A template reading a field no source provides is a config error (exit 2), as
+            // it is for `plan` and `apply`.
+            crate::engine::check_template_fields(&settings).await?;
+            check::run(&settings).await
+        }
         Command::Plan(args) => plan::run(&load(&cli.config)?, args).await,
         Command::Apply(args) => apply::run(&load(&cli.config)?, args).await,
         Command::Run => run::run(cli.config.clone(), load(&cli.config)?).await,

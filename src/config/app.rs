@@ -12,6 +12,7 @@ use hrsync_connectors::scim::{AttrPath, DeleteSemantics, Profile};
 use url::Url;
 
 use super::locate::Step;
+use super::ranges::{self, OutOfRange};
 use super::raw::{self, RawApp};
 use super::{ConfigError, Located};
 use crate::mapping;
@@ -207,16 +208,34 @@ fn check_base_url(at: &AppAt<'_>, a: &RawApp) -> Result<Url, ConfigError> {
     Ok(base_url)
 }
 
-/// Rate limit, concurrency and timeout are usable.
+/// Rate limit, concurrency, timeout and the lifecycle's day counts are in range.
 fn check_limits(at: &AppAt<'_>, a: &RawApp) -> Result<(), ConfigError> {
+    let numbers = || -> Result<(), OutOfRange> {
+        use ranges::{check, check_opt};
+        if let Some(rl) = &a.rate_limit {
+            ranges::rate_limit(rl)?;
+        }
+        check("concurrency", a.concurrency, ranges::CONCURRENCY)?;
+        check("timeout_secs", a.timeout_secs, ranges::TIMEOUT_SECS)?;
+        check(
+            "pre_provision_days",
+            a.pre_provision_days,
+            ranges::PRE_PROVISION_DAYS,
+        )?;
+        check_opt(
+            "deprovision.delete_after_days",
+            a.deprovision.delete_after_days,
+            ranges::DELETE_AFTER_DAYS,
+        )
+    };
+    numbers().map_err(|e| {
+        let mut parts = e.key.split('.');
+        let first = parts.next().unwrap_or_default();
+        let more: Vec<Step> = parts.map(key).collect();
+        at.err_in(first, &more, e.message)
+    })?;
     if let Some(rl) = &a.rate_limit {
         rl.validate().map_err(|e| at.err("rate_limit", e))?;
-    }
-    if a.concurrency == 0 {
-        return Err(at.err("concurrency", "must be at least 1"));
-    }
-    if a.timeout_secs == 0 {
-        return Err(at.err("timeout_secs", "must be at least 1"));
     }
     Ok(())
 }

@@ -5,15 +5,18 @@
 
 mod app;
 pub mod locate;
+pub mod ranges;
 mod raw;
 pub mod schedule;
 mod settings;
+mod templates;
 
 use std::path::{Path, PathBuf};
 
 pub use app::{AppSettings, MatchAttr, OnUnlinkedMatch};
 pub use schedule::{Schedule, ScheduleError};
 pub use settings::{GuardSettings, Settings, SourceSettings};
+pub use templates::check_fields;
 
 use locate::Step;
 
@@ -94,10 +97,11 @@ pub fn parse(path: &Path, text: &str, opts: &LoadOptions) -> Result<Settings, Co
             message: format!("invalid TOML: {}", e.message()),
         }
     })?;
+    let secrets = secret_values(&table);
     let raw: raw::RawConfig =
         serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
             let steps = locate::from_serde_path(e.path());
-            let message = e.inner().to_string();
+            let message = redact(&e.inner().to_string(), &secrets);
             // The key path is given separately; drop the parser's own "in `...`" suffix.
             let message = message
                 .lines()
@@ -125,10 +129,70 @@ pub fn parse(path: &Path, text: &str, opts: &LoadOptions) -> Result<Settings, Co
     settings::validate(raw, &loc, opts)
 }
 
+/// Keys whose value is a secret wherever they appear (written inline by mistake where a
+/// `{ env | file | credential }` belongs).
+const SECRET_KEYS: [&str; 4] = ["token", "password", "client_secret", "api_key"];
+
+/// Strings shorter than this are left in messages: too short to be a credential, and
+/// replacing them would garble the message.
+const MIN_REDACTED_LEN: usize = 4;
+
+/// Every string written inline as a secret anywhere in the file: under a secret-typed key,
+/// an `auth` table's `key`, an `auth` given as a bare string, or a header value (whose
+/// plain form may be an API key); so that no parser message can repeat one.
+fn secret_values(table: &toml::Table) -> Vec<String> {
+    fn strings(value: &toml::Value, out: &mut Vec<String>) {
+        match value {
+            toml::Value::String(s) if s.len() >= MIN_REDACTED_LEN => out.push(s.clone()),
+            // A numeric PIN or key is echoed by type errors as its digits.
+            toml::Value::Integer(n) if n.to_string().len() >= MIN_REDACTED_LEN => {
+                out.push(n.to_string());
+            }
+            toml::Value::Array(items) => items.iter().for_each(|v| strings(v, out)),
+            _ => {}
+        }
+    }
+    fn walk(parent: &str, table: &toml::Table, out: &mut Vec<String>) {
+        for (k, v) in table {
+            let secret = SECRET_KEYS.contains(&k.as_str())
+                || (k == "key" && parent == "auth")
+                || k == "auth"
+                || parent == "headers";
+            if secret {
+                strings(v, out);
+            }
+            match v {
+                toml::Value::Table(t) => walk(k, t, out),
+                toml::Value::Array(items) => items
+                    .iter()
+                    .filter_map(toml::Value::as_table)
+                    .for_each(|t| walk(k, t, out)),
+                _ => {}
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk("", table, &mut out);
+    // Longest first, so a secret containing another is replaced whole.
+    out.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    out
+}
+
+/// The message with every secret value replaced.
+fn redact(message: &str, secrets: &[String]) -> String {
+    secrets.iter().fold(message.to_string(), |m, s| {
+        m.replace(s.as_str(), "**REDACTED**")
+    })
+}
+
 fn unknown_field(message: &str) -> Option<String> {
     let rest = message.split("unknown field `").nth(1)?;
     Some(rest.split('`').next()?.to_string())
 }
 
 #[cfg(test)]
+mod fuzz;
+#[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_strict;

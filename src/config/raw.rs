@@ -43,10 +43,10 @@ pub struct RawDaemon {
     /// Cron schedule of cycles: 5-field crontab or 6/7-field cron (UTC).
     #[serde(default)]
     pub schedule: Option<String>,
-    /// Or a fixed interval between cycle starts: "30s", "10m", "1h".
+    /// Or a fixed interval between cycle starts: "30s", "10m", "1h"; 1s to 30d.
     #[serde(default)]
     pub interval: Option<String>,
-    /// On SIGTERM, how long in-flight operations may take to finish.
+    /// On SIGTERM, how long in-flight operations may take to finish (1 to 3600 seconds).
     #[serde(default = "default_shutdown_grace_secs")]
     pub shutdown_grace_secs: u64,
 }
@@ -74,19 +74,21 @@ fn default_shutdown_grace_secs() -> u64 {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawGuards {
-    /// Per app per cycle: more deprovisions than this are held.
+    /// Per app per cycle: more deprovisions than this are held (0 to 1,000,000).
     #[serde(default = "default_max_deprovision_count")]
     pub max_deprovision_count: usize,
-    /// Per app per cycle, as a share of the app's linked accounts (apps with at least 10).
+    /// Per app per cycle, as a share of the app's active linked accounts (apps with at least
+    /// 10), 0 to 100. More than half of any app (and more than one account) is always held.
     #[serde(default = "default_max_deprovision_percent")]
     pub max_deprovision_percent: f64,
-    /// Per app over the last 24 hours.
+    /// Per app over the last 24 hours (0 to 1,000,000).
     #[serde(default)]
     pub max_deprovision_per_day: Option<usize>,
-    /// A source returning fewer valid records aborts the cycle.
+    /// A source returning fewer valid records aborts the cycle (0 to 10,000,000).
     #[serde(default = "default_min_source_records")]
     pub min_source_records: usize,
-    /// A source shrinking more than this against the last snapshot aborts the cycle.
+    /// A source shrinking more than this against the last snapshot aborts the cycle (0 to
+    /// 100 percent).
     #[serde(default = "default_max_source_drop_percent")]
     pub max_source_drop_percent: f64,
 }
@@ -121,7 +123,7 @@ fn default_max_source_drop_percent() -> f64 {
 #[serde(deny_unknown_fields)]
 pub struct RawLifecycle {
     /// A person missing from a complete source read (not marked terminated) is
-    /// deprovisioned only after this many consecutive reads without them.
+    /// deprovisioned only after this many consecutive reads without them (0 to 10,000).
     #[serde(default = "default_absence_grace_cycles")]
     pub absence_grace_cycles: u32,
 }
@@ -173,7 +175,7 @@ pub struct RawDeprovision {
     /// `delete` (DELETE after `delete_after_days`, default 0).
     #[serde(default = "default_deprovision_action")]
     pub action: String,
-    /// Days between deactivation and DELETE.
+    /// Days between deactivation and DELETE (0 to 3650).
     #[serde(default)]
     pub delete_after_days: Option<u32>,
 }
@@ -215,7 +217,7 @@ pub struct RawApp {
     pub base_url: String,
     /// Authentication.
     pub auth: AuthConfig,
-    /// Bound on every request, seconds.
+    /// Bound on every request, seconds (1 to 3600).
     #[serde(default = "default_timeout_secs")]
     pub timeout_secs: u64,
     /// Allow plain http to a non-loopback host.
@@ -225,10 +227,10 @@ pub struct RawApp {
     /// API key) is `{ env }`, `{ file }` or `{ credential }` like any other secret.
     #[serde(default)]
     pub headers: BTreeMap<String, PlainOrSecret>,
-    /// Request rate limit (default: the profile's).
+    /// Request rate limit (default: the profile's); each count and the burst 1 to 1,000,000.
     #[serde(default)]
     pub rate_limit: Option<RateLimit>,
-    /// Requests in flight at once.
+    /// Requests in flight at once (1 to 256).
     #[serde(default = "default_concurrency")]
     pub concurrency: usize,
     /// Use SCIM Bulk when the app advertises it.
@@ -252,7 +254,7 @@ pub struct RawApp {
     /// What `leave` means: keep (default) or deactivate.
     #[serde(default)]
     pub leave: LeavePolicy,
-    /// Create accounts inactive this many days before the start date.
+    /// Create accounts inactive this many days before the start date (0 to 365).
     #[serde(default)]
     pub pre_provision_days: u32,
     /// Unmanaged accounts: report (default) or deactivate.

@@ -47,7 +47,22 @@ pub enum ScheduleError {
     /// The interval is zero.
     #[error("duration {0:?} must be greater than zero")]
     ZeroDuration(String),
+    /// The interval is outside the range a daemon can keep.
+    #[error("interval {0:?} is out of range: must be between 1s and 30d")]
+    IntervalRange(String),
+    /// The cron expression parses but names no time that ever comes (`0 0 31 2 *`).
+    #[error("cron schedule {0:?} never fires (no such date from now on); check the day and month fields")]
+    NeverFires(String),
 }
+
+/// The shortest interval between cycle starts.
+pub const MIN_INTERVAL: Duration = Duration::from_secs(1);
+
+/// The longest interval between cycle starts (30 days).
+pub const MAX_INTERVAL: Duration = Duration::from_secs(30 * 86_400);
+
+/// How long a daemon waits before looking again when its schedule names no future time.
+const NO_NEXT_FIRE_WAIT: Duration = Duration::from_secs(86_400);
 
 /// What is wrong with a crontab day-of-week field.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -95,17 +110,26 @@ impl Schedule {
                 })
             }
         };
-        cron::Schedule::from_str(&expr)
-            .map(|s| Schedule::Cron(Box::new(s)))
-            .map_err(|e| ScheduleError::Cron {
-                line: line.to_string(),
-                why: e.to_string(),
-            })
+        let schedule = cron::Schedule::from_str(&expr).map_err(|e| ScheduleError::Cron {
+            line: line.to_string(),
+            why: e.to_string(),
+        })?;
+        // A schedule with no future time would otherwise fall back to some default delay
+        // and run cycles nobody asked for.
+        if schedule.upcoming(Utc).next().is_none() {
+            return Err(ScheduleError::NeverFires(line.to_string()));
+        }
+        Ok(Schedule::Cron(Box::new(schedule)))
     }
 
-    /// Parses an interval like `90s`, `10m`, `1h`, `1d` or plain seconds.
+    /// Parses an interval like `90s`, `10m`, `1h`, `1d` or plain seconds, between
+    /// [`MIN_INTERVAL`] and [`MAX_INTERVAL`].
     pub fn interval(text: &str) -> Result<Schedule, ScheduleError> {
-        parse_duration(text).map(Schedule::Interval)
+        let d = parse_duration(text)?;
+        if !(MIN_INTERVAL..=MAX_INTERVAL).contains(&d) {
+            return Err(ScheduleError::IntervalRange(text.to_string()));
+        }
+        Ok(Schedule::Interval(d))
     }
 
     /// The delay from `now` until the next cycle should start.
@@ -116,7 +140,7 @@ impl Schedule {
                 .after(&now)
                 .next()
                 .and_then(|next| (next - now).to_std().ok())
-                .unwrap_or(Duration::from_secs(60)),
+                .unwrap_or(NO_NEXT_FIRE_WAIT),
         }
     }
 }
@@ -174,12 +198,17 @@ pub fn parse_duration(text: &str) -> Result<Duration, ScheduleError> {
     let n: u64 = num
         .parse()
         .map_err(|_| ScheduleError::Duration(text.to_string()))?;
+    let seconds = |per: u64| {
+        n.checked_mul(per)
+            .map(Duration::from_secs)
+            .ok_or_else(|| ScheduleError::IntervalRange(text.to_string()))
+    };
     let d = match unit.trim() {
         "" | "s" => Duration::from_secs(n),
         "ms" => Duration::from_millis(n),
-        "m" => Duration::from_secs(n * 60),
-        "h" => Duration::from_secs(n * 3600),
-        "d" => Duration::from_secs(n * 86_400),
+        "m" => seconds(60)?,
+        "h" => seconds(3600)?,
+        "d" => seconds(86_400)?,
         _ => return Err(ScheduleError::DurationUnit(text.to_string())),
     };
     if d.is_zero() {
@@ -208,6 +237,28 @@ mod tests {
         assert_eq!(parse_duration("1"), Ok(Duration::from_secs(1)));
         assert!(parse_duration("0s").is_err());
         assert!(parse_duration("ten").is_err());
+    }
+
+    #[test]
+    fn out_of_range_intervals_and_schedules_that_never_fire_are_refused() {
+        for text in ["213503982334602d", "18446744073709551615m", "31d", "999ms"] {
+            assert!(
+                matches!(
+                    Schedule::interval(text),
+                    Err(ScheduleError::IntervalRange(_))
+                ),
+                "{text}"
+            );
+        }
+        assert!(Schedule::interval("30d").is_ok());
+        assert!(Schedule::interval("1s").is_ok());
+        for line in ["0 0 31 2 *", "0 0 30 2 *", "0 0 0 1 1 * 2001"] {
+            assert!(
+                matches!(Schedule::cron(line), Err(ScheduleError::NeverFires(_))),
+                "{line}"
+            );
+        }
+        assert!(Schedule::cron("0 0 29 2 *").is_ok());
     }
 
     fn next_days(line: &str, from: &str, n: usize) -> Vec<String> {

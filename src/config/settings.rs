@@ -2,7 +2,7 @@
 //! resolving secrets, compiling templates, checking every URL and value, and building each
 //! HR source once.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,14 +11,12 @@ use hrsync_connectors::source::{KindConfig, Source, SourceConfig};
 
 use super::app::{validate_app, AppSettings};
 use super::locate::Step;
-use super::raw::{RawApp, RawConfig, RawDaemon, RawGuards};
+use super::ranges::{self, OutOfRange};
+use super::raw::{RawApp, RawConfig, RawDaemon, RawGuards, RawLifecycle};
 use super::schedule::Schedule;
 use super::{ConfigError, LoadOptions, Located};
 use crate::mapping::{AppMapping, Mapper};
 use crate::reconcile::guards::DeprovisionLimits;
-
-/// Upper bound of `daemon.shutdown_grace_secs`.
-const MAX_SHUTDOWN_GRACE_SECS: u64 = 3600;
 
 /// The validated configuration.
 pub struct Settings {
@@ -40,6 +38,9 @@ pub struct Settings {
     pub apps: Vec<AppSettings>,
     /// Compiled templates of every app.
     pub mapper: Arc<Mapper>,
+    /// The line of each template and expression, by key path (`apps[0].scope`), for
+    /// errors found once the sources are read.
+    pub template_lines: BTreeMap<String, usize>,
     /// Where `{ credential }` secrets are read.
     pub credentials_dir: Option<PathBuf>,
 }
@@ -127,9 +128,10 @@ pub(super) fn validate(
     }
     let creds = opts.credentials_dir.as_deref();
     let sources = build_sources(raw.sources, loc, creds)?;
-    let absence_grace_cycles = raw.lifecycle.absence_grace_cycles;
+    let absence_grace_cycles = absence_grace_cycles(&raw.lifecycle, loc)?;
     let apps = validate_apps(&raw.apps, loc, creds, absence_grace_cycles)?;
     let mapper = compile_mapper(&raw.apps, loc)?;
+    let template_lines = super::templates::template_lines(loc, mapper.slots());
     Ok(Settings {
         file: loc.file.to_path_buf(),
         state_path: raw.daemon.state_path,
@@ -140,6 +142,7 @@ pub(super) fn validate(
         sources,
         apps,
         mapper: Arc::new(mapper),
+        template_lines,
         credentials_dir: opts.credentials_dir.clone(),
     })
 }
@@ -167,28 +170,56 @@ fn schedule(d: &RawDaemon, loc: &Located<'_>) -> Result<Option<Schedule>, Config
 fn shutdown_grace(d: &RawDaemon, loc: &Located<'_>) -> Result<Duration, ConfigError> {
     // Zero would cancel in-flight writes at once, before their outcome is recorded; an hour
     // is far past any sane stop timeout (the shipped unit's TimeoutStopSec is 60).
-    if !(1..=MAX_SHUTDOWN_GRACE_SECS).contains(&d.shutdown_grace_secs) {
+    let (lo, hi) = ranges::SHUTDOWN_GRACE_SECS;
+    if !(lo..=hi).contains(&d.shutdown_grace_secs) {
         return Err(loc.err(
             &[key("daemon"), key("shutdown_grace_secs")],
             format!(
-                "must be between 1 and {MAX_SHUTDOWN_GRACE_SECS} seconds (and below the service manager's stop timeout)"
+                "must be between {lo} and {hi} seconds (and below the service manager's stop timeout)"
             ),
         ));
     }
     Ok(Duration::from_secs(d.shutdown_grace_secs))
 }
 
-/// `[guards]` with its percentages in range.
+/// An out-of-range number of the table at `table`, located at its own key.
+fn out_of_range(loc: &Located<'_>, table: &[Step], e: OutOfRange) -> ConfigError {
+    let mut path = table.to_vec();
+    path.extend(e.key.split('.').map(key));
+    loc.err(&path, e.message)
+}
+
+/// `[guards]`, every limit in its range.
 fn guards(g: &RawGuards, loc: &Located<'_>) -> Result<GuardSettings, ConfigError> {
-    let percent = |name: &str, value: f64| {
-        if (0.0..=100.0).contains(&value) {
-            Ok(())
-        } else {
-            Err(loc.err(&[key("guards"), key(name)], "must be between 0 and 100"))
-        }
+    let checks = || -> Result<(), OutOfRange> {
+        use ranges::{check, check_opt, DEPROVISION_COUNT, MIN_SOURCE_RECORDS, PERCENT};
+        check(
+            "max_deprovision_count",
+            g.max_deprovision_count,
+            DEPROVISION_COUNT,
+        )?;
+        check(
+            "max_deprovision_percent",
+            g.max_deprovision_percent,
+            PERCENT,
+        )?;
+        check_opt(
+            "max_deprovision_per_day",
+            g.max_deprovision_per_day,
+            DEPROVISION_COUNT,
+        )?;
+        check(
+            "min_source_records",
+            g.min_source_records,
+            MIN_SOURCE_RECORDS,
+        )?;
+        check(
+            "max_source_drop_percent",
+            g.max_source_drop_percent,
+            PERCENT,
+        )
     };
-    percent("max_deprovision_percent", g.max_deprovision_percent)?;
-    percent("max_source_drop_percent", g.max_source_drop_percent)?;
+    checks().map_err(|e| out_of_range(loc, &[key("guards")], e))?;
     Ok(GuardSettings {
         limits: DeprovisionLimits {
             max_count: Some(g.max_deprovision_count),
@@ -198,6 +229,14 @@ fn guards(g: &RawGuards, loc: &Located<'_>) -> Result<GuardSettings, ConfigError
         min_source_records: g.min_source_records,
         max_source_drop_percent: g.max_source_drop_percent,
     })
+}
+
+/// `lifecycle.absence_grace_cycles`, in range.
+fn absence_grace_cycles(l: &RawLifecycle, loc: &Located<'_>) -> Result<u32, ConfigError> {
+    let n = l.absence_grace_cycles;
+    ranges::check("absence_grace_cycles", n, ranges::ABSENCE_GRACE_CYCLES)
+        .map_err(|e| out_of_range(loc, &[key("lifecycle")], e))?;
+    Ok(n)
 }
 
 /// Resolves relative paths, checks each source (unique name, static checks, secrets) and
@@ -218,6 +257,7 @@ fn build_sources(
             return Err(loc.err(&at, format!("duplicate source name {:?}", config.name())));
         }
         config.validate().map_err(|e| loc.err(&at, e.to_string()))?;
+        ranges::source(&config).map_err(|e| out_of_range(loc, &at, e))?;
         let reader = hrsync_connectors::source::build(&config, creds)
             .map_err(|e| loc.err(&at, e.to_string()))?;
         sources.push(SourceSettings {

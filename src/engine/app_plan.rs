@@ -2,7 +2,7 @@
 //! persons it should hold, open its client and read its accounts when the mode reads apps,
 //! digest the inputs, plan, and apply the deprovision guards.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -20,12 +20,8 @@ use crate::config::AppSettings;
 use crate::mapping::{Mapped, Mapper};
 use crate::reconcile::guards::{hold_mass_deprovision, DeprovisionLimits};
 use crate::reconcile::{
-    plan_app, AppInput, AppPlan, DesiredPerson, GroupState, LinkLifecycle, LinkState, RemoteUser,
+    plan_app, AppInput, AppPlan, DesiredPerson, GroupState, LinkState, RemoteUser,
 };
-
-/// Linked accounts below which the percentage guard does not apply (one leaver in a
-/// five-person app is not a mass deprovision).
-pub const PERCENT_GUARD_MIN_ACCOUNTS: usize = 10;
 
 /// Everything one app's part of a cycle needs.
 pub struct AppRun {
@@ -89,7 +85,7 @@ impl Planned {
 
 /// Plans one app.
 pub async fn plan_app_run(run: AppRun) -> Result<Planned, EngineError> {
-    let (links, groups) = load_links(&run).await?;
+    let (links, groups, active) = load_links(&run).await?;
     let persons = digest_hr(&run);
     let api = match open_client(&run) {
         Ok(api) => api,
@@ -104,7 +100,7 @@ pub async fn plan_app_run(run: AppRun) -> Result<Planned, EngineError> {
     let remote = read_app(&run, api.as_deref(), &links, &persons).await;
     let input_digest = input_digest(&run.app.name, &persons, &links, &groups);
     let mut plan = plan(&run, &persons, &links, &groups, remote);
-    apply_guards(&run, &links, &mut plan).await?;
+    apply_guards(&run, &active, &mut plan).await?;
     Ok(Planned {
         run,
         plan,
@@ -116,16 +112,19 @@ pub async fn plan_app_run(run: AppRun) -> Result<Planned, EngineError> {
     })
 }
 
-/// The app's links (of the persons covered) and the groups hrsync manages in it.
-async fn load_links(
-    run: &AppRun,
-) -> Result<(BTreeMap<String, LinkState>, BTreeMap<String, GroupState>), EngineError> {
+/// The app's links (of the persons covered), the groups hrsync manages in it, and the HR
+/// keys of all its active accounts (covered or not: the guards weigh the whole app).
+async fn load_links(run: &AppRun) -> Result<Loaded, EngineError> {
     let mut links = BTreeMap::new();
     let mut groups = BTreeMap::new();
+    let mut active = BTreeSet::new();
     let Some(s) = &run.store else {
-        return Ok((links, groups));
+        return Ok((links, groups, active));
     };
     for l in s.links(Some(&run.app.name)).await? {
+        if l.lifecycle == hrsync_state::LinkLifecycle::Active {
+            active.insert(l.person_key.clone());
+        }
         if run.covers(&l.person_key) {
             links.insert(l.person_key.clone(), link_state(&l));
         }
@@ -139,8 +138,15 @@ async fn load_links(
             groups.insert(g.group_name.clone(), state);
         }
     }
-    Ok((links, groups))
+    Ok((links, groups, active))
 }
+
+/// What [`load_links`] reads: links, managed groups, active accounts' keys.
+type Loaded = (
+    BTreeMap<String, LinkState>,
+    BTreeMap<String, GroupState>,
+    BTreeSet<String>,
+);
 
 /// The persons the app should hold, mapped from the HR view.
 fn digest_hr(run: &AppRun) -> BTreeMap<String, DesiredPerson> {
@@ -273,7 +279,7 @@ fn plan(
 /// Holds mass deprovisions back (a saved plan keeps what it held, unless released).
 async fn apply_guards(
     run: &AppRun,
-    links: &BTreeMap<String, LinkState>,
+    active: &BTreeSet<String>,
     plan: &mut AppPlan,
 ) -> Result<(), EngineError> {
     if run.saved.is_some() {
@@ -285,10 +291,7 @@ async fn apply_guards(
         }
         return Ok(());
     }
-    let active = links
-        .values()
-        .filter(|l| l.lifecycle == LinkLifecycle::Active)
-        .count();
+    let active: BTreeSet<&str> = active.iter().map(String::as_str).collect();
     let last_day = match &run.store {
         Some(s) => {
             // Audit rows carry wall-clock time, so the window is measured on it too.
@@ -297,12 +300,8 @@ async fn apply_guards(
         }
         None => 0,
     };
-    let mut limits = run.limits.clone();
-    if active < PERCENT_GUARD_MIN_ACCOUNTS {
-        limits.max_percent = None;
-    }
     let allow = run.allow_mass_deprovision;
-    if let Some(why) = hold_mass_deprovision(plan, &limits, active, last_day, allow) {
+    if let Some(why) = hold_mass_deprovision(plan, &run.limits, &active, last_day, allow) {
         tracing::warn!(app = %run.app.name, reason = %why, "Deprovisions held by a guard.");
     }
     Ok(())

@@ -16,7 +16,7 @@ use super::error::{EngineError, InternalError, UsageError};
 use super::execute::AppOutcome;
 use super::mode::Mode;
 use super::read::{self, HrView, Snapshot};
-use crate::config::Settings;
+use crate::config::{ConfigError, Settings};
 use crate::reconcile::{AppPlan, Plan, QuarantinedRecord};
 
 /// Each source's watermark, as the state keeps it.
@@ -191,6 +191,12 @@ async fn cycle_body(
 ) -> Result<CycleReport, EngineError> {
     let (snapshots, watermarks) = load_snapshots(settings, store.as_ref()).await?;
     let (results, view) = read_hr(settings, &snapshots, &watermarks).await?;
+    // Before any plan: a template reading a field nobody provides would empty it for all.
+    let persons = view
+        .present
+        .values()
+        .chain(view.absent.values().map(|(p, _)| p));
+    crate::config::check_fields(settings, &opts.apps, persons).map_err(UsageError::Config)?;
     let view = Arc::new(view);
     let planned = plan_apps(settings, opts, &view, &store, cycle_id).await?;
     let inputs_hash = inputs_hash(&view, planned.iter().map(|p| p.input_digest.as_str()));
@@ -262,6 +268,26 @@ async fn read_hr(
         fetched.into_iter().filter_map(|(_, r)| r.ok()).collect();
     let view = read::merge(&results, snapshots);
     Ok((results, view))
+}
+
+/// For `check`, which keeps no state: reads every source once and checks every app's
+/// templates against the fields the read provides. Reads nothing when the sources' configs
+/// declare every field the templates read, and checks nothing when a source cannot be read
+/// (its own row reports that, and a partial read would blame the wrong fields).
+pub async fn check_template_fields(settings: &Settings) -> Result<(), ConfigError> {
+    if crate::config::check_fields(settings, &[], std::iter::empty()).is_ok() {
+        return Ok(());
+    }
+    let fetched = read::fetch_all(settings, &Watermarks::new(), true).await;
+    let mut reads = Vec::new();
+    for (_, result) in &fetched {
+        match result {
+            Ok(r) => reads.push(r),
+            Err(_) => return Ok(()),
+        }
+    }
+    let persons = reads.iter().flat_map(|r| r.read.persons.iter());
+    crate::config::check_fields(settings, &[], persons)
 }
 
 /// Plans every selected app concurrently; the plans come back in the config's order.

@@ -39,6 +39,10 @@ pub enum UsageError {
         /// Why it could not be created.
         source: std::io::Error,
     },
+    /// A template or expression reads a field that no source provided in this read: the
+    /// cycle stopped before any plan (a configuration error, exit 2).
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
     /// HR or the state changed since the saved plan was computed.
     #[error("the saved plan is stale: HR or the state changed since it was computed; run `hrsync plan --save` again and review the new plan")]
     PlanStale,

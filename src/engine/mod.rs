@@ -24,7 +24,7 @@ pub mod read;
 pub mod record;
 mod settle;
 
-pub use cycle::{run_cycle, CycleOptions, CycleReport};
+pub use cycle::{check_template_fields, run_cycle, CycleOptions, CycleReport};
 pub use error::{EngineError, InternalError, UsageError};
 pub use execute::{AppOutcome, OpFailure};
 pub use mode::Mode;

@@ -2,14 +2,16 @@
 //! desired SCIM attributes, decides scope, and names groups.
 
 mod filters;
+mod strict;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use hrsync_connectors::source::Person;
 use minijinja::{Environment, UndefinedBehavior};
 use serde_json::Value;
 
 pub use filters::{slug, REF_MARKER};
+pub use strict::{Slot, Undefined, BUILTINS};
 
 /// A template or expression that failed to compile or render, with where it came from.
 #[derive(Debug, thiserror::Error)]
@@ -38,9 +40,12 @@ pub struct Mapper {
 }
 
 struct AppTemplates {
+    index: usize,
     attributes: Vec<(String, String)>,
     scope: Option<String>,
     groups: Vec<GroupTemplates>,
+    /// Every template of the app: where it sits, and the fields it reads.
+    reads: Vec<(Slot, BTreeSet<String>)>,
 }
 
 struct GroupTemplates {
@@ -70,43 +75,55 @@ impl Mapper {
         filters::register(&mut env);
         let mut compiled = BTreeMap::new();
         for app in apps {
-            let mut t = AppTemplates {
-                attributes: Vec::new(),
-                scope: None,
-                groups: Vec::new(),
-            };
-            for (path, source) in app.attributes {
-                let name = format!("apps[{}].attributes.{:?}", app.index, path);
-                add(&mut env, &name, source.clone())?;
-                t.attributes.push((path.clone(), name));
-            }
-            if let Some(expr) = app.scope {
-                let name = format!("apps[{}].scope", app.index);
-                add(&mut env, &name, condition_template(expr))?;
-                t.scope = Some(name);
-            }
-            for (gi, (tmpl, when)) in app.groups.iter().enumerate() {
-                let name = format!("apps[{}].groups[{gi}].name", app.index);
-                add(&mut env, &name, (*tmpl).to_string())?;
-                let when_name = match when {
-                    Some(expr) => {
-                        let w = format!("apps[{}].groups[{gi}].when", app.index);
-                        add(&mut env, &w, condition_template(expr))?;
-                        Some(w)
-                    }
-                    None => None,
-                };
-                t.groups.push(GroupTemplates {
-                    name,
-                    when: when_name,
-                });
-            }
-            compiled.insert(app.app.to_string(), t);
+            compiled.insert(app.app.to_string(), compile_app(&mut env, app)?);
         }
         Ok(Mapper {
             env,
             apps: compiled,
         })
+    }
+
+    /// Every template and expression of every app: the app's config index and its slot.
+    pub fn slots(&self) -> impl Iterator<Item = (usize, Slot)> + '_ {
+        self.apps
+            .values()
+            .flat_map(|t| t.reads.iter().map(|(slot, _)| (t.index, slot.clone())))
+    }
+
+    /// The templates of the apps `selected` accepts that read fields which are neither
+    /// [`BUILTINS`], nor `declared` by a source's config, nor carried by any of `persons`.
+    /// Empty when every field a template reads is provided.
+    pub fn undefined<'a>(
+        &self,
+        selected: impl Fn(&str) -> bool,
+        declared: &BTreeSet<String>,
+        persons: impl Iterator<Item = &'a Person>,
+    ) -> Vec<Undefined> {
+        let apps: Vec<(&String, &AppTemplates)> =
+            self.apps.iter().filter(|(a, _)| selected(a)).collect();
+        let needed: BTreeSet<String> = apps
+            .iter()
+            .flat_map(|(_, t)| t.reads.iter().flat_map(|(_, vars)| vars.iter()))
+            .filter(|v| !BUILTINS.contains(&v.as_str()) && !declared.contains(*v))
+            .cloned()
+            .collect();
+        let missing = strict::unprovided(needed, persons);
+        let mut out = Vec::new();
+        for (app, t) in apps {
+            for (slot, vars) in &t.reads {
+                let names: Vec<String> = vars.intersection(&missing).cloned().collect();
+                if !names.is_empty() {
+                    out.push(Undefined {
+                        app: app.clone(),
+                        app_index: t.index,
+                        slot: slot.clone(),
+                        names,
+                    });
+                }
+            }
+        }
+        out.sort_by_key(|u| u.app_index);
+        out
     }
 
     /// Whether the person is in the app's scope (no scope expression: everyone).
@@ -190,6 +207,57 @@ impl Mapper {
     }
 }
 
+/// Adds one app's templates to the environment, each named by its config key.
+fn compile_app(
+    env: &mut Environment<'static>,
+    app: &AppMapping<'_>,
+) -> Result<AppTemplates, MappingError> {
+    let mut t = AppTemplates {
+        index: app.index,
+        attributes: Vec::new(),
+        scope: None,
+        groups: Vec::new(),
+        reads: Vec::new(),
+    };
+    for (path, source) in app.attributes {
+        let name = format!("apps[{}].attributes.{:?}", app.index, path);
+        add(env, &name, source.clone())?;
+        t.reads
+            .push((Slot::Attribute(path.clone()), reads_of(env, &name)));
+        t.attributes.push((path.clone(), name));
+    }
+    if let Some(expr) = app.scope {
+        let name = format!("apps[{}].scope", app.index);
+        add(env, &name, condition_template(expr))?;
+        t.reads.push((Slot::Scope, reads_of(env, &name)));
+        t.scope = Some(name);
+    }
+    for (gi, (tmpl, when)) in app.groups.iter().enumerate() {
+        let name = format!("apps[{}].groups[{gi}].name", app.index);
+        add(env, &name, (*tmpl).to_string())?;
+        t.reads.push((Slot::GroupName(gi), reads_of(env, &name)));
+        let when = match when {
+            Some(expr) => {
+                let w = format!("apps[{}].groups[{gi}].when", app.index);
+                add(env, &w, condition_template(expr))?;
+                t.reads.push((Slot::GroupWhen(gi), reads_of(env, &w)));
+                Some(w)
+            }
+            None => None,
+        };
+        t.groups.push(GroupTemplates { name, when });
+    }
+    Ok(t)
+}
+
+/// The fields one compiled template reads (none if it cannot be found, which cannot happen
+/// for a name just added).
+fn reads_of(env: &Environment<'static>, name: &str) -> BTreeSet<String> {
+    env.get_template(name)
+        .map(|t| strict::variables(env, &t))
+        .unwrap_or_default()
+}
+
 fn add(env: &mut Environment<'static>, name: &str, source: String) -> Result<(), MappingError> {
     env.add_template_owned(name.to_string(), source)
         .map_err(|e| MappingError {
@@ -252,20 +320,27 @@ fn typed_value(path: &str, text: &str) -> Value {
 #[cfg(test)]
 mod tests;
 
-/// Checks a template's syntax (for config validation); the error is minijinja's message.
+/// Checks a template's syntax and that every filter and test it calls exists (for config
+/// validation); the error is minijinja's message, or names the unknown filter.
 pub fn check_template(source: &str) -> Result<(), String> {
     let mut env = Environment::new();
     filters::register(&mut env);
-    env.template_from_str(source)
-        .map(|_| ())
-        .map_err(|e| describe(&e))
+    let tmpl = env.template_from_str(source).map_err(|e| describe(&e))?;
+    match strict::unknown_callable(&env, &tmpl) {
+        Some(what) => Err(format!("unknown {what}")),
+        None => Ok(()),
+    }
 }
 
-/// Checks a boolean expression's syntax (scope, `when`).
+/// Checks a boolean expression (scope, `when`) like [`check_template`].
 pub fn check_expression(source: &str) -> Result<(), String> {
     let mut env = Environment::new();
     filters::register(&mut env);
-    env.compile_expression(source)
-        .map(|_| ())
-        .map_err(|e| describe(&e))
+    env.compile_expression(source).map_err(|e| describe(&e))?;
+    let wrapped = condition_template(source);
+    let tmpl = env.template_from_str(&wrapped).map_err(|e| describe(&e))?;
+    match strict::unknown_callable(&env, &tmpl) {
+        Some(what) => Err(format!("unknown {what}")),
+        None => Ok(()),
+    }
 }

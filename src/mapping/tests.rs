@@ -124,3 +124,42 @@ fn booleans_are_typed() {
     let attrs = m.attributes("a", &person("E1", &[])).expect("renders");
     assert_eq!(attrs.get("active"), Some(&Mapped::Value(Value::Bool(true))));
 }
+
+#[test]
+fn the_fields_a_template_reads_leave_out_loop_variables_and_globals() {
+    let attributes: BTreeMap<String, String> = [(
+        "userName".to_string(),
+        "{% set ns = namespace(n=0) %}{% for g in teams %}{{ loop.index }}{{ g }}{% endfor %}{{ range(2) | length }}{{ email }}{{ ns.n }}".to_string(),
+    )]
+    .into();
+    let m = Mapper::new(&[AppMapping {
+        app: "a",
+        index: 0,
+        attributes: &attributes,
+        scope: Some("department == 'X' and status == 'active'"),
+        groups: vec![("{{ team | slug }}", None)],
+    }])
+    .expect("compiles");
+    let declared = BTreeSet::new();
+    let none: Vec<Person> = Vec::new();
+    let mut names: Vec<String> = m
+        .undefined(|_| true, &declared, none.iter())
+        .into_iter()
+        .flat_map(|u| u.names)
+        .collect();
+    names.sort();
+    assert_eq!(names, ["department", "email", "team", "teams"]);
+    let read = [person(
+        "E1",
+        &[
+            ("email", "a@x"),
+            ("department", "X"),
+            ("team", "t"),
+            ("teams", "t"),
+        ],
+    )];
+    assert!(m.undefined(|_| true, &declared, read.iter()).is_empty());
+    assert!(m
+        .undefined(|app| app != "a", &declared, none.iter())
+        .is_empty());
+}

@@ -1,5 +1,9 @@
 //! Deprovision guards: per-app limits on how much access one cycle may take away.
 //! Over a limit, every deprovision of the app is held; creates and updates still go out.
+//! Besides the configured limits, a floor holds any cycle that would take access from more
+//! than half of an app's active accounts (and more than one), whatever the app's size.
+
+use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
@@ -16,12 +20,17 @@ pub struct DeprovisionLimits {
     pub max_per_day: Option<usize>,
 }
 
-/// Holds the app's deprovisions when they exceed a limit, unless `allow` (the
-/// `--allow-mass-deprovision` flag). Returns the reason when something was held.
+/// Active linked accounts below which `max_deprovision_percent` does not apply (one leaver
+/// in a five-person app is not a mass deprovision; the half-of-the-app floor still is).
+pub const PERCENT_GUARD_MIN_ACCOUNTS: usize = 10;
+
+/// Holds the app's deprovisions when they exceed a limit or the floor, unless `allow` (the
+/// `--allow-mass-deprovision` flag). `active` holds the HR keys of the app's active linked
+/// accounts. Returns the reason when something was held.
 pub fn hold_mass_deprovision(
     plan: &mut AppPlan,
     limits: &DeprovisionLimits,
-    linked_accounts: usize,
+    active: &BTreeSet<&str>,
     deprovisioned_last_day: usize,
     allow: bool,
 ) -> Option<String> {
@@ -33,6 +42,28 @@ pub fn hold_mass_deprovision(
     if count == 0 || allow {
         return None;
     }
+    let why = limit_reason(limits, count, active.len(), deprovisioned_last_day)
+        .or_else(|| floor_reason(plan, active))?;
+    let (held, kept): (Vec<_>, Vec<_>) = plan
+        .operations
+        .drain(..)
+        .partition(|o| o.op.is_deprovision());
+    plan.operations = kept;
+    plan.held.extend(held.into_iter().map(|operation| Held {
+        operation,
+        reason: why.clone(),
+    }));
+    plan.finish();
+    Some(why)
+}
+
+/// The first configured limit `count` deprovisions exceed.
+fn limit_reason(
+    limits: &DeprovisionLimits,
+    count: usize,
+    linked_accounts: usize,
+    deprovisioned_last_day: usize,
+) -> Option<String> {
     let mut reason = None;
     if let Some(max) = limits.max_count {
         if count > max {
@@ -41,7 +72,7 @@ pub fn hold_mass_deprovision(
             ));
         }
     }
-    if reason.is_none() {
+    if reason.is_none() && linked_accounts >= PERCENT_GUARD_MIN_ACCOUNTS {
         if let Some(pct) = limits.max_percent {
             let share = if linked_accounts == 0 {
                 100.0
@@ -64,16 +95,22 @@ pub fn hold_mass_deprovision(
             }
         }
     }
-    let why = reason?;
-    let (held, kept): (Vec<_>, Vec<_>) = plan
+    reason
+}
+
+/// The floor: more than half of the app's active accounts, and more than one, losing
+/// access in one cycle. A single leaver always goes (a one-person app can offboard them);
+/// two of three, or everyone in a small app after a bad read, are held.
+fn floor_reason(plan: &AppPlan, active: &BTreeSet<&str>) -> Option<String> {
+    let taken = plan
         .operations
-        .drain(..)
-        .partition(|o| o.op.is_deprovision());
-    plan.operations = kept;
-    plan.held.extend(held.into_iter().map(|operation| Held {
-        operation,
-        reason: why.clone(),
-    }));
-    plan.finish();
-    Some(why)
+        .iter()
+        .filter(|o| o.op.is_deprovision() && active.contains(o.key.as_str()))
+        .count();
+    (taken > 1 && taken * 2 > active.len()).then(|| {
+        format!(
+            "{taken} deprovisions would take access from {taken} of {} active accounts, more than half of the app",
+            active.len()
+        )
+    })
 }
