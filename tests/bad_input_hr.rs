@@ -259,8 +259,8 @@ async fn a_fields_mapping_no_record_has_fails_check_and_warns_in_plan() {
         "/people",
         get(|| async {
             Json(json!({"data": [
-                {"id": "E1", "first": "Ana", "email": "ana@corp.example", "job": {"title": "Rep"}},
-                {"id": "E2", "first": "Bo", "email": "bo@corp.example", "job": {"title": "Eng"}},
+                {"id": "E1", "first": "Ana", "email": "ana@corp.example", "dept": "Sales", "job": {"title": "Rep"}},
+                {"id": "E2", "first": "Bo", "email": "bo@corp.example", "dept": "Ops", "job": {"title": "Eng"}},
             ]}))
         }),
     ))
@@ -282,6 +282,7 @@ employee_id = "/id"
 first_name = "/first"
 last_name = "/first"
 job_title = "/job/jobtitle"
+department = "/dept"
 
 {app}"#,
         state = env.state.display()

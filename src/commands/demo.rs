@@ -57,6 +57,12 @@ pub async fn run() -> CommandResult {
     let token = format!("demo-{}", uuid::Uuid::new_v4());
     let token_file = dir.path().join("sandbox.token");
     std::fs::write(&token_file, &token).map_err(fail)?;
+    // Kept as a secret file should be: hrsync warns about one that others can read.
+    std::fs::set_permissions(
+        &token_file,
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .map_err(fail)?;
     let start = || SandboxOptions {
         token: Some(token.clone()),
         ..SandboxOptions::default()

@@ -34,6 +34,12 @@ impl Env {
         std::fs::write(&hr_path, hr).expect("write hr");
         let token_file = dir.path().join("token");
         std::fs::write(&token_file, TOKEN).expect("write token");
+        // As an operator would keep it: hrsync warns about a secret file open to others.
+        std::fs::set_permissions(
+            &token_file,
+            std::os::unix::fs::PermissionsExt::from_mode(0o600),
+        )
+        .expect("chmod token");
         Env {
             config: dir.path().join("config.toml"),
             state: dir.path().join("state.db"),
