@@ -4,6 +4,7 @@
 //! and line; nothing is touched before.
 
 mod app;
+pub mod daemon;
 pub mod locate;
 mod raw;
 pub mod schedule;
@@ -12,6 +13,7 @@ mod settings;
 use std::path::{Path, PathBuf};
 
 pub use app::{AppSettings, MatchAttr, OnUnlinkedMatch};
+pub use daemon::{AdminListen, AdminSettings, DaemonSettings, WebhookSettings};
 pub use schedule::{Schedule, ScheduleError};
 pub use settings::{GuardSettings, Settings, SourceSettings};
 

@@ -2,7 +2,7 @@
 //! resolving secrets, compiling templates, checking every URL and value, and building each
 //! HR source once.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,6 +10,7 @@ use std::time::Duration;
 use hrsync_connectors::source::{KindConfig, Source, SourceConfig};
 
 use super::app::{validate_app, AppSettings};
+use super::daemon::{daemon_settings, webhooks, DaemonSettings, WebhookSettings};
 use super::locate::Step;
 use super::raw::{RawApp, RawConfig, RawDaemon, RawGuards};
 use super::schedule::Schedule;
@@ -42,6 +43,10 @@ pub struct Settings {
     pub mapper: Arc<Mapper>,
     /// Where `{ credential }` secrets are read.
     pub credentials_dir: Option<PathBuf>,
+    /// The daemon's admin endpoint, debounce and stall bound.
+    pub daemon: DaemonSettings,
+    /// Sources that accept HR webhooks, by name.
+    pub webhooks: BTreeMap<String, WebhookSettings>,
 }
 
 impl std::fmt::Debug for Settings {
@@ -130,6 +135,8 @@ pub(super) fn validate(
     let absence_grace_cycles = raw.lifecycle.absence_grace_cycles;
     let apps = validate_apps(&raw.apps, loc, creds, absence_grace_cycles)?;
     let mapper = compile_mapper(&raw.apps, loc)?;
+    let daemon = daemon_settings(&raw.daemon, loc, creds)?;
+    let webhooks = webhooks(&sources, loc, creds)?;
     Ok(Settings {
         file: loc.file.to_path_buf(),
         state_path: raw.daemon.state_path,
@@ -141,6 +148,8 @@ pub(super) fn validate(
         apps,
         mapper: Arc::new(mapper),
         credentials_dir: opts.credentials_dir.clone(),
+        daemon,
+        webhooks,
     })
 }
 
