@@ -18,6 +18,7 @@ pub mod desired;
 pub mod error;
 pub mod execute;
 mod group_ops;
+mod http_metrics;
 mod mode;
 mod ops;
 pub mod read;
