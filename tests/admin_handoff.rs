@@ -19,11 +19,8 @@ async fn daemon(
     env.write_config(&env.app("app", &sb.base_url(), ""));
     if !extra_config.is_empty() {
         let cfg = std::fs::read_to_string(&env.config).expect("config");
-        std::fs::write(
-            &env.config,
-            cfg.replace("[guards]\n", &format!("[guards]\n{extra_config}\n")),
-        )
-        .expect("config");
+        let cfg = cfg.replace("max_deprovision_count = 50\n", &format!("{extra_config}\n"));
+        std::fs::write(&env.config, cfg).expect("config");
     }
     let d = admin::start_tcp(&env, None, "interval = \"1h\"").await;
     admin::eventually("the first cycle creates E1", async || {
@@ -111,7 +108,7 @@ async fn resync_next_to_a_daemon_is_handed_over_and_a_dry_run_stays_local() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_handed_over_apply_keeps_the_exit_code_of_a_held_guard() {
     let hr = format!("{HEADER}{ANA}\n{BO}\n");
-    let (sb, env, _d) = daemon(&hr, "max_deprovision_percent = 1.0").await;
+    let (sb, env, _d) = daemon(&hr, "max_deprovision_count = 0").await;
     admin::eventually("the first cycle creates E2", async || {
         !by_external_id(&sb.users().await, "E2").is_empty()
     })

@@ -67,7 +67,7 @@ async fn hand_off(
 /// Prints a finished cycle's result as the CLI prints its own, and returns its exit code.
 fn print_result(entry: &Value) -> u8 {
     let result = &entry["result"];
-    if let Some(text) = result["text"].as_str() {
+    if let Some(text) = result["output"].as_str() {
         print!("{text}");
     }
     if let Some(error) = result["error"].as_str() {

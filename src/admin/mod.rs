@@ -18,6 +18,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use axum::Router;
 
+use crate::control::metrics::WebhookLabels;
 use crate::control::{AdminListener, Control};
 
 pub use hook_body::{changed_keys, MAX_BODY};
@@ -50,8 +51,18 @@ pub fn serve(
 ) -> Pin<Box<dyn Future<Output = ()> + Send>> {
     Box::pin(async move {
         let at = listener.describe();
+        // Every hook-enabled source shows in the metrics from the start, so an alert on
+        // its refusals has a series to compare with before the first hook arrives.
+        for source in control.settings().webhooks.keys() {
+            for result in ["accepted", "bad_signature"] {
+                let labels = WebhookLabels {
+                    source: source.clone(),
+                    result: result.to_string(),
+                };
+                let _ = control.metrics().webhooks.get_or_create(&labels);
+            }
+        }
         let app = router(control);
-        tracing::info!(listen = %at, "Admin endpoint listening.");
         let served = match listener {
             AdminListener::Tcp(l) => axum::serve(l, app).await,
             AdminListener::Unix(l) => axum::serve(l, app).await,
