@@ -9,6 +9,8 @@ mod hook_body;
 mod hooks;
 mod routes;
 pub mod signature;
+#[cfg(test)]
+mod tests;
 mod token;
 
 use std::future::Future;
