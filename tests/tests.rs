@@ -10,6 +10,7 @@ mod config_errors;
 mod config_keys;
 mod conflicts_drift;
 mod daemon;
+mod daemon_notify;
 mod demo;
 mod guards_groups;
 mod interop_scim2;
