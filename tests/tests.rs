@@ -11,6 +11,7 @@ mod config_keys;
 mod conflicts_drift;
 mod daemon;
 mod daemon_notify;
+mod daemon_reload;
 mod demo;
 mod guards_groups;
 mod interop_scim2;
