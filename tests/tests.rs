@@ -14,6 +14,7 @@ mod daemon_notify;
 mod daemon_reload;
 mod demo;
 mod guards_groups;
+mod identity_events;
 mod interop_scim2;
 mod lifecycle;
 mod lifecycle_dates;
