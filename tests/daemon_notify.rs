@@ -117,7 +117,8 @@ async fn the_service_manager_sees_ready_status_watchdog_reload_and_stopping() {
         .find(|l| l.starts_with("STATUS=Last cycle"))
         .unwrap_or_default();
     assert!(
-        status.contains("ok: 2 done, 0 failed, 0 held") && status.contains("next scheduled cycle in"),
+        status.contains("ok: 2 done, 0 failed, 0 held")
+            && status.contains("next scheduled cycle in"),
         "STATUS says what the cycle did and when the next comes: {status}"
     );
     assert_eq!(sb.users().await.len(), 2);
@@ -125,7 +126,11 @@ async fn the_service_manager_sees_ready_status_watchdog_reload_and_stopping() {
     // Idle between cycles, the loop pings every half second (WATCHDOG_USEC = 1 s).
     tokio::time::sleep(Duration::from_millis(2600)).await;
     let pings = notes.times_of("WATCHDOG=1");
-    assert!(pings.len() >= 4, "pings at half the watchdog interval: {}", pings.len());
+    assert!(
+        pings.len() >= 4,
+        "pings at half the watchdog interval: {}",
+        pings.len()
+    );
     assert!(
         longest_gap(&pings) < Duration::from_millis(900),
         "never a gap near WATCHDOG_USEC: {:?}",
@@ -140,13 +145,25 @@ async fn the_service_manager_sees_ready_status_watchdog_reload_and_stopping() {
         .find(|(_, t)| t.lines().any(|l| l == "RELOADING=1"))
         .expect("reloading");
     assert!(
-        reloading.1.lines().any(|l| l.starts_with("MONOTONIC_USEC=")),
+        reloading
+            .1
+            .lines()
+            .any(|l| l.starts_with("MONOTONIC_USEC=")),
         "RELOADING=1 carries MONOTONIC_USEC: {:?}",
         reloading.1
     );
-    let ready_again = || notes.times_of("READY=1").into_iter().any(|t| t >= reloading.0);
+    let ready_again = || {
+        notes
+            .times_of("READY=1")
+            .into_iter()
+            .any(|t| t >= reloading.0)
+    };
     while !ready_again() {
-        assert!(Instant::now() < deadline, "no READY=1 after the reload: {:#?}", notes.all());
+        assert!(
+            Instant::now() < deadline,
+            "no READY=1 after the reload: {:#?}",
+            notes.all()
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 

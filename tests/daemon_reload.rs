@@ -63,7 +63,10 @@ async fn an_app_added_by_sighup_is_provisioned_by_the_next_cycle() {
     let log = env.dir.path().join("run.log");
     let child = spawn_run(&env, &log);
     let deadline = Instant::now() + Duration::from_secs(30);
-    until(deadline, "wiki provisioned", async || wiki.users().await.len() == 3).await;
+    until(deadline, "wiki provisioned", async || {
+        wiki.users().await.len() == 3
+    })
+    .await;
 
     let both = format!("{only_wiki}\n{}", env.app("crm", &crm.base_url(), ""));
     configure(&env, "interval = \"1h\"", &both);
@@ -72,7 +75,10 @@ async fn an_app_added_by_sighup_is_provisioned_by_the_next_cycle() {
         crm.users().await.len() == 3
     })
     .await;
-    assert_eq!(push::differences(&crm.users().await, &persons), Vec::<String>::new());
+    assert_eq!(
+        push::differences(&crm.users().await, &persons),
+        Vec::<String>::new()
+    );
     let logged = log_of(&log);
     let change = logged
         .lines()
@@ -93,7 +99,10 @@ async fn a_broken_config_on_sighup_is_rejected_and_the_old_one_keeps_running() {
     let log = env.dir.path().join("run.log");
     let child = spawn_run(&env, &log);
     let deadline = Instant::now() + Duration::from_secs(30);
-    until(deadline, "first cycle", async || sb.users().await.len() == 2).await;
+    until(deadline, "first cycle", async || {
+        sb.users().await.len() == 2
+    })
+    .await;
 
     // A typo in the file: an unknown key on line 3.
     let good = std::fs::read_to_string(&env.config).expect("read config");
@@ -110,13 +119,22 @@ async fn a_broken_config_on_sighup_is_rejected_and_the_old_one_keeps_running() {
         .find(|l| l.contains("Config reload rejected"))
         .unwrap_or_default();
     assert!(line.contains("ERROR"), "{line}");
-    assert!(line.contains("config.toml:3: daemon.intervall"), "names file, line and key: {line}");
+    assert!(
+        line.contains("config.toml:3: daemon.intervall"),
+        "names file, line and key: {line}"
+    );
 
     // Still running, on the old config: a joiner is provisioned by the next cycles.
     persons.push(push::Person::numbered(3));
     env.set_hr(&push::csv(&persons));
-    until(deadline, "the joiner arrives", async || sb.users().await.len() == 3).await;
-    assert_eq!(push::differences(&sb.users().await, &persons), Vec::<String>::new());
+    until(deadline, "the joiner arrives", async || {
+        sb.users().await.len() == 3
+    })
+    .await;
+    assert_eq!(
+        push::differences(&sb.users().await, &persons),
+        Vec::<String>::new()
+    );
 
     // Another SIGHUP with the file fixed is accepted.
     std::fs::write(&env.config, good).expect("write config");
@@ -160,6 +178,9 @@ async fn a_corrected_credential_resets_the_apps_open_circuit() {
         logged.contains("capabilities and circuit state are reset"),
         "{logged}"
     );
-    assert!(!logged.contains("not-the-token"), "secrets never reach the log");
+    assert!(
+        !logged.contains("not-the-token"),
+        "secrets never reach the log"
+    );
     stop(child, &log).await;
 }

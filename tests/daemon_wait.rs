@@ -23,8 +23,11 @@ async fn apply_waits_for_the_running_daemon_as_long_as_wait_secs_says() {
     let env = Env::new(&push::csv(&people(8)));
     env.write_config(&env.app("wiki", &px.base_url(), "bulk = false\nconcurrency = 1"));
     let cfg = std::fs::read_to_string(&env.config).expect("read config");
-    std::fs::write(&env.config, cfg.replacen("[daemon]\n", "[daemon]\ninterval = \"1h\"\n", 1))
-        .expect("write config");
+    std::fs::write(
+        &env.config,
+        cfg.replacen("[daemon]\n", "[daemon]\ninterval = \"1h\"\n", 1),
+    )
+    .expect("write config");
     let mut daemon = std::process::Command::new(env!("CARGO_BIN_EXE_hrsync"))
         .arg("--config")
         .arg(&env.config)
@@ -38,7 +41,10 @@ async fn apply_waits_for_the_running_daemon_as_long_as_wait_secs_says() {
     let pid = daemon.id().to_string();
     let deadline = Instant::now() + Duration::from_secs(30);
     while sb.users().await.is_empty() {
-        assert!(Instant::now() < deadline, "the daemon's cycle never started");
+        assert!(
+            Instant::now() < deadline,
+            "the daemon's cycle never started"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
@@ -52,7 +58,10 @@ async fn apply_waits_for_the_running_daemon_as_long_as_wait_secs_says() {
     let out = push::run(&env, &["apply", "--yes", "--wait-secs", "1"]).await;
     let took = started.elapsed();
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert!(took >= Duration::from_secs(1) && took < Duration::from_secs(5), "{took:?}");
+    assert!(
+        took >= Duration::from_secs(1) && took < Duration::from_secs(5),
+        "{took:?}"
+    );
     let said = String::from_utf8_lossy(&out.stderr);
     let waiting = format!("Waiting for the running hrsync (pid {pid})");
     assert_eq!(said.matches(&waiting).count(), 1, "said once: {said}");

@@ -36,7 +36,12 @@ fn events(out: &Output) -> Vec<(String, Value)> {
                 .unwrap_or_else(|e| panic!("a log line is not JSON ({e}): {l}"))
         })
         .filter(|v| v["fields"]["event"] == "identity_change")
-        .map(|v| (v["level"].as_str().unwrap_or_default().to_string(), v["fields"].clone()))
+        .map(|v| {
+            (
+                v["level"].as_str().unwrap_or_default().to_string(),
+                v["fields"].clone(),
+            )
+        })
         .collect()
 }
 
@@ -49,10 +54,18 @@ fn of_op<'a>(events: &'a [(String, Value)], op: &str) -> Vec<&'a (String, Value)
 fn assert_plain(events: &[(String, Value)]) {
     for (_, f) in events {
         for key in ["app", "key", "op", "account_id", "result"] {
-            let v = f[key].as_str().unwrap_or_else(|| panic!("{key} is a string: {f}"));
-            assert!(!v.contains("Some(") && !v.contains('"'), "{key} is plain: {f}");
+            let v = f[key]
+                .as_str()
+                .unwrap_or_else(|| panic!("{key} is a string: {f}"));
+            assert!(
+                !v.contains("Some(") && !v.contains('"'),
+                "{key} is plain: {f}"
+            );
         }
-        assert!(f["cycle"].as_i64().is_some_and(|c| c > 0), "cycle is a number: {f}");
+        assert!(
+            f["cycle"].as_i64().is_some_and(|c| c > 0),
+            "cycle is a number: {f}"
+        );
     }
 }
 
@@ -80,7 +93,11 @@ async fn bulk_changes_are_one_event_each_with_the_account_and_cycle() {
         assert_eq!(level, "INFO");
         assert_eq!(f["app"], "wiki");
         assert_eq!(f["result"], "ok");
-        assert_eq!(f["account_id"], by_external_id(&users, &p.key)[0]["id"], "{f}");
+        assert_eq!(
+            f["account_id"],
+            by_external_id(&users, &p.key)[0]["id"],
+            "{f}"
+        );
     }
     assert_eq!(of_op(&evs, "group_create").len(), 1, "{evs:#?}");
     assert_eq!(of_op(&evs, "membership_add").len(), 1, "{evs:#?}");
@@ -97,7 +114,10 @@ async fn bulk_changes_are_one_event_each_with_the_account_and_cycle() {
     let off = of_op(&evs, "deactivate");
     assert_eq!(off.len(), 1, "{evs:#?}");
     assert_eq!(off[0].1["key"], persons[1].key.as_str());
-    assert_eq!(off[0].1["account_id"], by_external_id(&users, &persons[1].key)[0]["id"]);
+    assert_eq!(
+        off[0].1["account_id"],
+        by_external_id(&users, &persons[1].key)[0]["id"]
+    );
     assert_ne!(off[0].1["cycle"], first_cycle);
 }
 
@@ -109,7 +129,10 @@ async fn one_by_one_a_refused_create_is_a_warn_event_and_the_others_info() {
     let px = push::proxy(sb.addr(), move |method, path, body| {
         if *method == axum::http::Method::POST && path.ends_with("/Users") && body.contains(&needle)
         {
-            Action::Reply(400, scim_error(400, Some("invalidValue"), "title is not allowed"))
+            Action::Reply(
+                400,
+                scim_error(400, Some("invalidValue"), "title is not allowed"),
+            )
         } else {
             Action::Forward
         }
@@ -130,11 +153,19 @@ async fn one_by_one_a_refused_create_is_a_warn_event_and_the_others_info() {
             assert_eq!(level, "WARN", "{f}");
             assert_eq!(f["result"], "failed");
             assert_eq!(f["account_id"], "");
-            assert!(f["error"].as_str().is_some_and(|e| e.contains("title is not allowed")), "{f}");
+            assert!(
+                f["error"]
+                    .as_str()
+                    .is_some_and(|e| e.contains("title is not allowed")),
+                "{f}"
+            );
         } else {
             assert_eq!(level, "INFO", "{f}");
             assert_eq!(f["result"], "ok");
-            assert!(!f["account_id"].as_str().unwrap_or_default().is_empty(), "{f}");
+            assert!(
+                !f["account_id"].as_str().unwrap_or_default().is_empty(),
+                "{f}"
+            );
         }
     }
 }

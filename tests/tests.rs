@@ -12,6 +12,7 @@ mod conflicts_drift;
 mod daemon;
 mod daemon_notify;
 mod daemon_reload;
+mod daemon_schedules;
 mod daemon_wait;
 mod demo;
 mod guards_groups;
