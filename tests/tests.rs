@@ -4,6 +4,9 @@
 
 mod util;
 
+mod admin_endpoint;
+mod admin_handoff;
+mod admin_webhooks;
 mod apply_sandbox;
 mod check;
 mod config_errors;

@@ -13,6 +13,19 @@ use crate::report;
 /// Runs `resync`.
 pub async fn run(settings: &Settings, args: ResyncArgs) -> CommandResult {
     let apps = super::select_apps(settings, &args.apps)?;
+    if !args.dry_run {
+        // A dry run writes nothing and takes no lock: it always runs here.
+        if let Some(code) = crate::admin::handoff::resync(
+            settings,
+            &args.apps,
+            &args.users,
+            args.allow_mass_deprovision,
+        )
+        .await?
+        {
+            return Ok(code);
+        }
+    }
     let mut opts = CycleOptions::new(
         Mode::Resync {
             dry_run: args.dry_run,

@@ -10,8 +10,8 @@ use crate::control::ServeAdmin;
 use crate::daemon::{self, DaemonError};
 use crate::error::{CommandError, CommandResult};
 
-/// What serves the admin endpoint (None: this build has none).
-const SERVE_ADMIN: Option<ServeAdmin> = None;
+/// What serves the admin endpoint when `daemon.admin_listen` is set.
+const SERVE_ADMIN: Option<ServeAdmin> = Some(crate::admin::serve);
 
 /// Runs the daemon until a signal.
 pub async fn run(config_path: PathBuf, settings: Settings) -> CommandResult {

@@ -20,6 +20,7 @@ mod events;
 pub mod execute;
 mod focus;
 mod group_ops;
+mod http_metrics;
 mod lock;
 mod mode;
 mod ops;
