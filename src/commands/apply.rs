@@ -58,6 +58,7 @@ pub async fn run(settings: &Settings, args: ApplyArgs) -> CommandResult {
     opts.apps = apps;
     opts.allow_mass_deprovision = args.allow_mass_deprovision;
     opts.saved_plan = saved;
+    opts.lock_wait = std::time::Duration::from_secs(args.wait_secs);
     let report = run_cycle(settings, opts)
         .await
         .map_err(super::engine_error)?;

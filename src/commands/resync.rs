@@ -35,6 +35,7 @@ pub async fn run(settings: &Settings, args: ResyncArgs) -> CommandResult {
     opts.apps = apps;
     opts.users = args.users;
     opts.allow_mass_deprovision = args.allow_mass_deprovision;
+    opts.lock_wait = std::time::Duration::from_secs(args.wait_secs);
     let report = run_cycle(settings, opts)
         .await
         .map_err(super::engine_error)?;

@@ -10,7 +10,7 @@ use crate::control::ServeAdmin;
 use crate::daemon::{self, DaemonError};
 use crate::error::{CommandError, CommandResult};
 
-/// What serves the admin endpoint (None: this build has none).
+/// What serves the admin endpoint when `daemon.admin_listen` is set.
 const SERVE_ADMIN: Option<ServeAdmin> = Some(crate::admin::serve);
 
 /// Runs the daemon until a signal.

@@ -103,6 +103,15 @@ pub struct Metrics {
     pub webhooks: Family<WebhookLabels, Counter>,
 }
 
+/// Registers a clone of `metric` (they share their values) and returns it.
+fn reg<M>(r: &mut Registry, name: &str, help: &str, metric: M) -> M
+where
+    M: prometheus_client::registry::Metric + Clone,
+{
+    r.register(name, help, metric.clone());
+    metric
+}
+
 fn http_histogram() -> Histogram {
     Histogram::new(exponential_buckets(0.005, 2.0, 14))
 }
@@ -110,93 +119,82 @@ fn http_histogram() -> Histogram {
 impl Metrics {
     /// A fresh registry with every metric registered (and so exported from the start).
     pub fn new() -> Metrics {
-        let mut registry = Registry::with_prefix("hrsync");
-        let cycles = Family::default();
-        registry.register(
-            "cycles",
-            "Cycles run, by what started them and how they ended",
-            cycles.clone(),
-        );
-        let cycle_duration = Histogram::new(exponential_buckets(0.05, 2.0, 16));
-        registry.register(
-            "cycle_duration_seconds",
-            "How long cycles took",
-            cycle_duration.clone(),
-        );
-        let last_success = Gauge::default();
-        registry.register(
-            "last_success_timestamp_seconds",
-            "Unix time the last cycle without failures ended",
-            last_success.clone(),
-        );
-        let operations = Family::default();
-        registry.register(
-            "operations",
-            "Identity changes sent to apps, by app, operation and result",
-            operations.clone(),
-        );
-        let http_requests = Family::default();
-        registry.register(
-            "http_requests",
-            "HTTP requests to apps, by app and status",
-            http_requests.clone(),
-        );
-        let http_duration: AppHistograms = Family::new_with_constructor(http_histogram);
-        registry.register(
-            "http_request_duration_seconds",
-            "Latency of HTTP requests to apps",
-            http_duration.clone(),
-        );
-        let circuit_open = Family::default();
-        registry.register(
-            "circuit_open",
-            "1 while an app's circuit breaker is open",
-            circuit_open.clone(),
-        );
-        let held_operations = Family::default();
-        registry.register(
-            "held_operations",
-            "Operations a deprovision guard held in the last cycle",
-            held_operations.clone(),
-        );
-        let quarantined_records = Family::default();
-        registry.register(
-            "quarantined_records",
-            "Records set aside in a source's last read",
-            quarantined_records.clone(),
-        );
-        let source_records = Family::default();
-        registry.register(
-            "source_records",
-            "Records a source's last read returned",
-            source_records.clone(),
-        );
-        let config_reloads = Family::default();
-        registry.register(
-            "config_reloads",
-            "Config reloads, by result",
-            config_reloads.clone(),
-        );
-        let webhooks = Family::default();
-        registry.register(
-            "webhooks",
-            "HR webhooks received, by source and result",
-            webhooks.clone(),
-        );
+        let mut r = Registry::with_prefix("hrsync");
+        let cycle_buckets = exponential_buckets(0.05, 2.0, 16);
         Metrics {
-            registry,
-            cycles,
-            cycle_duration,
-            last_success,
-            operations,
-            http_requests,
-            http_duration,
-            circuit_open,
-            held_operations,
-            quarantined_records,
-            source_records,
-            config_reloads,
-            webhooks,
+            cycles: reg(
+                &mut r,
+                "cycles",
+                "Cycles run, by what started them and how they ended",
+                Family::default(),
+            ),
+            cycle_duration: reg(
+                &mut r,
+                "cycle_duration_seconds",
+                "How long cycles took",
+                Histogram::new(cycle_buckets),
+            ),
+            last_success: reg(
+                &mut r,
+                "last_success_timestamp_seconds",
+                "Unix time the last cycle without failures ended",
+                Gauge::default(),
+            ),
+            operations: reg(
+                &mut r,
+                "operations",
+                "Identity changes sent to apps, by app, operation and result",
+                Family::default(),
+            ),
+            http_requests: reg(
+                &mut r,
+                "http_requests",
+                "HTTP requests to apps, by app and status",
+                Family::default(),
+            ),
+            http_duration: reg(
+                &mut r,
+                "http_request_duration_seconds",
+                "Latency of HTTP requests to apps",
+                Family::new_with_constructor(http_histogram as fn() -> Histogram),
+            ),
+            circuit_open: reg(
+                &mut r,
+                "circuit_open",
+                "1 while an app's circuit breaker is open",
+                Family::default(),
+            ),
+            held_operations: reg(
+                &mut r,
+                "held_operations",
+                "Operations a deprovision guard held in the last cycle",
+                Family::default(),
+            ),
+            quarantined_records: reg(
+                &mut r,
+                "quarantined_records",
+                "Records set aside in a source's last read",
+                Family::default(),
+            ),
+            source_records: reg(
+                &mut r,
+                "source_records",
+                "Records a source's last read returned",
+                Family::default(),
+            ),
+            config_reloads: reg(
+                &mut r,
+                "config_reloads",
+                "Config reloads, by result",
+                Family::default(),
+            ),
+            webhooks: reg(
+                &mut r,
+                "webhooks",
+                "HR webhooks received, by source and result",
+                Family::default(),
+            ),
+            registry: r,
         }
     }
 

@@ -3,6 +3,7 @@
 //! a burst of webhooks makes one cycle. Every accepted request gets a cycle id at once.
 
 use std::collections::{BTreeSet, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -137,7 +138,8 @@ pub struct Pending {
 pub struct TriggerQueue {
     pending: Mutex<VecDeque<Pending>>,
     wake: Notify,
-    debounce: Duration,
+    /// The webhook debounce, milliseconds (a reload may change it).
+    debounce_ms: AtomicU64,
 }
 
 impl TriggerQueue {
@@ -146,8 +148,13 @@ impl TriggerQueue {
         TriggerQueue {
             pending: Mutex::new(VecDeque::new()),
             wake: Notify::new(),
-            debounce,
+            debounce_ms: AtomicU64::new(millis(debounce)),
         }
+    }
+
+    /// Changes the webhook debounce for hooks that start a new cycle from now on.
+    pub fn set_debounce(&self, debounce: Duration) {
+        self.debounce_ms.store(millis(debounce), Ordering::Relaxed);
     }
 
     /// Queues request `id` (merged into a like one still waiting).
@@ -161,7 +168,9 @@ impl TriggerQueue {
             p.ids.push(id);
         } else {
             let delay = match trigger {
-                Trigger::Webhook { .. } => self.debounce,
+                Trigger::Webhook { .. } => {
+                    Duration::from_millis(self.debounce_ms.load(Ordering::Relaxed))
+                }
                 _ => Duration::ZERO,
             };
             pending.push_back(Pending {
@@ -200,6 +209,10 @@ impl TriggerQueue {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// Locks a mutex whose data stays consistent even if a holder panicked (every critical

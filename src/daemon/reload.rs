@@ -88,6 +88,9 @@ impl Daemon {
         if let Some(schedule) = new.schedule.clone() {
             self.schedule = schedule;
         }
+        self.control
+            .queue()
+            .set_debounce(new.daemon.webhook_debounce);
         let new = Arc::new(new);
         self.scheduler.reconfigure(&new, &self.schedule);
         self.settings = new.clone();

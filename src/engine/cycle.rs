@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use hrsync_state::{CycleKind, CycleStatus, RejectedRecord, Store, WriterLock};
+use hrsync_state::{CycleKind, CycleStatus, RejectedRecord, Store};
 use serde_json::json;
 use tokio::sync::watch;
 
@@ -121,7 +121,7 @@ async fn run_cycle_inner(
 ) -> Result<CycleReport, EngineError> {
     let executes = opts.mode.executes();
     let lock = if executes {
-        Some(WriterLock::acquire_wait(&settings.state_path, opts.lock_wait).await?)
+        Some(super::lock::take(&settings.state_path, opts.lock_wait).await?)
     } else {
         None
     };

@@ -21,6 +21,7 @@ pub mod execute;
 mod focus;
 mod group_ops;
 mod http_metrics;
+mod lock;
 mod mode;
 mod ops;
 pub mod read;
