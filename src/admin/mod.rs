@@ -16,9 +16,12 @@ mod token;
 use std::future::Future;
 use std::pin::Pin;
 
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::middleware::{self, Next};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
+use tracing::Instrument;
 
 use crate::control::metrics::WebhookLabels;
 use crate::control::{AdminListener, Control};
@@ -42,7 +45,27 @@ pub fn router(control: Control) -> Router {
         // The JSON bodies of /v1/sync and /v1/resync are tiny; anything big is refused
         // before it is read.
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(middleware::from_fn(in_span))
         .with_state(control)
+}
+
+/// Runs each request in a span named by its route (the route's pattern, so that no
+/// caller-chosen text reaches the log), and logs refusals at debug.
+async fn in_span(request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", MatchedPath::as_str)
+        .to_string();
+    let span = tracing::info_span!("admin", method = %request.method(), route = %route);
+    let response = next.run(request).instrument(span.clone()).await;
+    span.in_scope(|| {
+        tracing::debug!(
+            status = response.status().as_u16(),
+            "Admin request answered."
+        );
+    });
+    response
 }
 
 /// Serves the endpoint on a bound listener until the process ends (the daemon's
