@@ -112,6 +112,10 @@ pub struct ApplyArgs {
     /// Do not ask for confirmation on a terminal.
     #[arg(long, short = 'y')]
     pub yes: bool,
+    /// When another hrsync (a running daemon) holds the state, wait this long for it,
+    /// seconds; 0 fails at once (exit 1).
+    #[arg(long, value_name = "SECS", default_value_t = 600)]
+    pub wait_secs: u64,
 }
 
 /// `resync` flags.
@@ -129,6 +133,10 @@ pub struct ResyncArgs {
     /// Release deprovisions held by the mass-deprovision guards.
     #[arg(long)]
     pub allow_mass_deprovision: bool,
+    /// When another hrsync (a running daemon) holds the state, wait this long for it,
+    /// seconds; 0 fails at once (exit 1).
+    #[arg(long, value_name = "SECS", default_value_t = 600)]
+    pub wait_secs: u64,
 }
 
 /// `status` flags.

@@ -35,15 +35,13 @@ impl CommandError {
 }
 
 impl From<EngineError> for CommandError {
-    /// A guard exits 3; a stale plan, an unusable state directory or a held writer lock
-    /// exit 2 (nothing was touched); a state failure or a bug exits 1.
+    /// A guard exits 3; a stale plan or an unusable state directory exit 2 (nothing was
+    /// touched); a writer lock still held after `--wait-secs`, a state failure or a bug
+    /// exit 1 (the request is fine; it could not run now).
     fn from(e: EngineError) -> Self {
         match e {
             EngineError::Guard(g) => CommandError::Guard(g.to_string()),
             EngineError::Usage(u) => CommandError::Usage(u.to_string()),
-            EngineError::State(s @ hrsync_state::StateError::Locked { .. }) => {
-                CommandError::Usage(s.to_string())
-            }
             EngineError::State(s) => CommandError::Runtime(s.into()),
             EngineError::Internal(i) => CommandError::Internal(i),
         }

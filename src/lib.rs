@@ -7,10 +7,12 @@
     clippy::await_holding_lock
 )]
 
+pub mod admin;
 pub mod cli;
 pub mod clock;
 pub mod commands;
 pub mod config;
+pub mod control;
 pub mod daemon;
 pub mod engine;
 pub mod error;

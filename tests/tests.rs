@@ -4,6 +4,9 @@
 
 mod util;
 
+mod admin_endpoint;
+mod admin_handoff;
+mod admin_webhooks;
 mod apply_sandbox;
 mod bad_input_config;
 mod bad_input_hr;
@@ -13,8 +16,13 @@ mod config_errors;
 mod config_keys;
 mod conflicts_drift;
 mod daemon;
+mod daemon_notify;
+mod daemon_reload;
+mod daemon_schedules;
+mod daemon_wait;
 mod demo;
 mod guards_groups;
+mod identity_events;
 mod interop_scim2;
 mod lifecycle;
 mod lifecycle_dates;

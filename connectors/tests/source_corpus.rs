@@ -167,6 +167,7 @@ fn bamboohr_zero_date_means_no_date() {
         required: Vec::new(),
         date_formats: Vec::new(),
         email_fields: Vec::new(),
+        webhook: None,
     };
     let n = Normalizer::new(&common, "id", &vendor_rules());
     let rec = |i: u64, v| RawRecord {

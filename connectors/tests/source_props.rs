@@ -22,6 +22,7 @@ fn common() -> CommonConfig {
         required: Vec::new(),
         date_formats: vec!["%m/%d/%Y".into()],
         email_fields: Vec::new(),
+        webhook: None,
     }
 }
 

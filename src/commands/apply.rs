@@ -46,10 +46,19 @@ pub async fn run(settings: &Settings, args: ApplyArgs) -> CommandResult {
             return Ok(0);
         }
     }
+    if saved.is_none() {
+        // A running daemon takes the cycle (a saved plan is applied here, exactly).
+        let handed =
+            crate::admin::handoff::apply(settings, &args.apps, args.allow_mass_deprovision);
+        if let Some(code) = handed.await? {
+            return Ok(code);
+        }
+    }
     let mut opts = CycleOptions::new(Mode::Apply, CycleKind::Apply);
     opts.apps = apps;
     opts.allow_mass_deprovision = args.allow_mass_deprovision;
     opts.saved_plan = saved;
+    opts.lock_wait = std::time::Duration::from_secs(args.wait_secs);
     let report = run_cycle(settings, opts)
         .await
         .map_err(super::engine_error)?;

@@ -8,7 +8,7 @@ mod plan;
 mod resync;
 mod run;
 mod sandbox;
-mod status;
+pub mod status;
 
 use crate::cli::{Cli, Command};
 use crate::config::{self, LoadOptions, Settings};

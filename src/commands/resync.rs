@@ -13,6 +13,19 @@ use crate::report;
 /// Runs `resync`.
 pub async fn run(settings: &Settings, args: ResyncArgs) -> CommandResult {
     let apps = super::select_apps(settings, &args.apps)?;
+    if !args.dry_run {
+        // A dry run writes nothing and takes no lock: it always runs here.
+        if let Some(code) = crate::admin::handoff::resync(
+            settings,
+            &args.apps,
+            &args.users,
+            args.allow_mass_deprovision,
+        )
+        .await?
+        {
+            return Ok(code);
+        }
+    }
     let mut opts = CycleOptions::new(
         Mode::Resync {
             dry_run: args.dry_run,
@@ -22,6 +35,7 @@ pub async fn run(settings: &Settings, args: ResyncArgs) -> CommandResult {
     opts.apps = apps;
     opts.users = args.users;
     opts.allow_mass_deprovision = args.allow_mass_deprovision;
+    opts.lock_wait = std::time::Duration::from_secs(args.wait_secs);
     let report = run_cycle(settings, opts)
         .await
         .map_err(super::engine_error)?;

@@ -12,21 +12,7 @@ use crate::error::{CommandError, CommandResult};
 
 /// Runs `status`.
 pub async fn run(settings: &Settings, args: StatusArgs) -> CommandResult {
-    if !settings.state_path.exists() {
-        let msg = format!(
-            "no state yet at {} (no cycle has run)",
-            settings.state_path.display()
-        );
-        match args.format {
-            SimpleFormat::Json => println!("{}", json!({"state": null, "message": msg})),
-            SimpleFormat::Text => println!("{msg}"),
-        }
-        return Ok(0);
-    }
-    let store = Store::open_read_only(&settings.state_path)
-        .await
-        .map_err(|e| CommandError::Runtime(e.into()))?;
-    let doc = collect(settings, &store)
+    let doc = document(settings)
         .await
         .map_err(|e| CommandError::Runtime(e.into()))?;
     match args.format {
@@ -34,9 +20,26 @@ pub async fn run(settings: &Settings, args: StatusArgs) -> CommandResult {
             "{}",
             serde_json::to_string_pretty(&doc).map_err(|e| CommandError::Runtime(e.into()))?
         ),
-        SimpleFormat::Text => print!("{}", crate::report::printable(&text(&doc))),
+        SimpleFormat::Text => match doc["message"].as_str() {
+            Some(msg) if doc["state"].is_null() => println!("{}", crate::report::printable(msg)),
+            _ => print!("{}", crate::report::printable(&text(&doc))),
+        },
     }
     Ok(0)
+}
+
+/// The document of `status --format json`, also served at the admin endpoint's
+/// `GET /v1/status`: read-only, without the writer lock, so a running cycle never blocks it.
+pub async fn document(settings: &Settings) -> Result<Value, hrsync_state::StateError> {
+    if !settings.state_path.exists() {
+        let msg = format!(
+            "no state yet at {} (no cycle has run)",
+            settings.state_path.display()
+        );
+        return Ok(json!({"state": null, "message": msg}));
+    }
+    let store = Store::open_read_only(&settings.state_path).await?;
+    collect(settings, &store).await
 }
 
 /// Gathers the status document (the JSON form; the text form is rendered from it).

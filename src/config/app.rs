@@ -91,6 +91,8 @@ pub struct AppSettings {
     pub manages_groups: bool,
     /// The SCIM paths hrsync manages (from `attributes`).
     pub attribute_paths: Vec<String>,
+    /// The app's own schedule (None: the daemon's).
+    pub schedule: Option<super::Schedule>,
 }
 
 /// Where in the file app `index` sits, so each step names its key.
@@ -183,6 +185,7 @@ pub(super) fn validate_app(
         policy,
         manages_groups: !a.groups.is_empty(),
         attribute_paths: a.attributes.keys().cloned().collect(),
+        schedule: super::daemon::app_schedule(index, a, loc)?,
     })
 }
 

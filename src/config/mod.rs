@@ -4,6 +4,7 @@
 //! and line; nothing is touched before.
 
 mod app;
+pub mod daemon;
 pub mod locate;
 pub mod ranges;
 mod raw;
@@ -14,6 +15,7 @@ mod templates;
 use std::path::{Path, PathBuf};
 
 pub use app::{AppSettings, MatchAttr, OnUnlinkedMatch};
+pub use daemon::{AdminListen, AdminSettings, DaemonSettings, WebhookSettings};
 pub use schedule::{Schedule, ScheduleError};
 pub use settings::{GuardSettings, Settings, SourceSettings};
 pub use templates::check_fields;

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use hrsync_connectors::http::throttle::RateLimit;
 use hrsync_connectors::http::AuthConfig;
-use hrsync_connectors::secret::PlainOrSecret;
+use hrsync_connectors::secret::{PlainOrSecret, SecretRef};
 use hrsync_connectors::source::SourceConfig;
 use serde::Deserialize;
 
@@ -49,6 +49,18 @@ pub struct RawDaemon {
     /// On SIGTERM, how long in-flight operations may take to finish (1 to 3600 seconds).
     #[serde(default = "default_shutdown_grace_secs")]
     pub shutdown_grace_secs: u64,
+    /// Where the admin endpoint listens: "127.0.0.1:PORT" or "unix:/path" (unset: none).
+    #[serde(default)]
+    pub admin_listen: Option<String>,
+    /// The bearer token the admin endpoint's `/v1/*` require (a secret).
+    #[serde(default)]
+    pub admin_token: Option<SecretRef>,
+    /// How long a webhook waits for more hooks before its cycle starts, milliseconds.
+    #[serde(default = "default_webhook_debounce_ms")]
+    pub webhook_debounce_ms: u64,
+    /// A cycle that settles nothing for this long counts as stuck (watchdog), seconds.
+    #[serde(default = "default_stall_timeout_secs")]
+    pub stall_timeout_secs: u64,
 }
 
 impl Default for RawDaemon {
@@ -58,6 +70,10 @@ impl Default for RawDaemon {
             schedule: None,
             interval: None,
             shutdown_grace_secs: default_shutdown_grace_secs(),
+            admin_listen: None,
+            admin_token: None,
+            webhook_debounce_ms: default_webhook_debounce_ms(),
+            stall_timeout_secs: default_stall_timeout_secs(),
         }
     }
 }
@@ -68,6 +84,14 @@ fn default_state_path() -> PathBuf {
 
 fn default_shutdown_grace_secs() -> u64 {
     30
+}
+
+fn default_webhook_debounce_ms() -> u64 {
+    500
+}
+
+fn default_stall_timeout_secs() -> u64 {
+    600
 }
 
 /// `[guards]`.
@@ -271,6 +295,12 @@ pub struct RawApp {
     /// Managed groups.
     #[serde(default)]
     pub groups: Vec<RawGroup>,
+    /// This app's own cron schedule, overriding the daemon's (deprovisions never wait).
+    #[serde(default)]
+    pub schedule: Option<String>,
+    /// Or this app's own interval between cycles.
+    #[serde(default)]
+    pub interval: Option<String>,
 }
 
 fn default_profile() -> String {

@@ -10,6 +10,7 @@ use std::time::Duration;
 use hrsync_connectors::source::{KindConfig, Source, SourceConfig};
 
 use super::app::{validate_app, AppSettings};
+use super::daemon::{daemon_settings, webhooks, DaemonSettings, WebhookSettings};
 use super::locate::Step;
 use super::ranges::{self, OutOfRange};
 use super::raw::{RawApp, RawConfig, RawDaemon, RawGuards, RawLifecycle};
@@ -43,6 +44,10 @@ pub struct Settings {
     pub template_lines: BTreeMap<String, usize>,
     /// Where `{ credential }` secrets are read.
     pub credentials_dir: Option<PathBuf>,
+    /// The daemon's admin endpoint, debounce and stall bound.
+    pub daemon: DaemonSettings,
+    /// Sources that accept HR webhooks, by name.
+    pub webhooks: BTreeMap<String, WebhookSettings>,
 }
 
 impl std::fmt::Debug for Settings {
@@ -132,6 +137,8 @@ pub(super) fn validate(
     let apps = validate_apps(&raw.apps, loc, creds, absence_grace_cycles)?;
     let mapper = compile_mapper(&raw.apps, loc)?;
     let template_lines = super::templates::template_lines(loc, mapper.slots());
+    let daemon = daemon_settings(&raw.daemon, loc, creds)?;
+    let webhooks = webhooks(&sources, loc, creds)?;
     Ok(Settings {
         file: loc.file.to_path_buf(),
         state_path: raw.daemon.state_path,
@@ -144,6 +151,8 @@ pub(super) fn validate(
         mapper: Arc::new(mapper),
         template_lines,
         credentials_dir: opts.credentials_dir.clone(),
+        daemon,
+        webhooks,
     })
 }
 

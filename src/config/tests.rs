@@ -30,14 +30,18 @@ userName = "{{ email }}"
 #[test]
 fn example_config_loads_with_its_secrets() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    // The unit file hands over exactly the credentials the example config names, so the
-    // two work together as shipped.
+    // The unit file imports every `hrsync.*` credential, and the example names only such
+    // ones, so the two work together as shipped.
     let unit = std::fs::read_to_string(root.join("systemd/hrsync.service")).expect("unit");
-    let loaded: Vec<&str> = unit
+    let imported: Vec<&str> = unit
         .lines()
-        .filter_map(|l| l.strip_prefix("LoadCredential="))
-        .filter_map(|l| l.split(':').next())
+        .filter_map(|l| l.strip_prefix("ImportCredential="))
+        .filter_map(|glob| glob.strip_suffix('*'))
         .collect();
+    assert!(
+        !unit.lines().any(|l| l.starts_with("LoadCredential=")),
+        "a LoadCredential= line fails the start when its file is absent"
+    );
     let example = std::fs::read_to_string(root.join("config.example.toml")).expect("example");
     let named: Vec<&str> = example
         .lines()
@@ -49,8 +53,8 @@ fn example_config_loads_with_its_secrets() {
     let dir = tempfile::tempdir().expect("tempdir");
     for name in &named {
         assert!(
-            loaded.contains(name),
-            "systemd/hrsync.service lacks LoadCredential={name}"
+            imported.iter().any(|prefix| name.starts_with(prefix)),
+            "systemd/hrsync.service imports no credential named {name}"
         );
         std::fs::write(dir.path().join(name), format!("{name}-example")).expect("write");
     }

@@ -1,92 +1,78 @@
-//! The loop: run a cycle, log how it went, wait for the next slot; a stop signal ends the
-//! wait at once and lets a running cycle finish within `daemon.shutdown_grace_secs`.
+//! When each app's scheduled cycle comes due: the daemon's `schedule`/`interval`, or the
+//! app's own. Apps that come due together make one scheduled cycle; the apps not due in it
+//! still get their deprovisions (see `engine::Focus`).
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
-use tokio::sync::watch;
+use tokio::time::Instant;
 
 use crate::config::{Schedule, Settings};
-use crate::engine::{run_cycle, CycleOptions, CycleReport, EngineError, Mode};
-use hrsync_state::CycleKind;
 
-/// Runs scheduled cycles until `stop` turns true. A failed cycle is logged and the next one
-/// still comes.
-pub(super) async fn run_until_stopped(
-    settings: &Settings,
-    schedule: &Schedule,
-    stop: &watch::Receiver<bool>,
-) {
-    let mut stop_changes = stop.clone();
-    while !*stop.borrow() {
-        let started = crate::clock::now();
-        let Some(result) = run_one(settings, stop, &mut stop_changes, started).await else {
-            break;
-        };
-        log_outcome(&result);
-        if *stop.borrow() {
-            break;
-        }
-        let delay = next_delay(schedule, started, crate::clock::now());
-        tokio::select! {
-            _ = tokio::time::sleep(delay) => {}
-            _ = stop_changes.changed() => break,
-        }
-    }
+/// The next due moment of every app.
+pub(super) struct Scheduler {
+    /// App name → its effective schedule.
+    schedules: BTreeMap<String, Schedule>,
+    /// App name → when it is next due.
+    next: BTreeMap<String, Instant>,
 }
 
-/// Runs one apply cycle. On a stop signal the cycle gets the grace period to finish its
-/// in-flight operations; None when it did not make it.
-async fn run_one(
-    settings: &Settings,
-    stop: &watch::Receiver<bool>,
-    stop_changes: &mut watch::Receiver<bool>,
-    started: DateTime<Utc>,
-) -> Option<Result<CycleReport, EngineError>> {
-    let mut opts = CycleOptions::new(Mode::Apply, CycleKind::Run);
-    opts.stop = stop.clone();
-    opts.now = started;
-    let cycle = run_cycle(settings, opts);
-    tokio::pin!(cycle);
-    tokio::select! {
-        r = &mut cycle => Some(r),
-        _ = stop_changes.changed() => {
-            tracing::info!(grace_secs = settings.shutdown_grace.as_secs(),
-                "Stopping: letting in-flight operations finish.");
-            match tokio::time::timeout(settings.shutdown_grace, &mut cycle).await {
-                Ok(r) => Some(r),
-                Err(_) => {
-                    tracing::warn!("In-flight operations did not finish within the grace period; the next start repairs them.");
-                    None
-                }
+impl Scheduler {
+    /// Every app is due at once (the daemon's first cycle runs at start).
+    pub(super) fn new(settings: &Settings, default: &Schedule) -> Scheduler {
+        let mut s = Scheduler {
+            schedules: BTreeMap::new(),
+            next: BTreeMap::new(),
+        };
+        s.reconfigure(settings, default);
+        s
+    }
+
+    /// Takes the schedules of a reloaded config: an app keeps its next slot unless its new
+    /// schedule comes sooner; a new app is due at once.
+    pub(super) fn reconfigure(&mut self, settings: &Settings, default: &Schedule) {
+        let now = Instant::now();
+        let mut next = BTreeMap::new();
+        self.schedules.clear();
+        for app in &settings.apps {
+            let schedule = app.schedule.clone().unwrap_or_else(|| default.clone());
+            let due = match self.next.get(&app.name) {
+                Some(old) => (*old).min(now + delay(&schedule)),
+                None => now,
+            };
+            next.insert(app.name.clone(), due);
+            self.schedules.insert(app.name.clone(), schedule);
+        }
+        self.next = next;
+    }
+
+    /// The apps due now, their next slot moved on. Empty when none is due; the list holds
+    /// every app when all are due.
+    pub(super) fn take_due(&mut self) -> Vec<String> {
+        let now = Instant::now();
+        let mut due = Vec::new();
+        for (app, at) in &mut self.next {
+            if *at <= now {
+                due.push(app.clone());
+                let schedule = self.schedules.get(app);
+                *at = now + schedule.map_or(Duration::from_secs(60), delay);
             }
         }
+        due
+    }
+
+    /// True when `apps` names every scheduled app.
+    pub(super) fn is_all(&self, apps: &[String]) -> bool {
+        apps.len() == self.next.len()
+    }
+
+    /// When the next app comes due.
+    pub(super) fn next_due(&self) -> Option<Instant> {
+        self.next.values().min().copied()
     }
 }
 
-/// Logs a finished cycle, or why it failed.
-fn log_outcome(result: &Result<CycleReport, EngineError>) {
-    match result {
-        Ok(r) => tracing::info!(
-            failures = r.failures(),
-            held = r.held(),
-            cycle = r.cycle_id.unwrap_or_default(),
-            "Scheduled cycle done."
-        ),
-        Err(e) => {
-            tracing::error!(error = %e, "Scheduled cycle failed; the next one will run.")
-        }
-    }
-}
-
-/// How long to wait before the next cycle: an interval counts from the last cycle's start,
-/// a cron schedule from now.
-fn next_delay(schedule: &Schedule, started: DateTime<Utc>, now: DateTime<Utc>) -> Duration {
-    match schedule {
-        Schedule::Interval(d) => {
-            let elapsed = (now - started).to_std().unwrap_or_default();
-            d.saturating_sub(elapsed)
-        }
-        s => s.delay_from(now),
-    }
+/// From now to the schedule's next slot.
+fn delay(schedule: &Schedule) -> Duration {
+    schedule.delay_from(crate::clock::now())
 }

@@ -1,6 +1,7 @@
-//! Signals: SIGTERM and SIGINT ask the daemon to stop scheduling and wind down.
+//! Signals: SIGTERM and SIGINT ask the daemon to stop scheduling and wind down; SIGHUP asks
+//! it to reload its config (and never ends the process).
 
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 
 /// Installs the SIGTERM and SIGINT handlers and returns a receiver that turns true on the
 /// first of them. Installing happens before this returns, so a daemon that cannot be
@@ -34,5 +35,28 @@ pub fn stop_signal() -> std::io::Result<watch::Receiver<bool>> {
             std::future::pending::<()>().await;
         });
     }
+    Ok(rx)
+}
+
+/// Installs the SIGHUP handler (replacing the default, which would end the process) and
+/// returns a receiver that gets one message per SIGHUP; several before the daemon gets to
+/// them make one reload.
+pub fn reload_signal() -> std::io::Result<mpsc::Receiver<()>> {
+    let (tx, rx) = mpsc::channel(1);
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut hup = signal(SignalKind::hangup())?;
+        tokio::spawn(async move {
+            while hup.recv().await.is_some() {
+                tracing::info!(signal = "SIGHUP", "Reload requested.");
+                // A full channel already holds a pending reload, which will read the
+                // newest file anyway.
+                let _ = tx.try_send(());
+            }
+        });
+    }
+    #[cfg(not(unix))]
+    drop(tx);
     Ok(rx)
 }

@@ -91,7 +91,10 @@ impl AppApi {
                 app: app.name.clone(),
                 source,
             })?
-            .with_gate(throttle.clone());
+            .with_gate(Arc::new(super::http_metrics::Metered::new(
+                &app.name,
+                throttle.clone(),
+            )));
         let match_on = app
             .match_on
             .iter()

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use hrsync_state::{CycleKind, CycleStatus, RejectedRecord, Store, WriterLock};
+use hrsync_state::{CycleKind, CycleStatus, RejectedRecord, Store};
 use serde_json::json;
 use tokio::sync::watch;
 
@@ -14,6 +14,7 @@ use super::app_apply::execute_planned;
 use super::app_plan::{plan_app_run, AppRun, Planned};
 use super::error::{EngineError, InternalError, UsageError};
 use super::execute::AppOutcome;
+use super::focus::Focus;
 use super::mode::Mode;
 use super::read::{self, HrView, Snapshot};
 use crate::config::{ConfigError, Settings};
@@ -43,6 +44,8 @@ pub struct CycleOptions {
     pub stop: watch::Receiver<bool>,
     /// How long to wait for another writer's lock.
     pub lock_wait: Duration,
+    /// Which apps and persons get every change (the rest: deprovisions only).
+    pub focus: Focus,
 }
 
 impl CycleOptions {
@@ -59,6 +62,7 @@ impl CycleOptions {
             saved_plan: None,
             stop: rx,
             lock_wait: Duration::from_secs(600),
+            focus: Focus::default(),
         }
     }
 }
@@ -117,7 +121,7 @@ async fn run_cycle_inner(
 ) -> Result<CycleReport, EngineError> {
     let executes = opts.mode.executes();
     let lock = if executes {
-        Some(WriterLock::acquire_wait(&settings.state_path, opts.lock_wait).await?)
+        Some(super::lock::take(&settings.state_path, opts.lock_wait).await?)
     } else {
         None
     };
@@ -327,7 +331,11 @@ async fn plan_apps(
         };
         jobs.push((app.name.clone(), plan_app_run(run)));
     }
-    per_app(jobs).await
+    let mut planned = per_app(jobs).await?;
+    for p in &mut planned {
+        opts.focus.limit(&mut p.plan);
+    }
+    Ok(planned)
 }
 
 /// Refuses a saved plan computed from other inputs than the cycle's.

@@ -93,6 +93,11 @@ impl Recorder {
         }
     }
 
+    /// The cycle this recorder writes for (None: a dry run).
+    pub fn cycle_id(&self) -> Option<i64> {
+        self.cycle_id
+    }
+
     /// The app this recorder writes for.
     pub fn app(&self) -> &str {
         &self.app

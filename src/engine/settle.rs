@@ -2,24 +2,33 @@
 //! executor as soon as the app answered, it writes the link or group the operation leaves
 //! and its audit row in one transaction, updates the execution's view of links and groups,
 //! tells the circuit, and audits failures (counting per-record ones towards quarantine).
+//! Each settled operation is also one `identity_change` log event and one count in the
+//! operations metric (see `events`).
 
 use hrsync_state::{AuditOp, Group, GroupChange, Ownership};
 
 use super::answer::{Answer, Effect};
 use super::context::ExecCtx;
 use super::error::{OpError, PermanentFailure};
+use super::events::{account_of, identity_change};
 use super::record::audit_op;
 use crate::reconcile::outcome::link_after;
 use crate::reconcile::{GroupState, LinkLifecycle, LinkState, OpKind, Operation};
 
 /// Records the app's answer to `op`; returns what the executor tallies.
 pub async fn settle(ctx: &ExecCtx, op: &Operation, answer: Answer) -> Result<AuditOp, OpError> {
+    let account = account_of(&answer);
     let result = match answer {
         Answer::Done(effect) => record(ctx, op, effect).await,
         Answer::Vanished { id } => vanished(ctx, op, id).await,
         Answer::Failed(e) => Err(e),
-        Answer::Unaudited(e) => return Err(e),
+        Answer::Unaudited(e) => {
+            let result = Err(e);
+            identity_change(ctx, op, account, &result);
+            return result;
+        }
     };
+    identity_change(ctx, op, account, &result);
     match &result {
         Ok(_) => ctx.circuit.success(),
         Err(e) => {
@@ -39,7 +48,22 @@ pub async fn settle_references(
     op: &Operation,
     pushed: Result<Effect, OpError>,
 ) -> Result<(), OpError> {
-    record(ctx, op, pushed?).await.map(|_| ())
+    let account = pushed.as_ref().ok().map(account_of_effect);
+    let result = match pushed {
+        Ok(effect) => record(ctx, op, effect).await,
+        Err(e) => Err(e),
+    };
+    identity_change(ctx, op, account.flatten(), &result);
+    result.map(|_| ())
+}
+
+/// The account a second-pass push touched.
+fn account_of_effect(effect: &Effect) -> Option<String> {
+    match effect {
+        Effect::References { link, .. } => Some(link.remote_id.clone()),
+        Effect::Linked { id, .. } | Effect::Removed { id, .. } => Some(id.clone()),
+        _ => None,
+    }
 }
 
 /// Writes a success and keeps the execution's view in step.

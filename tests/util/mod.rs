@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod admin;
 pub mod push;
 
 use std::path::{Path, PathBuf};

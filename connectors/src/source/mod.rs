@@ -13,7 +13,9 @@ pub mod scim;
 pub mod workday_raas;
 
 pub use build::{build, BuildError};
-pub use config::{CommonConfig, ConfigProblem, KindConfig, SourceConfig, TableError};
+pub use config::{
+    CommonConfig, ConfigProblem, KindConfig, SourceConfig, TableError, WebhookConfig, WebhookStyle,
+};
 
 use std::collections::BTreeMap;
 use std::fmt;

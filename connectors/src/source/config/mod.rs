@@ -5,6 +5,7 @@ mod check;
 mod kinds;
 #[cfg(test)]
 mod tests;
+mod webhook;
 
 use std::collections::BTreeMap;
 
@@ -17,6 +18,8 @@ pub use kinds::{
     BambooHrConfig, CsvConfig, CsvEncoding, GroupRule, HttpJsonConfig, Pagination, PersonioConfig,
     ScimSourceConfig, WorkdayRaasConfig,
 };
+
+pub use webhook::{WebhookConfig, WebhookStyle};
 
 use super::Lifecycle;
 
@@ -82,6 +85,9 @@ pub struct CommonConfig {
     /// Fields whose values must be e-mail addresses, besides the field named `email`.
     #[serde(default)]
     pub email_fields: Vec<String>,
+    /// Accept signed HR webhooks for this source on the admin endpoint.
+    #[serde(default)]
+    pub webhook: Option<WebhookConfig>,
 }
 
 /// The keys that belong to one kind of source.
@@ -112,7 +118,7 @@ pub const KINDS: [&str; 6] = [
 ];
 
 /// Keys read into [`CommonConfig`]; every other key belongs to the kind.
-const COMMON_KEYS: [&str; 8] = [
+const COMMON_KEYS: [&str; 9] = [
     "name",
     "key",
     "priority",
@@ -121,6 +127,7 @@ const COMMON_KEYS: [&str; 8] = [
     "required",
     "date_formats",
     "email_fields",
+    "webhook",
 ];
 
 impl KindConfig {

@@ -191,7 +191,7 @@ impl Normalizer {
                 } else {
                     others.join(", ")
                 };
-                tracing::warn!(source = %self.source, key = ?key, position = %pos, "Duplicate key.");
+                tracing::warn!(source = %self.source, key = key.as_deref().unwrap_or_default(), position = %pos, "Duplicate key.");
                 rejected.push(self.reject(
                     pos,
                     key,

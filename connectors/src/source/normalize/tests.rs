@@ -17,6 +17,7 @@ fn common() -> CommonConfig {
         required: Vec::new(),
         date_formats: Vec::new(),
         email_fields: Vec::new(),
+        webhook: None,
     }
 }
 
