@@ -91,12 +91,14 @@ fn init_tracing(cli: &Cli) {
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
         .with_ansi(ansi)
         .with_target(false);
     match cli.log_format {
-        LogFormat::Json => builder.json().init(),
-        LogFormat::Text => builder.init(),
+        // JSON escapes control characters itself, and an escape of ours would not be JSON.
+        LogFormat::Json => builder.json().with_writer(std::io::stderr).init(),
+        LogFormat::Text => builder
+            .with_writer(hrsync::report::log_writer::LogWriter { ansi })
+            .init(),
     }
 }
 

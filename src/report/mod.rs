@@ -3,6 +3,7 @@
 
 mod html;
 mod json;
+pub mod log_writer;
 mod markdown;
 pub mod outcome;
 mod rows;
