@@ -114,7 +114,7 @@ struct SyncBody {
 }
 
 /// A JSON field that may be one string or a list of them (`"app": "slack"`).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(untagged)]
 enum OneOrMany {
     One(String),
@@ -151,17 +151,10 @@ pub(super) async fn sync(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let settings = control.settings();
-    if !authorized(admin_token(&settings), &headers) {
-        return unauthorized();
-    }
-    let req: SyncBody = match parse(&body) {
-        Ok(b) => b,
-        Err((status, message)) => return error(status, message),
+    let req: SyncBody = match admit(&control, &headers, &body, |r: &SyncBody| r.apps.clone()) {
+        Ok(req) => req,
+        Err(refused) => return *refused,
     };
-    if let Err((status, message)) = known_apps(&settings, &req.apps) {
-        return error(status, message);
-    }
     let id = control.submit(Trigger::Sync {
         apps: req.apps,
         allow_mass_deprovision: req.allow_mass_deprovision,
@@ -176,18 +169,12 @@ pub(super) async fn resync(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let settings = control.settings();
-    if !authorized(admin_token(&settings), &headers) {
-        return unauthorized();
-    }
-    let req: ResyncBody = match parse(&body) {
-        Ok(b) => b,
-        Err((status, message)) => return error(status, message),
+    let apps_of = |r: &ResyncBody| r.app.clone().map(OneOrMany::into_vec).unwrap_or_default();
+    let req: ResyncBody = match admit(&control, &headers, &body, apps_of) {
+        Ok(req) => req,
+        Err(refused) => return *refused,
     };
-    let apps = req.app.map(OneOrMany::into_vec).unwrap_or_default();
-    if let Err((status, message)) = known_apps(&settings, &apps) {
-        return error(status, message);
-    }
+    let apps = apps_of(&req);
     let users = req.user.map(OneOrMany::into_vec).unwrap_or_default();
     let id = control.submit(Trigger::Resync {
         apps,
@@ -222,6 +209,24 @@ pub(super) async fn cycle(
             format!("no cycle {id} (unknown, or too old to be remembered)"),
         ),
     }
+}
+
+/// What every request that queues a cycle passes first: the admin token, a JSON body, and
+/// apps the config knows. The refusal is the response to send.
+fn admit<T: Default + for<'de> Deserialize<'de>>(
+    control: &Control,
+    headers: &HeaderMap,
+    body: &[u8],
+    apps_of: impl Fn(&T) -> Vec<String>,
+) -> Result<T, Box<Response>> {
+    let settings = control.settings();
+    if !authorized(admin_token(&settings), headers) {
+        return Err(Box::new(unauthorized()));
+    }
+    let refuse = |(status, message): Refused| Box::new(error(status, message));
+    let req: T = parse(body).map_err(refuse)?;
+    known_apps(&settings, &apps_of(&req)).map_err(refuse)?;
+    Ok(req)
 }
 
 fn admin_token(settings: &Settings) -> Option<&hrsync_connectors::secret::Secret> {
