@@ -37,6 +37,7 @@ mod push_faults;
 mod push_limits;
 mod push_profiles;
 mod push_quarantine;
+mod read_refusals;
 mod sandbox_cli;
 mod saved_plans_status;
 mod sources_e2e;

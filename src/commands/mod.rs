@@ -59,6 +59,24 @@ pub fn select_apps(settings: &Settings, names: &[String]) -> Result<Vec<String>,
         .collect())
 }
 
+/// Names for a refusal's message: at most the first 20, then how many more, or "none".
+pub fn list_names<'a>(names: impl ExactSizeIterator<Item = &'a str>) -> String {
+    const SHOWN: usize = 20;
+    let total = names.len();
+    if total == 0 {
+        return "none".into();
+    }
+    let mut out: Vec<&str> = names.take(SHOWN).collect();
+    let more = total.saturating_sub(out.len());
+    let tail = if more > 0 {
+        format!(" and {more} more")
+    } else {
+        String::new()
+    };
+    out.sort_unstable();
+    format!("{}{tail}", out.join(", "))
+}
+
 /// Maps an engine error onto the command's exit code.
 pub fn engine_error(e: crate::engine::EngineError) -> CommandError {
     CommandError::from(e)
