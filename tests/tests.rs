@@ -4,6 +4,7 @@
 
 mod util;
 
+mod access_review;
 mod admin_endpoint;
 mod admin_handoff;
 mod admin_webhooks;

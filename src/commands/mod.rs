@@ -1,5 +1,6 @@
 //! One file per subcommand; [`dispatch`] runs the one the command line names.
 
+mod access;
 mod apply;
 mod audit;
 mod check;
@@ -32,6 +33,7 @@ pub async fn dispatch(cli: Cli) -> CommandResult {
         Command::Resync(args) => resync::run(&load(&cli.config)?, args).await,
         Command::Status(args) => status::run(&load(&cli.config)?, args).await,
         Command::Audit(args) => audit::run(&load(&cli.config)?, args).await,
+        Command::Access(args) => access::run(&load(&cli.config)?, args).await,
     }
 }
 
