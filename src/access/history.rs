@@ -15,7 +15,7 @@ pub struct Grant {
     pub granted_at: Option<DateTime<Utc>>,
     /// The operation that granted it (`create`, `adopt`, `reactivate`, `relink`).
     pub granted_by: Option<String>,
-    /// The newest successful change to the account or its memberships.
+    /// The newest successful change to the account.
     pub last_changed_at: Option<DateTime<Utc>>,
     /// What that change was.
     pub last_change: Option<String>,
@@ -67,8 +67,15 @@ pub async fn grants(store: &Store) -> Result<BTreeMap<(String, String), Grant>, 
 fn fold(rows: &[AuditRow]) -> BTreeMap<(String, String), Grant> {
     let mut out: BTreeMap<(String, String), (Grant, bool)> = BTreeMap::new();
     for row in rows.iter().filter(|r| r.result == OpResult::Ok) {
-        // Group rows carry the group, not a person: they change no one's account.
-        if matches!(row.op, AuditOp::GroupCreate | AuditOp::GroupDelete) {
+        // Group and membership rows are keyed by the group, not a person; memberships
+        // are shown from the groups themselves.
+        if matches!(
+            row.op,
+            AuditOp::GroupCreate
+                | AuditOp::GroupDelete
+                | AuditOp::MembershipAdd
+                | AuditOp::MembershipRemove
+        ) {
             continue;
         }
         let (grant, open) = out
@@ -126,13 +133,13 @@ mod tests {
             row(3, 3, AuditOp::Deactivate, OpResult::Ok),
             row(4, 4, AuditOp::Reactivate, OpResult::Failed),
             row(5, 5, AuditOp::Reactivate, OpResult::Ok),
-            row(6, 6, AuditOp::MembershipAdd, OpResult::Ok),
+            row(6, 6, AuditOp::Update, OpResult::Ok),
         ];
         let g = &fold(&rows)[&("crm".to_string(), "E1".to_string())];
         assert_eq!(g.granted_at, Some(rows[4].at));
         assert_eq!(g.granted_by.as_deref(), Some("reactivate"));
         assert_eq!(g.last_changed_at, Some(rows[5].at));
-        assert_eq!(g.last_change.as_deref(), Some("membership_add"));
+        assert_eq!(g.last_change.as_deref(), Some("update"));
     }
 
     #[test]

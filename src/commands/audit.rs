@@ -25,7 +25,22 @@ pub async fn run(settings: &Settings, args: AuditArgs) -> CommandResult {
     let store = Store::open_read_only(&settings.state_path)
         .await
         .map_err(|e| CommandError::Runtime(e.into()))?;
-    refuse_unknown(settings, &args, &Known::read(&store).await?)?;
+    let mut known = Known::read(&store).await?;
+    // A group's own trail is queried by its name (its rows carry it as the key).
+    if let Some(user) = args.user.as_ref().filter(|u| !known.persons.contains(*u)) {
+        let group_rows = store
+            .audit(AuditQuery {
+                person_key: Some(user.clone()),
+                limit: Some(1),
+                ..AuditQuery::default()
+            })
+            .await
+            .map_err(|e| CommandError::Runtime(e.into()))?;
+        if !group_rows.is_empty() {
+            known.persons.insert(user.clone());
+        }
+    }
+    refuse_unknown(settings, &args, &known)?;
     let rows = store
         .audit(AuditQuery {
             app: args.app.clone(),

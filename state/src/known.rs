@@ -19,12 +19,14 @@ impl Store {
         .await
     }
 
-    /// Every person key named by a link, an audit row or a snapshot row, sorted.
+    /// Every person key named by a link, an account's audit row or a snapshot row, sorted
+    /// (group and membership rows carry the group's name, not a person).
     pub async fn known_persons(&self) -> Result<BTreeSet<String>, StateError> {
         self.read(|conn| {
             distinct(
                 conn,
                 "SELECT person_key FROM links UNION SELECT person_key FROM audit \
+                 WHERE op NOT IN ('group_create', 'group_delete', 'membership_add', 'membership_remove') \
                  UNION SELECT person_key FROM snapshot",
                 "list the persons the state knows",
             )
