@@ -39,6 +39,7 @@ mod push_limits;
 mod push_profiles;
 mod push_quarantine;
 mod read_refusals;
+mod report_chromium;
 mod sandbox_cli;
 mod saved_plans_status;
 mod sources_e2e;
