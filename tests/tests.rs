@@ -13,6 +13,7 @@ mod bad_input_config;
 mod bad_input_hr;
 mod bad_input_secrets;
 mod check;
+mod check_learned;
 mod config_errors;
 mod config_keys;
 mod conflicts_drift;
