@@ -68,6 +68,9 @@ pub enum Command {
     Status(StatusArgs),
     /// Query the audit trail of identity changes.
     Audit(AuditArgs),
+    /// Access review: every managed person's accounts and groups per app, since when, and
+    /// the exceptions an auditor asks about. Reads only the state.
+    Access(AccessArgs),
     /// Serve a local SCIM 2.0 service provider (a rehearsal app).
     Sandbox(SandboxArgs),
     /// End-to-end on bundled sample data against an embedded sandbox.
@@ -165,6 +168,20 @@ pub struct AuditArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = SimpleFormat::Text)]
     pub format: SimpleFormat,
+}
+
+/// `access` flags.
+#[derive(Debug, clap::Args)]
+pub struct AccessArgs {
+    /// Only this app.
+    #[arg(long, value_name = "NAME")]
+    pub app: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = crate::access::AccessFormat::Csv)]
+    pub format: crate::access::AccessFormat,
+    /// Write the review to this file (created 0600: it is personal data) instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 /// `sandbox` flags.

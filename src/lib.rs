@@ -7,6 +7,7 @@
     clippy::await_holding_lock
 )]
 
+pub mod access;
 pub mod admin;
 pub mod cli;
 pub mod clock;

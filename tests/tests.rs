@@ -4,6 +4,7 @@
 
 mod util;
 
+mod access_review;
 mod admin_endpoint;
 mod admin_handoff;
 mod admin_webhooks;
@@ -12,6 +13,7 @@ mod bad_input_config;
 mod bad_input_hr;
 mod bad_input_secrets;
 mod check;
+mod check_learned;
 mod config_errors;
 mod config_keys;
 mod conflicts_drift;
@@ -37,6 +39,8 @@ mod push_faults;
 mod push_limits;
 mod push_profiles;
 mod push_quarantine;
+mod read_refusals;
+mod report_chromium;
 mod sandbox_cli;
 mod saved_plans_status;
 mod sources_e2e;

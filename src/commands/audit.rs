@@ -1,5 +1,6 @@
 //! `hrsync audit`: the audit trail of identity changes, filtered by app, person and time.
 
+use std::collections::BTreeSet;
 use std::fmt::Write;
 
 use chrono::{DateTime, Utc};
@@ -14,6 +15,7 @@ use crate::error::{CommandError, CommandResult};
 pub async fn run(settings: &Settings, args: AuditArgs) -> CommandResult {
     let since = parse_since(args.since.as_deref())?;
     if !settings.state_path.exists() {
+        refuse_unknown(settings, &args, &Known::default())?;
         match args.format {
             SimpleFormat::Json => println!("[]"),
             SimpleFormat::Text => println!("no state yet at {}", settings.state_path.display()),
@@ -23,6 +25,22 @@ pub async fn run(settings: &Settings, args: AuditArgs) -> CommandResult {
     let store = Store::open_read_only(&settings.state_path)
         .await
         .map_err(|e| CommandError::Runtime(e.into()))?;
+    let mut known = Known::read(&store).await?;
+    // A group's own trail is queried by its name (its rows carry it as the key).
+    if let Some(user) = args.user.as_ref().filter(|u| !known.persons.contains(*u)) {
+        let group_rows = store
+            .audit(AuditQuery {
+                person_key: Some(user.clone()),
+                limit: Some(1),
+                ..AuditQuery::default()
+            })
+            .await
+            .map_err(|e| CommandError::Runtime(e.into()))?;
+        if !group_rows.is_empty() {
+            known.persons.insert(user.clone());
+        }
+    }
+    refuse_unknown(settings, &args, &known)?;
     let rows = store
         .audit(AuditQuery {
             app: args.app.clone(),
@@ -41,6 +59,52 @@ pub async fn run(settings: &Settings, args: AuditArgs) -> CommandResult {
         SimpleFormat::Text => print!("{}", crate::report::printable(&text(&rows))),
     }
     Ok(0)
+}
+
+/// The names the state knows, to tell a typo from an app or person with no entries yet.
+#[derive(Default)]
+struct Known {
+    apps: BTreeSet<String>,
+    persons: BTreeSet<String>,
+}
+
+impl Known {
+    async fn read(store: &Store) -> Result<Known, CommandError> {
+        let runtime = |e: hrsync_state::StateError| CommandError::Runtime(e.into());
+        Ok(Known {
+            apps: store.known_apps().await.map_err(runtime)?,
+            persons: store.known_persons().await.map_err(runtime)?,
+        })
+    }
+}
+
+/// `--app` must be configured or in the state, `--user` in the state: anything else is a
+/// typo that would otherwise print an empty trail (exit 2, naming what exists).
+fn refuse_unknown(
+    settings: &Settings,
+    args: &AuditArgs,
+    known: &Known,
+) -> Result<(), CommandError> {
+    if let Some(app) = &args.app {
+        let mut apps: BTreeSet<&str> = known.apps.iter().map(String::as_str).collect();
+        apps.extend(settings.apps.iter().map(|a| a.name.as_str()));
+        if !apps.contains(app.as_str()) {
+            return Err(CommandError::Usage(format!(
+                "unknown app {app:?}; configured or in the state: {}",
+                super::list_names(apps.iter().copied())
+            )));
+        }
+    }
+    if let Some(user) = &args.user {
+        if !known.persons.contains(user) {
+            return Err(CommandError::Usage(format!(
+                "unknown person {user:?}: the state has no HR record, link or audit entry for \
+                 it; known: {}",
+                super::list_names(known.persons.iter().map(String::as_str))
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// `--since`, an RFC 3339 time.

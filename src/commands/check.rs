@@ -1,9 +1,13 @@
 //! `hrsync check`: the config is valid (it loaded), every secret resolved, and every source
 //! and app answers. Prints a table; exit 1 if anything fails.
 
+use std::collections::BTreeSet;
 use std::path::Path;
 
-use hrsync_connectors::source::FetchContext;
+use hrsync_connectors::scim::profiles::{PatchSupport, Profile};
+use hrsync_connectors::scim::Capabilities;
+use hrsync_connectors::source::{FetchContext, Person};
+use serde_json::Value;
 
 use crate::config::{AppSettings, Settings, SourceSettings};
 use crate::engine::app_api::AppApi;
@@ -15,6 +19,8 @@ struct Row {
     name: String,
     ok: bool,
     detail: String,
+    /// What the check learned, printed under the table (capabilities, field coverage).
+    learned: Vec<String>,
 }
 
 /// Runs `check`.
@@ -28,6 +34,7 @@ pub async fn run(settings: &Settings) -> CommandResult {
         rows.push(check_app(app).await);
     }
     print_table(&rows);
+    print_learned(&rows);
     let failed = rows.iter().filter(|r| !r.ok).count();
     if failed > 0 {
         println!("{failed} check(s) failed");
@@ -45,6 +52,7 @@ fn check_state_path(path: &Path) -> Row {
         name: "daemon.state_path".into(),
         ok,
         detail,
+        learned: Vec::new(),
     };
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
@@ -96,6 +104,7 @@ async fn check_source(cfg: &SourceSettings, min_records: usize) -> Row {
                 name,
                 ok: false,
                 detail: e.to_string(),
+                learned: Vec::new(),
             }
         }
     };
@@ -128,11 +137,53 @@ async fn check_source(cfg: &SourceSettings, min_records: usize) -> Row {
         ok = false;
         detail.push_str(&format!(", {w}"));
     }
+    let learned = field_coverage(cfg, &read.persons);
     Row {
         kind: "source",
         name,
         ok,
         detail,
+        learned,
+    }
+}
+
+/// For each mapped field (the source's `fields`, every field its records carry, and the
+/// lifecycle fields every cycle reads), in how many records it is non-empty: a column that
+/// is mostly empty shows before a template renders it empty for most people.
+fn field_coverage(cfg: &SourceSettings, persons: &[Person]) -> Vec<String> {
+    let mut mapped: BTreeSet<&str> = LIFECYCLE_FIELDS.iter().copied().collect();
+    mapped.extend(cfg.config.common.fields.keys().map(String::as_str));
+    mapped.extend(
+        persons
+            .iter()
+            .flat_map(|p| p.fields.keys().map(String::as_str)),
+    );
+    let total = format_count(persons.len());
+    let width = mapped.iter().map(|f| f.len()).max().unwrap_or(0);
+    mapped
+        .into_iter()
+        .map(|f| {
+            let filled = persons
+                .iter()
+                .filter(|p| p.fields.get(f).is_some_and(non_empty))
+                .count();
+            format!(
+                "{f:<width$}  non-empty in {} of {total}",
+                format_count(filled)
+            )
+        })
+        .collect()
+}
+
+/// The fields the lifecycle reads from every source.
+const LIFECYCLE_FIELDS: [&str; 4] = ["status", "start_date", "end_date", "manager_id"];
+
+fn non_empty(v: &Value) -> bool {
+    match v {
+        Value::Null => false,
+        Value::String(s) => !s.trim().is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        _ => true,
     }
 }
 
@@ -140,21 +191,99 @@ async fn check_source(cfg: &SourceSettings, min_records: usize) -> Row {
 async fn check_app(app: &AppSettings) -> Row {
     let outcome = match AppApi::new(app) {
         Err(e) => Err(e.to_string()),
-        Ok(api) => api
-            .probe()
-            .await
-            .map(|caps| format!("profile {}, {caps}", app.profile))
-            .map_err(|e| e.to_string()),
+        Ok(api) => api.probe().await.map_err(|e| e.to_string()),
     };
-    let (ok, detail) = match outcome {
-        Ok(detail) => (true, detail),
-        Err(detail) => (false, detail),
+    let (ok, detail, learned) = match outcome {
+        Ok(probe) => (
+            true,
+            format!("profile {}, {probe}", app.profile),
+            capabilities(probe.capabilities(), &app.scim_profile),
+        ),
+        Err(detail) => (false, detail, Vec::new()),
     };
     Row {
         kind: "app",
         name: app.name.clone(),
         ok,
         detail,
+        learned,
+    }
+}
+
+/// What the app advertised next to what its profile assumes, one line per capability.
+fn capabilities(c: &Capabilities, p: &Profile) -> Vec<String> {
+    let yes_no = |b: bool| if b { "yes" } else { "no" };
+    let limits = |ops: Option<usize>, bytes: Option<usize>| {
+        let ops = ops.map_or("no operation limit".into(), |n| {
+            format!("{} operations", format_count(n))
+        });
+        let bytes = bytes.map_or("no payload limit".into(), |n| {
+            format!("{} bytes", format_count(n))
+        });
+        format!("{ops}, {bytes}")
+    };
+    let discovered_bulk = if c.bulk.supported {
+        format!(
+            "yes, {}",
+            limits(c.bulk.max_operations, c.bulk.max_payload_size)
+        )
+    } else {
+        "no".into()
+    };
+    let assumed_bulk = match (p.bulk, p.bulk_limits) {
+        (false, _) => "no".into(),
+        (true, Some(l)) => format!(
+            "yes, {}",
+            limits(Some(l.max_operations), Some(l.max_payload_size))
+        ),
+        (true, None) => "yes, limits as discovered".into(),
+    };
+    let assumed_patch = match p.patch {
+        PatchSupport::Discover => "as discovered",
+        PatchSupport::Yes => "yes",
+        PatchSupport::No => "no (PUT the whole resource)",
+    };
+    let filter = if c.filter.supported { "yes" } else { "no" };
+    let page = c
+        .filter
+        .max_results
+        .map_or("not advertised".into(), format_count);
+    let rows = [
+        (
+            "capability",
+            "discovered".to_string(),
+            format!("profile {} assumes", p.name),
+        ),
+        ("PATCH", yes_no(c.patch).into(), assumed_patch.into()),
+        ("Bulk", discovered_bulk, assumed_bulk),
+        (
+            "filtering",
+            filter.into(),
+            format!("on {}", p.filterable.join(", ")),
+        ),
+        ("max page size", page, format_count(p.page_sizes.max_count)),
+        ("ETag", yes_no(c.etag).into(), yes_no(p.etag).into()),
+    ];
+    let w = rows.iter().map(|r| r.1.len()).max().unwrap_or(0);
+    rows.iter()
+        .map(|(name, found, assumed)| format!("{name:<13}  {found:<w$}  {assumed}"))
+        .collect()
+}
+
+/// Each row's findings under a heading naming it.
+fn print_learned(rows: &[Row]) {
+    for r in rows.iter().filter(|r| !r.learned.is_empty()) {
+        let heading = match r.kind {
+            "app" => format!(
+                "\napp {}: what it advertised, and what its profile assumes",
+                r.name
+            ),
+            _ => format!("\n{} {}: mapped fields", r.kind, r.name),
+        };
+        println!("{}", crate::report::printable(&heading));
+        for line in &r.learned {
+            println!("  {}", crate::report::printable(line));
+        }
     }
 }
 

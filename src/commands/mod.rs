@@ -1,5 +1,6 @@
 //! One file per subcommand; [`dispatch`] runs the one the command line names.
 
+mod access;
 mod apply;
 mod audit;
 mod check;
@@ -32,6 +33,7 @@ pub async fn dispatch(cli: Cli) -> CommandResult {
         Command::Resync(args) => resync::run(&load(&cli.config)?, args).await,
         Command::Status(args) => status::run(&load(&cli.config)?, args).await,
         Command::Audit(args) => audit::run(&load(&cli.config)?, args).await,
+        Command::Access(args) => access::run(&load(&cli.config)?, args).await,
     }
 }
 
@@ -57,6 +59,24 @@ pub fn select_apps(settings: &Settings, names: &[String]) -> Result<Vec<String>,
         .filter(|a| names.is_empty() || names.contains(&a.name))
         .map(|a| a.name.clone())
         .collect())
+}
+
+/// Names for a refusal's message: at most the first 20, then how many more, or "none".
+pub fn list_names<'a>(names: impl ExactSizeIterator<Item = &'a str>) -> String {
+    const SHOWN: usize = 20;
+    let total = names.len();
+    if total == 0 {
+        return "none".into();
+    }
+    let mut out: Vec<&str> = names.take(SHOWN).collect();
+    let more = total.saturating_sub(out.len());
+    let tail = if more > 0 {
+        format!(" and {more} more")
+    } else {
+        String::new()
+    };
+    out.sort_unstable();
+    format!("{}{tail}", out.join(", "))
 }
 
 /// Maps an engine error onto the command's exit code.

@@ -37,6 +37,13 @@ pub enum ClientError {
 /// Summary of what `check` and the half-open probe learned.
 pub struct ProbeResult(scim::Capabilities);
 
+impl ProbeResult {
+    /// What the app's `ServiceProviderConfig` said it can do.
+    pub fn capabilities(&self) -> &scim::Capabilities {
+        &self.0
+    }
+}
+
 impl std::fmt::Display for ProbeResult {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let c = &self.0;

@@ -57,19 +57,20 @@ fn write_sources(out: &mut String, plan: &Plan) {
 fn write_app_summaries(out: &mut String, plan: &Plan) {
     let _ = writeln!(
         out,
-        "\n| app | create | update | deactivate | reactivate | delete | membership | conflicts | held |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+        "\n| app | create | update | deactivate | reactivate | delete | group_create | membership | conflicts | held |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     );
     for a in &plan.apps {
         let s = &a.summary;
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             cell(&a.name),
             s.create,
             s.update,
             s.deactivate,
             s.reactivate,
             s.delete,
+            s.group_create,
             s.membership,
             s.conflict,
             s.held

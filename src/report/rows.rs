@@ -40,6 +40,46 @@ pub fn app_rows(a: &AppPlan) -> Vec<Row> {
     rows
 }
 
+/// The rows of one app without its conflicts and held operations, which the HTML report
+/// shows as tables of their own ([`conflict_cells`], [`held_cells`]).
+pub fn action_rows(a: &AppPlan) -> Vec<Row> {
+    let mut rows: Vec<Row> = a.operations.iter().map(operation_row).collect();
+    rows.extend(finding_rows(a));
+    rows
+}
+
+/// The app's conflicts as (key, userName, attribute, app value, HR value, rule).
+pub fn conflict_cells(a: &AppPlan) -> Vec<[String; 6]> {
+    a.conflicts
+        .iter()
+        .map(|c| {
+            [
+                c.key.clone(),
+                c.user_name.clone().unwrap_or_default(),
+                short_path(&c.path),
+                show_value(c.app.as_ref()),
+                show_value(c.hr.as_ref()),
+                c.rule.as_str().to_string(),
+            ]
+        })
+        .collect()
+}
+
+/// The app's held operations as (operation, key, userName, the guard's reason).
+pub fn held_cells(a: &AppPlan) -> Vec<[String; 4]> {
+    a.held
+        .iter()
+        .map(|h| {
+            [
+                h.operation.op.as_str().to_string(),
+                h.operation.key.clone(),
+                h.operation.user_name.clone().unwrap_or_default(),
+                h.reason.clone(),
+            ]
+        })
+        .collect()
+}
+
 fn operation_row(op: &Operation) -> Row {
     let mut details = Vec::new();
     if let Some(r) = super::note(op) {

@@ -213,7 +213,7 @@ fn markdown_and_html_carry_the_same_facts() {
     let plan = sample_plan();
     let md = renderer(Format::Markdown).render(&plan);
     assert!(
-        md.contains("| slack | 1 | 1 | 1 | 1 | 0 | 0 | 1 | 0 |"),
+        md.contains("| slack | 1 | 1 | 1 | 1 | 0 | 0 | 0 | 1 | 0 |"),
         "{md}"
     );
     assert!(
@@ -228,7 +228,6 @@ fn markdown_and_html_carry_the_same_facts() {
     for (op, key) in [
         ("quarantined", "E2000"),
         ("orphan", "-"),
-        ("held deactivate", "E0310"),
         ("vanished", "E0300"),
         ("rebase", "E0301"),
         ("group_create", "dept-sales"),
@@ -245,13 +244,82 @@ fn markdown_and_html_carry_the_same_facts() {
         );
     }
     assert!(
-        md.contains("| zoom | 1 | 1 | 0 | 0 | 0 | 3 | 0 | 2 |"),
+        md.contains("| zoom | 1 | 1 | 0 | 0 | 0 | 1 | 3 | 0 | 2 |"),
         "{md}"
     );
     assert!(
         md.contains("| vanished | E0300 |  | linked account no longer exists in the app |"),
         "{md}"
     );
+    // Held operations and conflicts have tables of their own in the HTML report.
+    assert!(md.contains("| held deactivate | E0310 |"), "{md}");
+    let held = html
+        .split("<h3>Held operations in zoom</h3>")
+        .nth(1)
+        .unwrap_or("");
+    assert!(
+        held.contains("<tr><td>deactivate</td><td>E0310</td>"),
+        "{html}"
+    );
+    let conflicts = html
+        .split("<h3>Conflicts in slack</h3>")
+        .nth(1)
+        .unwrap_or("");
+    assert!(conflicts.contains("<th>HR value</th>"), "{html}");
+}
+
+#[test]
+fn markdown_has_every_summary_column_the_json_has() {
+    let plan = sample_plan();
+    let md = renderer(Format::Markdown).render(&plan);
+    let json: serde_json::Value = serde_json::to_value(&plan.apps[0].summary).expect("json");
+    let header = md
+        .lines()
+        .find(|l| l.starts_with("| app |"))
+        .unwrap_or_default()
+        .replace("conflicts", "conflict");
+    for column in json.as_object().expect("object").keys() {
+        assert!(
+            header.contains(&format!(" {column} |")),
+            "{column} missing: {header}"
+        );
+    }
+}
+
+#[test]
+fn html_shows_every_count_without_hovering() {
+    let plan = sample_plan();
+    let html = renderer(Format::Html).render(&plan);
+    // Counts as text outside <title> (hover-only): labelled bars and the summary table.
+    let visible = html.replace('\n', " ");
+    let without_titles: String = visible
+        .split("<title>")
+        .map(|part| part.split_once("</title>").map_or(part, |(_, rest)| rest))
+        .collect();
+    let zoom_total: usize = {
+        let s = &plan.apps[1].summary;
+        s.create
+            + s.update
+            + s.deactivate
+            + s.reactivate
+            + s.delete
+            + s.group_create
+            + s.membership
+            + s.conflict
+            + s.held
+    };
+    assert!(
+        without_titles.contains(&format!(">{zoom_total} total</text>")),
+        "{html}"
+    );
+    assert!(
+        without_titles.contains("<td>zoom</td><td class=\"n\">1</td><td class=\"n\">1</td>"),
+        "{html}"
+    );
+    assert!(without_titles.contains("<h2>Sources</h2>"), "{html}");
+    assert!(without_titles.contains("records read"), "{html}");
+    assert!(html.contains("@media print"), "print styles");
+    assert!(!html.contains("<script") && !html.contains("<link") && !html.contains("src="));
 }
 
 #[test]

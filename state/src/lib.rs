@@ -17,6 +17,7 @@ mod error;
 mod groups;
 mod health;
 mod held;
+mod known;
 mod links;
 mod lock;
 mod meta;
