@@ -12,6 +12,7 @@ mod bad_input_config;
 mod bad_input_hr;
 mod bad_input_secrets;
 mod check;
+mod completions_man;
 mod config_errors;
 mod config_keys;
 mod conflicts_drift;

@@ -3,6 +3,7 @@
 mod apply;
 mod audit;
 mod check;
+mod completions;
 mod demo;
 mod plan;
 mod resync;
@@ -19,6 +20,8 @@ pub async fn dispatch(cli: Cli) -> CommandResult {
     match cli.command {
         Command::Sandbox(args) => sandbox::run(args).await,
         Command::Demo => demo::run().await,
+        Command::Completions(args) => completions::completions(args.shell),
+        Command::Man(args) => completions::man(&args.dir),
         Command::Check => {
             let settings = load(&cli.config)?;
             // A template reading a field no source provides is a config error (exit 2), as
