@@ -18,5 +18,6 @@ pub mod daemon;
 pub mod engine;
 pub mod error;
 pub mod mapping;
+pub mod progress;
 pub mod reconcile;
 pub mod report;

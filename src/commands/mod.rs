@@ -4,6 +4,7 @@ mod access;
 mod apply;
 mod audit;
 mod check;
+mod completions;
 mod demo;
 mod plan;
 mod resync;
@@ -11,7 +12,7 @@ mod run;
 mod sandbox;
 pub mod status;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, LogFormat};
 use crate::config::{self, LoadOptions, Settings};
 use crate::error::{CommandError, CommandResult};
 
@@ -20,6 +21,8 @@ pub async fn dispatch(cli: Cli) -> CommandResult {
     match cli.command {
         Command::Sandbox(args) => sandbox::run(args).await,
         Command::Demo => demo::run().await,
+        Command::Completions(args) => completions::completions(args.shell),
+        Command::Man(args) => completions::man(&args.dir),
         Command::Check => {
             let settings = load(&cli.config)?;
             // A template reading a field no source provides is a config error (exit 2), as
@@ -28,13 +31,28 @@ pub async fn dispatch(cli: Cli) -> CommandResult {
             check::run(&settings).await
         }
         Command::Plan(args) => plan::run(&load(&cli.config)?, args).await,
-        Command::Apply(args) => apply::run(&load(&cli.config)?, args).await,
-        Command::Run => run::run(cli.config.clone(), load(&cli.config)?).await,
-        Command::Resync(args) => resync::run(&load(&cli.config)?, args).await,
+        Command::Apply(args) => {
+            show_progress(cli.quiet, cli.log_format);
+            apply::run(&load(&cli.config)?, args).await
+        }
+        Command::Run => {
+            show_progress(cli.quiet, cli.log_format);
+            run::run(cli.config.clone(), load(&cli.config)?).await
+        }
+        Command::Resync(args) => {
+            show_progress(cli.quiet, cli.log_format);
+            resync::run(&load(&cli.config)?, args).await
+        }
         Command::Status(args) => status::run(&load(&cli.config)?, args).await,
         Command::Audit(args) => audit::run(&load(&cli.config)?, args).await,
         Command::Access(args) => access::run(&load(&cli.config)?, args).await,
     }
+}
+
+/// Turns on the progress of executing commands: bars on a terminal unless `-q` or JSON
+/// logs, periodic log lines otherwise.
+fn show_progress(quiet: u8, logs: LogFormat) {
+    crate::progress::init(quiet > 0, logs == LogFormat::Text);
 }
 
 /// Loads and validates the config; errors exit 2 before anything is touched.

@@ -32,6 +32,8 @@ pub struct ExecCtx {
     pub on_unlinked_match: crate::config::OnUnlinkedMatch,
     /// The app's conflict rules (create-only attributes are kept on adoption).
     pub conflicts: crate::reconcile::ConflictRules,
+    /// Shows how far the app's operations have got (nothing when progress is off).
+    pub progress: crate::progress::AppProgress,
 }
 
 impl ExecCtx {

@@ -73,6 +73,7 @@ pub async fn execute_app(ctx: Arc<ExecCtx>, plan: &AppPlan, concurrency: usize) 
             skipped = outcome.skipped.len(),
             "App finished."
         );
+        ctx.progress.finish(&result_line(&outcome));
         outcome
     }
     .instrument(span)
@@ -104,6 +105,7 @@ async fn run_phase_and_retry(
     }
     // The app had transient trouble with these: one more try each, before the next
     // phase, instead of leaving them all to the next cycle.
+    ctx.progress.retrying(again.len());
     tracing::info!(
         count = again.len(),
         "Retrying operations that failed transiently."
@@ -171,6 +173,7 @@ async fn run_phase(ctx: &Arc<ExecCtx>, ops: Vec<Operation>, concurrency: usize) 
             let (answered, rest) = bulk::run(ctx, ops, concurrency).await;
             for (op, answer) in answered {
                 let result = settle(ctx, &op, answer).await;
+                ctx.progress.settled(failed(&result));
                 results.push((op, result));
             }
             rest
@@ -194,6 +197,7 @@ async fn run_one_by_one(
     let mut results = Vec::new();
     for op in ops {
         if let Some(why) = not_started(ctx) {
+            ctx.progress.settled(false);
             results.push((op, Err(why.into())));
             continue;
         }
@@ -203,6 +207,7 @@ async fn run_one_by_one(
         // The wait for a slot may have outlasted a stop signal: start nothing new then.
         if ctx.stopping() {
             drop(permit);
+            ctx.progress.settled(false);
             results.push((op, Err(SkipReason::ShuttingDown.into())));
             continue;
         }
@@ -212,6 +217,7 @@ async fn run_one_by_one(
             async move {
                 let answer = run_one(&ctx, &op).await;
                 let result = settle(&ctx, &op, answer).await;
+                ctx.progress.settled(failed(&result));
                 drop(permit);
                 (op, result)
             }
@@ -225,6 +231,28 @@ async fn run_one_by_one(
         }
     }
     results
+}
+
+/// True when a settled operation failed (one skipped did not).
+fn failed(result: &Result<AuditOp, OpError>) -> bool {
+    matches!(result, Err(e) if !matches!(e, OpError::Skipped(_)))
+}
+
+/// The line a finished app's progress bar ends with.
+fn result_line(outcome: &AppOutcome) -> String {
+    let mut line = format!(
+        "done: {}, failed: {}, skipped: {}",
+        outcome.done.values().sum::<usize>(),
+        outcome.failed.len(),
+        outcome.skipped.len()
+    );
+    if let Some(why) = &outcome.circuit_open {
+        line.push_str(&format!(
+            ", circuit open: {}",
+            crate::report::printable(why)
+        ));
+    }
+    line
 }
 
 /// Why no new operation may start now, if none may.

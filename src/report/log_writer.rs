@@ -52,8 +52,11 @@ impl Drop for LogLine {
         }
         let text = String::from_utf8_lossy(&self.buf);
         let safe = escape_log(&text, self.ansi);
-        // Nowhere to report a failed write to stderr.
-        let _ = io::stderr().lock().write_all(safe.as_bytes());
+        // Bars on the terminal are cleared around the line so the two never tear. Nowhere
+        // to report a failed write to stderr.
+        crate::progress::suspend(|| {
+            let _ = io::stderr().lock().write_all(safe.as_bytes());
+        });
     }
 }
 
