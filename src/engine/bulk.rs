@@ -120,7 +120,7 @@ async fn bulk_op(ctx: &ExecCtx, op: &Operation) -> Result<Option<BulkOp>, OpErro
             {
                 return Ok(None);
             }
-            if api.lookup(&op.key, &op.desired).await?.is_some() {
+            if !op.looked_up && api.lookup(&op.key, &op.desired).await?.is_some() {
                 return Ok(None);
             }
             let body = api.create_body(&op.key, &op.desired, op.active.unwrap_or(true))?;

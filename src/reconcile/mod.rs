@@ -19,10 +19,10 @@ pub use input::{
     LinkState, OrphanPolicy, RemoteUser,
 };
 pub use plan::{
-    AppPlan, Change, Conflict, ConflictRule, Held, OpKind, Operation, Plan, QuarantinedRecord,
-    SourceSummary, Summary,
+    Adoption, AppPlan, Change, Conflict, ConflictRule, Held, MatchDecision, OpKind, Operation,
+    Plan, QuarantinedRecord, SourceSummary, Summary,
 };
-pub use planner::plan_app;
+pub use planner::{plan_app, plan_app_with, Candidates};
 
 #[cfg(test)]
 mod tests;

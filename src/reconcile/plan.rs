@@ -127,6 +127,54 @@ pub struct Operation {
     /// Hash of the desired state after the operation (stored with the link).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hash: Option<String>,
+    /// A create whose person already has an account in the app (found when the plan read
+    /// the app's accounts): what happens to it instead of a POST.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adopt: Option<Adoption>,
+    /// A create planned after reading the app's accounts, none of which is the person's:
+    /// it is POSTed without a lookup of its own (a 409 is still resolved by lookup).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub looked_up: bool,
+}
+
+/// Serde helper: leave `false` flags out of the JSON.
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// What `on_unlinked_match` decides for an account that matches an unlinked person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MatchDecision {
+    /// Link (adopt) the account and send the changes listed with the operation.
+    #[default]
+    Link,
+    /// Leave the account and the person alone; nothing is sent.
+    Skip,
+    /// Report a failure for the person; nothing is sent.
+    Fail,
+}
+
+impl MatchDecision {
+    /// The word used in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MatchDecision::Link => "link",
+            MatchDecision::Skip => "skip",
+            MatchDecision::Fail => "fail",
+        }
+    }
+}
+
+/// An existing account a create found in the app's accounts read for the plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Adoption {
+    /// The account's id.
+    pub id: String,
+    /// What matched: `userName` or `email`.
+    pub by: String,
+    /// What apply does with it.
+    pub decision: MatchDecision,
 }
 
 impl Operation {
@@ -145,6 +193,8 @@ impl Operation {
             reason: None,
             summary: None,
             hash: None,
+            adopt: None,
+            looked_up: false,
         }
     }
 }
@@ -231,8 +281,17 @@ pub struct Orphan {
 /// Counts per operation kind, as in the report summary.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
-    /// Accounts to create.
+    /// Accounts to create (persons with no account in the app).
     pub create: usize,
+    /// Existing accounts to link (adopt) instead of creating.
+    #[serde(default)]
+    pub link: usize,
+    /// Creates skipped because an unlinked account matches (`on_unlinked_match = "skip"`).
+    #[serde(default)]
+    pub skip: usize,
+    /// Creates failed because an unlinked account matches (`on_unlinked_match = "fail"`).
+    #[serde(default)]
+    pub fail: usize,
     /// Accounts to update (rebase included).
     pub update: usize,
     /// Accounts to deactivate.
@@ -278,6 +337,14 @@ pub struct AppPlan {
     /// Whether the app's real state was read for this plan.
     #[serde(default)]
     pub remote_read: bool,
+    /// Whether the app's accounts were read to plan its creates (links and adoptions
+    /// shown are what apply does).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub accounts_read: bool,
+    /// Why the app's accounts could not be read to plan its creates: each create looks its
+    /// account up at apply instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accounts_unread: Option<String>,
     /// Why the app could not be planned or executed this cycle (unreachable, circuit open).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -297,6 +364,8 @@ impl AppPlan {
             orphans: Vec::new(),
             vanished: Vec::new(),
             remote_read: false,
+            accounts_read: false,
+            accounts_unread: None,
             error: None,
         }
     }
@@ -317,7 +386,12 @@ impl AppPlan {
         };
         for op in &self.operations {
             match op.op {
-                OpKind::Create => s.create += 1,
+                OpKind::Create => match op.adopt.as_ref().map(|a| a.decision) {
+                    None => s.create += 1,
+                    Some(MatchDecision::Link) => s.link += 1,
+                    Some(MatchDecision::Skip) => s.skip += 1,
+                    Some(MatchDecision::Fail) => s.fail += 1,
+                },
                 OpKind::Update | OpKind::Rebase => s.update += 1,
                 OpKind::Deactivate => s.deactivate += 1,
                 OpKind::Reactivate => s.reactivate += 1,
