@@ -29,6 +29,7 @@ mod lifecycle_dates;
 mod lifecycle_relink;
 mod output_paths;
 mod plan_cli;
+mod plan_truth;
 mod push_auth;
 mod push_bulk;
 mod push_circuit;

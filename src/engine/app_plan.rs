@@ -16,7 +16,7 @@ use super::error::EngineError;
 use super::mode::Mode;
 use super::read::HrView;
 use super::record::link_state;
-use crate::config::{AppSettings, OnUnlinkedMatch};
+use crate::config::{AppSettings, MatchAttr, OnUnlinkedMatch};
 use crate::mapping::{Mapped, Mapper};
 use crate::reconcile::guards::{hold_mass_deprovision, DeprovisionLimits};
 use crate::reconcile::{
@@ -180,6 +180,17 @@ fn on_match(run: &AppRun) -> MatchDecision {
     }
 }
 
+/// The app's accounts as candidates for its creates, matched per `match_on`.
+fn candidates<'a>(run: &AppRun, accounts: &'a BTreeMap<String, RemoteUser>) -> Candidates<'a> {
+    let m = &run.app.match_on;
+    Candidates {
+        accounts,
+        on_match: on_match(run),
+        by_user_name: m.contains(&MatchAttr::UserName),
+        by_email: m.contains(&MatchAttr::Emails),
+    }
+}
+
 /// True when a fresh plan made without the app's accounts has a create to check against
 /// them. A cycle with nothing to create reads nothing.
 fn needs_candidates(run: &AppRun, plan: &AppPlan) -> bool {
@@ -221,10 +232,7 @@ async fn plan_with_accounts(
         manages_groups: app.manages_groups,
         now: run.now,
     };
-    let candidates = Candidates {
-        accounts: &accounts,
-        on_match: on_match(run),
-    };
+    let candidates = candidates(run, &accounts);
     *plan = plan_app_with(&input, Some(candidates));
 }
 
@@ -339,10 +347,7 @@ fn plan(
                 manages_groups: app.manages_groups,
                 now: run.now,
             };
-            let candidates = remote.as_ref().map(|accounts| Candidates {
-                accounts,
-                on_match: on_match(run),
-            });
+            let candidates = remote.as_ref().map(|accounts| candidates(run, accounts));
             let mut plan = plan_app_with(&input, candidates);
             if !run.users.is_empty() {
                 // A surgical read saw only some accounts: each create still looks up.

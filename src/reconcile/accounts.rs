@@ -36,6 +36,8 @@ pub(super) struct Accounts<'a> {
     remote: Option<&'a BTreeMap<String, RemoteUser>>,
     /// Whether any accounts were read (for drift, or only to plan creates).
     read: bool,
+    /// Whether an unstamped account is matched by userName, and by email (`match_on`).
+    by: (bool, bool),
     by_ext: BTreeMap<&'a str, &'a RemoteUser>,
     by_name: BTreeMap<String, Vec<&'a RemoteUser>>,
     by_email: BTreeMap<String, Vec<&'a RemoteUser>>,
@@ -59,6 +61,7 @@ impl<'a> Accounts<'a> {
         let mut a = Accounts {
             remote,
             read: indexed.is_some(),
+            by: (true, true),
             by_ext: BTreeMap::new(),
             by_name: BTreeMap::new(),
             by_email: BTreeMap::new(),
@@ -107,7 +110,7 @@ impl<'a> Accounts<'a> {
             Some(Mapped::Value(Value::String(s))) if !s.is_empty() => Some(s.to_lowercase()),
             _ => None,
         };
-        if let Some(name) = value("userName") {
+        if let Some(name) = value("userName").filter(|_| self.by.0) {
             if let Some(u) = self
                 .by_name
                 .get(&name)
@@ -115,6 +118,9 @@ impl<'a> Accounts<'a> {
             {
                 return Some(Found::Matches(u, "userName"));
             }
+        }
+        if !self.by.1 {
+            return None;
         }
         person
             .attrs
@@ -127,6 +133,11 @@ impl<'a> Accounts<'a> {
                     .and_then(|v| v.iter().find(|u| free(u)))
             })
             .map(|u| Found::Matches(u, "email"))
+    }
+
+    /// Matches unstamped accounts only by the attributes `match_on` names.
+    pub(super) fn match_on(&mut self, user_name: bool, email: bool) {
+        self.by = (user_name, email);
     }
 
     /// True when the app's accounts were read, so a person without a match has none.

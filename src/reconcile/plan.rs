@@ -137,6 +137,11 @@ pub struct Operation {
     pub looked_up: bool,
 }
 
+/// Serde helper: leave counts that were added later out of the JSON while they are zero.
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
 /// Serde helper: leave `false` flags out of the JSON.
 fn is_false(b: &bool) -> bool {
     !*b
@@ -284,13 +289,13 @@ pub struct Summary {
     /// Accounts to create (persons with no account in the app).
     pub create: usize,
     /// Existing accounts to link (adopt) instead of creating.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub link: usize,
     /// Creates skipped because an unlinked account matches (`on_unlinked_match = "skip"`).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub skip: usize,
     /// Creates failed because an unlinked account matches (`on_unlinked_match = "fail"`).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub fail: usize,
     /// Accounts to update (rebase included).
     pub update: usize,

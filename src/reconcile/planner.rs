@@ -28,6 +28,10 @@ pub struct Candidates<'a> {
     pub accounts: &'a BTreeMap<String, RemoteUser>,
     /// The decision for a match by userName or email.
     pub on_match: MatchDecision,
+    /// Whether an unstamped account is the person's by userName (`match_on`).
+    pub by_user_name: bool,
+    /// Whether an unstamped account is the person's by email (`match_on`).
+    pub by_email: bool,
 }
 
 /// [`plan_app`], with the app's accounts read to plan creates: a person whose account
@@ -47,15 +51,40 @@ pub fn plan_app_with(input: &AppInput<'_>, candidates: Option<Candidates<'_>>) -
         on_match,
     };
     let mut accounts = Accounts::new(input.remote, candidates.map(|c| c.accounts), input.links);
+    if let Some(c) = candidates {
+        accounts.match_on(c.by_user_name, c.by_email);
+    }
     for key in union_keys(input.persons, input.links) {
         app.plan_person(&mut plan, &mut accounts, key);
     }
+    drop_refs_to_unmade(&mut plan);
     accounts.orphans(&mut plan, input);
     if input.manages_groups {
         plan_groups(&mut plan, input, &app.targets);
     }
     plan.finish();
     plan
+}
+
+/// References to a person whose create is skipped or failed for a matching account wait:
+/// no account comes of it this cycle.
+fn drop_refs_to_unmade(plan: &mut AppPlan) {
+    let unmade: BTreeSet<String> = plan
+        .operations
+        .iter()
+        .filter(|o| {
+            o.adopt
+                .as_ref()
+                .is_some_and(|a| a.decision != MatchDecision::Link)
+        })
+        .map(|o| o.key.clone())
+        .collect();
+    if unmade.is_empty() {
+        return;
+    }
+    for op in &mut plan.operations {
+        op.pending_refs.retain(|r| !unmade.contains(&r.key));
+    }
 }
 
 /// Where each person should stand in the app today.
