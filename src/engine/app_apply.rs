@@ -170,6 +170,7 @@ async fn execute(
         stop: run.stop.clone(),
         on_unlinked_match: app.on_unlinked_match,
         conflicts: app.policy.conflicts.clone(),
+        sent_creates: Default::default(),
     });
     let outcome = execute_app(ctx, &plan, app.concurrency).await;
     super::capabilities::remember(store, &app.name, &api, recalled.as_ref(), run.now).await;

@@ -101,7 +101,7 @@ pub async fn plan_app_run(run: AppRun) -> Result<Planned, EngineError> {
     let remote = read_app(&run, api.as_deref(), &links, &persons).await;
     let input_digest = input_digest(&run.app.name, &persons, &links, &groups);
     let mut plan = plan(&run, &persons, &links, &groups, remote);
-    if needs_candidates(&run, &plan) {
+    if needs_candidates(&run, &plan) && !circuit_open(&run).await? {
         if let Some(api) = api.as_deref() {
             plan_with_accounts(&run, api, &persons, &links, &groups, &mut plan).await;
         }
@@ -178,6 +178,19 @@ fn on_match(run: &AppRun) -> MatchDecision {
         OnUnlinkedMatch::Skip => MatchDecision::Skip,
         OnUnlinkedMatch::Fail => MatchDecision::Fail,
     }
+}
+
+/// True when the app's circuit is open: it gets no request but its half-open probe, so
+/// its creates are planned unread.
+async fn circuit_open(run: &AppRun) -> Result<bool, EngineError> {
+    let Some(store) = &run.store else {
+        return Ok(false);
+    };
+    Ok(store
+        .app_health()
+        .await?
+        .iter()
+        .any(|h| h.app == run.app.name && h.circuit == hrsync_state::CircuitState::Open))
 }
 
 /// The app's accounts as candidates for its creates, matched per `match_on`.

@@ -1,7 +1,7 @@
 //! What one app's execution shares between its operations: the app's client, the recorder,
 //! the links and groups as they stand now, the circuit, the cycle's time and stop signal.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -32,6 +32,9 @@ pub struct ExecCtx {
     pub on_unlinked_match: crate::config::OnUnlinkedMatch,
     /// The app's conflict rules (create-only attributes are kept on adoption).
     pub conflicts: crate::reconcile::ConflictRules,
+    /// Persons whose create was sent this cycle (alone or in a Bulk request): a second
+    /// attempt always looks the account up first.
+    pub sent_creates: std::sync::Mutex<BTreeSet<String>>,
 }
 
 impl ExecCtx {
@@ -43,6 +46,15 @@ impl ExecCtx {
     /// True once the cycle was asked to stop.
     pub fn stopping(&self) -> bool {
         *self.stop.borrow()
+    }
+
+    /// True the first time a create is about to be sent for the person this cycle; every
+    /// later attempt (a retry, a Bulk failure sent alone) must look up before it POSTs.
+    pub fn first_create(&self, key: &str) -> bool {
+        self.sent_creates
+            .lock()
+            .map(|mut s| s.insert(key.to_string()))
+            .unwrap_or(false)
     }
 
     /// The link the person has now, if any.

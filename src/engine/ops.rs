@@ -63,8 +63,8 @@ async fn create(ctx: &ExecCtx, op: &Operation) -> Result<Effect, OpError> {
         // Relink found by resync: bring it to the desired state, then link it.
         return adopt(ctx, op, id, None, AuditOp::Relink).await;
     }
-    if !op.looked_up {
-        // Planned without reading the app: look before the first POST.
+    if !op.looked_up || !ctx.first_create(&op.key) {
+        // Planned without reading the app, or sent before this cycle: look before a POST.
         if let Some(found) = ctx.api.lookup(&op.key, &op.desired).await? {
             return adopt_found(ctx, op, &found).await;
         }

@@ -124,6 +124,9 @@ pub(super) struct CreateHow<'a> {
     pub(super) on_match: MatchDecision,
     /// Whether the app's accounts were read (no match means no account).
     pub(super) checked: bool,
+    /// Whether they were read only to plan creates (apply, not resync): an account
+    /// carrying the person's key is then shown and recorded as a link (adoption).
+    pub(super) pre_read: bool,
 }
 
 /// Creates the person's account, or links the one the app already holds for them.
@@ -149,6 +152,13 @@ pub(super) fn create(
             // Resync: the account exists and carries our key; link it instead of creating.
             op.remote_id = Some(u.id.clone());
             op.reason = Some("relink by externalId".into());
+            if how.pre_read {
+                op.adopt = Some(Adoption {
+                    id: u.id.clone(),
+                    by: "externalId".into(),
+                    decision: MatchDecision::Link,
+                });
+            }
             let d = diff_three_way(None, &desired, &u.attrs, &input.policy.conflicts);
             push_conflicts(plan, key, op.user_name.as_deref(), &d);
             // What the app owns (app_wins) becomes the base of the new link; a reported

@@ -202,6 +202,7 @@ impl<'i> AppView<'_, 'i> {
                     existing: found,
                     on_match: self.on_match,
                     checked: accounts.was_read(),
+                    pre_read: input.remote.is_none(),
                 };
                 create(plan, input, key, st.person, resolved, &how, tgt);
             }
