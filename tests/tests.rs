@@ -27,6 +27,7 @@ mod interop_scim2;
 mod lifecycle;
 mod lifecycle_dates;
 mod lifecycle_relink;
+mod memberships_wait;
 mod output_paths;
 mod plan_cli;
 mod plan_truth;

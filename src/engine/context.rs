@@ -10,7 +10,7 @@ use tokio::sync::{watch, Mutex};
 use super::app_api::AppApi;
 use super::circuit::Circuit;
 use super::record::Recorder;
-use crate::reconcile::{GroupState, LinkState};
+use crate::reconcile::{GroupState, LinkState, OpKind, Operation};
 
 /// Shared context of one app's execution.
 pub struct ExecCtx {
@@ -35,6 +35,9 @@ pub struct ExecCtx {
     /// Persons whose create was sent this cycle (alone or in a Bulk request): a second
     /// attempt always looks the account up first.
     pub sent_creates: std::sync::Mutex<BTreeSet<String>>,
+    /// The members each membership change was sent for, by (kind, group): members
+    /// without an account wait, and are neither counted nor recorded.
+    pub members_sent: std::sync::Mutex<BTreeMap<(OpKind, String), Vec<String>>>,
 }
 
 impl ExecCtx {
@@ -55,6 +58,27 @@ impl ExecCtx {
             .lock()
             .map(|mut s| s.insert(key.to_string()))
             .unwrap_or(false)
+    }
+
+    /// Notes the members a membership change was sent for.
+    pub fn members_sent(&self, op: &Operation, keys: &[String]) {
+        if let Ok(mut m) = self.members_sent.lock() {
+            m.insert((op.op, op.key.clone()), keys.to_vec());
+        }
+    }
+
+    /// The operation as it was sent: a membership change lists only the members it was
+    /// sent for.
+    pub fn as_sent(&self, mut op: Operation) -> Operation {
+        let sent = self
+            .members_sent
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&(op.op, op.key.clone())).cloned());
+        if let Some(keys) = sent {
+            op.members = keys;
+        }
+        op
     }
 
     /// The link the person has now, if any.
