@@ -30,6 +30,7 @@ mod lifecycle_relink;
 mod memberships_wait;
 mod output_paths;
 mod plan_cli;
+mod plan_refusals;
 mod plan_truth;
 mod push_auth;
 mod push_bulk;

@@ -21,7 +21,7 @@ use crate::mapping::{Mapped, Mapper};
 use crate::reconcile::guards::{hold_mass_deprovision, DeprovisionLimits};
 use crate::reconcile::{
     plan_app_with, AppInput, AppPlan, Candidates, DesiredPerson, GroupState, LinkState,
-    MatchDecision, OpKind, RemoteUser,
+    MatchDecision, OpKind, Refusal, RemoteUser,
 };
 
 /// Everything one app's part of a cycle needs.
@@ -106,6 +106,11 @@ pub async fn plan_app_run(run: AppRun) -> Result<Planned, EngineError> {
             plan_with_accounts(&run, api, &persons, &links, &groups, &mut plan).await;
         }
     }
+    if run.saved.is_none() {
+        if let Some(api) = api.as_deref() {
+            refuse_known(api, &mut plan);
+        }
+    }
     apply_guards(&run, &active, &mut plan).await?;
     Ok(Planned {
         run,
@@ -177,6 +182,41 @@ fn on_match(run: &AppRun) -> MatchDecision {
         OnUnlinkedMatch::Adopt => MatchDecision::Link,
         OnUnlinkedMatch::Skip => MatchDecision::Skip,
         OnUnlinkedMatch::Fail => MatchDecision::Fail,
+    }
+}
+
+/// Takes out of the plan the creates the app's profile says it refuses (userName too
+/// long, a required attribute missing): they are shown as refused and never sent.
+fn refuse_known(api: &AppApi, plan: &mut AppPlan) {
+    let mut refused = Vec::new();
+    plan.operations.retain(|op| {
+        if op.op != OpKind::Create || op.remote_id.is_some() {
+            return true;
+        }
+        match api.create_body(&op.key, &op.desired, op.active.unwrap_or(true)) {
+            Ok(_) => true,
+            Err(e) => {
+                refused.push(Refusal {
+                    op: op.op,
+                    key: op.key.clone(),
+                    user_name: op.user_name.clone(),
+                    reason: refusal_reason(&e),
+                });
+                false
+            }
+        }
+    });
+    if !refused.is_empty() {
+        plan.refused.extend(refused);
+        plan.finish();
+    }
+}
+
+/// The profile's words for a refusal, without the client's framing.
+fn refusal_reason(e: &hrsync_connectors::scim::ScimError) -> String {
+    match e {
+        hrsync_connectors::scim::ScimError::InvalidRecord { detail, .. } => detail.clone(),
+        other => other.to_string(),
     }
 }
 

@@ -20,7 +20,7 @@ pub use input::{
 };
 pub use plan::{
     Adoption, AppPlan, Change, Conflict, ConflictRule, Held, MatchDecision, OpKind, Operation,
-    Plan, QuarantinedRecord, SourceSummary, Summary,
+    Plan, QuarantinedRecord, Refusal, SourceSummary, Summary,
 };
 pub use planner::{plan_app, plan_app_with, Candidates};
 

@@ -255,6 +255,20 @@ pub struct Held {
     pub reason: String,
 }
 
+/// An operation the app is known to refuse (its profile says so): shown, never sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refusal {
+    /// What would have been sent.
+    pub op: OpKind,
+    /// Person key.
+    pub key: String,
+    /// The account's userName, when known.
+    #[serde(rename = "userName", default, skip_serializing_if = "Option::is_none")]
+    pub user_name: Option<String>,
+    /// Why the app refuses it.
+    pub reason: String,
+}
+
 /// A person set aside for one app (e.g. two persons map to one userName).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AppQuarantine {
@@ -313,6 +327,9 @@ pub struct Summary {
     pub conflict: usize,
     /// Operations held by guards.
     pub held: usize,
+    /// Operations the app is known to refuse (not sent).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub refused: usize,
 }
 
 /// The plan for one app.
@@ -333,6 +350,9 @@ pub struct AppPlan {
     /// Persons set aside for this app.
     #[serde(default)]
     pub quarantined: Vec<AppQuarantine>,
+    /// Operations the app is known to refuse: shown, never sent.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refused: Vec<Refusal>,
     /// Unmanaged accounts (drift detection and resync only).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub orphans: Vec<Orphan>,
@@ -366,6 +386,7 @@ impl AppPlan {
             conflicts: Vec::new(),
             held: Vec::new(),
             quarantined: Vec::new(),
+            refused: Vec::new(),
             orphans: Vec::new(),
             vanished: Vec::new(),
             remote_read: false,
@@ -382,11 +403,14 @@ impl AppPlan {
         self.conflicts
             .sort_by(|a, b| (&a.key, &a.path).cmp(&(&b.key, &b.path)));
         self.quarantined.sort_by(|a, b| a.key.cmp(&b.key));
+        self.refused
+            .sort_by(|a, b| (&a.key, a.op).cmp(&(&b.key, b.op)));
         self.orphans.sort_by(|a, b| a.user_name.cmp(&b.user_name));
         self.vanished.sort();
         let mut s = Summary {
             conflict: self.conflicts.len(),
             held: self.held.len(),
+            refused: self.refused.len(),
             ..Summary::default()
         };
         for op in &self.operations {

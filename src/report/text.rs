@@ -88,6 +88,7 @@ fn plan_text(plan: &Plan) -> String {
 
 fn summary_line(app: &AppPlan) -> String {
     if app.is_empty()
+        && app.refused.is_empty()
         && app.conflicts.is_empty()
         && app.held.is_empty()
         && app.quarantined.is_empty()
@@ -134,6 +135,9 @@ fn summary_line(app: &AppPlan) -> String {
     if !app.quarantined.is_empty() {
         parts.push(format!("{} quarantined", app.quarantined.len()));
     }
+    if s.refused > 0 {
+        parts.push(format!("{} refused", s.refused));
+    }
     parts.join(", ")
 }
 
@@ -171,6 +175,16 @@ fn render_app(out: &mut String, app: &AppPlan) {
             "  # {} operation(s) held: {} (run with --allow-mass-deprovision to release)",
             app.held.len(),
             h.reason
+        );
+    }
+    for r in &app.refused {
+        let _ = writeln!(
+            out,
+            "  ✗ cannot {:<5} {:<6} {:<32} {}",
+            r.op.as_str(),
+            r.key,
+            r.user_name.as_deref().unwrap_or("-"),
+            r.reason
         );
     }
     for q in &app.quarantined {
