@@ -47,7 +47,19 @@ async fn a_user_name_the_profile_refuses_is_shown_as_refused_and_never_sent() {
     );
 
     px.clear();
-    let _ = apply(&env).await;
+    let out = apply(&env).await;
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a person lacks access: {}",
+        text(&out)
+    );
+    assert!(
+        text(&out)
+            .contains("1 person(s) still without the access HR gives them: 1 refused by the app"),
+        "{}",
+        text(&out)
+    );
     let sent: Vec<String> = px
         .seen()
         .iter()

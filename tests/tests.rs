@@ -21,6 +21,7 @@ mod daemon_reload;
 mod daemon_schedules;
 mod daemon_wait;
 mod demo;
+mod exit_codes;
 mod guards_groups;
 mod identity_events;
 mod interop_scim2;
