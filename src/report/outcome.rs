@@ -111,6 +111,9 @@ fn write_app_findings(out: &mut String, app: &AppPlan) {
     for q in &app.quarantined {
         let _ = writeln!(out, "  ✗ quarantined {}: {}", q.key, q.reason);
     }
+    for r in &app.refused {
+        let _ = writeln!(out, "  ✗ cannot {} {}: {}", r.op.as_str(), r.key, r.reason);
+    }
     for c in &app.conflicts {
         let _ = writeln!(
             out,
