@@ -13,7 +13,7 @@ use tokio::sync::watch;
 use super::app_apply::execute_planned;
 use super::app_plan::{plan_app_run, AppRun, Planned};
 use super::error::{EngineError, InternalError, UsageError};
-use super::execute::{AppOutcome, OpFailure};
+use super::execute::AppOutcome;
 use super::focus::Focus;
 use super::mode::Mode;
 use super::read::{self, HrView, Snapshot};
@@ -67,9 +67,6 @@ impl CycleOptions {
     }
 }
 
-/// How a deferred operation's skip begins (see `SkipReason::Deferred`).
-const DEFERRED: &str = "quarantined after repeated failures";
-
 /// What a cycle did.
 #[derive(Debug, Clone)]
 pub struct CycleReport {
@@ -95,50 +92,6 @@ impl CycleReport {
     /// Operations held by guards.
     pub fn held(&self) -> usize {
         self.plan.apps.iter().map(|a| a.held.len()).sum()
-    }
-
-    /// The persons who, after this cycle, still lack access HR says they should have and
-    /// why, per app: their operation failed, waits in quarantine after repeated failures,
-    /// is one the app is known to refuse, or was not sent because the circuit is open.
-    pub fn lacking_access(&self) -> BTreeMap<String, BTreeMap<String, &'static str>> {
-        let mut out: BTreeMap<String, BTreeMap<String, &'static str>> = BTreeMap::new();
-        for app in &self.plan.apps {
-            let persons = out.entry(app.name.clone()).or_default();
-            for r in &app.refused {
-                persons.insert(r.key.clone(), "refused by the app");
-            }
-        }
-        for o in &self.outcomes {
-            let persons = out.entry(o.app.clone()).or_default();
-            let person_ops =
-                |f: &&OpFailure| !f.op.starts_with("group") && !f.op.starts_with("membership");
-            for f in o.failed.iter().filter(person_ops) {
-                persons.entry(f.key.clone()).or_insert("failed");
-            }
-            for s in o.skipped.iter().filter(person_ops) {
-                if s.error.starts_with(DEFERRED) {
-                    persons
-                        .entry(s.key.clone())
-                        .or_insert("quarantined after repeated failures");
-                } else if o.circuit_open.is_some() && s.error.starts_with("circuit open") {
-                    persons.entry(s.key.clone()).or_insert("circuit open");
-                }
-            }
-        }
-        out.retain(|_, p| !p.is_empty());
-        out
-    }
-
-    /// Exit code of an executing cycle: 1 on failures or when a person still lacks the
-    /// access HR gives them, else 3 when guards held, else 0.
-    pub fn exit_code(&self) -> u8 {
-        if self.failures() > 0 || !self.lacking_access().is_empty() {
-            1
-        } else if self.held() > 0 {
-            3
-        } else {
-            0
-        }
     }
 }
 

@@ -2,6 +2,7 @@
 //! No I/O and no clock: time comes in as a parameter, which keeps it property-testable.
 
 mod accounts;
+mod adoption;
 pub mod diff;
 pub mod groups;
 pub mod guards;

@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub use super::adoption::{Adoption, MatchDecision, Refusal};
+
 /// The kinds of operation, in the order they run within an app.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -147,41 +149,6 @@ fn is_false(b: &bool) -> bool {
     !*b
 }
 
-/// What `on_unlinked_match` decides for an account that matches an unlinked person.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum MatchDecision {
-    /// Link (adopt) the account and send the changes listed with the operation.
-    #[default]
-    Link,
-    /// Leave the account and the person alone; nothing is sent.
-    Skip,
-    /// Report a failure for the person; nothing is sent.
-    Fail,
-}
-
-impl MatchDecision {
-    /// The word used in reports.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MatchDecision::Link => "link",
-            MatchDecision::Skip => "skip",
-            MatchDecision::Fail => "fail",
-        }
-    }
-}
-
-/// An existing account a create found in the app's accounts read for the plan.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Adoption {
-    /// The account's id.
-    pub id: String,
-    /// What matched: `userName` or `email`.
-    pub by: String,
-    /// What apply does with it.
-    pub decision: MatchDecision,
-}
-
 impl Operation {
     /// A bare operation of a kind for a key.
     pub fn new(op: OpKind, key: impl Into<String>) -> Self {
@@ -252,20 +219,6 @@ pub struct Held {
     /// The operation.
     pub operation: Operation,
     /// Which guard held it.
-    pub reason: String,
-}
-
-/// An operation the app is known to refuse (its profile says so): shown, never sent.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Refusal {
-    /// What would have been sent.
-    pub op: OpKind,
-    /// Person key.
-    pub key: String,
-    /// The account's userName, when known.
-    #[serde(rename = "userName", default, skip_serializing_if = "Option::is_none")]
-    pub user_name: Option<String>,
-    /// Why the app refuses it.
     pub reason: String,
 }
 
