@@ -215,9 +215,18 @@ async fn github_user_agent_single_eq_filters_and_soft_deprovision() {
         "every request names its client"
     );
     let fs = filters(&seen);
-    // The app's accounts are read once by listing; no create needs a filtered lookup.
-    // (The one-`eq` form of the lookups GitHub does get is pinned in connectors' tests.)
+    // The app's accounts are read once by listing; no create needs a filtered lookup. Any
+    // filter that is sent (a create's 409, an unreadable list) keeps to one `eq`.
     assert!(fs.is_empty(), "{fs:?}");
+    for f in &fs {
+        let lower = f.to_lowercase();
+        assert!(
+            lower.matches(" eq ").count() == 1
+                && !lower.contains(" and ")
+                && !lower.contains(" or "),
+            "one eq per filter: {f}"
+        );
+    }
 
     let seen = leave(&env, &sb, &px, &mut persons, 0).await;
     assert_eq!(
