@@ -184,16 +184,8 @@ async fn slack_short_user_names_one_write_per_object_and_delete_that_deactivates
         px.seen()
     );
     assert!(differences(&sb.users().await, &persons).is_empty());
-    // Refused at plan time: the next run writes nothing either, and still exits 1 because
-    // the joiner has no account.
-    px.clear();
-    let out = apply(&env).await;
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert!(
-        px.seen().iter().all(|s| s.method == Method::GET),
-        "{:#?}",
-        px.seen()
-    );
+    // Quarantined: the next run skips it and writes nothing.
+    settled(&env, &px).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -215,9 +207,7 @@ async fn github_user_agent_single_eq_filters_and_soft_deprovision() {
         "every request names its client"
     );
     let fs = filters(&seen);
-    // The app's accounts are read once by listing; no create needs a filtered lookup. Any
-    // filter that is sent (a create's 409, an unreadable list) keeps to one `eq`.
-    assert!(fs.is_empty(), "{fs:?}");
+    assert!(!fs.is_empty());
     for f in &fs {
         let lower = f.to_lowercase();
         assert!(

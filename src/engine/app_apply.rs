@@ -171,8 +171,6 @@ async fn execute(
         on_unlinked_match: app.on_unlinked_match,
         conflicts: app.policy.conflicts.clone(),
         progress: crate::progress::AppProgress::start(&app.name, plan.operations.len()),
-        sent_creates: Default::default(),
-        members_sent: Default::default(),
     });
     let outcome = execute_app(ctx, &plan, app.concurrency).await;
     super::capabilities::remember(store, &app.name, &api, recalled.as_ref(), run.now).await;

@@ -120,8 +120,7 @@ async fn bulk_op(ctx: &ExecCtx, op: &Operation) -> Result<Option<BulkOp>, OpErro
             {
                 return Ok(None);
             }
-            let unread = !op.looked_up || !ctx.first_create(&op.key);
-            if unread && api.lookup(&op.key, &op.desired).await?.is_some() {
+            if api.lookup(&op.key, &op.desired).await?.is_some() {
                 return Ok(None);
             }
             let body = api.create_body(&op.key, &op.desired, op.active.unwrap_or(true))?;

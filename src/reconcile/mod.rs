@@ -2,7 +2,6 @@
 //! No I/O and no clock: time comes in as a parameter, which keeps it property-testable.
 
 mod accounts;
-mod adoption;
 pub mod diff;
 pub mod groups;
 pub mod guards;
@@ -20,10 +19,10 @@ pub use input::{
     LinkState, OrphanPolicy, RemoteUser,
 };
 pub use plan::{
-    Adoption, AppPlan, Change, Conflict, ConflictRule, Held, MatchDecision, OpKind, Operation,
-    Plan, QuarantinedRecord, Refusal, SourceSummary, Summary,
+    AppPlan, Change, Conflict, ConflictRule, Held, OpKind, Operation, Plan, QuarantinedRecord,
+    SourceSummary, Summary,
 };
-pub use planner::{plan_app, plan_app_with, Candidates};
+pub use planner::plan_app;
 
 #[cfg(test)]
 mod tests;
