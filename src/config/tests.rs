@@ -5,7 +5,8 @@ use std::path::Path;
 
 use super::*;
 
-fn parse_str(text: &str) -> Result<Settings, ConfigError> {
+/// Parses a config text as if it were /etc/hrsync/config.toml.
+pub(super) fn parse_str(text: &str) -> Result<Settings, ConfigError> {
     parse(
         Path::new("/etc/hrsync/config.toml"),
         text,
@@ -13,7 +14,8 @@ fn parse_str(text: &str) -> Result<Settings, ConfigError> {
     )
 }
 
-const MINIMAL: &str = r#"
+/// The smallest valid config: one csv source, one app.
+pub(super) const MINIMAL: &str = r#"
 [[sources]]
 name = "hris"
 kind = "csv"

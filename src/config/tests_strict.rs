@@ -3,34 +3,13 @@
 #![allow(clippy::panic)]
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use hrsync_connectors::source::{Lifecycle, Person, Position};
 use serde_json::Value;
 
 use super::*;
 
-fn parse_str(text: &str) -> Result<Settings, ConfigError> {
-    parse(
-        Path::new("/etc/hrsync/config.toml"),
-        text,
-        &LoadOptions::default(),
-    )
-}
-
-const MINIMAL: &str = r#"
-[[sources]]
-name = "hris"
-kind = "csv"
-path = "/tmp/hr.csv"
-
-[[apps]]
-name = "app"
-base_url = "http://127.0.0.1:1/scim/v2"
-auth = { kind = "none" }
-[apps.attributes]
-userName = "{{ email }}"
-"#;
+use super::tests::{parse_str, MINIMAL};
 
 fn err(text: &str) -> ConfigError {
     match parse_str(text) {
