@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ExitStatus, Stdio};
+use std::process::{Child, ExitStatus};
 use std::time::{Duration, Instant};
 
 use hrsync_sandbox::SandboxHandle;
@@ -15,31 +15,6 @@ use crate::util::*;
 
 const ANA: &str = "E1,Ana,Lima,ana.lima@corp.example,Engineering,Engineer,active,2020-01-01,,";
 const BO: &str = "E2,Bo,Chen,bo.chen@corp.example,Sales,Rep,active,2021-01-01,,";
-
-/// Adds `daemon` keys (e.g. `interval = "1s"`) to the environment's config.
-fn daemon_keys(env: &Env, keys: &str) {
-    let cfg = std::fs::read_to_string(&env.config).expect("read config");
-    std::fs::write(
-        &env.config,
-        cfg.replacen("[daemon]\n", &format!("[daemon]\n{keys}\n"), 1),
-    )
-    .expect("write config");
-}
-
-/// Starts `hrsync run` with its log (stderr) going to `log`.
-fn spawn_run(env: &Env, log: &Path, level: &str) -> Child {
-    let file = std::fs::File::create(log).expect("create log");
-    std::process::Command::new(env!("CARGO_BIN_EXE_hrsync"))
-        .arg("--config")
-        .arg(&env.config)
-        .arg("run")
-        .env_remove("HRSYNC_CONFIG")
-        .env("HRSYNC_LOG", level)
-        .stdout(Stdio::null())
-        .stderr(Stdio::from(file))
-        .spawn()
-        .expect("spawn hrsync run")
-}
 
 /// Polls until `done` holds, failing with `what` after `deadline`.
 async fn wait_until(deadline: Instant, what: &str, mut done: impl AsyncFnMut() -> bool) {
@@ -66,9 +41,9 @@ async fn run_picks_up_a_csv_change_and_exits_zero_on_sigterm() {
     let sb = sandbox().await;
     let env = Env::new(&format!("{HEADER}{ANA}\n"));
     env.write_config(&env.app("app", &sb.base_url(), ""));
-    daemon_keys(&env, "interval = \"1s\"");
+    env.add_daemon_keys("interval = \"1s\"");
     let log = env.dir.path().join("run.log");
-    let child = spawn_run(&env, &log, "warn");
+    let child = spawn_run(&env, Some(&log), "warn", &[]);
 
     let deadline = Instant::now() + Duration::from_secs(30);
     wait_until(deadline, "first cycle creates E1", async || {
@@ -91,9 +66,9 @@ async fn a_failed_cycle_is_logged_and_the_next_one_applies_the_change() {
     let sb = sandbox().await;
     let env = Env::new(&format!("{HEADER}{ANA}\n"));
     env.write_config(&env.app("app", &sb.base_url(), ""));
-    daemon_keys(&env, "interval = \"1s\"");
+    env.add_daemon_keys("interval = \"1s\"");
     let log = env.dir.path().join("run.log");
-    let child = spawn_run(&env, &log, "warn");
+    let child = spawn_run(&env, Some(&log), "warn", &[]);
 
     let deadline = Instant::now() + Duration::from_secs(30);
     wait_until(deadline, "first cycle creates E1", async || {
@@ -146,7 +121,7 @@ async fn slow_app_with_joiners(n: usize) -> (SandboxHandle, Proxy, Env) {
     .await;
     let env = Env::new(&push::csv(&people(n)));
     env.write_config(&env.app("app", &px.base_url(), "bulk = false\nconcurrency = 2"));
-    daemon_keys(&env, "interval = \"1h\"\nshutdown_grace_secs = 20");
+    env.add_daemon_keys("interval = \"1h\"\nshutdown_grace_secs = 20");
     (sb, px, env)
 }
 
@@ -173,7 +148,7 @@ async fn stop_during_a_cycle(signal: &str) {
     const N: usize = 40;
     let (sb, _px, env) = slow_app_with_joiners(N).await;
     let log: PathBuf = env.dir.path().join("run.log");
-    let child = spawn_run(&env, &log, "info");
+    let child = spawn_run(&env, Some(&log), "info", &[]);
     let deadline = Instant::now() + Duration::from_secs(60);
     wait_until(deadline, "the cycle creates a few accounts", async || {
         sb.users().await.len() >= 3
@@ -273,9 +248,9 @@ async fn past_the_grace_period_it_exits_on_time_and_the_next_start_repairs() {
     let persons = people(3);
     let env = Env::new(&push::csv(&persons));
     env.write_config(&env.app("app", &px.base_url(), "bulk = false\nconcurrency = 3"));
-    daemon_keys(&env, "interval = \"1h\"\nshutdown_grace_secs = 1");
+    env.add_daemon_keys("interval = \"1h\"\nshutdown_grace_secs = 1");
     let log = env.dir.path().join("run.log");
-    let child = spawn_run(&env, &log, "warn");
+    let child = spawn_run(&env, Some(&log), "warn", &[]);
     let deadline = Instant::now() + Duration::from_secs(30);
     wait_until(deadline, "the app holds the accounts", async || {
         sb.users().await.len() == persons.len()

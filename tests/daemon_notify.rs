@@ -4,7 +4,7 @@
 //! stuck), RELOADING with MONOTONIC_USEC then READY around a SIGHUP, and STOPPING on SIGTERM.
 
 use std::path::Path;
-use std::process::{Child, Stdio};
+use std::process::Child;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -66,25 +66,11 @@ impl Notes {
 
 /// Starts `hrsync run` with the notify socket and a watchdog of `watchdog_usec`.
 fn spawn_notified(env: &Env, socket: &Path, watchdog_usec: u64, log: &Path) -> Child {
-    let file = std::fs::File::create(log).expect("create log");
-    std::process::Command::new(env!("CARGO_BIN_EXE_hrsync"))
-        .arg("--config")
-        .arg(&env.config)
-        .arg("run")
-        .env_remove("HRSYNC_CONFIG")
-        .env("HRSYNC_LOG", "info")
-        .env("NOTIFY_SOCKET", socket)
-        .env("WATCHDOG_USEC", watchdog_usec.to_string())
-        .stdout(Stdio::null())
-        .stderr(Stdio::from(file))
-        .spawn()
-        .expect("spawn hrsync run")
-}
-
-fn with_daemon_keys(env: &Env, keys: &str) {
-    let cfg = std::fs::read_to_string(&env.config).expect("read config");
-    let cfg = cfg.replacen("[daemon]\n", &format!("[daemon]\n{keys}\n"), 1);
-    std::fs::write(&env.config, cfg).expect("write config");
+    let vars = [
+        ("NOTIFY_SOCKET", socket.display().to_string()),
+        ("WATCHDOG_USEC", watchdog_usec.to_string()),
+    ];
+    spawn_run(env, Some(log), "info", &vars)
 }
 
 /// The longest gap between consecutive instants.
@@ -101,7 +87,7 @@ async fn the_service_manager_sees_ready_status_watchdog_reload_and_stopping() {
     let sb = sandbox().await;
     let env = Env::new(&push::csv(&people(2)));
     env.write_config(&env.app("app", &sb.base_url(), ""));
-    with_daemon_keys(&env, "interval = \"1h\"");
+    env.add_daemon_keys("interval = \"1h\"");
     let socket = env.dir.path().join("notify.sock");
     let notes = Notes::listen(&socket);
     let log = env.dir.path().join("run.log");
@@ -188,7 +174,7 @@ async fn a_stuck_cycle_stops_the_watchdog_pings() {
     .await;
     let env = Env::new(&push::csv(&people(1)));
     env.write_config(&env.app("app", &px.base_url(), "bulk = false"));
-    with_daemon_keys(&env, "interval = \"1h\"\nstall_timeout_secs = 1");
+    env.add_daemon_keys("interval = \"1h\"\nstall_timeout_secs = 1");
     let socket = env.dir.path().join("notify.sock");
     let notes = Notes::listen(&socket);
     let log = env.dir.path().join("run.log");

@@ -4,33 +4,16 @@
 //! and key while the daemon keeps running on the config it had, and SIGHUP never ends it.
 
 use std::path::Path;
-use std::process::{Child, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use crate::util::push::{self, people, send_signal};
 use crate::util::*;
 
-/// Starts `hrsync run` with its log going to `log`.
-fn spawn_run(env: &Env, log: &Path) -> Child {
-    let file = std::fs::File::create(log).expect("create log");
-    std::process::Command::new(env!("CARGO_BIN_EXE_hrsync"))
-        .arg("--config")
-        .arg(&env.config)
-        .arg("run")
-        .env_remove("HRSYNC_CONFIG")
-        .env("HRSYNC_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::from(file))
-        .spawn()
-        .expect("spawn hrsync run")
-}
-
 /// The config with `daemon` keys and the given app blocks.
 fn configure(env: &Env, daemon_keys: &str, apps: &str) {
     env.write_config(apps);
-    let cfg = std::fs::read_to_string(&env.config).expect("read config");
-    let cfg = cfg.replacen("[daemon]\n", &format!("[daemon]\n{daemon_keys}\n"), 1);
-    std::fs::write(&env.config, cfg).expect("write config");
+    env.add_daemon_keys(daemon_keys);
 }
 
 fn log_of(log: &Path) -> String {
@@ -61,7 +44,7 @@ async fn an_app_added_by_sighup_is_provisioned_by_the_next_cycle() {
     // An hour between scheduled cycles: whatever reaches crm comes from the reload.
     configure(&env, "interval = \"1h\"", &only_wiki);
     let log = env.dir.path().join("run.log");
-    let child = spawn_run(&env, &log);
+    let child = spawn_run(&env, Some(&log), "info", &[]);
     let deadline = Instant::now() + Duration::from_secs(30);
     until(deadline, "wiki provisioned", async || {
         wiki.users().await.len() == 3
@@ -97,7 +80,7 @@ async fn a_broken_config_on_sighup_is_rejected_and_the_old_one_keeps_running() {
     let app = env.app("wiki", &sb.base_url(), "");
     configure(&env, "interval = \"1s\"", &app);
     let log = env.dir.path().join("run.log");
-    let child = spawn_run(&env, &log);
+    let child = spawn_run(&env, Some(&log), "info", &[]);
     let deadline = Instant::now() + Duration::from_secs(30);
     until(deadline, "first cycle", async || {
         sb.users().await.len() == 2
@@ -158,7 +141,7 @@ async fn a_corrected_credential_resets_the_apps_open_circuit() {
     let wrong_app = right_app.replace(&token, &wrong.display().to_string());
     configure(&env, "interval = \"1s\"", &wrong_app);
     let log = env.dir.path().join("run.log");
-    let child = spawn_run(&env, &log);
+    let child = spawn_run(&env, Some(&log), "info", &[]);
     let deadline = Instant::now() + Duration::from_secs(30);
     // The app refuses the token: its circuit opens and stays open for its cool-down
     // (a minute), so later cycles skip it.

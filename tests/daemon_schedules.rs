@@ -3,7 +3,6 @@
 //! deactivation is never held back by the slower schedule: it goes out to every app on the
 //! next cycle of any kind.
 
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::util::push::{self, people, send_signal};
@@ -20,22 +19,8 @@ async fn a_slow_apps_schedule_holds_joiners_but_never_a_leavers_deactivation() {
         env.app("erp", &slow.base_url(), "")
     );
     env.write_config(&apps);
-    let cfg = std::fs::read_to_string(&env.config).expect("read config");
-    std::fs::write(
-        &env.config,
-        cfg.replacen("[daemon]\n", "[daemon]\ninterval = \"1h\"\n", 1),
-    )
-    .expect("write config");
-    let mut daemon = std::process::Command::new(env!("CARGO_BIN_EXE_hrsync"))
-        .arg("--config")
-        .arg(&env.config)
-        .arg("run")
-        .env_remove("HRSYNC_CONFIG")
-        .env("HRSYNC_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn hrsync run");
+    env.add_daemon_keys("interval = \"1h\"");
+    let mut daemon = spawn_run(&env, None, "warn", &[]);
     let deadline = Instant::now() + Duration::from_secs(30);
     // The first cycle serves every app.
     while fast.users().await.len() < 2 || slow.users().await.len() < 2 {

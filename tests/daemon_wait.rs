@@ -2,7 +2,6 @@
 //! cycle holds the state, the CLI says once that it waits for that hrsync (by pid) and
 //! gives up after `--wait-secs` with exit 1; `--wait-secs 0` fails at once.
 
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::util::push::{self, people, send_signal, Action};
@@ -22,22 +21,8 @@ async fn apply_waits_for_the_running_daemon_as_long_as_wait_secs_says() {
     .await;
     let env = Env::new(&push::csv(&people(8)));
     env.write_config(&env.app("wiki", &px.base_url(), "bulk = false\nconcurrency = 1"));
-    let cfg = std::fs::read_to_string(&env.config).expect("read config");
-    std::fs::write(
-        &env.config,
-        cfg.replacen("[daemon]\n", "[daemon]\ninterval = \"1h\"\n", 1),
-    )
-    .expect("write config");
-    let mut daemon = std::process::Command::new(env!("CARGO_BIN_EXE_hrsync"))
-        .arg("--config")
-        .arg(&env.config)
-        .arg("run")
-        .env_remove("HRSYNC_CONFIG")
-        .env("HRSYNC_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn hrsync run");
+    env.add_daemon_keys("interval = \"1h\"");
+    let mut daemon = spawn_run(&env, None, "warn", &[]);
     let pid = daemon.id().to_string();
     let deadline = Instant::now() + Duration::from_secs(30);
     while sb.users().await.is_empty() {

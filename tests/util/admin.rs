@@ -2,7 +2,7 @@
 //! webhook on the HR source) over loopback, a client that speaks to it, and signing.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use hmac::{Hmac, Mac};
@@ -79,17 +79,7 @@ pub fn configure(env: &Env, setup: &DaemonSetup<'_>) {
 /// Starts `hrsync run` on the environment's config, logging to `run.log`.
 pub fn spawn(env: &Env, base: String) -> Daemon {
     let log = env.dir.path().join("run.log");
-    let file = std::fs::File::create(&log).expect("create log");
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_hrsync"))
-        .arg("--config")
-        .arg(&env.config)
-        .arg("run")
-        .env_remove("HRSYNC_CONFIG")
-        .env("HRSYNC_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::from(file))
-        .spawn()
-        .expect("spawn hrsync run");
+    let child = super::spawn_run(env, Some(&log), "info", &[]);
     Daemon {
         child: Some(child),
         log,

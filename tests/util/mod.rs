@@ -77,6 +77,13 @@ key = "employee_id"
         std::fs::write(&self.config, text).expect("write config");
     }
 
+    /// Adds keys to the config's `[daemon]` table (after `write_config`).
+    pub fn add_daemon_keys(&self, keys: &str) {
+        let cfg = std::fs::read_to_string(&self.config).expect("read config");
+        let cfg = cfg.replacen("[daemon]\n", &format!("[daemon]\n{keys}\n"), 1);
+        std::fs::write(&self.config, cfg).expect("write config");
+    }
+
     /// A standard app block pointing at `base_url`.
     pub fn app(&self, name: &str, base_url: &str, extra: &str) -> String {
         format!(
@@ -171,4 +178,30 @@ pub fn by_user_name<'a>(users: &'a [Value], name: &str) -> Vec<&'a Value> {
 /// Runs a blocking closure (the hrsync binary) without stalling the sandbox's runtime.
 pub async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
     tokio::task::spawn_blocking(f).await.expect("join")
+}
+
+/// Starts `hrsync run` on the environment's config at log level `level`, with stderr going
+/// to `log` (discarded when `None`) and `vars` added to its environment.
+pub fn spawn_run(
+    env: &Env,
+    log: Option<&Path>,
+    level: &str,
+    vars: &[(&str, String)],
+) -> std::process::Child {
+    let stderr = match log {
+        Some(path) => std::process::Stdio::from(std::fs::File::create(path).expect("create log")),
+        None => std::process::Stdio::null(),
+    };
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_hrsync"));
+    cmd.arg("--config")
+        .arg(&env.config)
+        .arg("run")
+        .env_remove("HRSYNC_CONFIG")
+        .env("HRSYNC_LOG", level)
+        .stdout(std::process::Stdio::null())
+        .stderr(stderr);
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    cmd.spawn().expect("spawn hrsync run")
 }
