@@ -2,8 +2,9 @@
 //! real apply cycle per figure, against the in-process sandbox on loopback, measuring
 //! (a) achieved / configured rate against an app enforcing that rate (goal ≥ 0.97, zero
 //! 429s), (b) creates per second against an unlimited app, and (c) HTTP requests per
-//! applied change in the steady state (goal 1.00). Results go to stdout; BENCHMARKS.md
-//! records them.
+//! applied change in the steady state (goal 1.00), and, with `-- --initial`, (d)–(g): the
+//! first sync (requests per create, against latency, against a rate limit, adoption after
+//! a lost state). Results go to stdout; BENCHMARKS.md records them.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -232,6 +233,142 @@ async fn throughput(sizes: &Sizes, label: &str, extra: &str) -> anyhow::Result<(
     Ok(())
 }
 
+/// (d) Requests per create on an initial sync, one by one and with Bulk.
+async fn initial_requests(n: usize) -> anyhow::Result<()> {
+    for (label, extra) in [("one by one", "bulk = false"), ("SCIM Bulk", "bulk = true")] {
+        let sb = sandbox_with(Faults::default()).await?;
+        let inst = Install::new()?;
+        inst.write_hr(n, "Rep")?;
+        inst.write_config(
+            &sb.base_url(),
+            &format!("match_on = [\"externalId\", \"userName\"]\n{extra}"),
+        )?;
+        let (took, failed) = apply(&inst.config()).await?;
+        let s = sb.stats();
+        println!(
+            "(d) initial sync of {n}, {label}: {} requests ({} reads, {} writes) = {:.3} per \
+             create, {:.2} s, failed {failed}",
+            s.total,
+            s.reads,
+            s.writes,
+            s.total as f64 / n as f64,
+            took.as_secs_f64()
+        );
+        sb.shutdown().await;
+    }
+    Ok(())
+}
+
+/// (e) Creates against an app answering each request after 25 ms: hrsync at its defaults
+/// next to a client that sends one POST at a time.
+async fn against_latency(n: usize) -> anyhow::Result<()> {
+    let slow = Faults {
+        latency_ms: 25,
+        ..Faults::default()
+    };
+    let sb = sandbox_with(slow.clone()).await?;
+    let inst = Install::new()?;
+    inst.write_hr(n, "Rep")?;
+    inst.write_config(&sb.base_url(), "")?;
+    let (took, failed) = apply(&inst.config()).await?;
+    let hrsync_rate = n as f64 / took.as_secs_f64();
+    sb.shutdown().await;
+
+    let sb = sandbox_with(slow).await?;
+    let client = reqwest::Client::new();
+    let start = Instant::now();
+    for i in 1..=n {
+        let body = serde_json::json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "userName": format!("p{i:06}@corp.example"),
+            "externalId": format!("E{i:06}"),
+        });
+        client
+            .post(format!("{}/Users", sb.base_url()))
+            .bearer_auth(TOKEN)
+            .json(&body)
+            .send()
+            .await
+            .context("sequential POST")?;
+    }
+    let naive_rate = n as f64 / start.elapsed().as_secs_f64();
+    sb.shutdown().await;
+    println!(
+        "(e) {n} creates, 25 ms per request: hrsync defaults {hrsync_rate:.1}/s ({:.2} s, failed \
+         {failed}), sequential POSTs {naive_rate:.1}/s → {:.2}× (goal ≥ 10)",
+        took.as_secs_f64(),
+        hrsync_rate / naive_rate
+    );
+    Ok(())
+}
+
+/// (f) The whole initial sync against an app limited to 50 requests/s.
+async fn against_rate_limit(n: usize) -> anyhow::Result<()> {
+    for (label, extra, goal) in [
+        ("SCIM Bulk", "bulk = true", 2),
+        ("one by one", "bulk = false", 11),
+    ] {
+        let sb = sandbox_with(Faults {
+            rate_limit_per_sec: Some(50.0),
+            ..Faults::default()
+        })
+        .await?;
+        let inst = Install::new()?;
+        inst.write_hr(n, "Rep")?;
+        inst.write_config(
+            &sb.base_url(),
+            &format!("rate_limit = {{ per_second = 50 }}\n{extra}"),
+        )?;
+        let (took, failed) = apply(&inst.config()).await?;
+        let s = sb.stats();
+        println!(
+            "(f) initial sync of {n} at 50 requests/s, {label}: {:.2} s (goal < {goal} s), {} \
+             requests, 429s {}, failed {failed}",
+            took.as_secs_f64(),
+            s.total,
+            s.throttled
+        );
+        sb.shutdown().await;
+    }
+    Ok(())
+}
+
+/// (g) Adopting existing accounts after the state was lost.
+async fn adoption(n: usize) -> anyhow::Result<()> {
+    let sb = sandbox_with(Faults::default()).await?;
+    let inst = Install::new()?;
+    inst.write_hr(n, "Rep")?;
+    inst.write_config(&sb.base_url(), "bulk = false")?;
+    let _ = apply(&inst.config()).await?;
+    for f in ["state.db", "state.db-wal", "state.db-shm"] {
+        let _ = std::fs::remove_file(inst.root.join(f));
+    }
+    sb.reset_stats();
+    let (took, failed) = apply(&inst.config()).await?;
+    let s = sb.stats();
+    println!(
+        "(g) {n} existing accounts, state lost: {} requests ({} reads, {} writes) = {:.3} per \
+         person, {:.2} s, failed {failed}",
+        s.total,
+        s.reads,
+        s.writes,
+        s.total as f64 / n as f64,
+        took.as_secs_f64()
+    );
+    sb.shutdown().await;
+    Ok(())
+}
+
+/// The first-sync figures (d)–(g).
+async fn initial(quick: bool) -> anyhow::Result<()> {
+    let scale = if quick { 10 } else { 1 };
+    initial_requests(5000 / scale).await?;
+    against_latency(1000 / scale).await?;
+    against_rate_limit(500).await?;
+    adoption(1000 / scale).await?;
+    Ok(())
+}
+
 async fn bench(quick: bool) -> anyhow::Result<()> {
     let sizes = if quick {
         Sizes {
@@ -265,9 +402,13 @@ async fn bench(quick: bool) -> anyhow::Result<()> {
 
 fn main() -> anyhow::Result<()> {
     let quick = std::env::args().any(|a| a == "--quick");
+    let first_sync = std::env::args().any(|a| a == "--initial");
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("tokio runtime")?;
+    if first_sync {
+        return rt.block_on(initial(quick));
+    }
     rt.block_on(bench(quick))
 }

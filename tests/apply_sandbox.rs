@@ -286,7 +286,7 @@ async fn create_answered_409_is_resolved_by_lookup_and_link() {
         if *method == axum::http::Method::POST && path.ends_with("/Users") {
             flag.store(true, Ordering::SeqCst);
         } else if *method == axum::http::Method::GET
-            && path.contains("filter=")
+            && (path.contains("filter=") || path.contains("/Users?") || path.ends_with("/Users"))
             && !flag.load(Ordering::SeqCst)
         {
             return Action::Reply(

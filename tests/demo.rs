@@ -120,7 +120,8 @@ fn result_counts(section: &str, app: &str) -> BTreeMap<String, usize> {
     counts
 }
 
-/// Keys of the `+ create` lines of one app in the section's plan.
+/// Keys of the `+ create` and `= link` lines (an existing account adopted) of one app in
+/// the section's plan: the persons who get an account.
 fn planned_creates(section: &str, app: &str) -> Vec<String> {
     let plan = section.split("$ hrsync apply").next().unwrap_or("");
     let block = plan
@@ -130,7 +131,10 @@ fn planned_creates(section: &str, app: &str) -> Vec<String> {
     let block = block.split("\napp ").next().unwrap_or("");
     block
         .lines()
-        .filter(|l| l.trim_start().starts_with("+ create ") && !l.contains("create group"))
+        .filter(|l| {
+            let l = l.trim_start();
+            (l.starts_with("+ create ") || l.starts_with("= link ")) && !l.contains("create group")
+        })
         .filter_map(|l| l.split_whitespace().nth(2).map(str::to_string))
         .collect()
 }

@@ -51,7 +51,8 @@ async fn token_is_fetched_once_per_run_and_reused_for_every_request() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(differences(&sb.users().await, &persons).is_empty());
     let requests = sb.stats().total;
-    assert!(requests >= 36, "{:?}", sb.stats());
+    // One read of the app's accounts, then one POST per person.
+    assert!(requests >= 13, "{:?}", sb.stats());
     assert_eq!(idp.fetches(), 1, "one token for {requests} requests");
 
     for p in &mut persons {
@@ -73,9 +74,9 @@ async fn token_is_fetched_once_per_run_and_reused_for_every_request() {
 async fn token_is_refreshed_before_it_expires() {
     let sb = sandbox().await;
     // Two-second tokens, refreshed a second early; the limiter makes the run last at least
-    // (60 - 1) / 20 s, so one token cannot cover it.
+    // (61 - 1) / 20 s, so one token cannot cover it.
     let idp = token_endpoint(CLIENT_ID, CLIENT_SECRET, 2, &[]).await;
-    let persons = people(20);
+    let persons = people(60);
     let env = oauth_env(
         &persons,
         &sb.base_url(),

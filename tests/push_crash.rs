@@ -33,7 +33,7 @@ fn spawn_apply(env: &Env) -> tokio::process::Child {
 async fn sigkill_during_apply_then_restart_leaves_no_duplicate_and_loses_nothing() {
     let sb = sandbox_with(SandboxOptions {
         faults: Faults {
-            latency_ms: 8,
+            latency_ms: 25,
             ..Faults::default()
         },
         ..SandboxOptions::default()

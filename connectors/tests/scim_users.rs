@@ -500,3 +500,42 @@ async fn slack_profile_sends_one_write_per_user_at_a_time() {
         "writes to one user never overlap"
     );
 }
+
+#[tokio::test]
+async fn github_gets_one_eq_per_filter_and_the_rest_is_matched_here() {
+    let fake = Fake::start(Knobs::default()).await;
+    let both = || Filter::external_id("E1").and(Filter::user_name("ana@corp.example"));
+    let generic = fake.client(Profile::by_name("generic").expect("generic"));
+    generic.find_users(&both()).await.expect("find");
+    let github = fake.client(Profile::by_name("github").expect("github"));
+    github.find_users(&both()).await.expect("find");
+    github
+        .lookup_user(
+            &[MatchOn::ExternalId, MatchOn::UserName],
+            Some("E1"),
+            Some("ana@corp.example"),
+            &[],
+        )
+        .await
+        .expect("lookup");
+    let filters: Vec<String> = fake
+        .seen_with("GET")
+        .iter()
+        .filter_map(|s| s.query.get("filter").cloned())
+        .collect();
+    assert_eq!(filters.len(), 4, "{filters:?}");
+    assert!(
+        filters[0].to_lowercase().contains(" and "),
+        "an app that joins terms gets both: {}",
+        filters[0]
+    );
+    for f in &filters[1..] {
+        let lower = f.to_lowercase();
+        assert!(
+            lower.matches(" eq ").count() == 1
+                && !lower.contains(" and ")
+                && !lower.contains(" or "),
+            "GitHub takes a single eq: {f}"
+        );
+    }
+}

@@ -1,5 +1,5 @@
 //! `hrsync apply`: run one cycle now — or apply exactly a saved plan — and print what was
-//! done. Exit 1 if an operation failed, 3 if guards held changes back.
+//! done; asked interactively, it applies exactly the plan it showed. Exit 1 if an operation failed, 3 if guards held changes back.
 
 use std::io::{BufRead, IsTerminal, Write};
 
@@ -15,7 +15,7 @@ use crate::report;
 /// Runs `apply`.
 pub async fn run(settings: &Settings, args: ApplyArgs) -> CommandResult {
     let apps = super::select_apps(settings, &args.apps)?;
-    let saved = match &args.plan {
+    let mut saved = match &args.plan {
         Some(path) => Some(load_plan(path)?),
         None => None,
     };
@@ -45,6 +45,9 @@ pub async fn run(settings: &Settings, args: ApplyArgs) -> CommandResult {
             println!("Apply cancelled.");
             return Ok(0);
         }
+        // Apply what was shown and agreed to, refused (as `--plan` is) if HR or the state
+        // changed in between.
+        saved = Some(preview.plan);
     }
     if saved.is_none() {
         // A running daemon takes the cycle (a saved plan is applied here, exactly).

@@ -55,7 +55,7 @@ pub async fn execute_planned(p: Planned) -> Result<(AppPlan, AppOutcome), Engine
         }
         .into());
     };
-    let circuit = pass_circuit(&api, previous.as_ref(), now).await;
+    let circuit = pass_circuit(&api, app.concurrency, previous.as_ref(), now).await;
     if let Some(reason) = circuit.open_reason() {
         outcome.circuit_open = Some(reason.clone());
         outcome.skipped = skip_all(&p.plan, &reason);
@@ -111,9 +111,14 @@ fn cooling_down(previous: Option<&AppHealth>, now: DateTime<Utc>) -> bool {
 
 /// The app's circuit for this cycle: closed, or still open (cooling down, or its half-open
 /// probe failed).
-async fn pass_circuit(api: &AppApi, previous: Option<&AppHealth>, now: DateTime<Utc>) -> Circuit {
+async fn pass_circuit(
+    api: &AppApi,
+    concurrency: usize,
+    previous: Option<&AppHealth>,
+    now: DateTime<Utc>,
+) -> Circuit {
     let Some(h) = previous.filter(|h| is_open(h)) else {
-        return Circuit::new();
+        return Circuit::new(concurrency);
     };
     let opened = h.opened_at.unwrap_or(now);
     if !may_probe(opened, h.consecutive_failures.max(1), now) {
@@ -123,7 +128,7 @@ async fn pass_circuit(api: &AppApi, previous: Option<&AppHealth>, now: DateTime<
         ));
     }
     match api.probe().await {
-        Ok(_) => Circuit::new(),
+        Ok(_) => Circuit::new(concurrency),
         // Half-open probe failed: stay open, wait longer next time.
         Err(e) => Circuit::opened(format!("half-open probe failed: {e}")),
     }
@@ -171,6 +176,8 @@ async fn execute(
         on_unlinked_match: app.on_unlinked_match,
         conflicts: app.policy.conflicts.clone(),
         progress: crate::progress::AppProgress::start(&app.name, plan.operations.len()),
+        sent_creates: Default::default(),
+        members_sent: Default::default(),
     });
     let outcome = execute_app(ctx, &plan, app.concurrency).await;
     super::capabilities::remember(store, &app.name, &api, recalled.as_ref(), run.now).await;

@@ -16,11 +16,12 @@ use super::error::EngineError;
 use super::mode::Mode;
 use super::read::HrView;
 use super::record::link_state;
-use crate::config::AppSettings;
+use crate::config::{AppSettings, MatchAttr, OnUnlinkedMatch};
 use crate::mapping::{Mapped, Mapper};
 use crate::reconcile::guards::{hold_mass_deprovision, DeprovisionLimits};
 use crate::reconcile::{
-    plan_app, AppInput, AppPlan, DesiredPerson, GroupState, LinkState, RemoteUser,
+    plan_app_with, AppInput, AppPlan, Candidates, DesiredPerson, GroupState, LinkState,
+    MatchDecision, OpKind, Refusal, RemoteUser,
 };
 
 /// Everything one app's part of a cycle needs.
@@ -92,7 +93,7 @@ pub async fn plan_app_run(run: AppRun) -> Result<Planned, EngineError> {
         Err(e) => return Ok(unplannable(run, e.to_string(), links, groups)),
     };
     let recalled = match (&api, &run.store) {
-        (Some(api), Some(store)) => {
+        (Some(api), Some(store)) if run.mode.needs_apps() => {
             super::capabilities::recall(store, &run.app.name, api, run.now).await
         }
         _ => None,
@@ -100,6 +101,16 @@ pub async fn plan_app_run(run: AppRun) -> Result<Planned, EngineError> {
     let remote = read_app(&run, api.as_deref(), &links, &persons).await;
     let input_digest = input_digest(&run.app.name, &persons, &links, &groups);
     let mut plan = plan(&run, &persons, &links, &groups, remote);
+    if needs_candidates(&run, &plan) && !circuit_open(&run).await? {
+        if let Some(api) = api.as_deref() {
+            plan_with_accounts(&run, api, &persons, &links, &groups, &mut plan).await;
+        }
+    }
+    if run.saved.is_none() {
+        if let Some(api) = api.as_deref() {
+            refuse_known(api, &mut plan);
+        }
+    }
     apply_guards(&run, &active, &mut plan).await?;
     Ok(Planned {
         run,
@@ -155,12 +166,127 @@ fn digest_hr(run: &AppRun) -> BTreeMap<String, DesiredPerson> {
     persons
 }
 
-/// The app's client, when the mode talks to apps.
+/// The app's client. A plain `plan` only reads with it (to plan creates), and goes on
+/// without it when it cannot be built.
 fn open_client(run: &AppRun) -> Result<Option<Arc<AppApi>>, ClientError> {
-    if !run.mode.needs_apps() {
-        return Ok(None);
+    match AppApi::new(&run.app) {
+        Ok(a) => Ok(Some(Arc::new(a))),
+        Err(e) if run.mode.needs_apps() => Err(e),
+        Err(_) => Ok(None),
     }
-    AppApi::new(&run.app).map(|a| Some(Arc::new(a)))
+}
+
+/// The decision `on_unlinked_match` makes, in the planner's words.
+fn on_match(run: &AppRun) -> MatchDecision {
+    match run.app.on_unlinked_match {
+        OnUnlinkedMatch::Adopt => MatchDecision::Link,
+        OnUnlinkedMatch::Skip => MatchDecision::Skip,
+        OnUnlinkedMatch::Fail => MatchDecision::Fail,
+    }
+}
+
+/// Takes out of the plan the creates the app's profile says it refuses (userName too
+/// long, a required attribute missing): they are shown as refused and never sent.
+fn refuse_known(api: &AppApi, plan: &mut AppPlan) {
+    let mut refused = Vec::new();
+    plan.operations.retain(|op| {
+        if op.op != OpKind::Create || op.remote_id.is_some() {
+            return true;
+        }
+        match api.create_body(&op.key, &op.desired, op.active.unwrap_or(true)) {
+            Ok(_) => true,
+            Err(e) => {
+                refused.push(Refusal {
+                    op: op.op,
+                    key: op.key.clone(),
+                    user_name: op.user_name.clone(),
+                    reason: refusal_reason(&e),
+                });
+                false
+            }
+        }
+    });
+    if !refused.is_empty() {
+        plan.refused.extend(refused);
+        plan.finish();
+    }
+}
+
+/// The profile's words for a refusal, without the client's framing.
+fn refusal_reason(e: &hrsync_connectors::scim::ScimError) -> String {
+    match e {
+        hrsync_connectors::scim::ScimError::InvalidRecord { detail, .. } => detail.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// True when the app's circuit is open: it gets no request but its half-open probe, so
+/// its creates are planned unread.
+async fn circuit_open(run: &AppRun) -> Result<bool, EngineError> {
+    let Some(store) = &run.store else {
+        return Ok(false);
+    };
+    Ok(store
+        .app_health()
+        .await?
+        .iter()
+        .any(|h| h.app == run.app.name && h.circuit == hrsync_state::CircuitState::Open))
+}
+
+/// The app's accounts as candidates for its creates, matched per `match_on`.
+fn candidates<'a>(run: &AppRun, accounts: &'a BTreeMap<String, RemoteUser>) -> Candidates<'a> {
+    let m = &run.app.match_on;
+    Candidates {
+        accounts,
+        on_match: on_match(run),
+        by_user_name: m.contains(&MatchAttr::UserName),
+        by_email: m.contains(&MatchAttr::Emails),
+    }
+}
+
+/// True when a fresh plan made without the app's accounts has a create to check against
+/// them. A cycle with nothing to create reads nothing.
+fn needs_candidates(run: &AppRun, plan: &AppPlan) -> bool {
+    run.saved.is_none()
+        && !plan.accounts_read
+        && plan.error.is_none()
+        && plan
+            .operations
+            .iter()
+            .any(|o| o.op == OpKind::Create && o.remote_id.is_none())
+}
+
+/// Reads the app's accounts once and plans again with them, so the plan shows the links,
+/// skips and failures apply will meet. When the read fails, the plan stays as it is and
+/// says so: each create then looks its account up at apply.
+async fn plan_with_accounts(
+    run: &AppRun,
+    api: &AppApi,
+    persons: &BTreeMap<String, DesiredPerson>,
+    links: &BTreeMap<String, LinkState>,
+    groups: &BTreeMap<String, GroupState>,
+    plan: &mut AppPlan,
+) {
+    let accounts = match api.list_remote(&run.app.attribute_paths).await {
+        Ok(a) => a,
+        Err(e) => {
+            tracing::warn!(app = %run.app.name, error = %e, "Could not read the app's accounts to plan creates; each create looks its account up.");
+            plan.accounts_unread = Some(e.to_string());
+            return;
+        }
+    };
+    let app = &run.app;
+    let input = AppInput {
+        policy: &app.policy,
+        persons,
+        links,
+        remote: None,
+        groups,
+        manages_groups: app.manages_groups,
+        now: run.now,
+    };
+    let candidates = candidates(run, &accounts);
+    *plan = plan_app_with(&input, Some(candidates));
 }
 
 /// An app whose client cannot be built: its plan carries the error and nothing else.
@@ -264,15 +390,24 @@ fn plan(
             p.error = Some(error);
             p
         }
-        Ok(remote) => plan_app(&AppInput {
-            policy: &app.policy,
-            persons,
-            links,
-            remote: remote.as_ref(),
-            groups,
-            manages_groups: app.manages_groups,
-            now: run.now,
-        }),
+        Ok(remote) => {
+            let input = AppInput {
+                policy: &app.policy,
+                persons,
+                links,
+                remote: remote.as_ref(),
+                groups,
+                manages_groups: app.manages_groups,
+                now: run.now,
+            };
+            let candidates = remote.as_ref().map(|accounts| candidates(run, accounts));
+            let mut plan = plan_app_with(&input, candidates);
+            if !run.users.is_empty() {
+                // A surgical read saw only some accounts: each create still looks up.
+                plan.operations.iter_mut().for_each(|o| o.looked_up = false);
+            }
+            plan
+        }
     }
 }
 

@@ -120,7 +120,8 @@ async fn bulk_op(ctx: &ExecCtx, op: &Operation) -> Result<Option<BulkOp>, OpErro
             {
                 return Ok(None);
             }
-            if api.lookup(&op.key, &op.desired).await?.is_some() {
+            let unread = !op.looked_up || !ctx.first_create(&op.key);
+            if unread && api.lookup(&op.key, &op.desired).await?.is_some() {
                 return Ok(None);
             }
             let body = api.create_body(&op.key, &op.desired, op.active.unwrap_or(true))?;

@@ -9,8 +9,17 @@ use chrono::{DateTime, Utc};
 
 use super::error::{FailureClass, OpError};
 
-/// Consecutive transport failures that open the circuit.
+/// Consecutive transport failures that open the circuit of an app sent one request at a time.
 pub const TRANSPORT_FAILURES_TO_OPEN: u32 = 5;
+
+/// Consecutive transport failures that open the circuit of an app with `concurrency`
+/// requests in flight. One stall (the app, or a loaded host) times out every request in
+/// flight at once; that burst is one event, not `concurrency` of them, so an app that merely
+/// drops some requests is not taken for one that is down.
+pub fn transport_failures_to_open(concurrency: usize) -> u32 {
+    let in_flight = u32::try_from(concurrency).unwrap_or(u32::MAX);
+    TRANSPORT_FAILURES_TO_OPEN.max(in_flight.saturating_mul(2))
+}
 
 /// Base cool-down before a half-open probe; doubles per consecutive opening, capped.
 pub const BASE_COOLDOWN: Duration = Duration::from_secs(60);
@@ -23,15 +32,19 @@ struct State {
 }
 
 /// One app's breaker for the current cycle.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Circuit {
     state: Mutex<State>,
+    transport_threshold: u32,
 }
 
 impl Circuit {
-    /// A closed circuit.
-    pub fn new() -> Self {
-        Circuit::default()
+    /// A closed circuit for an app with `concurrency` requests in flight.
+    pub fn new(concurrency: usize) -> Self {
+        Circuit {
+            state: Mutex::new(State::default()),
+            transport_threshold: transport_failures_to_open(concurrency),
+        }
     }
 
     /// A circuit already open (the app failed its half-open probe).
@@ -41,6 +54,7 @@ impl Circuit {
                 consecutive_transport: 0,
                 open: Some(reason),
             }),
+            transport_threshold: TRANSPORT_FAILURES_TO_OPEN,
         }
     }
 
@@ -70,7 +84,7 @@ impl Circuit {
             }
             FailureClass::Transport => {
                 s.consecutive_transport += 1;
-                if s.consecutive_transport >= TRANSPORT_FAILURES_TO_OPEN && s.open.is_none() {
+                if s.consecutive_transport >= self.transport_threshold && s.open.is_none() {
                     tracing::warn!(error = %e, "Opening circuit after repeated transport errors.");
                     s.open = Some(format!(
                         "{} consecutive transport errors, last: {e}",
@@ -109,7 +123,7 @@ mod tests {
 
     #[test]
     fn auth_failure_opens_at_once_and_transport_after_a_run() {
-        let c = Circuit::new();
+        let c = Circuit::new(1);
         c.failure(&OpError::Permanent(PermanentFailure::NoId));
         assert!(c.open_reason().is_none());
         for _ in 0..TRANSPORT_FAILURES_TO_OPEN - 1 {
@@ -123,8 +137,28 @@ mod tests {
         assert!(c.open_reason().is_none(), "success resets the run");
         c.failure(&OpError::test_transport());
         assert!(c.open_reason().is_some());
-        let c = Circuit::new();
+        let c = Circuit::new(1);
         c.failure(&OpError::test_auth());
         assert!(c.open_reason().is_some());
+    }
+
+    #[test]
+    fn a_burst_of_timeouts_across_the_requests_in_flight_does_not_open() {
+        let c = Circuit::new(8);
+        for _ in 0..8 {
+            c.failure(&OpError::test_transport());
+        }
+        assert!(
+            c.open_reason().is_none(),
+            "one stall of 8 in-flight requests"
+        );
+        for _ in 0..8 {
+            c.failure(&OpError::test_transport());
+        }
+        assert!(
+            c.open_reason().is_some(),
+            "twice the requests in flight, all failed"
+        );
+        assert_eq!(transport_failures_to_open(1), TRANSPORT_FAILURES_TO_OPEN);
     }
 }

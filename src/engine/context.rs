@@ -1,7 +1,7 @@
 //! What one app's execution shares between its operations: the app's client, the recorder,
 //! the links and groups as they stand now, the circuit, the cycle's time and stop signal.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -10,7 +10,7 @@ use tokio::sync::{watch, Mutex};
 use super::app_api::AppApi;
 use super::circuit::Circuit;
 use super::record::Recorder;
-use crate::reconcile::{GroupState, LinkState};
+use crate::reconcile::{GroupState, LinkState, OpKind, Operation};
 
 /// Shared context of one app's execution.
 pub struct ExecCtx {
@@ -34,6 +34,12 @@ pub struct ExecCtx {
     pub conflicts: crate::reconcile::ConflictRules,
     /// Shows how far the app's operations have got (nothing when progress is off).
     pub progress: crate::progress::AppProgress,
+    /// Persons whose create was sent this cycle (alone or in a Bulk request): a second
+    /// attempt always looks the account up first.
+    pub sent_creates: std::sync::Mutex<BTreeSet<String>>,
+    /// The members each membership change was sent for, by (kind, group): members
+    /// without an account wait, and are neither counted nor recorded.
+    pub members_sent: std::sync::Mutex<BTreeMap<(OpKind, String), Vec<String>>>,
 }
 
 impl ExecCtx {
@@ -45,6 +51,36 @@ impl ExecCtx {
     /// True once the cycle was asked to stop.
     pub fn stopping(&self) -> bool {
         *self.stop.borrow()
+    }
+
+    /// True the first time a create is about to be sent for the person this cycle; every
+    /// later attempt (a retry, a Bulk failure sent alone) must look up before it POSTs.
+    pub fn first_create(&self, key: &str) -> bool {
+        self.sent_creates
+            .lock()
+            .map(|mut s| s.insert(key.to_string()))
+            .unwrap_or(false)
+    }
+
+    /// Notes the members a membership change was sent for.
+    pub fn members_sent(&self, op: &Operation, keys: &[String]) {
+        if let Ok(mut m) = self.members_sent.lock() {
+            m.insert((op.op, op.key.clone()), keys.to_vec());
+        }
+    }
+
+    /// The operation as it was sent: a membership change lists only the members it was
+    /// sent for.
+    pub fn as_sent(&self, mut op: Operation) -> Operation {
+        let sent = self
+            .members_sent
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&(op.op, op.key.clone())).cloned());
+        if let Some(keys) = sent {
+            op.members = keys;
+        }
+        op
     }
 
     /// The link the person has now, if any.

@@ -93,17 +93,6 @@ impl CycleReport {
     pub fn held(&self) -> usize {
         self.plan.apps.iter().map(|a| a.held.len()).sum()
     }
-
-    /// Exit code of an executing cycle: 1 on failures, else 3 when guards held, else 0.
-    pub fn exit_code(&self) -> u8 {
-        if self.failures() > 0 {
-            1
-        } else if self.held() > 0 {
-            3
-        } else {
-            0
-        }
-    }
 }
 
 /// Runs one cycle.

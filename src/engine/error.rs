@@ -129,6 +129,13 @@ pub enum SkipReason {
         /// The matching account.
         id: String,
     },
+    /// Members to add, none of whom has an account yet (their create failed or waits):
+    /// nothing is sent, and the change waits for the accounts.
+    #[error("no member of {name:?} to add has an account yet")]
+    MembersWaiting {
+        /// The group.
+        name: String,
+    },
     /// A membership change for a group the app does not hold yet.
     #[error("group {name:?} does not exist yet")]
     GroupMissing {

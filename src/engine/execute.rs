@@ -58,6 +58,7 @@ pub async fn execute_app(ctx: Arc<ExecCtx>, plan: &AppPlan, concurrency: usize) 
         let mut second_pass = Vec::new();
         for ops in phases(plan) {
             for (op, result) in run_phase_and_retry(&ctx, ops, concurrency).await {
+                let op = ctx.as_sent(op);
                 tally(&mut outcome, &op, &result);
                 if result.is_ok() && !op.pending_refs.is_empty() {
                     second_pass.push(op);

@@ -63,6 +63,10 @@ pub(super) async fn membership(ctx: &ExecCtx, op: &Operation) -> Result<Effect, 
                 .is_some_and(|l| l.lifecycle == LinkLifecycle::Active)
         });
     }
+    if ids.is_empty() && op.op == OpKind::MembershipAdd {
+        // Nobody to add exists in the app: nothing is sent, counted or recorded as done.
+        return Err(SkipReason::MembersWaiting { name }.into());
+    }
     if !ids.is_empty() {
         match op.op {
             OpKind::MembershipAdd => ctx.api.add_members(&gid, &ids).await?,

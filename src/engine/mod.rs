@@ -5,6 +5,7 @@
 //! (`bulk` | `ops` → `group_ops`) → an [`answer::Answer`] per operation → `settle` →
 //! `record`. The context (`context`) and the errors (`error`) are leaves every step uses.
 
+mod access;
 mod answer;
 pub mod app_api;
 mod app_apply;

@@ -14,7 +14,7 @@ use super::group_ops;
 use super::record::audit_op;
 use crate::config::OnUnlinkedMatch;
 use crate::reconcile::outcome::{resolve_pending, with_resolved};
-use crate::reconcile::{Change, LinkLifecycle, OpKind, Operation};
+use crate::reconcile::{Change, LinkLifecycle, MatchDecision, OpKind, Operation};
 
 /// POSTs one create may send within a cycle, each after a lookup that found nothing.
 const CREATE_POSTS: u32 = 3;
@@ -51,12 +51,23 @@ fn account_id(op: &Operation, name: &'static str) -> Result<String, OpError> {
 }
 
 async fn create(ctx: &ExecCtx, op: &Operation) -> Result<Effect, OpError> {
+    if let Some(a) = &op.adopt {
+        // The plan read the app and showed what happens to this account: do exactly that.
+        return match a.decision {
+            MatchDecision::Link => adopt(ctx, op, &a.id, None, AuditOp::Adopt).await,
+            MatchDecision::Skip => Err(SkipReason::MatchSkipped { id: a.id.clone() }.into()),
+            MatchDecision::Fail => Err(PermanentFailure::MatchRefused { id: a.id.clone() }.into()),
+        };
+    }
     if let Some(id) = &op.remote_id {
         // Relink found by resync: bring it to the desired state, then link it.
         return adopt(ctx, op, id, None, AuditOp::Relink).await;
     }
-    if let Some(found) = ctx.api.lookup(&op.key, &op.desired).await? {
-        return adopt_found(ctx, op, &found).await;
+    if !op.looked_up || !ctx.first_create(&op.key) {
+        // Planned without reading the app, or sent before this cycle: look before a POST.
+        if let Some(found) = ctx.api.lookup(&op.key, &op.desired).await? {
+            return adopt_found(ctx, op, &found).await;
+        }
     }
     post_until_known(ctx, op).await
 }

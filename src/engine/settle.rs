@@ -90,7 +90,11 @@ async fn record(ctx: &ExecCtx, op: &Operation, effect: Effect) -> Result<AuditOp
         }
         Effect::Members { gid, keys } => {
             let adding = op.op == OpKind::MembershipAdd;
-            save_group(ctx, op, |g| {
+            // The audit row names the members the change was sent for, not those waiting.
+            let mut sent = op.clone();
+            sent.members = keys.clone();
+            ctx.members_sent(op, &keys);
+            save_group(ctx, &sent, |g| {
                 for k in keys {
                     if adding {
                         g.members.insert(k);

@@ -32,7 +32,12 @@ impl<'a> Found<'a> {
 
 /// The app's accounts, indexed for claiming.
 pub(super) struct Accounts<'a> {
+    /// The accounts read for drift and orphans (the whole app).
     remote: Option<&'a BTreeMap<String, RemoteUser>>,
+    /// Whether any accounts were read (for drift, or only to plan creates).
+    read: bool,
+    /// Whether an unstamped account is matched by userName, and by email (`match_on`).
+    by: (bool, bool),
     by_ext: BTreeMap<&'a str, &'a RemoteUser>,
     by_name: BTreeMap<String, Vec<&'a RemoteUser>>,
     by_email: BTreeMap<String, Vec<&'a RemoteUser>>,
@@ -44,20 +49,25 @@ fn is_email_path(path: &str) -> bool {
 }
 
 impl<'a> Accounts<'a> {
-    /// Indexes the accounts (none when the app was not read); every linked account is
+    /// Indexes the accounts (none when the app was not read): `remote`, read for drift and
+    /// orphans, or else `candidates`, read only to plan creates. Every linked account is
     /// claimed up front, so no other person can take it.
     pub(super) fn new(
         remote: Option<&'a BTreeMap<String, RemoteUser>>,
+        candidates: Option<&'a BTreeMap<String, RemoteUser>>,
         links: &BTreeMap<String, LinkState>,
     ) -> Self {
+        let indexed = remote.or(candidates);
         let mut a = Accounts {
             remote,
+            read: indexed.is_some(),
+            by: (true, true),
             by_ext: BTreeMap::new(),
             by_name: BTreeMap::new(),
             by_email: BTreeMap::new(),
             claimed: BTreeSet::new(),
         };
-        if remote.is_none() {
+        if indexed.is_none() {
             // Nothing to find or to report as an orphan: claiming would only copy every
             // link's id (a million strings at a million persons) for nothing.
             return a;
@@ -67,7 +77,7 @@ impl<'a> Accounts<'a> {
             .filter(|l| l.lifecycle != LinkLifecycle::Deleted)
             .map(|l| l.remote_id.clone())
             .collect();
-        for u in remote.into_iter().flat_map(|r| r.values()) {
+        for u in indexed.into_iter().flat_map(|r| r.values()) {
             match u.external_id.as_deref().filter(|e| !e.is_empty()) {
                 Some(e) => {
                     a.by_ext.insert(e, u);
@@ -100,7 +110,7 @@ impl<'a> Accounts<'a> {
             Some(Mapped::Value(Value::String(s))) if !s.is_empty() => Some(s.to_lowercase()),
             _ => None,
         };
-        if let Some(name) = value("userName") {
+        if let Some(name) = value("userName").filter(|_| self.by.0) {
             if let Some(u) = self
                 .by_name
                 .get(&name)
@@ -108,6 +118,9 @@ impl<'a> Accounts<'a> {
             {
                 return Some(Found::Matches(u, "userName"));
             }
+        }
+        if !self.by.1 {
+            return None;
         }
         person
             .attrs
@@ -120,6 +133,16 @@ impl<'a> Accounts<'a> {
                     .and_then(|v| v.iter().find(|u| free(u)))
             })
             .map(|u| Found::Matches(u, "email"))
+    }
+
+    /// Matches unstamped accounts only by the attributes `match_on` names.
+    pub(super) fn match_on(&mut self, user_name: bool, email: bool) {
+        self.by = (user_name, email);
+    }
+
+    /// True when the app's accounts were read, so a person without a match has none.
+    pub(super) fn was_read(&self) -> bool {
+        self.read
     }
 
     /// Marks an account as a person's: it is no orphan.

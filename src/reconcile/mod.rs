@@ -2,6 +2,7 @@
 //! No I/O and no clock: time comes in as a parameter, which keeps it property-testable.
 
 mod accounts;
+mod adoption;
 pub mod diff;
 pub mod groups;
 pub mod guards;
@@ -19,10 +20,10 @@ pub use input::{
     LinkState, OrphanPolicy, RemoteUser,
 };
 pub use plan::{
-    AppPlan, Change, Conflict, ConflictRule, Held, OpKind, Operation, Plan, QuarantinedRecord,
-    SourceSummary, Summary,
+    Adoption, AppPlan, Change, Conflict, ConflictRule, Held, MatchDecision, OpKind, Operation,
+    Plan, QuarantinedRecord, Refusal, SourceSummary, Summary,
 };
-pub use planner::plan_app;
+pub use planner::{plan_app, plan_app_with, Candidates};
 
 #[cfg(test)]
 mod tests;

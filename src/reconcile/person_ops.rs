@@ -10,7 +10,9 @@ use super::accounts::Found;
 use super::diff::{diff_against_base, diff_three_way, AttrDiff};
 use super::hash::state_hash;
 use super::input::{AppInput, ConflictRules, DesiredPerson, LinkLifecycle, LinkState, RemoteUser};
-use super::plan::{AppPlan, Conflict, ConflictRule, OpKind, Operation, PendingRef};
+use super::plan::{
+    Adoption, AppPlan, Change, Conflict, ConflictRule, MatchDecision, OpKind, Operation, PendingRef,
+};
 use super::target::Target;
 
 /// A person's attributes with references to other persons resolved to account ids, and
@@ -111,18 +113,33 @@ pub(super) fn deprovision(
     plan.operations.push(op);
 }
 
+/// How a create is planned: the account's activity, what the app's accounts showed, and
+/// what `on_unlinked_match` decides.
+pub(super) struct CreateHow<'a> {
+    /// Whether the account is to be active.
+    pub(super) active: bool,
+    /// The person's account found among the app's accounts, if any.
+    pub(super) existing: Option<Found<'a>>,
+    /// The decision for an unstamped match.
+    pub(super) on_match: MatchDecision,
+    /// Whether the app's accounts were read (no match means no account).
+    pub(super) checked: bool,
+    /// Whether they were read only to plan creates (apply, not resync): an account
+    /// carrying the person's key is then shown and recorded as a link (adoption).
+    pub(super) pre_read: bool,
+}
+
 /// Creates the person's account, or links the one the app already holds for them.
-#[allow(clippy::too_many_arguments)]
 pub(super) fn create(
     plan: &mut AppPlan,
     input: &AppInput<'_>,
     key: &str,
     person: &DesiredPerson,
     resolved: Resolved,
-    active: bool,
-    existing: Option<Found<'_>>,
+    how: &CreateHow<'_>,
     tgt: &Target,
 ) {
+    let active = how.active;
     let mut op = Operation::new(OpKind::Create, key);
     op.user_name = person.user_name().map(str::to_string);
     op.active = Some(active);
@@ -130,11 +147,18 @@ pub(super) fn create(
     op.hash = Some(state_hash(&resolved.attrs, active));
     op.pending_refs = resolved.pending;
     let mut desired = resolved.attrs;
-    match existing {
+    match how.existing {
         Some(Found::ExternalId(u)) => {
             // Resync: the account exists and carries our key; link it instead of creating.
             op.remote_id = Some(u.id.clone());
             op.reason = Some("relink by externalId".into());
+            if how.pre_read {
+                op.adopt = Some(Adoption {
+                    id: u.id.clone(),
+                    by: "externalId".into(),
+                    decision: MatchDecision::Link,
+                });
+            }
             let d = diff_three_way(None, &desired, &u.attrs, &input.policy.conflicts);
             push_conflicts(plan, key, op.user_name.as_deref(), &d);
             // What the app owns (app_wins) becomes the base of the new link; a reported
@@ -144,14 +168,10 @@ pub(super) fn create(
             op.hash = Some(state_hash(&desired, active));
         }
         Some(Found::Matches(u, by)) => {
-            // The create's lookup finds this account first; `on_unlinked_match` decides
-            // whether it is adopted. Either way it is the person's, never an orphan.
-            op.reason = Some(format!(
-                "existing account {} matches by {by}: linked per on_unlinked_match",
-                u.id
-            ));
+            adopt_match(plan, input, &mut op, &mut desired, u, by, how.on_match);
         }
         None => {
+            op.looked_up = how.checked;
             if let Target::Inactive(r) = tgt {
                 op.reason = Some(format!("pre-provisioned inactive; {r}"));
             }
@@ -159,6 +179,53 @@ pub(super) fn create(
     }
     op.desired = desired;
     plan.operations.push(op);
+}
+
+/// An unstamped account matches the person: `on_unlinked_match` decides. A link sends
+/// the attribute changes listed (always the person's key as `externalId`) and reports what
+/// a `report` rule leaves as it is; a skip or a failure sends nothing.
+fn adopt_match(
+    plan: &mut AppPlan,
+    input: &AppInput<'_>,
+    op: &mut Operation,
+    desired: &mut BTreeMap<String, Value>,
+    u: &RemoteUser,
+    by: &str,
+    decision: MatchDecision,
+) {
+    op.remote_id = Some(u.id.clone());
+    op.adopt = Some(Adoption {
+        id: u.id.clone(),
+        by: by.to_string(),
+        decision,
+    });
+    op.reason = Some(format!(
+        "existing account {} matches by {by}: on_unlinked_match = \"{}\"",
+        u.id,
+        match decision {
+            MatchDecision::Link => "adopt",
+            other => other.as_str(),
+        }
+    ));
+    if decision != MatchDecision::Link {
+        return;
+    }
+    let mut d = diff_three_way(None, desired, &u.attrs, &input.policy.conflicts);
+    // The HR key is stamped on every adoption, whatever the rules say of other paths.
+    d.conflicts.retain(|c| c.0 != "externalId");
+    d.rebase.retain(|c| c.path != "externalId");
+    if !d.push.iter().any(|c| c.path == "externalId") {
+        d.push.push(Change {
+            path: "externalId".into(),
+            old: u.external_id.clone().map(Value::String),
+            new: Some(Value::String(op.key.clone())),
+        });
+    }
+    push_conflicts(plan, &op.key, op.user_name.as_deref(), &d);
+    apply_rebase(desired, &d);
+    let active = op.active.unwrap_or(true);
+    op.changes = d.push;
+    op.hash = Some(state_hash(desired, active));
 }
 
 /// Brings a linked account in line: reactivates it, pushes what changed, or only records

@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub use super::adoption::{Adoption, MatchDecision, Refusal};
+
 /// The kinds of operation, in the order they run within an app.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -127,6 +129,24 @@ pub struct Operation {
     /// Hash of the desired state after the operation (stored with the link).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hash: Option<String>,
+    /// A create whose person already has an account in the app (found when the plan read
+    /// the app's accounts): what happens to it instead of a POST.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adopt: Option<Adoption>,
+    /// A create planned after reading the app's accounts, none of which is the person's:
+    /// it is POSTed without a lookup of its own (a 409 is still resolved by lookup).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub looked_up: bool,
+}
+
+/// Serde helper: leave counts that were added later out of the JSON while they are zero.
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+/// Serde helper: leave `false` flags out of the JSON.
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 impl Operation {
@@ -145,6 +165,8 @@ impl Operation {
             reason: None,
             summary: None,
             hash: None,
+            adopt: None,
+            looked_up: false,
         }
     }
 }
@@ -231,8 +253,17 @@ pub struct Orphan {
 /// Counts per operation kind, as in the report summary.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
-    /// Accounts to create.
+    /// Accounts to create (persons with no account in the app).
     pub create: usize,
+    /// Existing accounts to link (adopt) instead of creating.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub link: usize,
+    /// Creates skipped because an unlinked account matches (`on_unlinked_match = "skip"`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub skip: usize,
+    /// Creates failed because an unlinked account matches (`on_unlinked_match = "fail"`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub fail: usize,
     /// Accounts to update (rebase included).
     pub update: usize,
     /// Accounts to deactivate.
@@ -249,6 +280,9 @@ pub struct Summary {
     pub conflict: usize,
     /// Operations held by guards.
     pub held: usize,
+    /// Operations the app is known to refuse (not sent).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub refused: usize,
 }
 
 /// The plan for one app.
@@ -269,6 +303,9 @@ pub struct AppPlan {
     /// Persons set aside for this app.
     #[serde(default)]
     pub quarantined: Vec<AppQuarantine>,
+    /// Operations the app is known to refuse: shown, never sent.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refused: Vec<Refusal>,
     /// Unmanaged accounts (drift detection and resync only).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub orphans: Vec<Orphan>,
@@ -278,6 +315,14 @@ pub struct AppPlan {
     /// Whether the app's real state was read for this plan.
     #[serde(default)]
     pub remote_read: bool,
+    /// Whether the app's accounts were read to plan its creates (links and adoptions
+    /// shown are what apply does).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub accounts_read: bool,
+    /// Why the app's accounts could not be read to plan its creates: each create looks its
+    /// account up at apply instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accounts_unread: Option<String>,
     /// Why the app could not be planned or executed this cycle (unreachable, circuit open).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -294,9 +339,12 @@ impl AppPlan {
             conflicts: Vec::new(),
             held: Vec::new(),
             quarantined: Vec::new(),
+            refused: Vec::new(),
             orphans: Vec::new(),
             vanished: Vec::new(),
             remote_read: false,
+            accounts_read: false,
+            accounts_unread: None,
             error: None,
         }
     }
@@ -308,16 +356,24 @@ impl AppPlan {
         self.conflicts
             .sort_by(|a, b| (&a.key, &a.path).cmp(&(&b.key, &b.path)));
         self.quarantined.sort_by(|a, b| a.key.cmp(&b.key));
+        self.refused
+            .sort_by(|a, b| (&a.key, a.op).cmp(&(&b.key, b.op)));
         self.orphans.sort_by(|a, b| a.user_name.cmp(&b.user_name));
         self.vanished.sort();
         let mut s = Summary {
             conflict: self.conflicts.len(),
             held: self.held.len(),
+            refused: self.refused.len(),
             ..Summary::default()
         };
         for op in &self.operations {
             match op.op {
-                OpKind::Create => s.create += 1,
+                OpKind::Create => match op.adopt.as_ref().map(|a| a.decision) {
+                    None => s.create += 1,
+                    Some(MatchDecision::Link) => s.link += 1,
+                    Some(MatchDecision::Skip) => s.skip += 1,
+                    Some(MatchDecision::Fail) => s.fail += 1,
+                },
                 OpKind::Update | OpKind::Rebase => s.update += 1,
                 OpKind::Deactivate => s.deactivate += 1,
                 OpKind::Reactivate => s.reactivate += 1,

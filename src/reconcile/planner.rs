@@ -10,32 +10,81 @@ use super::diff::union_keys;
 use super::groups::plan_groups;
 use super::input::{AppInput, DesiredPerson, LinkLifecycle, LinkState, RemoteUser};
 use super::person_ops::{create, deprovision, relink_idle, update, Resolved};
-use super::plan::{AppPlan, AppQuarantine, PendingRef};
+use super::plan::{AppPlan, AppQuarantine, MatchDecision, PendingRef};
 use super::target::{target, Target};
 use crate::mapping::Mapped;
 
 /// Plans one app: every person's target, userName collisions set aside, then each
 /// person's operations, the orphaned accounts, the groups, and the plan put in order.
 pub fn plan_app(input: &AppInput<'_>) -> AppPlan {
+    plan_app_with(input, None)
+}
+
+/// The app's accounts read only to plan its creates (not for drift or orphans), and what
+/// `on_unlinked_match` decides for an unstamped account that matches a person.
+#[derive(Debug, Clone, Copy)]
+pub struct Candidates<'a> {
+    /// The accounts, by id.
+    pub accounts: &'a BTreeMap<String, RemoteUser>,
+    /// The decision for a match by userName or email.
+    pub on_match: MatchDecision,
+    /// Whether an unstamped account is the person's by userName (`match_on`).
+    pub by_user_name: bool,
+    /// Whether an unstamped account is the person's by email (`match_on`).
+    pub by_email: bool,
+}
+
+/// [`plan_app`], with the app's accounts read to plan creates: a person whose account
+/// exists is linked (or skipped, or failed) instead of created, and every other create is
+/// marked as checked against the app.
+pub fn plan_app_with(input: &AppInput<'_>, candidates: Option<Candidates<'_>>) -> AppPlan {
     let mut plan = AppPlan::new(&input.policy.name, &input.policy.profile);
     plan.remote_read = input.remote.is_some();
+    plan.accounts_read = input.remote.is_some() || candidates.is_some();
     let targets = targets_of(input);
     let blocked = user_name_collisions(input, &targets, &mut plan);
+    let on_match = candidates.map_or(MatchDecision::Link, |c| c.on_match);
     let app = AppView {
         input,
         targets,
         blocked,
+        on_match,
     };
-    let mut accounts = Accounts::new(input.remote, input.links);
+    let mut accounts = Accounts::new(input.remote, candidates.map(|c| c.accounts), input.links);
+    if let Some(c) = candidates {
+        accounts.match_on(c.by_user_name, c.by_email);
+    }
     for key in union_keys(input.persons, input.links) {
         app.plan_person(&mut plan, &mut accounts, key);
     }
+    drop_refs_to_unmade(&mut plan);
     accounts.orphans(&mut plan, input);
     if input.manages_groups {
         plan_groups(&mut plan, input, &app.targets);
     }
     plan.finish();
     plan
+}
+
+/// References to a person whose create is skipped or failed for a matching account wait:
+/// no account comes of it this cycle.
+fn drop_refs_to_unmade(plan: &mut AppPlan) {
+    let unmade: BTreeSet<String> = plan
+        .operations
+        .iter()
+        .filter(|o| {
+            o.adopt
+                .as_ref()
+                .is_some_and(|a| a.decision != MatchDecision::Link)
+        })
+        .map(|o| o.key.clone())
+        .collect();
+    if unmade.is_empty() {
+        return;
+    }
+    for op in &mut plan.operations {
+        op.pending_refs.retain(|r| !unmade.contains(&r.key));
+    }
 }
 
 /// Where each person should stand in the app today.
@@ -55,6 +104,8 @@ struct AppView<'a, 'i> {
     targets: BTreeMap<&'i str, Target>,
     /// Persons set aside for a userName collision (or an empty userName).
     blocked: BTreeSet<String>,
+    /// What `on_unlinked_match` decides for a matching unstamped account.
+    on_match: MatchDecision,
 }
 
 /// Where one person stands in the app before anything is decided for them.
@@ -146,7 +197,14 @@ impl<'i> AppView<'_, 'i> {
                 if let Some(f) = found {
                     accounts.claim(&f.account().id);
                 }
-                create(plan, input, key, st.person, resolved, active, found, tgt);
+                let how = super::person_ops::CreateHow {
+                    active,
+                    existing: found,
+                    on_match: self.on_match,
+                    checked: accounts.was_read(),
+                    pre_read: input.remote.is_none(),
+                };
+                create(plan, input, key, st.person, resolved, &how, tgt);
             }
             (Target::Active | Target::Inactive(_), None) => {}
             (Target::Active | Target::Inactive(_), Some(l)) => {

@@ -1,6 +1,7 @@
 //! Planner tests: lifecycle cases as examples, and property tests over random HR histories
 //! against an in-memory model of an app.
 
+mod candidates;
 mod guards;
 mod model;
 mod props;

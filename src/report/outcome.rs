@@ -18,6 +18,7 @@ fn outcome_text(report: &CycleReport) -> String {
         .map(|i| format!(" (cycle {i})"))
         .unwrap_or_default();
     let _ = writeln!(out, "hrsync result{id}");
+    let lacking = report.lacking_access();
     for app in &report.plan.apps {
         let o = report.outcomes.iter().find(|o| o.app == app.name);
         write_app_counts(&mut out, app, o);
@@ -25,6 +26,9 @@ fn outcome_text(report: &CycleReport) -> String {
             write_app_problems(&mut out, o);
         }
         write_app_findings(&mut out, app);
+        if let Some(persons) = lacking.get(&app.name) {
+            write_lacking(&mut out, persons);
+        }
     }
     if !report.plan.quarantined.is_empty() {
         let _ = writeln!(
@@ -79,6 +83,21 @@ fn write_app_problems(out: &mut String, o: &AppOutcome) {
     }
 }
 
+/// How many persons still lack the access HR gives them, and why.
+fn write_lacking(out: &mut String, persons: &std::collections::BTreeMap<String, &'static str>) {
+    let mut why: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+    for w in persons.values() {
+        *why.entry(w).or_default() += 1;
+    }
+    let parts: Vec<String> = why.iter().map(|(w, n)| format!("{n} {w}")).collect();
+    let _ = writeln!(
+        out,
+        "  ! {} person(s) still without the access HR gives them: {}",
+        persons.len(),
+        parts.join(", ")
+    );
+}
+
 /// What the plan held, set aside and found in conflict.
 fn write_app_findings(out: &mut String, app: &AppPlan) {
     if let Some(h) = app.held.first() {
@@ -91,6 +110,9 @@ fn write_app_findings(out: &mut String, app: &AppPlan) {
     }
     for q in &app.quarantined {
         let _ = writeln!(out, "  ✗ quarantined {}: {}", q.key, q.reason);
+    }
+    for r in &app.refused {
+        let _ = writeln!(out, "  ✗ cannot {} {}: {}", r.op.as_str(), r.key, r.reason);
     }
     for c in &app.conflicts {
         let _ = writeln!(

@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use super::{short_path, show_value, Renderer};
-use crate::reconcile::{AppPlan, OpKind, Operation, Plan};
+use crate::reconcile::{AppPlan, MatchDecision, OpKind, Operation, Plan};
 
 /// Text renderer.
 pub struct TextRenderer;
@@ -88,6 +88,7 @@ fn plan_text(plan: &Plan) -> String {
 
 fn summary_line(app: &AppPlan) -> String {
     if app.is_empty()
+        && app.refused.is_empty()
         && app.conflicts.is_empty()
         && app.held.is_empty()
         && app.quarantined.is_empty()
@@ -97,11 +98,18 @@ fn summary_line(app: &AppPlan) -> String {
         return "no changes".into();
     }
     let s = &app.summary;
-    let mut parts = vec![
-        format!("{} to create", s.create),
-        format!("{} to update", s.update),
-        format!("{} to deactivate", s.deactivate),
-    ];
+    let mut parts = vec![format!("{} to create", s.create)];
+    if s.link > 0 {
+        parts.push(format!("{} to link", s.link));
+    }
+    if s.skip > 0 {
+        parts.push(format!("{} to skip", s.skip));
+    }
+    if s.fail > 0 {
+        parts.push(format!("{} to fail", s.fail));
+    }
+    parts.push(format!("{} to update", s.update));
+    parts.push(format!("{} to deactivate", s.deactivate));
     if s.reactivate > 0 {
         parts.push(format!("{} to reactivate", s.reactivate));
     }
@@ -127,12 +135,21 @@ fn summary_line(app: &AppPlan) -> String {
     if !app.quarantined.is_empty() {
         parts.push(format!("{} quarantined", app.quarantined.len()));
     }
+    if s.refused > 0 {
+        parts.push(format!("{} refused", s.refused));
+    }
     parts.join(", ")
 }
 
 fn render_app(out: &mut String, app: &AppPlan) {
     let head = format!("app {} (profile {})", app.name, app.profile);
     let _ = writeln!(out, "{head:<28}{}", summary_line(app));
+    if let Some(why) = &app.accounts_unread {
+        let _ = writeln!(
+            out,
+            "  # accounts not read ({why}): each create looks its account up at apply"
+        );
+    }
     for op in &app.operations {
         op_line(out, op, "");
     }
@@ -158,6 +175,16 @@ fn render_app(out: &mut String, app: &AppPlan) {
             "  # {} operation(s) held: {} (run with --allow-mass-deprovision to release)",
             app.held.len(),
             h.reason
+        );
+    }
+    for r in &app.refused {
+        let _ = writeln!(
+            out,
+            "  ✗ cannot {:<5} {:<6} {:<32} {}",
+            r.op.as_str(),
+            r.key,
+            r.user_name.as_deref().unwrap_or("-"),
+            r.reason
         );
     }
     for q in &app.quarantined {
@@ -191,14 +218,29 @@ fn symbol(op: OpKind) -> &'static str {
 }
 
 fn op_line(out: &mut String, op: &Operation, prefix: &str) {
-    let word = match op.op {
+    let (mark, word) = match (op.op, op.adopt.as_ref().map(|a| a.decision)) {
+        // A create that meets an existing account: what apply does with it instead.
+        (OpKind::Create, Some(MatchDecision::Link)) => ("=", "link"),
+        (OpKind::Create, Some(MatchDecision::Skip)) => ("?", "skip"),
+        (OpKind::Create, Some(MatchDecision::Fail)) => ("!", "fail"),
+        (kind, _) => (symbol(kind), op_word(kind)),
+    };
+    op_line_rest(out, op, prefix, mark, word);
+}
+
+/// The word for an operation kind, within the 12-character column.
+fn op_word(kind: OpKind) -> &'static str {
+    match kind {
         OpKind::GroupCreate => "create group",
         // Within the 12-character column, so keys and names stay aligned.
         OpKind::MembershipRemove => "remove from",
         OpKind::MembershipAdd => "add to",
         OpKind::GroupDelete => "delete group",
         other => other.as_str(),
-    };
+    }
+}
+
+fn op_line_rest(out: &mut String, op: &Operation, prefix: &str, mark: &str, word: &str) {
     let what = match op.op {
         OpKind::MembershipAdd | OpKind::MembershipRemove => op.members.join(", "),
         _ => op.user_name.clone().unwrap_or_default(),
@@ -206,11 +248,7 @@ fn op_line(out: &mut String, op: &Operation, prefix: &str) {
     let note = super::note(op).unwrap_or_default();
     let line = format!(
         "  {} {prefix}{:<12} {:<6} {:<32} {}",
-        symbol(op.op),
-        word,
-        op.key,
-        what,
-        note
+        mark, word, op.key, what, note
     );
     let _ = writeln!(out, "{}", line.trim_end());
     for c in &op.changes {
