@@ -23,6 +23,7 @@ mod daemon_notify;
 mod daemon_reload;
 mod daemon_schedules;
 mod daemon_wait;
+mod degrade;
 mod demo;
 mod exit_codes;
 mod guards_groups;

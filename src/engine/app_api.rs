@@ -284,6 +284,48 @@ impl AppApi {
         Ok(out)
     }
 
+    /// Whether the app's accounts can be read with one paged list; an app that lists only
+    /// with a filter is read person by person ([`AppApi::find_remote`]).
+    pub fn can_list(&self) -> bool {
+        !self.client.profile().filter_required
+    }
+
+    /// The accounts of the given persons, for an app that cannot list them all: each linked
+    /// account read by id, each other person looked up per `match_on`. A person whose
+    /// lookup is ambiguous is left out here; their create meets the same answer and fails
+    /// with it.
+    pub async fn find_remote(
+        &self,
+        paths: &[String],
+        linked: &[String],
+        unlinked: &[(String, BTreeMap<String, Value>)],
+    ) -> Result<BTreeMap<String, RemoteUser>, ScimError> {
+        let parsed: Vec<(String, AttrPath)> = paths
+            .iter()
+            .filter_map(|p| AttrPath::parse(p).ok().map(|a| (p.clone(), a)))
+            .collect();
+        let mut found = Vec::new();
+        for id in linked {
+            found.extend(self.client.get_user(id).await?);
+        }
+        for (key, desired) in unlinked {
+            match self.lookup(key, desired).await {
+                Ok(u) => found.extend(u),
+                Err(e @ ScimError::Ambiguous { .. }) => {
+                    tracing::warn!(app = %self.client.app(), person = %key, error = %e, "Lookup is ambiguous; the person's account is left unread.");
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        let mut out = BTreeMap::new();
+        for u in found {
+            if let Some(id) = scim::id(&u).map(str::to_string) {
+                out.insert(id.clone(), remote_user(&id, &u, &parsed));
+            }
+        }
+        Ok(out)
+    }
+
     /// Finds a group by display name: (id, externalId).
     pub async fn find_group(
         &self,
