@@ -5,6 +5,7 @@
 mod util;
 
 mod access_review;
+mod adaptive_concurrency;
 mod admin_endpoint;
 mod admin_handoff;
 mod admin_webhooks;

@@ -82,17 +82,17 @@ impl AppApi {
         });
         let unlimited =
             limit.per_second.is_none() && limit.per_minute.is_none() && limit.per_hour.is_none();
-        let throttle = Arc::new(
-            Throttle::new(
-                app.name.clone(),
-                if unlimited { None } else { Some(&limit) },
-                app.concurrency,
-            )
-            .map_err(|source| ClientError::RateLimit {
-                app: app.name.clone(),
-                source,
-            })?,
-        );
+        let limit = if unlimited { None } else { Some(&limit) };
+        // Without a configured `concurrency` the in-flight limit finds its own level.
+        let throttle = if app.concurrency_adaptive {
+            Throttle::adaptive(app.name.clone(), limit, app.concurrency)
+        } else {
+            Throttle::new(app.name.clone(), limit, app.concurrency)
+        };
+        let throttle = Arc::new(throttle.map_err(|source| ClientError::RateLimit {
+            app: app.name.clone(),
+            source,
+        })?);
         let client = HttpClient::new(http, app.auth.clone())
             .map_err(|source| ClientError::Http {
                 app: app.name.clone(),
