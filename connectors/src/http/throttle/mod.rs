@@ -7,6 +7,7 @@ mod config;
 mod in_flight;
 mod limiter;
 mod signals;
+mod slots;
 #[cfg(test)]
 mod tests;
 
@@ -17,7 +18,6 @@ use std::time::Duration;
 
 use governor::clock::Clock;
 use governor::Quota;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
 use super::{Attempt, Gate};
@@ -28,6 +28,8 @@ use in_flight::InFlight;
 pub use in_flight::ADAPTIVE_START;
 use limiter::{new_limiter, Limiter, StartLog, TokioClock, MAX_LOGGED_COUNT};
 pub use signals::{read_pushback, Pushback};
+pub use slots::Slot;
+use slots::Slots;
 
 /// A snapshot of one app's throttle, for status, metrics and logs.
 #[derive(Debug, Clone, PartialEq)]
@@ -64,9 +66,6 @@ struct State {
     logs: Vec<StartLog>,
     /// The adaptive in-flight limit; None when `concurrency` is fixed.
     window: Option<InFlight>,
-    /// Slots to take out of use as they are released (the window shrank while they were
-    /// held).
-    debt: usize,
     /// Latencies of attempts just finished (and whether the window was busy), waiting for
     /// their answers to be classified.
     finished: VecDeque<(Duration, bool)>,
@@ -79,7 +78,7 @@ struct Inner {
     app: String,
     windows: Vec<(Window, Limiter)>,
     configured_per_sec: Option<f64>,
-    permits: Arc<Semaphore>,
+    slots: Arc<Slots>,
     clock: TokioClock,
     dry: Arc<AtomicBool>,
     tuning: ThrottleTuning,
@@ -112,7 +111,7 @@ impl std::fmt::Debug for Throttle {
 /// Permission for one attempt: holds a concurrency slot until dropped.
 #[derive(Debug)]
 pub struct Admission {
-    permit: Option<OwnedSemaphorePermit>,
+    _slot: Slot,
     inner: Arc<Inner>,
     started: Instant,
 }
@@ -135,12 +134,6 @@ impl Drop for Admission {
             }
         }
         st.in_flight = st.in_flight.saturating_sub(1);
-        if st.debt > 0 {
-            if let Some(p) = self.permit.take() {
-                st.debt -= 1;
-                p.forget();
-            }
-        }
     }
 }
 
@@ -166,11 +159,9 @@ impl Throttle {
         let window = InFlight::new(max);
         {
             let mut st = fixed.inner.lock();
-            // The semaphore holds `max` slots; those above the window's start are taken
-            // out of use until the window grows into them.
-            let unused = max.saturating_sub(window.limit());
-            let forgotten = fixed.inner.permits.forget_permits(unused);
-            st.debt = unused - forgotten;
+            // Built with `max` slots; those above the window's start are out of use until
+            // the window grows into them.
+            fixed.inner.slots.shrink(max.saturating_sub(window.limit()));
             st.window = Some(window);
         }
         Ok(fixed)
@@ -224,7 +215,6 @@ impl Throttle {
             admitted: 0,
             logs,
             window: None,
-            debt: 0,
             finished: VecDeque::new(),
             peak_in_flight: 0,
             fixed: concurrency,
@@ -234,7 +224,7 @@ impl Throttle {
                 app: app.into(),
                 windows,
                 configured_per_sec,
-                permits: Arc::new(Semaphore::new(concurrency.min(Semaphore::MAX_PERMITS))),
+                slots: Arc::new(Slots::new(concurrency)),
                 clock,
                 dry,
                 tuning,
@@ -269,12 +259,19 @@ impl Throttle {
         extend_pause(&mut st, until);
     }
 
+    /// Waits until one more operation (which may take several requests) may be in
+    /// progress: the engine holds one per operation, so as many operations run as the
+    /// in-flight limit allows, and while it is low the others wait before they begin.
+    pub async fn operation_slot(&self) -> Slot {
+        self.inner.slots.operation().await
+    }
+
     /// Waits until one attempt may start: a concurrency slot, then no pause in force, then a
     /// cell from every rate window. The returned admission holds the slot until dropped.
     pub async fn acquire(&self) -> Admission {
         // The slot comes first: a request that took its rate cells and then queued for a slot
         // would start later than the limiter counted it, and several could start together.
-        let permit = Arc::clone(&self.inner.permits).acquire_owned().await.ok();
+        let slot = self.inner.slots.request().await;
         loop {
             let wait = {
                 let mut st = self.inner.lock();
@@ -290,7 +287,7 @@ impl Throttle {
             }
         }
         Admission {
-            permit,
+            _slot: slot,
             inner: Arc::clone(&self.inner),
             started: Instant::now(),
         }
@@ -402,33 +399,28 @@ impl Throttle {
         let Some(w) = st.window.as_mut() else {
             return;
         };
-        let pushed_back = match attempt {
-            Attempt::Status { status, .. } => matches!(status.as_u16(), 429 | 503),
-            Attempt::Transport(_) => true,
+        // Only successes say the app keeps up: a quick refusal (401, 400) says nothing.
+        let (pushed_back, success) = match attempt {
+            Attempt::Status { status, .. } => {
+                (matches!(status.as_u16(), 429 | 503), status.is_success())
+            }
+            Attempt::Transport(_) => (true, false),
         };
         let before = w.limit();
-        let after = match (pushed_back, finished) {
-            (true, _) => w.on_pushback(),
-            (false, Some((latency, busy))) => w.on_answer(latency, busy),
-            (false, None) => None,
+        let after = match (pushed_back, success, finished) {
+            (true, _, _) => w.on_pushback(),
+            (false, true, Some((latency, busy))) => w.on_answer(latency, busy),
+            _ => None,
         };
         let Some(after) = after else {
             return;
         };
         if after > before {
-            self.grow_slots(st, after - before);
+            self.inner.slots.grow(after - before);
         } else {
-            let forgotten = self.inner.permits.forget_permits(before - after);
-            st.debt += before - after - forgotten;
+            self.inner.slots.shrink(before - after);
             tracing::debug!(app = %self.inner.app, in_flight = after, "App pushed back; fewer requests in flight.");
         }
-    }
-
-    /// Puts `n` more slots in use: first by cancelling slots still due to be taken out.
-    fn grow_slots(&self, st: &mut State, n: usize) {
-        let cancelled = n.min(st.debt);
-        st.debt -= cancelled;
-        self.inner.permits.add_permits(n - cancelled);
     }
 
     fn limiter_at(&self, per_sec: f64) -> Limiter {
