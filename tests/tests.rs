@@ -39,6 +39,7 @@ mod plan_cli;
 mod plan_refusals;
 mod plan_truth;
 mod progress;
+mod progress_read;
 mod push_auth;
 mod push_bulk;
 mod push_circuit;

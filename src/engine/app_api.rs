@@ -270,12 +270,21 @@ impl AppApi {
         &self,
         paths: &[String],
     ) -> Result<BTreeMap<String, RemoteUser>, ScimError> {
+        self.list_remote_observed(paths, &|_| {}).await
+    }
+
+    /// [`AppApi::list_remote`], telling `on_page` how many accounts each page held.
+    pub async fn list_remote_observed(
+        &self,
+        paths: &[String],
+        on_page: scim::OnPage<'_>,
+    ) -> Result<BTreeMap<String, RemoteUser>, ScimError> {
         let parsed: Vec<(String, AttrPath)> = paths
             .iter()
             .filter_map(|p| AttrPath::parse(p).ok().map(|a| (p.clone(), a)))
             .collect();
         let mut out = BTreeMap::new();
-        for u in self.client.list_users().await? {
+        for u in self.client.list_users_observed(on_page).await? {
             let Some(id) = scim::id(&u).map(str::to_string) else {
                 continue;
             };

@@ -267,7 +267,7 @@ async fn plan_with_accounts(
     groups: &BTreeMap<String, GroupState>,
     plan: &mut AppPlan,
 ) {
-    let accounts = match api.list_remote(&run.app.attribute_paths).await {
+    let accounts = match list_with_progress(api, &run.app).await {
         Ok(a) => a,
         Err(e) => {
             tracing::warn!(app = %run.app.name, error = %e, "Could not read the app's accounts to plan creates; each create looks its account up.");
@@ -321,7 +321,7 @@ async fn read_app(
         return Ok(None);
     };
     let read = if api.can_list() {
-        api.list_remote(&run.app.attribute_paths).await
+        list_with_progress(api, &run.app).await
     } else {
         let (linked, unlinked) = wanted(run, links, persons);
         api.find_remote(&run.app.attribute_paths, &linked, &unlinked)
@@ -333,6 +333,20 @@ async fn read_app(
         remote.retain(|_, u| concerns_covered(run, u, links, persons));
     }
     Ok(Some(remote))
+}
+
+/// Every account of the app, its progress shown page by page (a bar on a terminal, a log
+/// line now and then elsewhere).
+async fn list_with_progress(
+    api: &AppApi,
+    app: &crate::config::AppSettings,
+) -> Result<BTreeMap<String, RemoteUser>, hrsync_connectors::scim::ScimError> {
+    let progress = crate::progress::ReadProgress::start(&app.name);
+    let read = api
+        .list_remote_observed(&app.attribute_paths, &|n| progress.page(n))
+        .await;
+    progress.finish();
+    read
 }
 
 /// For an app read person by person: the linked account ids, and the covered persons

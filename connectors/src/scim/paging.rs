@@ -94,16 +94,23 @@ fn next_cursor(body: &Value) -> Option<String> {
         .map(str::to_string)
 }
 
+/// Told the number of resources of each page as it arrives (progress of a long read).
+pub type OnPage<'a> = &'a (dyn Fn(usize) + Send + Sync);
+
 /// Resources gathered across pages, each kept once: pages can shift while they are read.
 #[derive(Default)]
-struct Gathered {
+struct Gathered<'a> {
     out: Vec<Value>,
     seen: BTreeSet<String>,
+    on_page: Option<OnPage<'a>>,
 }
 
-impl Gathered {
+impl Gathered<'_> {
     /// Keeps the resources not seen before; returns how many that was.
     fn keep_new(&mut self, page: Vec<Value>) -> usize {
+        if let Some(hook) = self.on_page {
+            hook(page.len());
+        }
         let mut fresh = 0usize;
         for r in page {
             let key = id(&r).map_or_else(|| r.to_string(), str::to_string);
@@ -125,6 +132,17 @@ impl ScimClient {
         endpoint: &str,
         filter: Option<&Filter>,
     ) -> Result<Vec<Value>, ScimError> {
+        self.list_observed(op, endpoint, filter, None).await
+    }
+
+    /// [`ScimClient::list`], telling `on_page` the size of each page as it arrives.
+    pub(crate) async fn list_observed(
+        &self,
+        op: &'static str,
+        endpoint: &str,
+        filter: Option<&Filter>,
+        on_page: Option<OnPage<'_>>,
+    ) -> Result<Vec<Value>, ScimError> {
         let profile = &self.inner.profile;
         if filter.is_none() && profile.filter_required {
             return Err(ScimError::Unsupported {
@@ -137,7 +155,10 @@ impl ScimClient {
         if let Some(f) = filter {
             base.push(("filter", f.to_string()));
         }
-        let mut gathered = Gathered::default();
+        let mut gathered = Gathered {
+            on_page,
+            ..Gathered::default()
+        };
         match profile.pagination {
             Pagination::None => {
                 let page = self.page(op, endpoint, &base).await?.0;
@@ -171,7 +192,7 @@ impl ScimClient {
         endpoint: &str,
         base: Vec<(&str, String)>,
         max_count: usize,
-        gathered: &mut Gathered,
+        gathered: &mut Gathered<'_>,
     ) -> Result<(), ScimError> {
         let count = self.page_size(max_count);
         let mut start = 1usize;
@@ -205,7 +226,7 @@ impl ScimClient {
         endpoint: &str,
         base: Vec<(&str, String)>,
         max_count: usize,
-        gathered: &mut Gathered,
+        gathered: &mut Gathered<'_>,
     ) -> Result<(), ScimError> {
         let count = self.page_size(max_count);
         let mut cursors = BTreeSet::new();
