@@ -184,6 +184,13 @@ async fn an_app_listing_only_with_a_filter_is_relinked_after_a_lost_state() {
     );
     let doc = status_json(&env).await;
     assert_eq!(app_status(&doc, "app")["accounts"]["active"], 4, "{doc:#}");
+    let out = run(&env, &["check"]).await;
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .contains("accounts read person by person: the app lists only with a filter"),
+        "{}",
+        text(&out)
+    );
     // And the next apply has nothing to do.
     px.clear();
     let out = apply(&env).await;
