@@ -302,6 +302,51 @@ async fn against_latency(n: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// (e′) As (e), one request per create (`bulk = false`) at default settings, where the
+/// in-flight limit adapts: next to a client that sends one POST at a time.
+async fn against_latency_one_by_one(n: usize) -> anyhow::Result<()> {
+    let slow = Faults {
+        latency_ms: 25,
+        ..Faults::default()
+    };
+    let sb = sandbox_with(slow.clone()).await?;
+    let inst = Install::new()?;
+    inst.write_hr(n, "Rep")?;
+    inst.write_config(&sb.base_url(), "bulk = false")?;
+    let (took, failed) = apply(&inst.config()).await?;
+    let requests = sb.stats().total;
+    let hrsync_rate = n as f64 / took.as_secs_f64();
+    sb.shutdown().await;
+
+    let sb = sandbox_with(slow).await?;
+    let client = reqwest::Client::new();
+    let start = Instant::now();
+    for i in 1..=n {
+        let body = serde_json::json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "userName": format!("p{i:06}@corp.example"),
+            "externalId": format!("E{i:06}"),
+        });
+        client
+            .post(format!("{}/Users", sb.base_url()))
+            .bearer_auth(TOKEN)
+            .json(&body)
+            .send()
+            .await
+            .context("sequential POST")?;
+    }
+    let naive_rate = n as f64 / start.elapsed().as_secs_f64();
+    sb.shutdown().await;
+    println!(
+        "(e') {n} creates one by one (bulk = false), 25 ms per request: hrsync defaults \
+         {hrsync_rate:.1}/s ({:.2} s, {requests} requests, failed {failed}), sequential POSTs \
+         {naive_rate:.1}/s → {:.2}×",
+        took.as_secs_f64(),
+        hrsync_rate / naive_rate
+    );
+    Ok(())
+}
+
 /// (f) The whole initial sync against an app limited to 50 requests/s.
 async fn against_rate_limit(n: usize) -> anyhow::Result<()> {
     for (label, extra, goal) in [
@@ -364,6 +409,7 @@ async fn initial(quick: bool) -> anyhow::Result<()> {
     let scale = if quick { 10 } else { 1 };
     initial_requests(5000 / scale).await?;
     against_latency(1000 / scale).await?;
+    against_latency_one_by_one(1000 / scale).await?;
     against_rate_limit(500).await?;
     adoption(1000 / scale).await?;
     Ok(())

@@ -5,6 +5,7 @@
 mod util;
 
 mod access_review;
+mod adaptive_concurrency;
 mod admin_endpoint;
 mod admin_handoff;
 mod admin_webhooks;
@@ -23,6 +24,7 @@ mod daemon_notify;
 mod daemon_reload;
 mod daemon_schedules;
 mod daemon_wait;
+mod degrade;
 mod demo;
 mod exit_codes;
 mod guards_groups;
@@ -37,6 +39,7 @@ mod plan_cli;
 mod plan_refusals;
 mod plan_truth;
 mod progress;
+mod progress_read;
 mod push_auth;
 mod push_bulk;
 mod push_circuit;

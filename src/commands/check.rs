@@ -30,8 +30,13 @@ pub async fn run(settings: &Settings) -> CommandResult {
     for cfg in &settings.sources {
         rows.push(check_source(cfg, settings.guards.min_source_records).await);
     }
+    let store = open_state(&settings.state_path).await;
     for app in &settings.apps {
-        rows.push(check_app(app).await);
+        let refused = match &store {
+            Some(s) => crate::engine::capabilities::refused_params(s, &app.name).await,
+            None => Vec::new(),
+        };
+        rows.push(check_app(app, &refused).await);
     }
     print_table(&rows);
     print_learned(&rows);
@@ -187,18 +192,33 @@ fn non_empty(v: &Value) -> bool {
     }
 }
 
-/// Reaches the app and reads what it says it can do.
-async fn check_app(app: &AppSettings) -> Row {
+/// The state, read-only, when there is one: what earlier runs learned about the apps.
+async fn open_state(path: &Path) -> Option<hrsync_state::Store> {
+    if !path.exists() {
+        return None;
+    }
+    hrsync_state::Store::open_read_only(path).await.ok()
+}
+
+/// Reaches the app and reads what it says it can do; `refused` are the list parameters
+/// earlier runs learned it refuses, so the probe does not send them either.
+async fn check_app(app: &AppSettings, refused: &[String]) -> Row {
     let outcome = match AppApi::new(app) {
         Err(e) => Err(e.to_string()),
-        Ok(api) => api.probe().await.map_err(|e| e.to_string()),
+        Ok(api) => {
+            api.client().set_refused_params(refused);
+            match api.probe().await {
+                Ok(probe) => Ok((probe, api.client().refused_params(), api.can_list())),
+                Err(e) => Err(e.to_string()),
+            }
+        }
     };
     let (ok, detail, learned) = match outcome {
-        Ok(probe) => (
-            true,
-            format!("profile {}, {probe}", app.profile),
-            capabilities(probe.capabilities(), &app.scim_profile),
-        ),
+        Ok((probe, refused, can_list)) => {
+            let mut learned = capabilities(probe.capabilities(), &app.scim_profile);
+            learned.extend(reading(&refused, can_list));
+            (true, format!("profile {}, {probe}", app.profile), learned)
+        }
         Err(detail) => (false, detail, Vec::new()),
     };
     Row {
@@ -268,6 +288,22 @@ fn capabilities(c: &Capabilities, p: &Profile) -> Vec<String> {
     rows.iter()
         .map(|(name, found, assumed)| format!("{name:<13}  {found:<w$}  {assumed}"))
         .collect()
+}
+
+/// How hrsync reads the app's accounts: the list parameters it leaves out because the app
+/// refused them, and whether the app is read person by person (it lists only with a filter).
+fn reading(refused: &[String], can_list: bool) -> Vec<String> {
+    let mut out = Vec::new();
+    if !refused.is_empty() {
+        out.push(format!(
+            "list parameters the app refused, left out: {}",
+            refused.join(", ")
+        ));
+    }
+    if !can_list {
+        out.push("accounts read person by person: the app lists only with a filter".to_string());
+    }
+    out
 }
 
 /// Each row's findings under a heading naming it.

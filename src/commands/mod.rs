@@ -30,7 +30,11 @@ pub async fn dispatch(cli: Cli) -> CommandResult {
             crate::engine::check_template_fields(&settings).await?;
             check::run(&settings).await
         }
-        Command::Plan(args) => plan::run(&load(&cli.config)?, args).await,
+        Command::Plan(args) => {
+            // Only reads of apps' accounts show progress in a plan.
+            show_progress(cli.quiet, cli.log_format);
+            plan::run(&load(&cli.config)?, args).await
+        }
         Command::Apply(args) => {
             show_progress(cli.quiet, cli.log_format);
             apply::run(&load(&cli.config)?, args).await

@@ -60,6 +60,11 @@ pub async fn collect(
         .recent_summaries(Some(CycleKind::Resync), SUMMARY_LOOKBACK)
         .await?;
     let any = store.recent_summaries(None, SUMMARY_LOOKBACK).await?;
+    let mut refused = std::collections::BTreeMap::new();
+    for a in &settings.apps {
+        let params = crate::engine::capabilities::refused_params(store, &a.name).await;
+        refused.insert(a.name.clone(), params);
+    }
     let apps: Vec<Value> = settings
         .apps
         .iter()
@@ -92,6 +97,7 @@ pub async fn collect(
                 "quarantined_persons": set_aside,
                 "conflicts_found_by": found_by,
                 "conflicts": conflicts,
+                "refused_list_params": refused.get(&a.name).cloned().unwrap_or_default(),
             })
         })
         .collect();
@@ -202,6 +208,17 @@ fn write_app_health(out: &mut String, a: &Value) {
     );
     if let Some(e) = a["health"]["last_error"].as_str() {
         let _ = writeln!(out, "  last error: {e}");
+    }
+    let refused: Vec<&str> = a["refused_list_params"]
+        .as_array()
+        .map(|p| p.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    if !refused.is_empty() {
+        let _ = writeln!(
+            out,
+            "  list parameters the app refused, left out: {}",
+            refused.join(", ")
+        );
     }
 }
 

@@ -18,6 +18,9 @@ use super::{ConfigError, Located};
 use crate::mapping;
 use crate::reconcile::{AppPolicy, ConflictRule, ConflictRules};
 
+/// The most requests in flight an app without a configured `concurrency` grows to.
+pub const ADAPTIVE_CONCURRENCY_CAP: usize = 32;
+
 /// How existing accounts are found before a create.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MatchAttr {
@@ -77,8 +80,10 @@ pub struct AppSettings {
     pub http: HttpSettings,
     /// Configured rate limit (None: the profile's).
     pub rate_limit: Option<RateLimit>,
-    /// Requests in flight.
+    /// Requests in flight at most: the configured `concurrency`, or the adaptive limit's cap.
     pub concurrency: usize,
+    /// True when `concurrency` was not configured: the in-flight limit adapts up to the cap.
+    pub concurrency_adaptive: bool,
     /// Use Bulk when advertised.
     pub bulk: bool,
     /// Lookup order before a create.
@@ -178,7 +183,8 @@ pub(super) fn validate_app(
         auth,
         http,
         rate_limit: a.rate_limit,
-        concurrency: a.concurrency,
+        concurrency: a.concurrency.unwrap_or(ADAPTIVE_CONCURRENCY_CAP),
+        concurrency_adaptive: a.concurrency.is_none(),
         bulk: a.bulk,
         match_on: a.match_on.iter().copied().map(MatchAttr::from).collect(),
         on_unlinked_match: a.on_unlinked_match.into(),
@@ -218,7 +224,7 @@ fn check_limits(at: &AppAt<'_>, a: &RawApp) -> Result<(), ConfigError> {
         if let Some(rl) = &a.rate_limit {
             ranges::rate_limit(rl)?;
         }
-        check("concurrency", a.concurrency, ranges::CONCURRENCY)?;
+        check_opt("concurrency", a.concurrency, ranges::CONCURRENCY)?;
         check("timeout_secs", a.timeout_secs, ranges::TIMEOUT_SECS)?;
         check(
             "pre_provision_days",

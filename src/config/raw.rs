@@ -254,9 +254,10 @@ pub struct RawApp {
     /// Request rate limit (default: the profile's); each count and the burst 1 to 1,000,000.
     #[serde(default)]
     pub rate_limit: Option<RateLimit>,
-    /// Requests in flight at once (1 to 256).
-    #[serde(default = "default_concurrency")]
-    pub concurrency: usize,
+    /// Requests in flight at once (1 to 256), a hard cap; unset, the limit adapts to the
+    /// app (from 4 up to 32: grows while latency stays flat, halves on 429/503).
+    #[serde(default)]
+    pub concurrency: Option<usize>,
     /// Use SCIM Bulk when the app advertises it.
     #[serde(default = "default_true")]
     pub bulk: bool,
@@ -308,9 +309,6 @@ fn default_profile() -> String {
 }
 fn default_timeout_secs() -> u64 {
     30
-}
-fn default_concurrency() -> usize {
-    4
 }
 fn default_true() -> bool {
     true

@@ -73,6 +73,10 @@ fn example_config_loads_with_its_secrets() {
     assert_eq!(slack.profile, "slack");
     assert_eq!(slack.policy.delete_after_days, Some(30));
     assert!(slack.manages_groups);
+    assert!(
+        slack.concurrency_adaptive,
+        "the example leaves concurrency to adapt"
+    );
     assert!(s.schedule.is_some());
     assert!(
         !format!("{:?}", slack.auth).contains("slack-scim-token-example"),
@@ -90,8 +94,15 @@ fn minimal_config_uses_defaults() {
     assert_eq!(s.absence_grace_cycles, 3);
     assert_eq!(s.guards.min_source_records, 1);
     let a = &s.apps[0];
-    assert_eq!(a.concurrency, 4);
+    // No `concurrency`: the in-flight limit adapts, up to its cap.
+    assert!(a.concurrency_adaptive);
+    assert_eq!(a.concurrency, super::app::ADAPTIVE_CONCURRENCY_CAP);
     assert_eq!(a.policy.delete_after_days, None);
+    // A configured `concurrency` is a hard cap, never adapted.
+    let s = parse_str(&MINIMAL.replace("name = \"app\"", "name = \"app\"\nconcurrency = 8"))
+        .expect("valid");
+    assert!(!s.apps[0].concurrency_adaptive);
+    assert_eq!(s.apps[0].concurrency, 8);
 }
 
 #[test]

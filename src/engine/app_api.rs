@@ -82,17 +82,17 @@ impl AppApi {
         });
         let unlimited =
             limit.per_second.is_none() && limit.per_minute.is_none() && limit.per_hour.is_none();
-        let throttle = Arc::new(
-            Throttle::new(
-                app.name.clone(),
-                if unlimited { None } else { Some(&limit) },
-                app.concurrency,
-            )
-            .map_err(|source| ClientError::RateLimit {
-                app: app.name.clone(),
-                source,
-            })?,
-        );
+        let limit = if unlimited { None } else { Some(&limit) };
+        // Without a configured `concurrency` the in-flight limit finds its own level.
+        let throttle = if app.concurrency_adaptive {
+            Throttle::adaptive(app.name.clone(), limit, app.concurrency)
+        } else {
+            Throttle::new(app.name.clone(), limit, app.concurrency)
+        };
+        let throttle = Arc::new(throttle.map_err(|source| ClientError::RateLimit {
+            app: app.name.clone(),
+            source,
+        })?);
         let client = HttpClient::new(http, app.auth.clone())
             .map_err(|source| ClientError::Http {
                 app: app.name.clone(),
@@ -270,16 +270,67 @@ impl AppApi {
         &self,
         paths: &[String],
     ) -> Result<BTreeMap<String, RemoteUser>, ScimError> {
+        self.list_remote_observed(paths, &|_| {}).await
+    }
+
+    /// [`AppApi::list_remote`], telling `on_page` how many accounts each page held.
+    pub async fn list_remote_observed(
+        &self,
+        paths: &[String],
+        on_page: scim::OnPage<'_>,
+    ) -> Result<BTreeMap<String, RemoteUser>, ScimError> {
         let parsed: Vec<(String, AttrPath)> = paths
             .iter()
             .filter_map(|p| AttrPath::parse(p).ok().map(|a| (p.clone(), a)))
             .collect();
         let mut out = BTreeMap::new();
-        for u in self.client.list_users().await? {
+        for u in self.client.list_users_observed(on_page).await? {
             let Some(id) = scim::id(&u).map(str::to_string) else {
                 continue;
             };
             out.insert(id.clone(), remote_user(&id, &u, &parsed));
+        }
+        Ok(out)
+    }
+
+    /// Whether the app's accounts can be read with one paged list; an app that lists only
+    /// with a filter is read person by person ([`AppApi::find_remote`]).
+    pub fn can_list(&self) -> bool {
+        !self.client.profile().filter_required
+    }
+
+    /// The accounts of the given persons, for an app that cannot list them all: each linked
+    /// account read by id, each other person looked up per `match_on`. A person whose
+    /// lookup is ambiguous is left out here; their create meets the same answer and fails
+    /// with it.
+    pub async fn find_remote(
+        &self,
+        paths: &[String],
+        linked: &[String],
+        unlinked: &[(String, BTreeMap<String, Value>)],
+    ) -> Result<BTreeMap<String, RemoteUser>, ScimError> {
+        let parsed: Vec<(String, AttrPath)> = paths
+            .iter()
+            .filter_map(|p| AttrPath::parse(p).ok().map(|a| (p.clone(), a)))
+            .collect();
+        let mut found = Vec::new();
+        for id in linked {
+            found.extend(self.client.get_user(id).await?);
+        }
+        for (key, desired) in unlinked {
+            match self.lookup(key, desired).await {
+                Ok(u) => found.extend(u),
+                Err(e @ ScimError::Ambiguous { .. }) => {
+                    tracing::warn!(app = %self.client.app(), person = %key, error = %e, "Lookup is ambiguous; the person's account is left unread.");
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        let mut out = BTreeMap::new();
+        for u in found {
+            if let Some(id) = scim::id(&u).map(str::to_string) {
+                out.insert(id.clone(), remote_user(&id, &u, &parsed));
+            }
         }
         Ok(out)
     }

@@ -267,7 +267,7 @@ async fn plan_with_accounts(
     groups: &BTreeMap<String, GroupState>,
     plan: &mut AppPlan,
 ) {
-    let accounts = match api.list_remote(&run.app.attribute_paths).await {
+    let accounts = match list_with_progress(api, &run.app).await {
         Ok(a) => a,
         Err(e) => {
             tracing::warn!(app = %run.app.name, error = %e, "Could not read the app's accounts to plan creates; each create looks its account up.");
@@ -320,15 +320,64 @@ async fn read_app(
     let Some(api) = api.filter(|_| run.mode.reads_apps()) else {
         return Ok(None);
     };
-    let mut remote = api
-        .list_remote(&run.app.attribute_paths)
-        .await
-        .map_err(|e| format!("could not read the app's accounts: {e}"))?;
+    let read = if api.can_list() {
+        list_with_progress(api, &run.app).await
+    } else {
+        let (linked, unlinked) = wanted(run, links, persons);
+        api.find_remote(&run.app.attribute_paths, &linked, &unlinked)
+            .await
+    };
+    let mut remote = read.map_err(|e| format!("could not read the app's accounts: {e}"))?;
     if !run.users.is_empty() {
         // A surgical resync sees only the persons it was asked about.
         remote.retain(|_, u| concerns_covered(run, u, links, persons));
     }
     Ok(Some(remote))
+}
+
+/// Every account of the app, its progress shown page by page (a bar on a terminal, a log
+/// line now and then elsewhere).
+async fn list_with_progress(
+    api: &AppApi,
+    app: &crate::config::AppSettings,
+) -> Result<BTreeMap<String, RemoteUser>, hrsync_connectors::scim::ScimError> {
+    let progress = crate::progress::ReadProgress::start(&app.name);
+    let read = api
+        .list_remote_observed(&app.attribute_paths, &|n| progress.page(n))
+        .await;
+    progress.finish();
+    read
+}
+
+/// For an app read person by person: the linked account ids, and the covered persons
+/// without a link with their desired plain values (what a lookup matches on).
+type Wanted = (
+    Vec<String>,
+    Vec<(String, BTreeMap<String, serde_json::Value>)>,
+);
+
+fn wanted(
+    run: &AppRun,
+    links: &BTreeMap<String, LinkState>,
+    persons: &BTreeMap<String, DesiredPerson>,
+) -> Wanted {
+    let linked = links.values().map(|l| l.remote_id.clone()).collect();
+    let unlinked = persons
+        .iter()
+        .filter(|(k, _)| run.covers(k) && !links.contains_key(*k))
+        .map(|(k, p)| {
+            let plain = p
+                .attrs
+                .iter()
+                .filter_map(|(path, m)| match m {
+                    Mapped::Value(v) => Some((path.clone(), v.clone())),
+                    Mapped::PersonRef(_) => None,
+                })
+                .collect();
+            (k.clone(), plain)
+        })
+        .collect();
+    (linked, unlinked)
 }
 
 /// True when an account belongs to a covered person: by externalId, link or userName.

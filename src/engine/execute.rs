@@ -205,6 +205,9 @@ async fn run_one_by_one(
         let Ok(permit) = sem.clone().acquire_owned().await else {
             break;
         };
+        // As many operations in progress as the app's in-flight limit allows (it adapts when
+        // `concurrency` is not configured); the rest wait here, before the circuit check.
+        let slot = ctx.api.throttle().operation_slot().await;
         // The wait for a slot may have outlasted a stop signal: start nothing new then.
         if ctx.stopping() {
             drop(permit);
@@ -219,7 +222,7 @@ async fn run_one_by_one(
                 let answer = run_one(&ctx, &op).await;
                 let result = settle(&ctx, &op, answer).await;
                 ctx.progress.settled(failed(&result));
-                drop(permit);
+                drop((slot, permit));
                 (op, result)
             }
             .instrument(span),

@@ -11,7 +11,7 @@ pub mod app_api;
 mod app_apply;
 mod app_plan;
 mod bulk;
-mod capabilities;
+pub mod capabilities;
 pub mod circuit;
 mod context;
 mod cycle;

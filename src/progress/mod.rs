@@ -1,5 +1,6 @@
-//! How far each app's operations have got while a cycle executes: on a terminal one bar per
-//! app (done/total, rate, ETA, failures); elsewhere (journald, CI, pipes) a plain log line
+//! How far each app's operations have got while a cycle executes (and, in `read`, how far
+//! the reading of its accounts): on a terminal one bar per app (done/total, rate, ETA,
+//! failures); elsewhere (journald, CI, pipes) a plain log line
 //! per app at most once a period, so a long initial sync is never silent and never writes
 //! escape codes where nobody reads them.
 
@@ -8,6 +9,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
+
+mod read;
+pub use read::ReadProgress;
 
 /// Environment variable overriding the period of the progress log lines, in milliseconds.
 /// Meant for tests, which cannot wait ten seconds for a line.

@@ -44,6 +44,8 @@ pub(crate) struct Inner {
     put_only: AtomicBool,
     pub(crate) removal_form: Mutex<Option<RemovalForm>>,
     pub(crate) unfilterable: Mutex<BTreeSet<String>>,
+    /// List parameters (`count`, `attributes`…) the app refused; lists go without them.
+    pub(crate) refused_params: Mutex<BTreeSet<String>>,
     locks: Mutex<BTreeMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// Set once discovery has been tried before the first update.
     patch_learned: tokio::sync::OnceCell<()>,
@@ -90,6 +92,7 @@ impl ScimClient {
                 put_only: AtomicBool::new(false),
                 removal_form: Mutex::new(None),
                 unfilterable: Mutex::new(BTreeSet::new()),
+                refused_params: Mutex::new(BTreeSet::new()),
                 locks: Mutex::new(BTreeMap::new()),
                 patch_learned: tokio::sync::OnceCell::new(),
             }),
@@ -140,6 +143,17 @@ impl ScimClient {
     /// need not read `ServiceProviderConfig` again.
     pub fn set_capabilities(&self, caps: Capabilities) {
         *self.inner.caps.write().unwrap_or_else(|e| e.into_inner()) = Some(caps);
+    }
+
+    /// List parameters the app refused (learned at run time or handed over from the state),
+    /// which lists and lookups no longer send.
+    pub fn refused_params(&self) -> Vec<String> {
+        lock(&self.inner.refused_params).iter().cloned().collect()
+    }
+
+    /// Hands over list parameters the app is known to refuse (from an earlier run).
+    pub fn set_refused_params(&self, params: &[String]) {
+        lock(&self.inner.refused_params).extend(params.iter().cloned());
     }
 
     /// Before the first update of a run, reads the app's `ServiceProviderConfig` when the
@@ -202,13 +216,10 @@ impl ScimClient {
     #[tracing::instrument(name = "scim", skip_all, fields(app = %self.inner.app, op = "check_access"))]
     pub async fn check_access(&self) -> Result<(), ScimError> {
         const OP: &str = "check_access";
-        let mut url = self.endpoint(&["Users"])?;
         let filter = Filter::eq("userName", "hrsync-access-check.invalid")
             .map_err(|e| self.invalid(OP, e.to_string()))?;
-        url.query_pairs_mut()
-            .append_pair("filter", &filter.to_string())
-            .append_pair("count", "1");
-        let resp = self.send(OP, Method::GET, url, None, Replay::Safe).await?;
+        let query = [("filter", filter.to_string()), ("count", "1".to_string())];
+        let resp = self.get_list(OP, "Users", &query).await?;
         if resp.status.is_success() || resp.status.as_u16() == 400 {
             return Ok(());
         }

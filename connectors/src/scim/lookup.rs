@@ -237,4 +237,15 @@ impl ScimClient {
     pub async fn list_users(&self) -> Result<Vec<Value>, ScimError> {
         self.list("list_users", "Users", None).await
     }
+
+    /// [`ScimClient::list_users`], telling `on_page` how many users each page held as it
+    /// arrives.
+    #[tracing::instrument(name = "scim", skip_all, fields(app = %self.inner.app, op = "list_users"))]
+    pub async fn list_users_observed(
+        &self,
+        on_page: super::paging::OnPage<'_>,
+    ) -> Result<Vec<Value>, ScimError> {
+        self.list_observed("list_users", "Users", None, Some(on_page))
+            .await
+    }
 }

@@ -32,6 +32,7 @@ pub use discovery::{parse_capabilities, BulkCaps, Capabilities, FilterCaps};
 pub use error::{parse_error_body, ErrorBody, ScimError};
 pub use filter::Filter;
 pub use lookup::MatchOn;
+pub use paging::OnPage;
 pub use patch::{
     member_add_batches, member_remove_batches, members_value, ops_from_changes, patch_body,
     PatchKind, PatchOp, RemovalForm,

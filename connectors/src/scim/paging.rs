@@ -10,13 +10,13 @@ use reqwest::Method;
 use serde_json::Value;
 use url::Url;
 
-use super::client::ScimClient;
+use super::client::{lock, ScimClient};
 use super::error::ScimError;
 use super::filter::Filter;
 use super::profiles::Pagination;
 use super::resource::id;
 use super::value::get_ci;
-use crate::http::Replay;
+use crate::http::{Replay, Response};
 
 /// Everything but the RFC 3986 unreserved characters is encoded, spaces as `%20` (not
 /// `+`, which some servers read literally).
@@ -25,6 +25,28 @@ const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'.')
     .remove(b'_')
     .remove(b'~');
+
+/// Optional list parameters (RFC 7644 §3.4.2) some servers refuse, with an error rather
+/// than by ignoring them. A list refused while carrying some is asked once more without
+/// them; when that answer is a success, the client leaves them out from then on.
+const DROPPABLE: &[&str] = &[
+    "count",
+    "attributes",
+    "excludedAttributes",
+    "sortBy",
+    "sortOrder",
+];
+
+/// True for answers that may be a refusal of a parameter: a client error other than
+/// authentication, absence or throttling, or a plain 500/501 (some servers crash on an
+/// unexpected parameter). 502-504 and 503 are the transport's to retry.
+fn may_refuse_params(status: u16) -> bool {
+    match status {
+        401 | 403 | 404 | 408 | 409 | 429 => false,
+        400..=501 => true,
+        _ => false,
+    }
+}
 
 /// Upper bound on pages read in one listing, against servers that never stop.
 const MAX_PAGES: usize = 100_000;
@@ -72,16 +94,23 @@ fn next_cursor(body: &Value) -> Option<String> {
         .map(str::to_string)
 }
 
+/// Told the number of resources of each page as it arrives (progress of a long read).
+pub type OnPage<'a> = &'a (dyn Fn(usize) + Send + Sync);
+
 /// Resources gathered across pages, each kept once: pages can shift while they are read.
 #[derive(Default)]
-struct Gathered {
+struct Gathered<'a> {
     out: Vec<Value>,
     seen: BTreeSet<String>,
+    on_page: Option<OnPage<'a>>,
 }
 
-impl Gathered {
+impl Gathered<'_> {
     /// Keeps the resources not seen before; returns how many that was.
     fn keep_new(&mut self, page: Vec<Value>) -> usize {
+        if let Some(hook) = self.on_page {
+            hook(page.len());
+        }
         let mut fresh = 0usize;
         for r in page {
             let key = id(&r).map_or_else(|| r.to_string(), str::to_string);
@@ -103,6 +132,17 @@ impl ScimClient {
         endpoint: &str,
         filter: Option<&Filter>,
     ) -> Result<Vec<Value>, ScimError> {
+        self.list_observed(op, endpoint, filter, None).await
+    }
+
+    /// [`ScimClient::list`], telling `on_page` the size of each page as it arrives.
+    pub(crate) async fn list_observed(
+        &self,
+        op: &'static str,
+        endpoint: &str,
+        filter: Option<&Filter>,
+        on_page: Option<OnPage<'_>>,
+    ) -> Result<Vec<Value>, ScimError> {
         let profile = &self.inner.profile;
         if filter.is_none() && profile.filter_required {
             return Err(ScimError::Unsupported {
@@ -115,7 +155,10 @@ impl ScimClient {
         if let Some(f) = filter {
             base.push(("filter", f.to_string()));
         }
-        let mut gathered = Gathered::default();
+        let mut gathered = Gathered {
+            on_page,
+            ..Gathered::default()
+        };
         match profile.pagination {
             Pagination::None => {
                 let page = self.page(op, endpoint, &base).await?.0;
@@ -149,7 +192,7 @@ impl ScimClient {
         endpoint: &str,
         base: Vec<(&str, String)>,
         max_count: usize,
-        gathered: &mut Gathered,
+        gathered: &mut Gathered<'_>,
     ) -> Result<(), ScimError> {
         let count = self.page_size(max_count);
         let mut start = 1usize;
@@ -183,7 +226,7 @@ impl ScimClient {
         endpoint: &str,
         base: Vec<(&str, String)>,
         max_count: usize,
-        gathered: &mut Gathered,
+        gathered: &mut Gathered<'_>,
     ) -> Result<(), ScimError> {
         let count = self.page_size(max_count);
         let mut cursors = BTreeSet::new();
@@ -205,6 +248,59 @@ impl ScimClient {
         Ok(())
     }
 
+    /// `GET endpoint?query`, leaving out the parameters the app refused before. When the app
+    /// refuses the request and it carried optional parameters, it is asked once more
+    /// without them; if that works, they are remembered as refused. Returns the answer
+    /// that worked, or the first one.
+    pub(crate) async fn get_list(
+        &self,
+        op: &'static str,
+        endpoint: &str,
+        query: &[(&str, String)],
+    ) -> Result<Response, ScimError> {
+        let refused = lock(&self.inner.refused_params).clone();
+        let query: Vec<(&str, String)> = query
+            .iter()
+            .filter(|(k, _)| !refused.contains(*k))
+            .cloned()
+            .collect();
+        let resp = self.get_query(op, endpoint, &query).await?;
+        let optional: Vec<&str> = query
+            .iter()
+            .map(|(k, _)| *k)
+            .filter(|k| DROPPABLE.contains(k))
+            .collect();
+        if resp.status.is_success()
+            || optional.is_empty()
+            || !may_refuse_params(resp.status.as_u16())
+        {
+            return Ok(resp);
+        }
+        let lean: Vec<(&str, String)> = query
+            .iter()
+            .filter(|(k, _)| !DROPPABLE.contains(k))
+            .cloned()
+            .collect();
+        let retry = self.get_query(op, endpoint, &lean).await?;
+        if !retry.status.is_success() {
+            return Ok(resp);
+        }
+        tracing::warn!(app = %self.inner.app, endpoint, status = resp.status.as_u16(), params = ?optional, "App refused a list carrying optional parameters and answered without them; they are left out from now on.");
+        lock(&self.inner.refused_params).extend(optional.iter().map(|k| k.to_string()));
+        Ok(retry)
+    }
+
+    async fn get_query(
+        &self,
+        op: &'static str,
+        endpoint: &str,
+        query: &[(&str, String)],
+    ) -> Result<Response, ScimError> {
+        let mut url = self.endpoint(&[endpoint])?;
+        set_query(&mut url, query);
+        self.send(op, Method::GET, url, None, Replay::Safe).await
+    }
+
     /// One page of an endpoint: its resources and the whole body (for totals and cursors).
     async fn page(
         &self,
@@ -212,9 +308,7 @@ impl ScimClient {
         endpoint: &str,
         query: &[(&str, String)],
     ) -> Result<(Vec<Value>, Value), ScimError> {
-        let mut url = self.endpoint(&[endpoint])?;
-        set_query(&mut url, query);
-        let resp = self.send(op, Method::GET, url, None, Replay::Safe).await?;
+        let resp = self.get_list(op, endpoint, query).await?;
         if !resp.status.is_success() {
             return Err(self.error_from(op, endpoint, &resp));
         }

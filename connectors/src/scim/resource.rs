@@ -195,8 +195,7 @@ pub fn extract(resource: &Value, path: &AttrPath) -> Option<Value> {
 }
 
 /// Builds the full SCIM User from hrsync's flat `path → value` map: nested objects,
-/// multi-valued entries carrying their `type`, `primary: true` on the work (or first)
-/// email, `active` as a boolean, the manager as `{"value": id}`, and `schemas` listing the
+/// multi-valued entries carrying their `type`, `active` as a boolean, the manager as `{"value": id}`, and `schemas` listing the
 /// core schema and every extension used. Null values are left out.
 pub fn build_user(attrs: &BTreeMap<String, Value>) -> Result<Value, PathError> {
     let mut schemas = vec![Value::String(USER_SCHEMA.to_string())];
@@ -219,7 +218,8 @@ pub fn build_user(attrs: &BTreeMap<String, Value>) -> Result<Value, PathError> {
             reason,
         })?;
     }
-    mark_primary_email(&mut body);
+    // No `primary` of hrsync's own: some apps refuse sub-attributes the mapping did not
+    // produce. Apps that need one get it from their profile (`adapt_user`).
     let mut out = Map::new();
     out.insert("schemas".into(), Value::Array(schemas));
     out.extend(body);

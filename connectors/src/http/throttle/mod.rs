@@ -1,131 +1,35 @@
-//! Per-app throttling: a governor rate limiter per configured window, a concurrency bound,
-//! and adaptive back-pressure (pauses on `Retry-After` and exhausted quotas, AIMD of the
-//! effective rate). One [`Throttle`] per app, consulted before every attempt, retries included.
+//! Per-app throttling: a governor rate limiter per configured window, a concurrency bound
+//! (fixed, or adaptive when the app's `concurrency` is not configured), and adaptive
+//! back-pressure (pauses on `Retry-After` and exhausted quotas, AIMD of the effective rate). One [`Throttle`] per app, consulted before every attempt, retries included.
 
 mod aimd;
 mod config;
+mod in_flight;
+mod limiter;
 mod signals;
+mod slots;
 #[cfg(test)]
 mod tests;
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use governor::clock::Clock;
-use governor::middleware::NoOpMiddleware;
-use governor::nanos::Nanos;
-use governor::state::{NotKeyed, StateStore};
-use governor::{Quota, RateLimiter};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use governor::Quota;
 use tokio::time::Instant;
 
 use super::{Attempt, Gate};
 use aimd::{Aimd, RateChange, RateMeter};
 use config::Window;
 pub use config::{RateLimit, RateLimitError, ThrottleTuning};
+use in_flight::InFlight;
+pub use in_flight::ADAPTIVE_START;
+use limiter::{new_limiter, Limiter, StartLog, TokioClock, MAX_LOGGED_COUNT};
 pub use signals::{read_pushback, Pushback};
-
-/// Governor's view of tokio time, so `tokio::time::pause()` drives the limiter in tests.
-#[derive(Debug, Clone)]
-struct TokioClock {
-    origin: Instant,
-}
-
-impl Clock for TokioClock {
-    type Instant = Duration;
-
-    fn now(&self) -> Duration {
-        Instant::now().saturating_duration_since(self.origin)
-    }
-}
-
-/// Governor state of one limiter that can be asked without spending a cell: while the
-/// shared `dry` flag is set, decisions are computed but not stored. An attempt must pass
-/// every window at once; asking first and taking after keeps a cell from being spent in one
-/// window while another makes the attempt wait (which would let starts bunch up later).
-///
-/// It also forgives a start that comes a little after its cell — a timer that woke a
-/// millisecond late — by keeping the schedule instead of restarting it from the late start:
-/// otherwise every late wake-up would be lost for good and an app configured at 50/s would
-/// get ~47/s. Catching up can put one start too many in a window, which the throttle's
-/// [`StartLog`] prevents.
-#[derive(Debug)]
-struct PeekableState {
-    /// Theoretical arrival time in nanoseconds; `u64::MAX` while unset.
-    tat: AtomicU64,
-    dry: Arc<AtomicBool>,
-    /// The quota's period, nanoseconds.
-    period_ns: u64,
-    /// The longest lateness forgiven, nanoseconds.
-    credit_ns: u64,
-}
-
-/// The longest lateness of a start that is forgiven: a quarter period, at most this.
-const MAX_CREDIT: Duration = Duration::from_millis(5);
-
-/// Windows up to this count are checked exactly with a [`StartLog`]; above it one extra
-/// start in a window (a 0.01% excess) is left to the schedule.
-const MAX_LOGGED_COUNT: u32 = 10_000;
-
-/// The last `count` starts of one window: a start is allowed only once the `count`-th latest
-/// is a whole span old, so no span ever holds more than `count` starts.
-#[derive(Debug)]
-struct StartLog {
-    count: usize,
-    span: Duration,
-    starts: VecDeque<Instant>,
-}
-
-impl StartLog {
-    /// How long until one more start fits in the window.
-    fn wait(&self, now: Instant) -> Duration {
-        if self.starts.len() < self.count {
-            return Duration::ZERO;
-        }
-        self.starts
-            .get(self.starts.len() - self.count)
-            .map_or(Duration::ZERO, |oldest| {
-                (*oldest + self.span).saturating_duration_since(now)
-            })
-    }
-
-    fn record(&mut self, now: Instant) {
-        self.starts.push_back(now);
-        while self.starts.len() > self.count {
-            self.starts.pop_front();
-        }
-    }
-}
-
-impl StateStore for PeekableState {
-    type Key = NotKeyed;
-
-    fn measure_and_replace<T, F, E>(&self, _key: &NotKeyed, f: F) -> Result<T, E>
-    where
-        F: Fn(Option<Nanos>) -> Result<(T, Nanos), E>,
-    {
-        // Every call runs under the throttle's state lock, so load-then-store cannot race.
-        let raw = self.tat.load(Ordering::Acquire);
-        let current = (raw != u64::MAX).then(|| Nanos::new(raw));
-        let (outcome, next) = f(current)?;
-        if !self.dry.load(Ordering::Acquire) {
-            let mut next = next.as_u64();
-            if let Some(tat) = current.map(|t| t.as_u64()) {
-                // The cell was at `tat`; the start came `late` after it.
-                let late = next.saturating_sub(self.period_ns).saturating_sub(tat);
-                if late > 0 && late <= self.credit_ns {
-                    next = tat.saturating_add(self.period_ns);
-                }
-            }
-            self.tat.store(next.min(u64::MAX - 1), Ordering::Release);
-        }
-        Ok(outcome)
-    }
-}
-
-type Limiter = RateLimiter<NotKeyed, PeekableState, TokioClock, NoOpMiddleware<Duration>>;
+pub use slots::Slot;
+use slots::Slots;
 
 /// A snapshot of one app's throttle, for status, metrics and logs.
 #[derive(Debug, Clone, PartialEq)]
@@ -143,6 +47,10 @@ pub struct ThrottleStats {
     pub in_flight: u64,
     /// Until when the whole app is paused, if it is.
     pub paused_until: Option<Instant>,
+    /// The in-flight limit in force (the fixed `concurrency`, or where the adaptive one is).
+    pub concurrency_limit: usize,
+    /// The most attempts that were in flight at once.
+    pub peak_in_flight: u64,
 }
 
 struct State {
@@ -156,13 +64,21 @@ struct State {
     admitted: u64,
     /// Exact checks of the configured windows (those small enough to log).
     logs: Vec<StartLog>,
+    /// The adaptive in-flight limit; None when `concurrency` is fixed.
+    window: Option<InFlight>,
+    /// Latencies of attempts just finished (and whether the window was busy), waiting for
+    /// their answers to be classified.
+    finished: VecDeque<(Duration, bool)>,
+    peak_in_flight: u64,
+    /// The fixed in-flight limit.
+    fixed: usize,
 }
 
 struct Inner {
     app: String,
     windows: Vec<(Window, Limiter)>,
     configured_per_sec: Option<f64>,
-    permits: Arc<Semaphore>,
+    slots: Arc<Slots>,
     clock: TokioClock,
     dry: Arc<AtomicBool>,
     tuning: ThrottleTuning,
@@ -195,8 +111,9 @@ impl std::fmt::Debug for Throttle {
 /// Permission for one attempt: holds a concurrency slot until dropped.
 #[derive(Debug)]
 pub struct Admission {
-    _permit: Option<OwnedSemaphorePermit>,
+    _slot: Slot,
     inner: Arc<Inner>,
+    started: Instant,
 }
 
 impl std::fmt::Debug for Inner {
@@ -208,6 +125,14 @@ impl std::fmt::Debug for Inner {
 impl Drop for Admission {
     fn drop(&mut self) {
         let mut st = self.inner.lock();
+        if let Some(w) = &st.window {
+            let busy = st.in_flight.saturating_mul(2) >= w.limit() as u64;
+            st.finished.push_back((self.started.elapsed(), busy));
+            // Bounded: answers that are never classified must not pile up.
+            if st.finished.len() > 1024 {
+                st.finished.pop_front();
+            }
+        }
         st.in_flight = st.in_flight.saturating_sub(1);
     }
 }
@@ -221,6 +146,25 @@ impl Throttle {
         concurrency: usize,
     ) -> Result<Self, RateLimitError> {
         Self::with_tuning(app, rate_limit, concurrency, ThrottleTuning::default())
+    }
+
+    /// A throttle whose in-flight limit finds its own level, from [`ADAPTIVE_START`] up to
+    /// `max`: for an app without a configured `concurrency`.
+    pub fn adaptive(
+        app: impl Into<String>,
+        rate_limit: Option<&RateLimit>,
+        max: usize,
+    ) -> Result<Self, RateLimitError> {
+        let fixed = Self::with_tuning(app, rate_limit, max, ThrottleTuning::default())?;
+        let window = InFlight::new(max);
+        {
+            let mut st = fixed.inner.lock();
+            // Built with `max` slots; those above the window's start are out of use until
+            // the window grows into them.
+            fixed.inner.slots.shrink(max.saturating_sub(window.limit()));
+            st.window = Some(window);
+        }
+        Ok(fixed)
     }
 
     /// Like [`Throttle::new`], with non-default back-pressure tuning.
@@ -270,13 +214,17 @@ impl Throttle {
             throttled: 0,
             admitted: 0,
             logs,
+            window: None,
+            finished: VecDeque::new(),
+            peak_in_flight: 0,
+            fixed: concurrency,
         };
         Ok(Throttle {
             inner: Arc::new(Inner {
                 app: app.into(),
                 windows,
                 configured_per_sec,
-                permits: Arc::new(Semaphore::new(concurrency.min(Semaphore::MAX_PERMITS))),
+                slots: Arc::new(Slots::new(concurrency)),
                 clock,
                 dry,
                 tuning,
@@ -300,6 +248,8 @@ impl Throttle {
             admitted: st.admitted,
             in_flight: st.in_flight,
             paused_until: st.paused_until.filter(|u| *u > Instant::now()),
+            concurrency_limit: st.window.as_ref().map_or(st.fixed, InFlight::limit),
+            peak_in_flight: st.peak_in_flight,
         }
     }
 
@@ -309,12 +259,19 @@ impl Throttle {
         extend_pause(&mut st, until);
     }
 
+    /// Waits until one more operation (which may take several requests) may be in
+    /// progress: the engine holds one per operation, so as many operations run as the
+    /// in-flight limit allows, and while it is low the others wait before they begin.
+    pub async fn operation_slot(&self) -> Slot {
+        self.inner.slots.operation().await
+    }
+
     /// Waits until one attempt may start: a concurrency slot, then no pause in force, then a
     /// cell from every rate window. The returned admission holds the slot until dropped.
     pub async fn acquire(&self) -> Admission {
         // The slot comes first: a request that took its rate cells and then queued for a slot
         // would start later than the limiter counted it, and several could start together.
-        let permit = Arc::clone(&self.inner.permits).acquire_owned().await.ok();
+        let slot = self.inner.slots.request().await;
         loop {
             let wait = {
                 let mut st = self.inner.lock();
@@ -330,8 +287,9 @@ impl Throttle {
             }
         }
         Admission {
-            _permit: permit,
+            _slot: slot,
             inner: Arc::clone(&self.inner),
+            started: Instant::now(),
         }
     }
 
@@ -371,6 +329,7 @@ impl Throttle {
         }
         st.admitted += 1;
         st.in_flight += 1;
+        st.peak_in_flight = st.peak_in_flight.max(st.in_flight);
         st.meter.record(now);
         None
     }
@@ -407,6 +366,7 @@ impl Throttle {
             }
             Attempt::Transport(_) => st.aimd.on_answer(false),
         };
+        self.adapt_window(&mut st, attempt);
         match change {
             Some(RateChange::To(rate)) => {
                 st.adaptive = Some(Arc::new(self.limiter_at(rate)));
@@ -432,23 +392,43 @@ impl Throttle {
         }
     }
 
+    /// Moves the adaptive in-flight limit on one attempt's result: a push-back or a lost
+    /// request halves it, a fast answer may grow it.
+    fn adapt_window(&self, st: &mut State, attempt: &Attempt<'_>) {
+        let finished = st.finished.pop_front();
+        let Some(w) = st.window.as_mut() else {
+            return;
+        };
+        // Only successes say the app keeps up: a quick refusal (401, 400) says nothing.
+        let (pushed_back, success) = match attempt {
+            Attempt::Status { status, .. } => {
+                (matches!(status.as_u16(), 429 | 503), status.is_success())
+            }
+            Attempt::Transport(_) => (true, false),
+        };
+        let before = w.limit();
+        let after = match (pushed_back, success, finished) {
+            (true, _, _) => w.on_pushback(),
+            (false, true, Some((latency, busy))) => w.on_answer(latency, busy),
+            _ => None,
+        };
+        let Some(after) = after else {
+            return;
+        };
+        if after > before {
+            self.inner.slots.grow(after - before);
+        } else {
+            self.inner.slots.shrink(before - after);
+            tracing::debug!(app = %self.inner.app, in_flight = after, "App pushed back; fewer requests in flight.");
+        }
+    }
+
     fn limiter_at(&self, per_sec: f64) -> Limiter {
         let period = Duration::from_secs_f64(1.0 / per_sec.max(1e-6));
         let quota = Quota::with_period(period.max(Duration::from_nanos(1)))
             .unwrap_or_else(|| Quota::per_second(std::num::NonZeroU32::MIN));
         new_limiter(quota, &self.inner.clock, &self.inner.dry)
     }
-}
-
-fn new_limiter(quota: Quota, clock: &TokioClock, dry: &Arc<AtomicBool>) -> Limiter {
-    let period = quota.replenish_interval();
-    let state = PeekableState {
-        tat: AtomicU64::new(u64::MAX),
-        dry: Arc::clone(dry),
-        period_ns: u64::try_from(period.as_nanos()).unwrap_or(u64::MAX),
-        credit_ns: u64::try_from((period / 4).min(MAX_CREDIT).as_nanos()).unwrap_or(0),
-    };
-    RateLimiter::new(quota, state, clock.clone())
 }
 
 fn extend_pause(st: &mut State, until: Instant) {

@@ -60,12 +60,16 @@ impl Profile {
     }
 
     /// Adapts a full User (create or PUT) to the app: manager key, single-valued
-    /// multi-valued attributes, a primary email.
+    /// multi-valued attributes, and a primary email for the apps that need one marked.
     pub fn adapt_user(&self, user: &mut Value) {
         let Some(root) = user.as_object_mut() else {
             return;
         };
         self.adapt_manager(root);
+        // Marked before one value is kept, so the work email is the one kept.
+        if self.single_valued_multi || self.primary_email_in_patch {
+            mark_primary_email(root);
+        }
         if self.single_valued_multi {
             for (key, v) in root.iter_mut() {
                 let multi = SINGLE_VALUED.iter().any(|m| m.eq_ignore_ascii_case(key));
@@ -73,7 +77,6 @@ impl Profile {
                     keep_one(entries);
                 }
             }
-            mark_primary_email(root);
         }
     }
 

@@ -123,6 +123,26 @@ fn aws_keeps_one_value_per_multi_valued_attribute() {
 }
 
 #[test]
+fn only_profiles_that_need_it_mark_a_primary_email() {
+    let user = || json!({"userName": "a", "emails": [{"type": "home", "value": "h@x"}, {"type": "work", "value": "w@x"}]});
+    let mut u = user();
+    Profile::generic().adapt_user(&mut u);
+    assert_eq!(u, user(), "generic adds nothing of its own");
+    let atl = Profile::by_name("atlassian").expect("atlassian");
+    let mut u = user();
+    atl.adapt_user(&mut u);
+    assert_eq!(u["emails"][1]["primary"], json!(true));
+    assert!(u["emails"][0].get("primary").is_none());
+    let aws = Profile::by_name("aws_identity_center").expect("aws");
+    let mut u = user();
+    aws.adapt_user(&mut u);
+    assert_eq!(
+        u["emails"],
+        json!([{"type": "work", "value": "w@x", "primary": true}])
+    );
+}
+
+#[test]
 fn atlassian_email_patch_carries_primary() {
     let atl = Profile::by_name("atlassian").expect("atlassian");
     let mut op = PatchOp::replace("emails[type eq \"work\"].value", json!("n@x"));
