@@ -49,5 +49,6 @@ mod read_refusals;
 mod report_chromium;
 mod sandbox_cli;
 mod saved_plans_status;
+mod settle_form;
 mod sources_e2e;
 mod sources_e2e_bamboohr;

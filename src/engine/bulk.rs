@@ -11,7 +11,7 @@ use hrsync_state::AuditOp;
 use tokio::sync::Semaphore;
 use tracing::Instrument as _;
 
-use super::answer::{Answer, Effect};
+use super::answer::{Answer, Effect, Returned};
 use super::context::ExecCtx;
 use super::error::{OpError, PermanentFailure};
 use super::record::audit_op;
@@ -161,12 +161,14 @@ fn answer(app: &str, op: &Operation, r: &BulkResult) -> Option<Answer> {
                 id,
                 ownership: hrsync_state::Ownership::Created,
                 recorded: None,
+                returned: Returned::of_create(&op.desired, r.response.clone()),
             },
             OpKind::Update | OpKind::Reactivate => Effect::Linked {
                 audit: audit_op(op.op),
                 id,
                 ownership: hrsync_state::Ownership::Adopted,
                 recorded: None,
+                returned: Returned::of_changes(&op.changes, r.response.clone()),
             },
             OpKind::Deactivate | OpKind::Delete => Effect::Removed {
                 audit: audit_op(op.op),

@@ -7,7 +7,7 @@ use hrsync_connectors::scim::{self, ScimError};
 use hrsync_state::{AuditOp, Ownership};
 use serde_json::Value;
 
-use super::answer::{Answer, Effect};
+use super::answer::{Answer, Effect, Returned};
 use super::context::ExecCtx;
 use super::error::{OpError, PermanentFailure, SkipReason};
 use super::group_ops;
@@ -84,6 +84,7 @@ async fn post_until_known(ctx: &ExecCtx, op: &Operation) -> Result<Effect, OpErr
                     id: resource_id(&created)?,
                     ownership: Ownership::Created,
                     recorded: None,
+                    returned: Returned::of_create(&op.desired, Some(created)),
                 })
             }
             Err(e) if e.needs_lookup() => e,
@@ -178,9 +179,11 @@ async fn adopt(
         }
         None => (op.changes.clone(), true),
     };
-    ctx.api
+    let resource = ctx
+        .api
         .update(id, &op.key, &changes, &op.desired, active, active_changed)
         .await?;
+    let returned = Returned::of_changes(&changes, resource);
     let mut recorded = op.clone();
     recorded.changes = changes;
     if !kept.is_empty() {
@@ -192,6 +195,7 @@ async fn adopt(
         id: id.to_string(),
         ownership: Ownership::Adopted,
         recorded: Some(Box::new(recorded)),
+        returned,
     })
 }
 
@@ -249,11 +253,12 @@ async fn update(ctx: &ExecCtx, op: &Operation) -> Answer {
         )
         .await;
     match pushed {
-        Ok(()) => Answer::Done(Effect::Linked {
+        Ok(resource) => Answer::Done(Effect::Linked {
             audit: audit_op(op.op),
             id,
             ownership: Ownership::Adopted,
             recorded: None,
+            returned: Returned::of_changes(&op.changes, resource),
         }),
         Err(ScimError::NotFound { .. }) => Answer::Vanished { id },
         Err(e) => Answer::Failed(e.into()),
@@ -268,6 +273,7 @@ fn rebase(op: &Operation) -> Effect {
             id: id.clone(),
             ownership: Ownership::Adopted,
             recorded: None,
+            returned: None,
         },
         None => Effect::Unchanged(AuditOp::Rebase),
     }

@@ -5,13 +5,18 @@
 //! Each settled operation is also one `identity_change` log event and one count in the
 //! operations metric (see `events`).
 
-use hrsync_state::{AuditOp, Group, GroupChange, Ownership};
+use std::collections::BTreeMap;
 
-use super::answer::{Answer, Effect};
+use hrsync_connectors::scim;
+use hrsync_state::{AuditOp, FormChanges, Group, GroupChange, Ownership};
+use serde_json::Value;
+
+use super::answer::{Answer, Effect, Returned};
 use super::context::ExecCtx;
 use super::error::{OpError, PermanentFailure};
 use super::events::{account_of, identity_change};
-use super::record::audit_op;
+use super::record::{audit_op, form_changes};
+use crate::reconcile::form::learned;
 use crate::reconcile::outcome::link_after;
 use crate::reconcile::{GroupState, LinkLifecycle, LinkState, OpKind, Operation};
 
@@ -74,11 +79,13 @@ async fn record(ctx: &ExecCtx, op: &Operation, effect: Effect) -> Result<AuditOp
             id,
             ownership,
             recorded,
+            returned,
         } => {
             let recorded = recorded.as_deref().unwrap_or(op);
             let prev = ctx.link(&op.key).await;
             if let Some(link) = link_after(recorded, prev.as_ref(), &id, ctx.now) {
-                save_link(ctx, recorded, audit, link, ownership).await?;
+                let forms = returned.map(|r| forms_of(&r)).unwrap_or_default();
+                save_link(ctx, recorded, audit, link, ownership, forms).await?;
             }
             Ok(audit)
         }
@@ -116,10 +123,34 @@ async fn record(ctx: &ExecCtx, op: &Operation, effect: Effect) -> Result<AuditOp
             Ok(AuditOp::GroupDelete)
         }
         Effect::References { recorded, link } => {
-            save_link(ctx, &recorded, AuditOp::Update, link, Ownership::Adopted).await?;
+            let forms = FormChanges::default();
+            save_link(
+                ctx,
+                &recorded,
+                AuditOp::Update,
+                link,
+                Ownership::Adopted,
+                forms,
+            )
+            .await?;
             Ok(AuditOp::Update)
         }
     }
+}
+
+/// The forms the app returned for the values sent: the value at each path sent, where
+/// the returned resource shows one.
+fn forms_of(r: &Returned) -> FormChanges {
+    let returned: BTreeMap<String, Value> = r
+        .sent
+        .keys()
+        .filter_map(|path| {
+            let p = scim::AttrPath::parse(path).ok()?;
+            scim::extract(&r.resource, &p).map(|v| (path.clone(), v))
+        })
+        .collect();
+    let (keep, drop) = learned(&r.sent, &returned);
+    form_changes(keep, drop)
 }
 
 /// Records a link and keeps it as the person's current one.
@@ -129,8 +160,11 @@ async fn save_link(
     audit: AuditOp,
     link: LinkState,
     ownership: Ownership,
+    forms: FormChanges,
 ) -> Result<(), OpError> {
-    ctx.recorder.link(recorded, audit, &link, ownership).await?;
+    ctx.recorder
+        .link(recorded, audit, &link, ownership, forms)
+        .await?;
     ctx.links.lock().await.insert(recorded.key.clone(), link);
     Ok(())
 }
@@ -152,7 +186,15 @@ async fn removed(
     if gone {
         link.lifecycle = LinkLifecycle::Deleted;
     }
-    save_link(ctx, op, audit, link, Ownership::Adopted).await?;
+    save_link(
+        ctx,
+        op,
+        audit,
+        link,
+        Ownership::Adopted,
+        FormChanges::default(),
+    )
+    .await?;
     Ok(audit)
 }
 

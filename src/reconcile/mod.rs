@@ -4,6 +4,7 @@
 mod accounts;
 mod adoption;
 pub mod diff;
+pub mod form;
 pub mod groups;
 pub mod guards;
 mod hash;
@@ -14,6 +15,7 @@ pub mod plan;
 pub mod planner;
 pub mod target;
 
+pub use form::{Form, KeptForms};
 pub use hash::state_hash;
 pub use input::{
     AppInput, AppPolicy, ConflictRules, DesiredPerson, GroupState, LeavePolicy, LinkLifecycle,

@@ -2,6 +2,7 @@
 //! against an in-memory model of an app.
 
 mod candidates;
+mod forms;
 mod guards;
 mod model;
 mod props;
