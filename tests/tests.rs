@@ -52,3 +52,4 @@ mod saved_plans_status;
 mod settle_form;
 mod sources_e2e;
 mod sources_e2e_bamboohr;
+mod status_refusals;

@@ -73,10 +73,16 @@ pub async fn collect(
                 ),
                 None => (json!([]), Value::Null),
             };
-            let set_aside = latest_for_app(&any, &a.name)
-                .map(|(_, app)| app["quarantined"].clone())
-                .filter(|q| q.is_array())
-                .unwrap_or(json!([]));
+            let latest = latest_for_app(&any, &a.name).map(|(_, app)| app);
+            let list = |field: &str| {
+                latest
+                    .map(|app| app[field].clone())
+                    .filter(|q| q.is_array())
+                    .unwrap_or(json!([]))
+            };
+            let set_aside = list("quarantined");
+            // Creates and updates the plan refused (the app's known rules), never sent.
+            let refused = list("refused");
             json!({
                 "name": a.name,
                 "profile": a.profile,
@@ -90,6 +96,7 @@ pub async fn collect(
                 "held": held.iter().filter(|x| x.app == a.name).collect::<Vec<_>>(),
                 "quarantined": opq.iter().filter(|x| x.app == a.name).collect::<Vec<_>>(),
                 "quarantined_persons": set_aside,
+                "refused": refused,
                 "conflicts_found_by": found_by,
                 "conflicts": conflicts,
             })
@@ -205,8 +212,8 @@ fn write_app_health(out: &mut String, a: &Value) {
     }
 }
 
-/// Operations held by a guard, operations quarantined after failures, and persons not
-/// pushed at all.
+/// Operations held by a guard, operations quarantined after failures, persons not pushed
+/// at all, and creates or updates the app is known to refuse.
 fn write_app_holds(out: &mut String, a: &Value) {
     for h in a["held"].as_array().into_iter().flatten() {
         let _ = writeln!(
@@ -233,6 +240,19 @@ fn write_app_holds(out: &mut String, a: &Value) {
             "  ✗ quarantined {} (not pushed): {}",
             s(&q["key"]),
             s(&q["reason"])
+        );
+    }
+    for r in a["refused"].as_array().into_iter().flatten() {
+        let _ = writeln!(
+            out,
+            "  ✗ cannot {} {}{} (refused by the app, not sent): {}",
+            s(&r["op"]),
+            s(&r["key"]),
+            r["userName"]
+                .as_str()
+                .map(|u| format!(" ({u})"))
+                .unwrap_or_default(),
+            s(&r["reason"])
         );
     }
 }
