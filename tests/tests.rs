@@ -31,6 +31,7 @@ mod interop_scim2;
 mod lifecycle;
 mod lifecycle_dates;
 mod lifecycle_relink;
+mod manager_refs;
 mod memberships_wait;
 mod output_paths;
 mod plan_cli;

@@ -4,6 +4,7 @@
 //! failed batch, an unknown outcome) falls back to the one-by-one path, which looks up
 //! before any create.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use hrsync_connectors::scim::{BulkOp, BulkResult, Deprovision, ScimError};
@@ -15,7 +16,9 @@ use super::answer::{Answer, Effect, Returned};
 use super::context::ExecCtx;
 use super::error::{OpError, PermanentFailure};
 use super::record::audit_op;
-use crate::reconcile::{LinkLifecycle, OpKind, Operation};
+use crate::reconcile::plan::PendingRef;
+use crate::reconcile::{state_hash, LinkLifecycle, OpKind, Operation};
+use serde_json::Value;
 
 /// The fewest operations worth a Bulk request.
 const MIN_BATCH: usize = 2;
@@ -30,19 +33,40 @@ pub async fn run(
 ) -> (Vec<(Operation, Answer)>, Vec<Operation>) {
     let mut answered = Vec::new();
     let mut rest = Vec::new();
-    let mut batch: Vec<(Operation, BulkOp)> = Vec::new();
-    for (op, prepared) in prepare(ctx, ops, concurrency).await {
-        match prepared {
-            Ok(Some(b)) => batch.push((op, b)),
+    let mut eligible = Vec::new();
+    for (op, ok) in prepare(ctx, ops, concurrency).await {
+        match ok {
+            Ok(true) => eligible.push(op),
+            Ok(false) => rest.push(op),
+            Err(e) => answered.push((op, Answer::Unaudited(e))),
+        }
+    }
+    // The creates this request carries: a reference to one of them goes as `bulkId:`.
+    let posted: BTreeSet<String> = eligible
+        .iter()
+        .filter(|o| o.op == OpKind::Create)
+        .map(|o| o.key.clone())
+        .collect();
+    let mut batch: Vec<(Operation, BulkOp, Option<Operation>)> = Vec::new();
+    for op in eligible {
+        match bulk_form(ctx, &op, &posted).await {
+            Ok(Some((b, sent))) => batch.push((op, b, sent)),
             Ok(None) => rest.push(op),
             Err(e) => answered.push((op, Answer::Unaudited(e))),
         }
     }
     if batch.len() < MIN_BATCH {
-        rest.extend(batch.into_iter().map(|(o, _)| o));
+        rest.extend(batch.into_iter().map(|(o, _, _)| o));
         return (answered, rest);
     }
-    let (ops, bulk_ops): (Vec<Operation>, Vec<BulkOp>) = batch.into_iter().unzip();
+    let mut ops = Vec::new();
+    let mut bulk_ops = Vec::new();
+    let mut sent_ops = Vec::new();
+    for (op, b, sent) in batch {
+        ops.push(op);
+        bulk_ops.push(b);
+        sent_ops.push(sent);
+    }
     tracing::info!(count = ops.len(), "Sending operations with SCIM Bulk.");
     let results = match ctx.api.client().bulk(bulk_ops).await {
         Ok(r) => r,
@@ -63,8 +87,10 @@ pub async fn run(
             return (answered, rest);
         }
     };
-    for (op, r) in ops.into_iter().zip(results) {
-        match answer(ctx.app(), &op, &r) {
+    let created = created_ids(ctx, &ops, &results).await;
+    for ((op, r), sent) in ops.into_iter().zip(results).zip(sent_ops) {
+        let sent = sent.map(|s| with_ids(s, &created));
+        match answer(ctx.app(), &op, &r, sent) {
             Some(a) => answered.push((op, a)),
             None => rest.push(op),
         }
@@ -72,14 +98,67 @@ pub async fn run(
     (answered, rest)
 }
 
-/// The Bulk forms of `ops`, in their order, computed `concurrency` at a time: each create
-/// is looked up first, and one lookup after another would make Bulk slower than the
-/// one-by-one path it is meant to beat.
+/// The account ids of the persons this request created, and of every linked person: what
+/// a `bulkId:` reference of the request stands for.
+async fn created_ids(
+    ctx: &ExecCtx,
+    ops: &[Operation],
+    results: &[BulkResult],
+) -> BTreeMap<String, String> {
+    let mut ids: BTreeMap<String, String> = ctx
+        .links
+        .lock()
+        .await
+        .iter()
+        .filter(|(_, l)| l.lifecycle != LinkLifecycle::Deleted)
+        .map(|(k, l)| (k.clone(), l.remote_id.clone()))
+        .collect();
+    for (op, r) in ops.iter().zip(results) {
+        if let (OpKind::Create, true, Some(id)) = (op.op, r.is_success(), &r.id) {
+            ids.insert(op.key.clone(), id.clone());
+        }
+    }
+    ids
+}
+
+/// The create as sent, with each `bulkId:` reference replaced by the account id it stood
+/// for; one whose account is unknown goes back to pending (the second pass).
+fn with_ids(mut sent: Operation, ids: &BTreeMap<String, String>) -> Operation {
+    let refs: Vec<(String, String)> = sent
+        .desired
+        .iter()
+        .filter_map(|(p, v)| Some((p.clone(), v.as_str()?.strip_prefix(BULK_REF)?.to_string())))
+        .collect();
+    for (path, key) in refs {
+        match ids.get(&key) {
+            Some(id) => {
+                sent.desired.insert(path, Value::String(id.clone()));
+            }
+            None => {
+                sent.desired.remove(&path);
+                sent.pending_refs.push(PendingRef {
+                    path,
+                    key,
+                    at_create: false,
+                });
+            }
+        }
+    }
+    sent.hash = Some(state_hash(&sent.desired, sent.active.unwrap_or(true)));
+    sent
+}
+
+/// How a Bulk operation refers to a resource another operation of the request creates.
+const BULK_REF: &str = "bulkId:";
+
+/// Whether each of `ops` may go in the Bulk request, in their order, decided `concurrency`
+/// at a time: each create is looked up first, and one lookup after another would make
+/// Bulk slower than the one-by-one path it is meant to beat.
 async fn prepare(
     ctx: &Arc<ExecCtx>,
     ops: Vec<Operation>,
     concurrency: usize,
-) -> Vec<(Operation, Result<Option<BulkOp>, OpError>)> {
+) -> Vec<(Operation, Result<bool, OpError>)> {
     let sem = Arc::new(Semaphore::new(concurrency.max(1)));
     let mut set = tokio::task::JoinSet::new();
     for (i, op) in ops.into_iter().enumerate() {
@@ -88,7 +167,7 @@ async fn prepare(
         let ctx = ctx.clone();
         set.spawn(
             async move {
-                let r = bulk_op(&ctx, &op).await;
+                let r = eligible(&ctx, &op).await;
                 drop(permit);
                 (i, op, r)
             }
@@ -106,26 +185,66 @@ async fn prepare(
     out.into_iter().map(|(_, op, r)| (op, r)).collect()
 }
 
-/// The Bulk form of an operation, when it has one. A create is looked up first: a match
-/// goes the one-by-one way (adoption), never into a Bulk POST.
-async fn bulk_op(ctx: &ExecCtx, op: &Operation) -> Result<Option<BulkOp>, OpError> {
+/// Whether an operation may go in the Bulk request. A create is looked up first: a match
+/// goes the one-by-one way (adoption), never into a Bulk POST; so does a create deferred
+/// by quarantine.
+async fn eligible(ctx: &ExecCtx, op: &Operation) -> Result<bool, OpError> {
+    if (op.op, &op.remote_id) != (OpKind::Create, &None) {
+        return Ok(true);
+    }
+    if ctx
+        .recorder
+        .deferred_until(&op.key, ctx.now)
+        .await
+        .is_some()
+    {
+        return Ok(false);
+    }
+    let unread = !op.looked_up || !ctx.first_create(&op.key);
+    Ok(!(unread && ctx.api.lookup(&op.key, &op.desired).await?.is_some()))
+}
+
+/// A create with its references resolved: to the account id of a linked person, or to
+/// `bulkId:<key>` for a person this request creates (`posted`); the others stay pending.
+/// `None` when nothing was resolved.
+async fn with_refs(ctx: &ExecCtx, op: &Operation, posted: &BTreeSet<String>) -> Option<Operation> {
+    if op.pending_refs.is_empty() {
+        return None;
+    }
+    let links = ctx.links.lock().await;
+    let mut sent = op.clone();
+    sent.pending_refs.clear();
+    for r in &op.pending_refs {
+        let linked = links
+            .get(&r.key)
+            .filter(|l| l.lifecycle != LinkLifecycle::Deleted);
+        let value = match linked {
+            Some(l) => l.remote_id.clone(),
+            None if posted.contains(&r.key) && r.key != op.key => format!("{BULK_REF}{}", r.key),
+            None => {
+                sent.pending_refs.push(r.clone());
+                continue;
+            }
+        };
+        sent.desired.insert(r.path.clone(), Value::String(value));
+    }
+    (sent.pending_refs.len() < op.pending_refs.len()).then_some(sent)
+}
+
+/// The Bulk form of an operation, when it has one, and for a create that carries
+/// references, the create as sent.
+async fn bulk_form(
+    ctx: &ExecCtx,
+    op: &Operation,
+    posted: &BTreeSet<String>,
+) -> Result<Option<(BulkOp, Option<Operation>)>, OpError> {
     let api = &ctx.api;
     Ok(match (op.op, &op.remote_id) {
         (OpKind::Create, None) => {
-            if ctx
-                .recorder
-                .deferred_until(&op.key, ctx.now)
-                .await
-                .is_some()
-            {
-                return Ok(None);
-            }
-            let unread = !op.looked_up || !ctx.first_create(&op.key);
-            if unread && api.lookup(&op.key, &op.desired).await?.is_some() {
-                return Ok(None);
-            }
-            let body = api.create_body(&op.key, &op.desired, op.active.unwrap_or(true))?;
-            Some(BulkOp::create_user(&op.key, body))
+            let sent = with_refs(ctx, op, posted).await;
+            let o = sent.as_ref().unwrap_or(op);
+            let body = api.create_body(&o.key, &o.desired, o.active.unwrap_or(true))?;
+            return Ok(Some((BulkOp::create_user(&op.key, body), sent)));
         }
         (OpKind::Update | OpKind::Reactivate, Some(id)) => {
             let was_active = ctx
@@ -137,21 +256,22 @@ async fn bulk_op(ctx: &ExecCtx, op: &Operation) -> Result<Option<BulkOp>, OpErro
             let active = op.active.unwrap_or(true);
             let changed = op.op == OpKind::Reactivate || was_active != active;
             let patch = api.patch_ops(&op.changes, active, changed)?;
-            (!patch.is_empty()).then(|| BulkOp::patch_user(id, &patch))
+            (!patch.is_empty()).then(|| (BulkOp::patch_user(id, &patch), None))
         }
         (OpKind::Deactivate, Some(id))
             if api.client().profile().deprovision == Deprovision::PatchActive =>
         {
             let patch = api.patch_ops(&[], false, true)?;
-            Some(BulkOp::patch_user(id, &patch))
+            Some((BulkOp::patch_user(id, &patch), None))
         }
-        (OpKind::Delete, Some(id)) => Some(BulkOp::delete_user(id)),
+        (OpKind::Delete, Some(id)) => Some((BulkOp::delete_user(id), None)),
         _ => None,
     })
 }
 
-/// The answer of one Bulk result; `None` sends the operation down the one-by-one path.
-fn answer(app: &str, op: &Operation, r: &BulkResult) -> Option<Answer> {
+/// The answer of one Bulk result (`sent`: the create as sent, when it carried references);
+/// `None` sends the operation down the one-by-one path.
+fn answer(app: &str, op: &Operation, r: &BulkResult, sent: Option<Operation>) -> Option<Answer> {
     if r.is_success() {
         // Created without saying where: `None`, and the lookup finds it.
         let id = op.remote_id.clone().or_else(|| r.id.clone())?;
@@ -160,8 +280,11 @@ fn answer(app: &str, op: &Operation, r: &BulkResult) -> Option<Answer> {
                 audit: AuditOp::Create,
                 id,
                 ownership: hrsync_state::Ownership::Created,
-                recorded: None,
-                returned: Returned::of_create(&op.desired, r.response.clone()),
+                returned: Returned::of_create(
+                    &sent.as_ref().unwrap_or(op).desired,
+                    r.response.clone(),
+                ),
+                recorded: sent.map(Box::new),
             },
             OpKind::Update | OpKind::Reactivate => Effect::Linked {
                 audit: audit_op(op.op),

@@ -53,6 +53,10 @@ pub async fn settle_references(
     op: &Operation,
     pushed: Result<Effect, OpError>,
 ) -> Result<(), OpError> {
+    if matches!(pushed, Ok(Effect::Unchanged(_))) {
+        // Nothing was left to push (the create carried its references).
+        return Ok(());
+    }
     let account = pushed.as_ref().ok().map(account_of_effect);
     let result = match pushed {
         Ok(effect) => record(ctx, op, effect).await,

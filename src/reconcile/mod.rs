@@ -9,6 +9,7 @@ pub mod groups;
 pub mod guards;
 mod hash;
 pub mod input;
+pub mod order;
 pub mod outcome;
 mod person_ops;
 pub mod plan;
