@@ -17,7 +17,7 @@ use super::context::ExecCtx;
 use super::error::{OpError, PermanentFailure};
 use super::record::audit_op;
 use crate::reconcile::plan::PendingRef;
-use crate::reconcile::{state_hash, LinkLifecycle, OpKind, Operation};
+use crate::reconcile::{state_hash, LinkLifecycle, MatchDecision, OpKind, Operation};
 use serde_json::Value;
 
 /// The fewest operations worth a Bulk request.
@@ -41,15 +41,10 @@ pub async fn run(
             Err(e) => answered.push((op, Answer::Unaudited(e))),
         }
     }
-    // The creates this request carries: a reference to one of them goes as `bulkId:`.
-    let posted: BTreeSet<String> = eligible
-        .iter()
-        .filter(|o| o.op == OpKind::Create)
-        .map(|o| o.key.clone())
-        .collect();
+    let targets = Targets::of(&eligible);
     let mut batch: Vec<(Operation, BulkOp, Option<Operation>)> = Vec::new();
     for op in eligible {
-        match bulk_form(ctx, &op, &posted).await {
+        match bulk_form(ctx, &op, &targets).await {
             Ok(Some((b, sent))) => batch.push((op, b, sent)),
             Ok(None) => rest.push(op),
             Err(e) => answered.push((op, Answer::Unaudited(e))),
@@ -204,10 +199,39 @@ async fn eligible(ctx: &ExecCtx, op: &Operation) -> Result<bool, OpError> {
     Ok(!(unread && ctx.api.lookup(&op.key, &op.desired).await?.is_some()))
 }
 
-/// A create with its references resolved: to the account id of a linked person, or to
-/// `bulkId:<key>` for a person this request creates (`posted`); the others stay pending.
-/// `None` when nothing was resolved.
-async fn with_refs(ctx: &ExecCtx, op: &Operation, posted: &BTreeSet<String>) -> Option<Operation> {
+/// What a reference of a create in this request may point at besides a linked person.
+struct Targets {
+    /// The persons this request creates: a reference to one goes as `bulkId:<key>`.
+    posted: BTreeSet<String>,
+    /// The persons whose existing account this cycle links (adoption, relink): their id.
+    linking: BTreeMap<String, String>,
+}
+
+impl Targets {
+    fn of(ops: &[Operation]) -> Self {
+        let creates = || ops.iter().filter(|o| o.op == OpKind::Create);
+        let linking = creates()
+            .filter(|o| {
+                o.adopt
+                    .as_ref()
+                    .is_none_or(|a| a.decision == MatchDecision::Link)
+            })
+            .filter_map(|o| Some((o.key.clone(), o.remote_id.clone()?)))
+            .collect();
+        Targets {
+            posted: creates()
+                .filter(|o| o.remote_id.is_none())
+                .map(|o| o.key.clone())
+                .collect(),
+            linking,
+        }
+    }
+}
+
+/// A create with its references resolved: to the account id of a linked person or of one
+/// being linked, or to `bulkId:<key>` for a person this request creates; the others stay
+/// pending. `None` when nothing was resolved.
+async fn with_refs(ctx: &ExecCtx, op: &Operation, targets: &Targets) -> Option<Operation> {
     if op.pending_refs.is_empty() {
         return None;
     }
@@ -218,10 +242,13 @@ async fn with_refs(ctx: &ExecCtx, op: &Operation, posted: &BTreeSet<String>) -> 
         let linked = links
             .get(&r.key)
             .filter(|l| l.lifecycle != LinkLifecycle::Deleted);
-        let value = match linked {
-            Some(l) => l.remote_id.clone(),
-            None if posted.contains(&r.key) && r.key != op.key => format!("{BULK_REF}{}", r.key),
-            None => {
+        let value = match (linked, targets.linking.get(&r.key)) {
+            (Some(l), _) => l.remote_id.clone(),
+            (None, Some(id)) => id.clone(),
+            (None, None) if targets.posted.contains(&r.key) && r.key != op.key => {
+                format!("{BULK_REF}{}", r.key)
+            }
+            (None, None) => {
                 sent.pending_refs.push(r.clone());
                 continue;
             }
@@ -236,12 +263,12 @@ async fn with_refs(ctx: &ExecCtx, op: &Operation, posted: &BTreeSet<String>) -> 
 async fn bulk_form(
     ctx: &ExecCtx,
     op: &Operation,
-    posted: &BTreeSet<String>,
+    targets: &Targets,
 ) -> Result<Option<(BulkOp, Option<Operation>)>, OpError> {
     let api = &ctx.api;
     Ok(match (op.op, &op.remote_id) {
         (OpKind::Create, None) => {
-            let sent = with_refs(ctx, op, posted).await;
+            let sent = with_refs(ctx, op, targets).await;
             let o = sent.as_ref().unwrap_or(op);
             let body = api.create_body(&o.key, &o.desired, o.active.unwrap_or(true))?;
             return Ok(Some((BulkOp::create_user(&op.key, body), sent)));

@@ -6,15 +6,21 @@
 
 use std::collections::BTreeMap;
 
-use super::plan::{OpKind, Operation};
+use super::plan::{MatchDecision, OpKind, Operation};
 
 /// The wave of each create among `ops`, by key: 0 for a create that refers to no other
 /// create of `ops`, otherwise one more than the highest wave it refers to. A create on a
 /// reference cycle takes the wave its walk reached when it met the cycle.
 pub fn create_waves(ops: &[Operation]) -> BTreeMap<String, usize> {
+    // A create that skips or refuses the account it matched leaves no account to refer to.
     let refs: BTreeMap<&str, Vec<&str>> = ops
         .iter()
         .filter(|o| o.op == OpKind::Create)
+        .filter(|o| {
+            o.adopt
+                .as_ref()
+                .is_none_or(|a| a.decision == MatchDecision::Link)
+        })
         .map(|o| {
             let targets = o.pending_refs.iter().map(|r| r.key.as_str()).collect();
             (o.key.as_str(), targets)
@@ -56,7 +62,10 @@ fn wave_of<'k>(
 /// with the create.
 pub fn execution_order(ops: &mut [Operation]) {
     let waves = create_waves(ops);
-    for op in ops.iter_mut().filter(|o| o.op == OpKind::Create) {
+    // Only a create that POSTs carries its references; a link to an existing account sends
+    // what the plan listed, and its references follow in the second pass.
+    let posts = |o: &&mut Operation| o.op == OpKind::Create && o.remote_id.is_none();
+    for op in ops.iter_mut().filter(posts) {
         let Some(&mine) = waves.get(&op.key) else {
             continue;
         };

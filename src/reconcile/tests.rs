@@ -5,6 +5,7 @@ mod candidates;
 mod forms;
 mod guards;
 mod model;
+mod order;
 mod props;
 mod props_resync;
 mod relink;
