@@ -17,6 +17,8 @@ pub struct Returned {
     pub sent: BTreeMap<String, Value>,
     /// The resource the app returned.
     pub resource: Value,
+    /// Whether it answered a create (a new account has no older forms to drop).
+    pub create: bool,
 }
 
 impl Returned {
@@ -29,6 +31,7 @@ impl Returned {
             Box::new(Returned {
                 sent: desired.clone(),
                 resource,
+                create: true,
             })
         })
     }
@@ -40,7 +43,11 @@ impl Returned {
             .filter_map(|c| c.new.clone().map(|v| (c.path.clone(), v)))
             .collect();
         match resource {
-            Some(resource) if !sent.is_empty() => Some(Box::new(Returned { sent, resource })),
+            Some(resource) if !sent.is_empty() => Some(Box::new(Returned {
+                sent,
+                resource,
+                create: false,
+            })),
             _ => None,
         }
     }

@@ -345,11 +345,15 @@ async fn delete(ctx: &ExecCtx, op: &Operation) -> Result<Effect, OpError> {
 
 /// Second pass: pushes references (the manager) whose targets got accounts this cycle.
 pub async fn resolve_references(ctx: &ExecCtx, op: &Operation) -> Result<Effect, OpError> {
-    let links = ctx.links.lock().await.clone();
-    let mut resolved = resolve_pending(op, &|k| links.get(k).cloned());
-    let link = match links.get(&op.key) {
-        Some(link) => link.clone(),
-        None => return Ok(Effect::Unchanged(AuditOp::Update)),
+    // Only the links this operation needs: copying them all for each person of a large
+    // initial sync made the second pass quadratic.
+    let (mut resolved, link) = {
+        let links = ctx.links.lock().await;
+        let resolved = resolve_pending(op, &|k| links.get(k).cloned());
+        (resolved, links.get(&op.key).cloned())
+    };
+    let Some(link) = link else {
+        return Ok(Effect::Unchanged(AuditOp::Update));
     };
     // What the create already carried (a manager created before it) needs no second push.
     resolved.retain(|(p, v)| link.last_pushed.get(p) != Some(v));

@@ -153,7 +153,11 @@ fn forms_of(r: &Returned) -> FormChanges {
             scim::extract(&r.resource, &p).map(|v| (path.clone(), v))
         })
         .collect();
-    let (keep, drop) = learned(&r.sent, &returned);
+    let (keep, mut drop) = learned(&r.sent, &returned);
+    if r.create {
+        // Nothing to drop for a new account; most creates then write no form at all.
+        drop.clear();
+    }
     form_changes(keep, drop)
 }
 
