@@ -74,15 +74,9 @@ pub async fn collect(
                 None => (json!([]), Value::Null),
             };
             let latest = latest_for_app(&any, &a.name).map(|(_, app)| app);
-            let list = |field: &str| {
-                latest
-                    .map(|app| app[field].clone())
-                    .filter(|q| q.is_array())
-                    .unwrap_or(json!([]))
-            };
-            let set_aside = list("quarantined");
+            let set_aside = list_of(latest, "quarantined");
             // Creates and updates the plan refused (the app's known rules), never sent.
-            let refused = list("refused");
+            let refused = list_of(latest, "refused");
             json!({
                 "name": a.name,
                 "profile": a.profile,
@@ -115,6 +109,13 @@ pub async fn collect(
         "apps": apps,
         "quarantined_records": records,
     }))
+}
+
+/// A list from an app's part of a cycle summary; empty when there is none.
+fn list_of(app: Option<&Value>, field: &str) -> Value {
+    app.map(|a| a[field].clone())
+        .filter(Value::is_array)
+        .unwrap_or(json!([]))
 }
 
 /// How many recent cycles `status` looks through for the latest one covering each app.

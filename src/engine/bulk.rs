@@ -42,26 +42,38 @@ pub async fn run(
         }
     }
     let targets = Targets::of(&eligible);
-    let mut batch: Vec<(Operation, BulkOp, Option<Operation>)> = Vec::new();
+    let mut ops = Vec::new();
+    let mut bulk_ops = Vec::new();
+    let mut sent_ops = Vec::new();
     for op in eligible {
         match bulk_form(ctx, &op, &targets).await {
-            Ok(Some((b, sent))) => batch.push((op, b, sent)),
+            Ok(Some((b, sent))) => {
+                ops.push(op);
+                bulk_ops.push(b);
+                sent_ops.push(sent);
+            }
             Ok(None) => rest.push(op),
             Err(e) => answered.push((op, Answer::Unaudited(e))),
         }
     }
-    if batch.len() < MIN_BATCH {
-        rest.extend(batch.into_iter().map(|(o, _, _)| o));
+    if ops.len() < MIN_BATCH {
+        rest.extend(ops);
         return (answered, rest);
     }
-    let mut ops = Vec::new();
-    let mut bulk_ops = Vec::new();
-    let mut sent_ops = Vec::new();
-    for (op, b, sent) in batch {
-        ops.push(op);
-        bulk_ops.push(b);
-        sent_ops.push(sent);
-    }
+    send(ctx, ops, bulk_ops, sent_ops, &mut answered, &mut rest).await;
+    (answered, rest)
+}
+
+/// Sends the batch and adds each operation to `answered`, or to `rest` for the one-by-one
+/// path; `sent` holds, per operation, the create as sent when it carried references.
+async fn send(
+    ctx: &Arc<ExecCtx>,
+    ops: Vec<Operation>,
+    bulk_ops: Vec<BulkOp>,
+    sent_ops: Vec<Option<Operation>>,
+    answered: &mut Vec<(Operation, Answer)>,
+    rest: &mut Vec<Operation>,
+) {
     tracing::info!(count = ops.len(), "Sending operations with SCIM Bulk.");
     let results = match ctx.api.client().bulk(bulk_ops).await {
         Ok(r) => r,
@@ -74,12 +86,12 @@ pub async fn run(
                 answered.push((op, Answer::Unaudited(refused.into())));
             }
             ctx.circuit.failure(&OpError::Scim(e));
-            return (answered, rest);
+            return;
         }
         Err(e) => {
             tracing::warn!(error = %e, "Bulk request failed; falling back to single requests.");
             rest.extend(ops);
-            return (answered, rest);
+            return;
         }
     };
     let created = created_ids(ctx, &ops, &results).await;
@@ -90,7 +102,6 @@ pub async fn run(
             None => rest.push(op),
         }
     }
-    (answered, rest)
 }
 
 /// The account ids of the persons this request created, and of every linked person: what

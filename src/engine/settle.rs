@@ -86,11 +86,8 @@ async fn record(ctx: &ExecCtx, op: &Operation, effect: Effect) -> Result<AuditOp
             returned,
         } => {
             let recorded = recorded.as_deref().unwrap_or(op);
-            let prev = ctx.link(&op.key).await;
-            if let Some(link) = link_after(recorded, prev.as_ref(), &id, ctx.now) {
-                let forms = returned.map(|r| forms_of(&r)).unwrap_or_default();
-                save_link(ctx, recorded, audit, link, ownership, forms).await?;
-            }
+            let forms = returned.map(|r| forms_of(&r)).unwrap_or_default();
+            linked(ctx, recorded, audit, &id, ownership, forms).await?;
             Ok(audit)
         }
         Effect::Removed { audit, id, gone } => removed(ctx, op, audit, id, gone).await,
@@ -139,6 +136,22 @@ async fn record(ctx: &ExecCtx, op: &Operation, effect: Effect) -> Result<AuditOp
             .await?;
             Ok(AuditOp::Update)
         }
+    }
+}
+
+/// Records the link an account operation leaves, with the forms its answer taught.
+async fn linked(
+    ctx: &ExecCtx,
+    recorded: &Operation,
+    audit: AuditOp,
+    id: &str,
+    ownership: Ownership,
+    forms: FormChanges,
+) -> Result<(), OpError> {
+    let prev = ctx.link(&recorded.key).await;
+    match link_after(recorded, prev.as_ref(), id, ctx.now) {
+        Some(link) => save_link(ctx, recorded, audit, link, ownership, forms).await,
+        None => Ok(()),
     }
 }
 
