@@ -220,6 +220,7 @@ fn plan_once(
         groups: &groups,
         manages_groups: false,
         now,
+        forms: None,
     });
     let t3 = Instant::now();
     drop(persons);

@@ -4,7 +4,8 @@
 //! 429s), (b) creates per second against an unlimited app, and (c) HTTP requests per
 //! applied change in the steady state (goal 1.00), and, with `-- --initial`, (d)–(g): the
 //! first sync (requests per create, against latency, against a rate limit, adoption after
-//! a lost state). Results go to stdout; BENCHMARKS.md records them.
+//! a lost state); `-- --initial --managers`: (d) and (f) with manager references. Results
+//! go to stdout; BENCHMARKS.md records them.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -56,6 +57,36 @@ impl Install {
             ));
         }
         std::fs::write(self.root.join("hr.csv"), s).context("HR file")
+    }
+
+    /// Writes `n` persons in a tree: person `i` (from the second) reports to person `i / 10`
+    /// (the first for `i < 10`), so an initial sync creates managers and reports together.
+    fn write_hr_managers(&self, n: usize) -> anyhow::Result<()> {
+        let mut s = String::from(
+            "employee_id,first_name,last_name,email,department,job_title,status,start_date,manager_id\n",
+        );
+        for i in 1..=n {
+            let manager = if i == 1 {
+                String::new()
+            } else {
+                format!("E{:06}", (i / 10).max(1))
+            };
+            s.push_str(&format!(
+                "E{i:06},P{i:06},Bench,p{i:06}@corp.example,Sales,Rep,active,2020-01-01,{manager}\n"
+            ));
+        }
+        std::fs::write(self.root.join("hr.csv"), s).context("HR file")
+    }
+
+    /// Writes a config with one app at `base_url`, these extra app keys and the manager
+    /// reference mapped.
+    fn write_config_managers(&self, base_url: &str, extra: &str) -> anyhow::Result<()> {
+        self.write_config(base_url, extra)?;
+        let mut text = std::fs::read_to_string(self.config()).context("config file")?;
+        text.push_str(
+            "\"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager\" = \"{{ manager_id | ref }}\"\n",
+        );
+        std::fs::write(self.config(), text).context("config file")
     }
 
     /// Writes a config with one app at `base_url` and these extra app keys.
@@ -404,9 +435,58 @@ async fn adoption(n: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The first-sync figures (d)–(g).
-async fn initial(quick: bool) -> anyhow::Result<()> {
+/// (d) and (f) with manager references: every person but the first reports to another
+/// person created in the same sync.
+async fn with_managers(n: usize, rate_limited: usize) -> anyhow::Result<()> {
+    let cases = [
+        ("one by one", "bulk = false", n, false),
+        ("SCIM Bulk", "bulk = true", n, false),
+        ("one by one", "bulk = false", rate_limited, true),
+        ("SCIM Bulk", "bulk = true", rate_limited, true),
+    ];
+    for (label, extra, n, limited) in cases {
+        let faults = Faults {
+            rate_limit_per_sec: limited.then_some(50.0),
+            ..Faults::default()
+        };
+        let sb = sandbox_with(faults).await?;
+        let inst = Install::new()?;
+        inst.write_hr_managers(n)?;
+        let rate = if limited {
+            "rate_limit = { per_second = 50 }\n"
+        } else {
+            ""
+        };
+        inst.write_config_managers(
+            &sb.base_url(),
+            &format!("match_on = [\"externalId\", \"userName\"]\n{rate}{extra}"),
+        )?;
+        let (took, failed) = apply(&inst.config()).await?;
+        let s = sb.stats();
+        let at = if limited { " at 50 requests/s" } else { "" };
+        println!(
+            "({}) initial sync of {n} with managers{at}, {label}: {} requests ({} reads, {} \
+             writes) = {:.3} per create, {:.2} s, 429s {}, failed {failed}",
+            if limited { "f" } else { "d" },
+            s.total,
+            s.reads,
+            s.writes,
+            s.total as f64 / n as f64,
+            took.as_secs_f64(),
+            s.throttled
+        );
+        sb.shutdown().await;
+    }
+    Ok(())
+}
+
+/// The first-sync figures (d)–(g); with `managers`, only (d) and (f) with manager
+/// references.
+async fn initial(quick: bool, managers: bool) -> anyhow::Result<()> {
     let scale = if quick { 10 } else { 1 };
+    if managers {
+        return with_managers(5000 / scale, 500).await;
+    }
     initial_requests(5000 / scale).await?;
     against_latency(1000 / scale).await?;
     against_latency_one_by_one(1000 / scale).await?;
@@ -449,12 +529,13 @@ async fn bench(quick: bool) -> anyhow::Result<()> {
 fn main() -> anyhow::Result<()> {
     let quick = std::env::args().any(|a| a == "--quick");
     let first_sync = std::env::args().any(|a| a == "--initial");
+    let managers = std::env::args().any(|a| a == "--managers");
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("tokio runtime")?;
     if first_sync {
-        return rt.block_on(initial(quick));
+        return rt.block_on(initial(quick, managers));
     }
     rt.block_on(bench(quick))
 }

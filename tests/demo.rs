@@ -129,14 +129,17 @@ fn planned_creates(section: &str, app: &str) -> Vec<String> {
         .nth(1)
         .unwrap_or_else(|| panic!("no plan for {app} in:\n{plan}"));
     let block = block.split("\napp ").next().unwrap_or("");
-    block
+    let mut keys: Vec<String> = block
         .lines()
         .filter(|l| {
             let l = l.trim_start();
             (l.starts_with("+ create ") || l.starts_with("= link ")) && !l.contains("create group")
         })
         .filter_map(|l| l.split_whitespace().nth(2).map(str::to_string))
-        .collect()
+        .collect();
+    // Shown in execution order (managers before their reports); compared sorted.
+    keys.sort();
+    keys
 }
 
 /// The number before `word` in `line` (`"55 accounts"` → 55).

@@ -148,6 +148,10 @@ fn op_result(op: &BulkOp, out: &Result<Reply, ScimError>) -> Value {
                 m.insert("version".into(), json!(v));
             }
             m.insert("status".into(), json!(r.status.to_string()));
+            // The resource as stored, so a client learns the form the app keeps values in.
+            if let Some(body) = &r.body {
+                m.insert("response".into(), body.clone());
+            }
         }
         Err(e) => {
             m.insert("status".into(), json!(e.status.to_string()));

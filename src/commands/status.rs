@@ -78,10 +78,10 @@ pub async fn collect(
                 ),
                 None => (json!([]), Value::Null),
             };
-            let set_aside = latest_for_app(&any, &a.name)
-                .map(|(_, app)| app["quarantined"].clone())
-                .filter(|q| q.is_array())
-                .unwrap_or(json!([]));
+            let latest = latest_for_app(&any, &a.name).map(|(_, app)| app);
+            let set_aside = list_of(latest, "quarantined");
+            // Creates and updates the plan refused (the app's known rules), never sent.
+            let refused = list_of(latest, "refused");
             json!({
                 "name": a.name,
                 "profile": a.profile,
@@ -95,6 +95,7 @@ pub async fn collect(
                 "held": held.iter().filter(|x| x.app == a.name).collect::<Vec<_>>(),
                 "quarantined": opq.iter().filter(|x| x.app == a.name).collect::<Vec<_>>(),
                 "quarantined_persons": set_aside,
+                "refused": refused,
                 "conflicts_found_by": found_by,
                 "conflicts": conflicts,
                 "refused_list_params": refused.get(&a.name).cloned().unwrap_or_default(),
@@ -114,6 +115,13 @@ pub async fn collect(
         "apps": apps,
         "quarantined_records": records,
     }))
+}
+
+/// A list from an app's part of a cycle summary; empty when there is none.
+fn list_of(app: Option<&Value>, field: &str) -> Value {
+    app.map(|a| a[field].clone())
+        .filter(Value::is_array)
+        .unwrap_or(json!([]))
 }
 
 /// How many recent cycles `status` looks through for the latest one covering each app.
@@ -222,8 +230,8 @@ fn write_app_health(out: &mut String, a: &Value) {
     }
 }
 
-/// Operations held by a guard, operations quarantined after failures, and persons not
-/// pushed at all.
+/// Operations held by a guard, operations quarantined after failures, persons not pushed
+/// at all, and creates or updates the app is known to refuse.
 fn write_app_holds(out: &mut String, a: &Value) {
     for h in a["held"].as_array().into_iter().flatten() {
         let _ = writeln!(
@@ -250,6 +258,19 @@ fn write_app_holds(out: &mut String, a: &Value) {
             "  ✗ quarantined {} (not pushed): {}",
             s(&q["key"]),
             s(&q["reason"])
+        );
+    }
+    for r in a["refused"].as_array().into_iter().flatten() {
+        let _ = writeln!(
+            out,
+            "  ✗ cannot {} {}{} (refused by the app, not sent): {}",
+            s(&r["op"]),
+            s(&r["key"]),
+            r["userName"]
+                .as_str()
+                .map(|u| format!(" ({u})"))
+                .unwrap_or_default(),
+            s(&r["reason"])
         );
     }
 }

@@ -1,10 +1,57 @@
 //! What executing one operation returns: the app's answer in the terms the settle step
 //! records — the effect of a success, or the failure and whether it is audited.
 
+use std::collections::BTreeMap;
+
 use hrsync_state::{AuditOp, Ownership};
+use serde_json::Value;
 
 use super::error::OpError;
-use crate::reconcile::{LinkState, Operation};
+use crate::reconcile::{Change, LinkState, Operation};
+
+/// What the app answered to a write: the values sent, by path, and the resource it
+/// returned, from which the settle step learns the forms the app keeps them in.
+#[derive(Debug)]
+pub struct Returned {
+    /// The values the write sent.
+    pub sent: BTreeMap<String, Value>,
+    /// The resource the app returned.
+    pub resource: Value,
+    /// Whether it answered a create (a new account has no older forms to drop).
+    pub create: bool,
+}
+
+impl Returned {
+    /// A create's answer: every desired value was sent.
+    pub fn of_create(
+        desired: &BTreeMap<String, Value>,
+        resource: Option<Value>,
+    ) -> Option<Box<Self>> {
+        resource.map(|resource| {
+            Box::new(Returned {
+                sent: desired.clone(),
+                resource,
+                create: true,
+            })
+        })
+    }
+
+    /// An update's answer: the changes' new values were sent.
+    pub fn of_changes(changes: &[Change], resource: Option<Value>) -> Option<Box<Self>> {
+        let sent: BTreeMap<String, Value> = changes
+            .iter()
+            .filter_map(|c| c.new.clone().map(|v| (c.path.clone(), v)))
+            .collect();
+        match resource {
+            Some(resource) if !sent.is_empty() => Some(Box::new(Returned {
+                sent,
+                resource,
+                create: false,
+            })),
+            _ => None,
+        }
+    }
+}
 
 /// What the app answered to one operation.
 #[derive(Debug)]
@@ -39,6 +86,8 @@ pub enum Effect {
         ownership: Ownership,
         /// The operation as audited, when it is not the plan's.
         recorded: Option<Box<Operation>>,
+        /// What the app returned for what was sent, when it returned the resource.
+        returned: Option<Box<Returned>>,
     },
     /// Access was removed (deactivated or deleted); `gone`: the account had already vanished.
     Removed {

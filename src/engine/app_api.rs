@@ -174,13 +174,13 @@ impl AppApi {
         desired: &BTreeMap<String, Value>,
         active: bool,
         active_changed: bool,
-    ) -> Result<(), ScimError> {
+    ) -> Result<Option<Value>, ScimError> {
         let ops = self.patch_ops(changes, active, active_changed)?;
         if ops.is_empty() {
-            return Ok(());
+            return Ok(None);
         }
         let full = user_body(key, desired, active, &self.client)?;
-        self.client.update_user(id, &ops, &full).await.map(|_| ())
+        self.client.update_user(id, &ops, &full).await
     }
 
     /// The PATCH operations for attribute changes and the active flag.

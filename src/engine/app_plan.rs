@@ -20,7 +20,7 @@ use crate::config::{AppSettings, MatchAttr, OnUnlinkedMatch};
 use crate::mapping::{Mapped, Mapper};
 use crate::reconcile::guards::{hold_mass_deprovision, DeprovisionLimits};
 use crate::reconcile::{
-    plan_app_with, AppInput, AppPlan, Candidates, DesiredPerson, GroupState, LinkState,
+    plan_app_with, AppInput, AppPlan, Candidates, DesiredPerson, GroupState, KeptForms, LinkState,
     MatchDecision, OpKind, Refusal, RemoteUser,
 };
 
@@ -100,10 +100,12 @@ pub async fn plan_app_run(run: AppRun) -> Result<Planned, EngineError> {
     };
     let remote = read_app(&run, api.as_deref(), &links, &persons).await;
     let input_digest = input_digest(&run.app.name, &persons, &links, &groups);
-    let mut plan = plan(&run, &persons, &links, &groups, remote);
+    // The forms the app keeps values in: its own form of a desired value is in step.
+    let forms = super::record::kept_forms(run.store.as_ref(), &run.app.name).await?;
+    let mut plan = plan(&run, &persons, &links, &groups, &forms, remote);
     if needs_candidates(&run, &plan) && !circuit_open(&run).await? {
         if let Some(api) = api.as_deref() {
-            plan_with_accounts(&run, api, &persons, &links, &groups, &mut plan).await;
+            plan_with_accounts(&run, api, &persons, &links, &groups, &forms, &mut plan).await;
         }
     }
     if run.saved.is_none() {
@@ -265,6 +267,7 @@ async fn plan_with_accounts(
     persons: &BTreeMap<String, DesiredPerson>,
     links: &BTreeMap<String, LinkState>,
     groups: &BTreeMap<String, GroupState>,
+    forms: &KeptForms,
     plan: &mut AppPlan,
 ) {
     let accounts = match list_with_progress(api, &run.app).await {
@@ -284,6 +287,7 @@ async fn plan_with_accounts(
         groups,
         manages_groups: app.manages_groups,
         now: run.now,
+        forms: Some(forms),
     };
     let candidates = candidates(run, &accounts);
     *plan = plan_app_with(&input, Some(candidates));
@@ -427,6 +431,7 @@ fn plan(
     persons: &BTreeMap<String, DesiredPerson>,
     links: &BTreeMap<String, LinkState>,
     groups: &BTreeMap<String, GroupState>,
+    forms: &KeptForms,
     remote: Result<Option<BTreeMap<String, RemoteUser>>, String>,
 ) -> AppPlan {
     if let Some(saved) = run.saved.clone() {
@@ -448,6 +453,7 @@ fn plan(
                 groups,
                 manages_groups: app.manages_groups,
                 now: run.now,
+                forms: Some(forms),
             };
             let candidates = remote.as_ref().map(|accounts| candidates(run, accounts));
             let mut plan = plan_app_with(&input, candidates);

@@ -449,6 +449,8 @@ fn summary(r: &CycleReport, only_users: &[String]) -> serde_json::Value {
                 "circuit_open": o.and_then(|o| o.circuit_open.clone()),
                 "conflicts": a.conflicts,
                 "quarantined": a.quarantined,
+                // What the app is known to refuse, never sent (listed by `status`).
+                "refused": a.refused,
                 // What a resync found in the app linked to nobody (the access review).
                 "orphans": a.orphans,
             })

@@ -16,6 +16,7 @@ use super::context::ExecCtx;
 use super::error::{FailureClass, OpError, SkipReason};
 use super::ops;
 use super::settle::{settle, settle_references};
+use crate::reconcile::order::in_waves;
 use crate::reconcile::{AppPlan, OpKind, Operation};
 
 /// What happened to one app's operations.
@@ -181,7 +182,11 @@ async fn run_phase(ctx: &Arc<ExecCtx>, ops: Vec<Operation>, concurrency: usize) 
         } else {
             ops
         };
-    results.extend(run_one_by_one(ctx, ops, concurrency).await);
+    // A manager's create settles before their reports' creates start, so theirs carry
+    // the manager's account id.
+    for wave in in_waves(ops) {
+        results.extend(run_one_by_one(ctx, wave, concurrency).await);
+    }
     results.sort_by(|a, b| a.0.key.cmp(&b.0.key));
     results
 }

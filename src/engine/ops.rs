@@ -7,7 +7,7 @@ use hrsync_connectors::scim::{self, ScimError};
 use hrsync_state::{AuditOp, Ownership};
 use serde_json::Value;
 
-use super::answer::{Answer, Effect};
+use super::answer::{Answer, Effect, Returned};
 use super::context::ExecCtx;
 use super::error::{OpError, PermanentFailure, SkipReason};
 use super::group_ops;
@@ -63,13 +63,47 @@ async fn create(ctx: &ExecCtx, op: &Operation) -> Result<Effect, OpError> {
         // Relink found by resync: bring it to the desired state, then link it.
         return adopt(ctx, op, id, None, AuditOp::Relink).await;
     }
+    // References to accounts created earlier this cycle (a manager) go in the create.
+    let sent = with_known_refs(ctx, op).await;
+    let op = sent.as_ref().unwrap_or(op);
     if !op.looked_up || !ctx.first_create(&op.key) {
         // Planned without reading the app, or sent before this cycle: look before a POST.
         if let Some(found) = ctx.api.lookup(&op.key, &op.desired).await? {
             return adopt_found(ctx, op, &found).await;
         }
     }
-    post_until_known(ctx, op).await
+    let mut effect = post_until_known(ctx, op).await?;
+    if let (Some(sent), Effect::Linked { recorded, .. }) = (sent, &mut effect) {
+        // The link records the references the create carried.
+        recorded.get_or_insert_with(|| Box::new(sent));
+    }
+    Ok(effect)
+}
+
+/// The create with its pending references whose targets have accounts now (created earlier
+/// this cycle) resolved into what it sends; `None` when there are none. The others stay
+/// pending for the second pass.
+async fn with_known_refs(ctx: &ExecCtx, op: &Operation) -> Option<Operation> {
+    if op.pending_refs.is_empty() {
+        return None;
+    }
+    let resolved = {
+        let links = ctx.links.lock().await;
+        resolve_pending(op, &|k| links.get(k).cloned())
+    };
+    if resolved.is_empty() {
+        return None;
+    }
+    let mut sent = op.clone();
+    for (path, value) in resolved {
+        sent.pending_refs.retain(|r| r.path != path);
+        sent.desired.insert(path, value);
+    }
+    sent.hash = Some(crate::reconcile::state_hash(
+        &sent.desired,
+        sent.active.unwrap_or(true),
+    ));
+    Some(sent)
 }
 
 /// POSTs the account; a create whose fate is unknown is looked up before any second POST.
@@ -84,6 +118,7 @@ async fn post_until_known(ctx: &ExecCtx, op: &Operation) -> Result<Effect, OpErr
                     id: resource_id(&created)?,
                     ownership: Ownership::Created,
                     recorded: None,
+                    returned: Returned::of_create(&op.desired, Some(created)),
                 })
             }
             Err(e) if e.needs_lookup() => e,
@@ -178,9 +213,11 @@ async fn adopt(
         }
         None => (op.changes.clone(), true),
     };
-    ctx.api
+    let resource = ctx
+        .api
         .update(id, &op.key, &changes, &op.desired, active, active_changed)
         .await?;
+    let returned = Returned::of_changes(&changes, resource);
     let mut recorded = op.clone();
     recorded.changes = changes;
     if !kept.is_empty() {
@@ -192,6 +229,7 @@ async fn adopt(
         id: id.to_string(),
         ownership: Ownership::Adopted,
         recorded: Some(Box::new(recorded)),
+        returned,
     })
 }
 
@@ -249,11 +287,12 @@ async fn update(ctx: &ExecCtx, op: &Operation) -> Answer {
         )
         .await;
     match pushed {
-        Ok(()) => Answer::Done(Effect::Linked {
+        Ok(resource) => Answer::Done(Effect::Linked {
             audit: audit_op(op.op),
             id,
             ownership: Ownership::Adopted,
             recorded: None,
+            returned: Returned::of_changes(&op.changes, resource),
         }),
         Err(ScimError::NotFound { .. }) => Answer::Vanished { id },
         Err(e) => Answer::Failed(e.into()),
@@ -268,6 +307,7 @@ fn rebase(op: &Operation) -> Effect {
             id: id.clone(),
             ownership: Ownership::Adopted,
             recorded: None,
+            returned: None,
         },
         None => Effect::Unchanged(AuditOp::Rebase),
     }
@@ -305,12 +345,21 @@ async fn delete(ctx: &ExecCtx, op: &Operation) -> Result<Effect, OpError> {
 
 /// Second pass: pushes references (the manager) whose targets got accounts this cycle.
 pub async fn resolve_references(ctx: &ExecCtx, op: &Operation) -> Result<Effect, OpError> {
-    let links = ctx.links.lock().await.clone();
-    let resolved = resolve_pending(op, &|k| links.get(k).cloned());
-    let link = match links.get(&op.key) {
-        Some(link) if !resolved.is_empty() => link.clone(),
-        _ => return Ok(Effect::Unchanged(AuditOp::Update)),
+    // Only the links this operation needs: copying them all for each person of a large
+    // initial sync made the second pass quadratic.
+    let (mut resolved, link) = {
+        let links = ctx.links.lock().await;
+        let resolved = resolve_pending(op, &|k| links.get(k).cloned());
+        (resolved, links.get(&op.key).cloned())
     };
+    let Some(link) = link else {
+        return Ok(Effect::Unchanged(AuditOp::Update));
+    };
+    // What the create already carried (a manager created before it) needs no second push.
+    resolved.retain(|(p, v)| link.last_pushed.get(p) != Some(v));
+    if resolved.is_empty() {
+        return Ok(Effect::Unchanged(AuditOp::Update));
+    }
     let changes: Vec<Change> = resolved
         .iter()
         .map(|(p, v)| Change {

@@ -4,11 +4,13 @@
 
 use chrono::{DateTime, Utc};
 use hrsync_state::{
-    AuditOp, Group, GroupChange, Link, LinkChange, OpResult, Outcome, Ownership, Store,
+    AuditOp, FormChanges, Group, GroupChange, KeptForm, Link, LinkChange, OpResult, Outcome,
+    Ownership, StateError, Store,
 };
 use serde_json::{json, Value};
 
 use super::error::{FailureClass, OpError};
+use crate::reconcile::form::{Form, KeptForms, PersonForms};
 use crate::reconcile::{LinkLifecycle, LinkState, OpKind, Operation};
 use hrsync_connectors::redact::redact;
 
@@ -33,6 +35,53 @@ pub fn audit_op(op: OpKind) -> AuditOp {
         OpKind::GroupDelete => AuditOp::GroupDelete,
         OpKind::MembershipAdd => AuditOp::MembershipAdd,
         OpKind::MembershipRemove => AuditOp::MembershipRemove,
+    }
+}
+
+/// The forms the state keeps for the app's persons, in the planner's terms (none without
+/// a state).
+pub async fn kept_forms(store: Option<&Store>, app: &str) -> Result<KeptForms, StateError> {
+    let Some(store) = store else {
+        return Ok(KeptForms::new());
+    };
+    Ok(store
+        .kept_forms(app)
+        .await?
+        .into_iter()
+        .map(|(key, paths)| {
+            let forms = paths
+                .into_iter()
+                .map(|(path, f)| {
+                    (
+                        path,
+                        Form {
+                            sent: f.sent,
+                            got: f.got,
+                        },
+                    )
+                })
+                .collect();
+            (key, forms)
+        })
+        .collect())
+}
+
+/// What a write taught about the app's forms, in the state's terms.
+pub fn form_changes(keep: PersonForms, drop: Vec<String>) -> FormChanges {
+    FormChanges {
+        keep: keep
+            .into_iter()
+            .map(|(path, f)| {
+                (
+                    path,
+                    KeptForm {
+                        sent: f.sent,
+                        got: f.got,
+                    },
+                )
+            })
+            .collect(),
+        drop,
     }
 }
 
@@ -104,25 +153,31 @@ impl Recorder {
     }
 
     async fn write(&self, outcome: Outcome) -> Result<(), OpError> {
-        match &self.store {
-            Some(s) => s
-                .record_outcome(outcome)
-                .await
-                .map(|_| ())
-                .map_err(OpError::State),
-            None => Ok(()),
-        }
+        self.write_with_forms(outcome, FormChanges::default()).await
     }
 
-    /// Records a successful account operation and the link it leaves.
+    /// Writes an outcome and, in the same transaction, the forms its write taught.
+    async fn write_with_forms(&self, outcome: Outcome, forms: FormChanges) -> Result<(), OpError> {
+        match &self.store {
+            Some(s) if forms.is_empty() => s.record_outcome(outcome).await,
+            Some(s) => s.record_outcome_with_forms(outcome, forms).await,
+            None => return Ok(()),
+        }
+        .map(|_| ())
+        .map_err(OpError::State)
+    }
+
+    /// Records a successful account operation, the link it leaves and the forms the app
+    /// returned for what it was sent.
     pub async fn link(
         &self,
         op: &Operation,
         audit: AuditOp,
         link: &LinkState,
         ownership: Ownership,
+        forms: FormChanges,
     ) -> Result<(), OpError> {
-        self.write(Outcome {
+        let outcome = Outcome {
             cycle_id: self.cycle_id,
             app: self.app.clone(),
             person_key: op.key.clone(),
@@ -133,8 +188,8 @@ impl Recorder {
             detail: detail(op),
             result: OpResult::Ok,
             error: None,
-        })
-        .await?;
+        };
+        self.write_with_forms(outcome, forms).await?;
         if let Some(s) = &self.store {
             s.clear_op_failure(&self.app, &op.key)
                 .await

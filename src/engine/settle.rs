@@ -5,13 +5,18 @@
 //! Each settled operation is also one `identity_change` log event and one count in the
 //! operations metric (see `events`).
 
-use hrsync_state::{AuditOp, Group, GroupChange, Ownership};
+use std::collections::BTreeMap;
 
-use super::answer::{Answer, Effect};
+use hrsync_connectors::scim;
+use hrsync_state::{AuditOp, FormChanges, Group, GroupChange, Ownership};
+use serde_json::Value;
+
+use super::answer::{Answer, Effect, Returned};
 use super::context::ExecCtx;
 use super::error::{OpError, PermanentFailure};
 use super::events::{account_of, identity_change};
-use super::record::audit_op;
+use super::record::{audit_op, form_changes};
+use crate::reconcile::form::learned;
 use crate::reconcile::outcome::link_after;
 use crate::reconcile::{GroupState, LinkLifecycle, LinkState, OpKind, Operation};
 
@@ -48,6 +53,10 @@ pub async fn settle_references(
     op: &Operation,
     pushed: Result<Effect, OpError>,
 ) -> Result<(), OpError> {
+    if matches!(pushed, Ok(Effect::Unchanged(_))) {
+        // Nothing was left to push (the create carried its references).
+        return Ok(());
+    }
     let account = pushed.as_ref().ok().map(account_of_effect);
     let result = match pushed {
         Ok(effect) => record(ctx, op, effect).await,
@@ -74,12 +83,11 @@ async fn record(ctx: &ExecCtx, op: &Operation, effect: Effect) -> Result<AuditOp
             id,
             ownership,
             recorded,
+            returned,
         } => {
             let recorded = recorded.as_deref().unwrap_or(op);
-            let prev = ctx.link(&op.key).await;
-            if let Some(link) = link_after(recorded, prev.as_ref(), &id, ctx.now) {
-                save_link(ctx, recorded, audit, link, ownership).await?;
-            }
+            let forms = returned.map(|r| forms_of(&r)).unwrap_or_default();
+            linked(ctx, recorded, audit, &id, ownership, forms).await?;
             Ok(audit)
         }
         Effect::Removed { audit, id, gone } => removed(ctx, op, audit, id, gone).await,
@@ -116,10 +124,54 @@ async fn record(ctx: &ExecCtx, op: &Operation, effect: Effect) -> Result<AuditOp
             Ok(AuditOp::GroupDelete)
         }
         Effect::References { recorded, link } => {
-            save_link(ctx, &recorded, AuditOp::Update, link, Ownership::Adopted).await?;
+            let forms = FormChanges::default();
+            save_link(
+                ctx,
+                &recorded,
+                AuditOp::Update,
+                link,
+                Ownership::Adopted,
+                forms,
+            )
+            .await?;
             Ok(AuditOp::Update)
         }
     }
+}
+
+/// Records the link an account operation leaves, with the forms its answer taught.
+async fn linked(
+    ctx: &ExecCtx,
+    recorded: &Operation,
+    audit: AuditOp,
+    id: &str,
+    ownership: Ownership,
+    forms: FormChanges,
+) -> Result<(), OpError> {
+    let prev = ctx.link(&recorded.key).await;
+    match link_after(recorded, prev.as_ref(), id, ctx.now) {
+        Some(link) => save_link(ctx, recorded, audit, link, ownership, forms).await,
+        None => Ok(()),
+    }
+}
+
+/// The forms the app returned for the values sent: the value at each path sent, where
+/// the returned resource shows one.
+fn forms_of(r: &Returned) -> FormChanges {
+    let returned: BTreeMap<String, Value> = r
+        .sent
+        .keys()
+        .filter_map(|path| {
+            let p = scim::AttrPath::parse(path).ok()?;
+            scim::extract(&r.resource, &p).map(|v| (path.clone(), v))
+        })
+        .collect();
+    let (keep, mut drop) = learned(&r.sent, &returned);
+    if r.create {
+        // Nothing to drop for a new account; most creates then write no form at all.
+        drop.clear();
+    }
+    form_changes(keep, drop)
 }
 
 /// Records a link and keeps it as the person's current one.
@@ -129,8 +181,11 @@ async fn save_link(
     audit: AuditOp,
     link: LinkState,
     ownership: Ownership,
+    forms: FormChanges,
 ) -> Result<(), OpError> {
-    ctx.recorder.link(recorded, audit, &link, ownership).await?;
+    ctx.recorder
+        .link(recorded, audit, &link, ownership, forms)
+        .await?;
     ctx.links.lock().await.insert(recorded.key.clone(), link);
     Ok(())
 }
@@ -152,7 +207,15 @@ async fn removed(
     if gone {
         link.lifecycle = LinkLifecycle::Deleted;
     }
-    save_link(ctx, op, audit, link, Ownership::Adopted).await?;
+    save_link(
+        ctx,
+        op,
+        audit,
+        link,
+        Ownership::Adopted,
+        FormChanges::default(),
+    )
+    .await?;
     Ok(audit)
 }
 

@@ -225,4 +225,6 @@ pub struct AppInput<'a> {
     pub manages_groups: bool,
     /// Now (never read from the clock inside `reconcile/`).
     pub now: DateTime<Utc>,
+    /// The forms the app returned for values hrsync wrote, by person (none: nothing kept).
+    pub forms: Option<&'a super::form::KeptForms>,
 }

@@ -4,16 +4,19 @@
 mod accounts;
 mod adoption;
 pub mod diff;
+pub mod form;
 pub mod groups;
 pub mod guards;
 mod hash;
 pub mod input;
+pub mod order;
 pub mod outcome;
 mod person_ops;
 pub mod plan;
 pub mod planner;
 pub mod target;
 
+pub use form::{Form, KeptForms};
 pub use hash::state_hash;
 pub use input::{
     AppInput, AppPolicy, ConflictRules, DesiredPerson, GroupState, LeavePolicy, LinkLifecycle,

@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::accounts::Found;
 use super::diff::{diff_against_base, diff_three_way, AttrDiff};
+use super::form::in_own_form;
 use super::hash::state_hash;
 use super::input::{AppInput, ConflictRules, DesiredPerson, LinkLifecycle, LinkState, RemoteUser};
 use super::plan::{
@@ -159,7 +160,8 @@ pub(super) fn create(
                     decision: MatchDecision::Link,
                 });
             }
-            let d = diff_three_way(None, &desired, &u.attrs, &input.policy.conflicts);
+            let theirs = in_own_form(&u.attrs, &desired, kept(input, key));
+            let d = diff_three_way(None, &desired, &theirs, &input.policy.conflicts);
             push_conflicts(plan, key, op.user_name.as_deref(), &d);
             // What the app owns (app_wins) becomes the base of the new link; a reported
             // conflict keeps HR's value as the base so it stays reported, not pushed.
@@ -247,7 +249,10 @@ pub(super) fn update(
         None => link.lifecycle == LinkLifecycle::Active,
     };
     let d = match remote {
-        Some(r) => diff_three_way(Some(&link.last_pushed), &resolved.attrs, &r.attrs, rules),
+        Some(r) => {
+            let theirs = in_own_form(&r.attrs, &resolved.attrs, kept(input, key));
+            diff_three_way(Some(&link.last_pushed), &resolved.attrs, &theirs, rules)
+        }
         None => diff_against_base(&link.last_pushed, &resolved.attrs, rules),
     };
     let after = recorded_after(resolved.attrs, link, rules, &d);
@@ -278,6 +283,11 @@ pub(super) fn update(
     op.hash = Some(hash);
     op.desired = after;
     plan.operations.push(op);
+}
+
+/// The forms the app returned for the person's values, when any are kept.
+fn kept<'i>(input: &AppInput<'i>, key: &str) -> Option<&'i super::form::PersonForms> {
+    input.forms.and_then(|f| f.get(key))
 }
 
 /// What the link will record as last pushed: HR's values, except that create-only

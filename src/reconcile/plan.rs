@@ -90,6 +90,11 @@ pub struct PendingRef {
     pub path: String,
     /// The HR key it points to.
     pub key: String,
+    /// The target is created earlier in the same cycle: the reference goes with this
+    /// create (the account id, or a `bulkId` reference in one Bulk request), not in a
+    /// second pass.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub at_create: bool,
 }
 
 /// One operation against one app.
@@ -351,8 +356,8 @@ impl AppPlan {
 
     /// Sorts operations into execution order and recomputes the summary.
     pub fn finish(&mut self) {
-        self.operations
-            .sort_by(|a, b| (a.op.phase(), &a.key, a.op).cmp(&(b.op.phase(), &b.key, b.op)));
+        // By phase; creates of managers before those of their reports.
+        super::order::execution_order(&mut self.operations);
         self.conflicts
             .sort_by(|a, b| (&a.key, &a.path).cmp(&(&b.key, &b.path)));
         self.quarantined.sort_by(|a, b| a.key.cmp(&b.key));

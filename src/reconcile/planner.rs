@@ -279,6 +279,7 @@ impl<'i> AppView<'_, 'i> {
                         None if self.will_have_account(target_key) => pending.push(PendingRef {
                             path: path.clone(),
                             key: target_key.clone(),
+                            at_create: false,
                         }),
                         None => {}
                     }

@@ -2,8 +2,10 @@
 //! against an in-memory model of an app.
 
 mod candidates;
+mod forms;
 mod guards;
 mod model;
+mod order;
 mod props;
 mod props_resync;
 mod relink;

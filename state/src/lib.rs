@@ -14,6 +14,7 @@
 mod audit;
 mod cycles;
 mod error;
+mod forms;
 mod groups;
 mod health;
 mod held;
@@ -34,6 +35,7 @@ mod store;
 pub use audit::{AuditQuery, AuditRow};
 pub use cycles::{CycleKind, CycleRow, CycleStatus};
 pub use error::{StateError, UnknownValue};
+pub use forms::{AppForms, FormChanges, KeptForm};
 pub use groups::Group;
 pub use health::{AppHealth, CircuitState};
 pub use held::HeldOp;

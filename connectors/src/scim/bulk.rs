@@ -118,6 +118,8 @@ pub struct BulkResult {
     pub id: Option<String>,
     /// The error the app reported for this operation.
     pub error: Option<ErrorBody>,
+    /// The resource the app returned for a successful operation, when it did.
+    pub response: Option<Value>,
 }
 
 impl BulkResult {
@@ -133,6 +135,7 @@ impl BulkResult {
             status,
             location: None,
             id: None,
+            response: None,
             error: Some(ErrorBody {
                 status: (status != 0).then_some(status),
                 scim_type: None,
@@ -400,6 +403,10 @@ fn answer_of(a: &Map<String, Value>, bulk_id: &str, method: BulkMethod) -> BulkR
             },
         })
     };
+    let response = match (&error, get_ci(a, "response")) {
+        (None, Some(r)) if r.is_object() => Some(r.clone()),
+        _ => None,
+    };
     BulkResult {
         bulk_id: bulk_id.to_string(),
         method,
@@ -407,5 +414,6 @@ fn answer_of(a: &Map<String, Value>, bulk_id: &str, method: BulkMethod) -> BulkR
         location,
         id,
         error,
+        response,
     }
 }

@@ -48,6 +48,7 @@ fn plan(pol: &AppPolicy, on_match: Option<MatchDecision>) -> AppPlan {
         groups: &BTreeMap::new(),
         manages_groups: false,
         now: day(0),
+        forms: None,
     };
     match on_match {
         Some(on_match) => plan_app_with(

@@ -140,6 +140,7 @@ impl World {
             groups: &groups,
             manages_groups: false,
             now,
+            forms: None,
         })
     }
 

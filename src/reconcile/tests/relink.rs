@@ -247,6 +247,7 @@ fn a_frozen_person_keeps_their_group_memberships() {
         groups: &groups,
         manages_groups: true,
         now: day(0),
+        forms: None,
     });
     assert!(
         plan.operations
