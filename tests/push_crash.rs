@@ -41,7 +41,9 @@ async fn sigkill_during_apply_then_restart_leaves_no_duplicate_and_loses_nothing
     .await;
     let persons = people(PERSONS);
     let env = Env::new(&csv(&persons));
-    env.write_config(&env.app("app", &sb.base_url(), "bulk = false"));
+    // A fixed concurrency keeps the run long enough (300 creates at 25 ms, four at a time)
+    // for the kills to land mid-run; adaptive concurrency would finish it in half a second.
+    env.write_config(&env.app("app", &sb.base_url(), "bulk = false\nconcurrency = 4"));
 
     let seed: u64 = rand::random();
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);

@@ -60,10 +60,10 @@ pub async fn collect(
         .recent_summaries(Some(CycleKind::Resync), SUMMARY_LOOKBACK)
         .await?;
     let any = store.recent_summaries(None, SUMMARY_LOOKBACK).await?;
-    let mut refused = std::collections::BTreeMap::new();
+    let mut refused_params = std::collections::BTreeMap::new();
     for a in &settings.apps {
         let params = crate::engine::capabilities::refused_params(store, &a.name).await;
-        refused.insert(a.name.clone(), params);
+        refused_params.insert(a.name.clone(), params);
     }
     let apps: Vec<Value> = settings
         .apps
@@ -98,7 +98,7 @@ pub async fn collect(
                 "refused": refused,
                 "conflicts_found_by": found_by,
                 "conflicts": conflicts,
-                "refused_list_params": refused.get(&a.name).cloned().unwrap_or_default(),
+                "refused_list_params": refused_params.get(&a.name).cloned().unwrap_or_default(),
             })
         })
         .collect();
