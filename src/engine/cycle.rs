@@ -182,8 +182,18 @@ async fn cycle_body(
     store: Option<Store>,
     cycle_id: Option<i64>,
 ) -> Result<CycleReport, EngineError> {
+    let started = std::time::Instant::now();
     let (snapshots, watermarks) = load_snapshots(settings, store.as_ref()).await?;
+    tracing::debug!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "Loaded the snapshots."
+    );
     let (results, view) = read_hr(settings, &snapshots, &watermarks).await?;
+    drop(snapshots);
+    tracing::debug!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "Read and merged the sources."
+    );
     // Before any plan: a template reading a field nobody provides would empty it for all.
     let persons = view
         .present
@@ -192,7 +202,15 @@ async fn cycle_body(
     crate::config::check_fields(settings, &opts.apps, persons).map_err(UsageError::Config)?;
     let view = Arc::new(view);
     let planned = plan_apps(settings, opts, &view, &store, cycle_id).await?;
+    tracing::debug!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "Planned the apps."
+    );
     let inputs_hash = inputs_hash(&view, planned.iter().map(|p| p.input_digest.as_str()));
+    tracing::debug!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "Hashed the inputs."
+    );
     check_saved_plan(opts, &inputs_hash)?;
     let executes = opts.mode.executes();
     // Only a cycle that goes ahead records its reads: a refused saved plan must not count
@@ -233,10 +251,10 @@ async fn load_snapshots(
     for src in &settings.sources {
         let name = src.name();
         let mut snap = Snapshot::new();
-        for (k, row) in s.snapshot(name).await? {
-            match serde_json::from_value(row.record.clone()) {
+        for (k, (record, absent)) in s.snapshot_records(name).await? {
+            match record {
                 Ok(p) => {
-                    snap.insert(k, (p, row.absent_cycles));
+                    snap.insert(k, (p, absent));
                 }
                 Err(e) => tracing::warn!(source = %name, key = %k, error = %e,
                     "Snapshot record unreadable; ignored."),
@@ -416,13 +434,15 @@ async fn save_reads(
 fn inputs_hash<'a>(view: &HrView, apps: impl Iterator<Item = &'a str>) -> String {
     use sha2::{Digest, Sha256};
     let mut h = Sha256::new();
+    // Each record is serialised straight into the hash (the same bytes as its JSON text),
+    // never into a buffer of its own.
     for (k, p) in &view.present {
         h.update(k.as_bytes());
-        h.update(serde_json::to_vec(p).unwrap_or_default());
+        super::app_plan::hash_json(&mut h, p);
     }
     for (k, (p, n)) in &view.absent {
         h.update(k.as_bytes());
-        h.update(serde_json::to_vec(p).unwrap_or_default());
+        super::app_plan::hash_json(&mut h, p);
         h.update(n.to_le_bytes());
     }
     for d in apps {
