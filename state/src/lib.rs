@@ -26,6 +26,7 @@ mod op_quarantine;
 mod open;
 mod outcome;
 mod path;
+mod pushed;
 mod quarantine;
 mod snapshot;
 mod sql;
