@@ -116,9 +116,18 @@ manager_id = "manager_employee_id"
     std::fs::write(root.join("config.toml"), text).context("config file")
 }
 
+/// The binary measured: this build's, or `SCALE_HRSYNC` (to measure another build; the
+/// seeding then still runs this build's code, so the two must share the state schema).
+fn binary() -> PathBuf {
+    std::env::var_os("SCALE_HRSYNC")
+        .map_or_else(|| env!("CARGO_BIN_EXE_hrsync").into(), PathBuf::from)
+}
+
 /// What one run of the binary cost.
 struct Run {
     wall: f64,
+    /// User plus system CPU time: steadier than wall time on a shared machine.
+    cpu: f64,
     peak_mib: f64,
 }
 
@@ -127,10 +136,10 @@ fn run_binary(root: &Path, args: &[&str]) -> anyhow::Result<Run> {
     let timing = root.join("time.txt");
     let out = Command::new("/usr/bin/time")
         .arg("-f")
-        .arg("%e %M")
+        .arg("%e %U %S %M")
         .arg("-o")
         .arg(&timing)
-        .arg(env!("CARGO_BIN_EXE_hrsync"))
+        .arg(binary())
         .arg("--config")
         .arg(root.join("config.toml"))
         .args(args)
@@ -144,10 +153,15 @@ fn run_binary(root: &Path, args: &[&str]) -> anyhow::Result<Run> {
     );
     let text = std::fs::read_to_string(&timing).context("timing file")?;
     let mut parts = text.split_whitespace();
-    let wall: f64 = parts.next().context("wall time")?.parse()?;
-    let kib: f64 = parts.next().context("peak RSS")?.parse()?;
+    let mut next = |what: &str| -> anyhow::Result<f64> {
+        Ok(parts.next().with_context(|| what.to_string())?.parse()?)
+    };
+    let wall = next("wall time")?;
+    let cpu = next("user time")? + next("system time")?;
+    let kib = next("peak RSS")?;
     Ok(Run {
         wall,
+        cpu,
         peak_mib: kib / 1024.0,
     })
 }
@@ -211,8 +225,8 @@ fn expect_ops(out: &PlanOut, kind: OpKind, count: usize, case: &str) -> anyhow::
 
 fn row(case: &str, n: usize, run: &Run) {
     println!(
-        "| {case} | {n} × 3 | **{:.2}** | **{:.0}** |",
-        run.wall, run.peak_mib
+        "| {case} | {n} × 3 | **{:.2}** | {:.2} | **{:.0}** |",
+        run.wall, run.cpu, run.peak_mib
     );
 }
 
@@ -238,7 +252,7 @@ fn run_size(n: usize, base_url: &str, stats: &dyn Fn() -> u64) -> anyhow::Result
     ensure!(status.success(), "seeding failed: {status}");
     let size = std::fs::metadata(root.join("state.db"))?.len() as f64 / (1 << 20) as f64;
     eprintln!("seeded in {:.1} s", t.elapsed().as_secs_f64());
-    println!("| state file after the initial sync | {n} × 3 | — | {size:.0} MiB on disk |");
+    println!("| state file after the initial sync | {n} × 3 | — | — | {size:.0} MiB on disk |");
 
     let (run, out) = plan(root)?;
     expect_ops(&out, OpKind::Create, 0, "steady state")?;
@@ -389,8 +403,8 @@ fn main() -> anyhow::Result<()> {
         if quick { "quick" } else { "full" },
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
-    println!("| case | persons × apps | wall s | peak RSS MiB |");
-    println!("|---|---|---|---|");
+    println!("| case | persons × apps | wall s | CPU s | peak RSS MiB |");
+    println!("|---|---|---|---|---|");
     for &n in sizes {
         run_size(n, &sb.base_url(), &stats)?;
     }

@@ -188,8 +188,14 @@ async fn cycle_body(
         elapsed_ms = started.elapsed().as_millis() as u64,
         "Loaded the snapshots."
     );
-    let (results, view) = read_hr(settings, &snapshots, &watermarks).await?;
+    let (mut results, view) = read_hr(settings, &snapshots, &watermarks).await?;
+    // The merged view holds what planning needs; the raw reads are kept only by a cycle
+    // that records them, and the snapshot not at all.
     drop(snapshots);
+    if !opts.mode.executes() {
+        results.clear();
+        results.shrink_to_fit();
+    }
     tracing::debug!(
         elapsed_ms = started.elapsed().as_millis() as u64,
         "Read and merged the sources."
