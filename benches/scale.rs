@@ -20,7 +20,6 @@ use std::process::Command;
 use std::time::Instant;
 
 use anyhow::{bail, ensure, Context as _};
-use chrono::Utc;
 use hrsync::config::{self, LoadOptions, Settings};
 use hrsync::engine::read::fetch_all;
 use hrsync::engine::record::{audit_op, detail};
@@ -290,7 +289,7 @@ fn state_link(app: &str, key: &str, l: &LinkState) -> Link {
 
 /// Records one app's initial-sync creates as applied: links and audit rows.
 async fn record_creates(store: &Store, cycle: i64, plan: &AppPlan) -> anyhow::Result<()> {
-    let now = Utc::now();
+    let now = hrsync::clock::now();
     let mut links: BTreeMap<&str, LinkState> = BTreeMap::new();
     for (i, op) in plan.operations.iter().enumerate() {
         let id = format!("{i:08x}-0000-4000-8000-{:012x}", plan.name.len());
