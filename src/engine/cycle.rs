@@ -184,22 +184,8 @@ async fn cycle_body(
 ) -> Result<CycleReport, EngineError> {
     let started = std::time::Instant::now();
     let (snapshots, watermarks) = load_snapshots(settings, store.as_ref()).await?;
-    tracing::debug!(
-        elapsed_ms = started.elapsed().as_millis() as u64,
-        "Loaded the snapshots."
-    );
-    let (mut results, view) = read_hr(settings, &snapshots, &watermarks).await?;
-    // The merged view holds what planning needs; the raw reads are kept only by a cycle
-    // that records them, and the snapshot not at all.
-    drop(snapshots);
-    if !opts.mode.executes() {
-        results.clear();
-        results.shrink_to_fit();
-    }
-    tracing::debug!(
-        elapsed_ms = started.elapsed().as_millis() as u64,
-        "Read and merged the sources."
-    );
+    let (results, view) = read_hr(settings, snapshots, &watermarks, opts.mode.executes()).await?;
+    phase(started, "Read and merged the sources.");
     // Before any plan: a template reading a field nobody provides would empty it for all.
     let persons = view
         .present
@@ -208,15 +194,9 @@ async fn cycle_body(
     crate::config::check_fields(settings, &opts.apps, persons).map_err(UsageError::Config)?;
     let view = Arc::new(view);
     let planned = plan_apps(settings, opts, &view, &store, cycle_id).await?;
-    tracing::debug!(
-        elapsed_ms = started.elapsed().as_millis() as u64,
-        "Planned the apps."
-    );
+    phase(started, "Planned the apps.");
     let inputs_hash = inputs_hash(&view, planned.iter().map(|p| p.input_digest.as_str()));
-    tracing::debug!(
-        elapsed_ms = started.elapsed().as_millis() as u64,
-        "Hashed the inputs."
-    );
+    phase(started, "Hashed the inputs.");
     check_saved_plan(opts, &inputs_hash)?;
     let executes = opts.mode.executes();
     // Only a cycle that goes ahead records its reads: a refused saved plan must not count
@@ -274,17 +254,20 @@ async fn load_snapshots(
 }
 
 /// Reads every source, applies the source guards, and merges the reads with the snapshot.
+/// The merged view holds what planning needs: the snapshot is dropped once merged, and
+/// the raw reads are returned only to a cycle that records them (`keep_reads`).
 async fn read_hr(
     settings: &Settings,
-    snapshots: &BTreeMap<String, Snapshot>,
+    snapshots: BTreeMap<String, Snapshot>,
     watermarks: &Watermarks,
+    keep_reads: bool,
 ) -> Result<(Vec<read::SourceResult>, HrView), EngineError> {
     let fetched = read::fetch_all(settings, watermarks, false).await;
-    read::check_guards(&fetched, snapshots, &settings.guards)?;
+    read::check_guards(&fetched, &snapshots, &settings.guards)?;
     let results: Vec<read::SourceResult> =
         fetched.into_iter().filter_map(|(_, r)| r.ok()).collect();
-    let view = read::merge(&results, snapshots);
-    Ok((results, view))
+    let view = read::merge(&results, &snapshots);
+    Ok((if keep_reads { results } else { Vec::new() }, view))
 }
 
 /// For `check`, which keeps no state: reads every source once and checks every app's
@@ -398,6 +381,11 @@ where
     done.sort_by_key(|(i, _)| *i);
     Ok(done.into_iter().map(|(_, r)| r).collect())
 }
+/// Logs how long the cycle has run when it finishes a phase (debug level).
+fn phase(started: std::time::Instant, what: &'static str) {
+    tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, "{what}");
+}
+
 /// Records what the sources said: snapshots (absence counting), watermarks, quarantine.
 async fn save_reads(
     s: &Store,
@@ -440,8 +428,6 @@ async fn save_reads(
 fn inputs_hash<'a>(view: &HrView, apps: impl Iterator<Item = &'a str>) -> String {
     use sha2::{Digest, Sha256};
     let mut h = Sha256::new();
-    // Each record is serialised straight into the hash (the same bytes as its JSON text),
-    // never into a buffer of its own.
     for (k, p) in &view.present {
         h.update(k.as_bytes());
         super::app_plan::hash_json(&mut h, p);
