@@ -13,6 +13,10 @@
 //! create's link and audit row (`Store::record_outcomes`, the links computed by
 //! `reconcile::outcome::link_after` and the manager references filled in as the engine's
 //! second pass does). No account is created at the app.
+//!
+//! `--size N` runs one size; `SCALE_TMP` is where the installations go (default: the
+//! current directory), `SCALE_KEEP` keeps the last one for profiling by hand, and
+//! `SCALE_HRSYNC` measures another build of the binary.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
