@@ -86,8 +86,12 @@ impl Planned {
 
 /// Plans one app.
 pub async fn plan_app_run(run: AppRun) -> Result<Planned, EngineError> {
+    let started = std::time::Instant::now();
     let (links, groups, active) = load_links(&run).await?;
+    let ms = |t: std::time::Instant| t.elapsed().as_millis() as u64;
+    tracing::debug!(app = %run.app.name, elapsed_ms = ms(started), "Loaded the links.");
     let persons = digest_hr(&run);
+    tracing::debug!(app = %run.app.name, elapsed_ms = ms(started), "Mapped the persons.");
     let api = match open_client(&run) {
         Ok(api) => api,
         Err(e) => return Ok(unplannable(run, e.to_string(), links, groups)),
@@ -100,9 +104,11 @@ pub async fn plan_app_run(run: AppRun) -> Result<Planned, EngineError> {
     };
     let remote = read_app(&run, api.as_deref(), &links, &persons).await;
     let input_digest = input_digest(&run.app.name, &persons, &links, &groups);
-    // The forms the app keeps values in: its own form of a desired value is in step.
+    tracing::debug!(app = %run.app.name, elapsed_ms = ms(started), "Digested the inputs.");
+    // The forms the app keeps values in: its own form of a value it was sent is in step.
     let forms = super::record::kept_forms(run.store.as_ref(), &run.app.name).await?;
     let mut plan = plan(&run, &persons, &links, &groups, &forms, remote);
+    tracing::debug!(app = %run.app.name, elapsed_ms = ms(started), "Planned.");
     if needs_candidates(&run, &plan) && !circuit_open(&run).await? {
         if let Some(api) = api.as_deref() {
             plan_with_accounts(&run, api, &persons, &links, &groups, &forms, &mut plan).await;
@@ -134,12 +140,14 @@ async fn load_links(run: &AppRun) -> Result<Loaded, EngineError> {
     let Some(s) = &run.store else {
         return Ok((links, groups, active));
     };
+    // Each stored link is converted as it is taken, so the stored form and the planner's
+    // are never both held for all links at once.
     for l in s.links(Some(&run.app.name)).await? {
         if l.lifecycle == hrsync_state::LinkLifecycle::Active {
             active.insert(l.person_key.clone());
         }
         if run.covers(&l.person_key) {
-            links.insert(l.person_key.clone(), link_state(&l));
+            links.insert(l.person_key.clone(), into_link_state(l));
         }
     }
     for g in s.groups(&run.app.name).await? {
@@ -152,6 +160,15 @@ async fn load_links(run: &AppRun) -> Result<Loaded, EngineError> {
         }
     }
     Ok((links, groups, active))
+}
+
+/// [`link_state`] taking the stored link, moving what it pushed instead of copying it.
+fn into_link_state(mut l: hrsync_state::Link) -> LinkState {
+    let last_pushed = std::mem::take(&mut l.last_pushed);
+    LinkState {
+        last_pushed,
+        ..link_state(&l)
+    }
 }
 
 /// What [`load_links`] reads: links, managed groups, active accounts' keys.
@@ -410,7 +427,7 @@ fn input_digest(
     use sha2::{Digest, Sha256};
     let mut h = Sha256::new();
     h.update(app.as_bytes());
-    h.update(serde_json::to_vec(persons).unwrap_or_default());
+    hash_json(&mut h, persons);
     for (k, l) in links {
         h.update(k.as_bytes());
         h.update(l.remote_id.as_bytes());
@@ -495,4 +512,25 @@ async fn apply_guards(
         tracing::warn!(app = %run.app.name, reason = %why, "Deprovisions held by a guard.");
     }
     Ok(())
+}
+
+/// Feeds `value`'s JSON text into `h` through a small buffer, never holding the whole
+/// text: the same bytes as `serde_json::to_vec`. Serialising the planner's maps (string
+/// keys, plain values) does not fail; were it to, the hash takes what was written before.
+pub(super) fn hash_json<T: serde::Serialize + ?Sized>(h: &mut sha2::Sha256, value: &T) {
+    use std::io::Write as _;
+    /// Writes into the hash.
+    struct Feed<'a>(&'a mut sha2::Sha256);
+    impl std::io::Write for Feed<'_> {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            sha2::Digest::update(self.0, buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut w = std::io::BufWriter::with_capacity(1 << 16, Feed(h));
+    let _ = serde_json::to_writer(&mut w, value);
+    let _ = w.flush();
 }

@@ -182,8 +182,10 @@ async fn cycle_body(
     store: Option<Store>,
     cycle_id: Option<i64>,
 ) -> Result<CycleReport, EngineError> {
+    let started = std::time::Instant::now();
     let (snapshots, watermarks) = load_snapshots(settings, store.as_ref()).await?;
-    let (results, view) = read_hr(settings, &snapshots, &watermarks).await?;
+    let (results, view) = read_hr(settings, snapshots, &watermarks, opts.mode.executes()).await?;
+    phase(started, "Read and merged the sources.");
     // Before any plan: a template reading a field nobody provides would empty it for all.
     let persons = view
         .present
@@ -192,7 +194,9 @@ async fn cycle_body(
     crate::config::check_fields(settings, &opts.apps, persons).map_err(UsageError::Config)?;
     let view = Arc::new(view);
     let planned = plan_apps(settings, opts, &view, &store, cycle_id).await?;
+    phase(started, "Planned the apps.");
     let inputs_hash = inputs_hash(&view, planned.iter().map(|p| p.input_digest.as_str()));
+    phase(started, "Hashed the inputs.");
     check_saved_plan(opts, &inputs_hash)?;
     let executes = opts.mode.executes();
     // Only a cycle that goes ahead records its reads: a refused saved plan must not count
@@ -233,10 +237,10 @@ async fn load_snapshots(
     for src in &settings.sources {
         let name = src.name();
         let mut snap = Snapshot::new();
-        for (k, row) in s.snapshot(name).await? {
-            match serde_json::from_value(row.record.clone()) {
+        for (k, (record, absent)) in s.snapshot_records(name).await? {
+            match record {
                 Ok(p) => {
-                    snap.insert(k, (p, row.absent_cycles));
+                    snap.insert(k, (p, absent));
                 }
                 Err(e) => tracing::warn!(source = %name, key = %k, error = %e,
                     "Snapshot record unreadable; ignored."),
@@ -250,17 +254,20 @@ async fn load_snapshots(
 }
 
 /// Reads every source, applies the source guards, and merges the reads with the snapshot.
+/// The merged view holds what planning needs: the snapshot is dropped once merged, and
+/// the raw reads are returned only to a cycle that records them (`keep_reads`).
 async fn read_hr(
     settings: &Settings,
-    snapshots: &BTreeMap<String, Snapshot>,
+    snapshots: BTreeMap<String, Snapshot>,
     watermarks: &Watermarks,
+    keep_reads: bool,
 ) -> Result<(Vec<read::SourceResult>, HrView), EngineError> {
     let fetched = read::fetch_all(settings, watermarks, false).await;
-    read::check_guards(&fetched, snapshots, &settings.guards)?;
+    read::check_guards(&fetched, &snapshots, &settings.guards)?;
     let results: Vec<read::SourceResult> =
         fetched.into_iter().filter_map(|(_, r)| r.ok()).collect();
-    let view = read::merge(&results, snapshots);
-    Ok((results, view))
+    let view = read::merge(&results, &snapshots);
+    Ok((if keep_reads { results } else { Vec::new() }, view))
 }
 
 /// For `check`, which keeps no state: reads every source once and checks every app's
@@ -374,6 +381,11 @@ where
     done.sort_by_key(|(i, _)| *i);
     Ok(done.into_iter().map(|(_, r)| r).collect())
 }
+/// Logs how long the cycle has run when it finishes a phase (debug level).
+fn phase(started: std::time::Instant, what: &'static str) {
+    tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, "{what}");
+}
+
 /// Records what the sources said: snapshots (absence counting), watermarks, quarantine.
 async fn save_reads(
     s: &Store,
@@ -418,11 +430,11 @@ fn inputs_hash<'a>(view: &HrView, apps: impl Iterator<Item = &'a str>) -> String
     let mut h = Sha256::new();
     for (k, p) in &view.present {
         h.update(k.as_bytes());
-        h.update(serde_json::to_vec(p).unwrap_or_default());
+        super::app_plan::hash_json(&mut h, p);
     }
     for (k, (p, n)) in &view.absent {
         h.update(k.as_bytes());
-        h.update(serde_json::to_vec(p).unwrap_or_default());
+        super::app_plan::hash_json(&mut h, p);
         h.update(n.to_le_bytes());
     }
     for d in apps {

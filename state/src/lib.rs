@@ -27,6 +27,7 @@ mod op_quarantine;
 mod open;
 mod outcome;
 mod path;
+mod pushed;
 mod quarantine;
 mod snapshot;
 mod sql;
@@ -46,7 +47,7 @@ pub use migrate::SCHEMA_VERSION;
 pub use op_quarantine::{op_backoff, OpQuarantine};
 pub use outcome::{AuditOp, GroupChange, LinkChange, OpResult, Outcome};
 pub use quarantine::{QuarantinedRecord, RejectedRecord};
-pub use snapshot::{record_hash, SnapshotCount, SnapshotRow, SnapshotSaved};
+pub use snapshot::{record_hash, SnapshotCount, SnapshotRecords, SnapshotRow, SnapshotSaved};
 pub use store::Store;
 
 /// The rusqlite version this crate speaks, for callers of [`Store::call`].

@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::{Ctx, StateError};
-use crate::sql::{col_json, col_opt_ts, col_ts, count, text_enum, to_json, ts};
+use crate::pushed::{decode, encode, load_paths, Paths};
+use crate::sql::{col_opt_ts, col_ts, count, text_enum, ts};
 use crate::store::Store;
 
 text_enum! {
@@ -99,13 +100,14 @@ pub struct LinkCounts {
 const COLUMNS: &str = "app, person_key, remote_id, user_name, last_pushed, hash, lifecycle, \
                        ownership, deactivated_at, created_at, updated_at";
 
-fn from_row(row: &Row<'_>) -> rusqlite::Result<Link> {
+fn from_row(row: &Row<'_>, paths: &Paths) -> rusqlite::Result<Link> {
+    let pushed: &str = row.get_ref(4)?.as_str()?;
     Ok(Link {
         app: row.get(0)?,
         person_key: row.get(1)?,
         remote_id: row.get(2)?,
         user_name: row.get(3)?,
-        last_pushed: col_json(row, 4)?,
+        last_pushed: decode(paths, 4, pushed)?,
         hash: row.get(5)?,
         lifecycle: row.get(6)?,
         ownership: row.get(7)?,
@@ -120,10 +122,14 @@ pub(crate) fn get_link(
     app: &str,
     key: &str,
 ) -> Result<Option<Link>, StateError> {
+    let paths = load_paths(conn)?;
     conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM links WHERE app = ?1 AND person_key = ?2"
     ))
-    .and_then(|mut st| st.query_row(params![app, key], from_row).optional())
+    .and_then(|mut st| {
+        st.query_row(params![app, key], |r| from_row(r, &paths))
+            .optional()
+    })
     .with_ctx(|| format!("read the link of {key} in {app}"))
 }
 
@@ -155,7 +161,7 @@ pub(crate) fn upsert_link(
             });
         }
     }
-    let pushed = to_json(&link.last_pushed, "links.last_pushed")?;
+    let pushed = encode(conn, &link.last_pushed)?;
     let now = ts(now);
     conn.prepare_cached(
         "INSERT INTO links (app, person_key, remote_id, user_name, last_pushed, hash, lifecycle, \
@@ -234,10 +240,12 @@ impl Store {
                 }
                 None => format!("SELECT {COLUMNS} FROM links ORDER BY app, person_key"),
             };
+            let paths = load_paths(conn)?;
             let mut st = conn.prepare(&sql).ctx("read links")?;
+            let map = |r: &Row<'_>| from_row(r, &paths);
             let rows = match &app {
-                Some(a) => st.query_map([a], from_row),
-                None => st.query_map([], from_row),
+                Some(a) => st.query_map([a], &map),
+                None => st.query_map([], &map),
             }
             .ctx("read links")?;
             rows.collect::<rusqlite::Result<Vec<_>>>().ctx("read links")
@@ -259,11 +267,15 @@ impl Store {
     ) -> Result<Option<Link>, StateError> {
         let (app, id) = (app.to_owned(), remote_id.to_owned());
         self.read(move |conn| {
+            let paths = load_paths(conn)?;
             conn.prepare_cached(&format!(
                 "SELECT {COLUMNS} FROM links WHERE app = ?1 AND remote_id = ?2 \
                  ORDER BY lifecycle = 'deleted', updated_at DESC LIMIT 1"
             ))
-            .and_then(|mut st| st.query_row(params![app, id], from_row).optional())
+            .and_then(|mut st| {
+                st.query_row(params![app, id], |r| from_row(r, &paths))
+                    .optional()
+            })
             .with_ctx(|| format!("look up account {id} in {app}"))
         })
         .await

@@ -29,6 +29,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "kept_forms",
         sql: include_str!("../migrations/0002_kept_forms.sql"),
     },
+    Migration {
+        version: 3,
+        name: "link_paths",
+        sql: include_str!("../migrations/0003_link_paths.sql"),
+    },
 ];
 
 /// The schema version this binary writes and the newest it can read.

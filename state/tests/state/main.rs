@@ -8,6 +8,7 @@ mod lock;
 mod misc;
 mod open;
 mod outcome;
+mod pushed;
 mod quarantine;
 mod snapshot;
 mod util;
