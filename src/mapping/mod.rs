@@ -1,16 +1,24 @@
 //! Mapping: one minijinja environment per config that turns a person into each app's
 //! desired SCIM attributes, decides scope, and names groups.
 
+mod fast;
 mod filters;
+mod shared;
 mod strict;
 
+use std::cell::OnceCell;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use hrsync_connectors::source::Person;
 use minijinja::{Environment, UndefinedBehavior};
 use serde_json::Value;
 
+use fast::FastTemplate;
+
 pub use filters::{slug, REF_MARKER};
+pub use shared::{MappedAll, SharedMapped};
 pub use strict::{Slot, Undefined, BUILTINS};
 
 /// A template or expression that failed to compile or render, with where it came from.
@@ -37,11 +45,26 @@ pub enum Mapped {
 pub struct Mapper {
     env: Environment<'static>,
     apps: BTreeMap<String, AppTemplates>,
+    /// Tells this mapper's shared results from another's (a reloaded config's).
+    id: u64,
+    /// Per app: its class of apps with the same mapping config, and the class's size.
+    classes: BTreeMap<String, (usize, usize)>,
 }
+
+/// Numbers mappers, so that shared results are never taken for another config's.
+static MAPPERS: AtomicU64 = AtomicU64::new(0);
+
+/// What makes two apps map a person the same way: attribute templates, scope, groups.
+type MappingConfig<'a> = (
+    &'a BTreeMap<String, String>,
+    Option<&'a str>,
+    &'a [(&'a str, Option<&'a str>)],
+);
 
 struct AppTemplates {
     index: usize,
-    attributes: Vec<(String, String)>,
+    /// SCIM path, template name, and the fast form when the template has one.
+    attributes: Vec<(String, String, Option<FastTemplate>)>,
     scope: Option<String>,
     groups: Vec<GroupTemplates>,
     /// Every template of the app: where it sits, and the fields it reads.
@@ -80,7 +103,24 @@ impl Mapper {
         Ok(Mapper {
             env,
             apps: compiled,
+            id: MAPPERS.fetch_add(1, Ordering::Relaxed),
+            classes: classes(apps),
         })
+    }
+
+    /// Maps `persons` for the app. Apps of one class (the same templates, scope and
+    /// groups) map once per `shared` cache, which the caller keeps for one HR view.
+    pub fn map_all<'a>(
+        &self,
+        app: &str,
+        persons: impl Iterator<Item = &'a Person>,
+        shared: &SharedMapped,
+    ) -> MappedAll {
+        let map = || Arc::new(persons.map(|p| self.map(app, p).ok()).collect());
+        match self.classes.get(app) {
+            Some(&(class, size)) if size > 1 => shared.get_or_map((self.id, class), size, map),
+            _ => map(),
+        }
     }
 
     /// Every template and expression of every app: the app's config index and its slot.
@@ -128,12 +168,9 @@ impl Mapper {
 
     /// Whether the person is in the app's scope (no scope expression: everyone).
     pub fn in_scope(&self, app: &str, person: &Person) -> Result<bool, MappingError> {
-        let Some(t) = self.apps.get(app) else {
-            return Ok(false);
-        };
-        match &t.scope {
-            None => Ok(true),
-            Some(name) => Ok(self.render(name, &context(person), &person.key)?.trim() == "1"),
+        match self.apps.get(app) {
+            Some(t) => self.scope_of(t, &Lazy::new(person)),
+            None => Ok(false),
         }
     }
 
@@ -143,14 +180,56 @@ impl Mapper {
         app: &str,
         person: &Person,
     ) -> Result<BTreeMap<String, Mapped>, MappingError> {
-        let mut out = BTreeMap::new();
+        match self.apps.get(app) {
+            Some(t) => self.attributes_of(t, &Lazy::new(person)),
+            None => Ok(BTreeMap::new()),
+        }
+    }
+
+    /// The names of the app's groups the person belongs to.
+    pub fn groups(&self, app: &str, person: &Person) -> Result<Vec<(usize, String)>, MappingError> {
+        match self.apps.get(app) {
+            Some(t) => self.groups_of(t, &Lazy::new(person)),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// Scope, attributes and group names of the person in the app, from one template
+    /// context (built only if some template needs the engine).
+    pub fn map(&self, app: &str, person: &Person) -> Result<MappedPerson, MappingError> {
         let Some(t) = self.apps.get(app) else {
-            return Ok(out);
+            return Ok(MappedPerson::default());
         };
-        // One context per person, shared by all of the app's templates.
-        let ctx = context(person);
-        for (path, name) in &t.attributes {
-            let rendered = self.render(name, &ctx, &person.key)?;
+        let lazy = Lazy::new(person);
+        Ok(MappedPerson {
+            in_scope: self.scope_of(t, &lazy)?,
+            attrs: self.attributes_of(t, &lazy)?,
+            groups: self
+                .groups_of(t, &lazy)?
+                .into_iter()
+                .map(|(_, n)| n)
+                .collect(),
+        })
+    }
+
+    fn scope_of(&self, t: &AppTemplates, p: &Lazy<'_>) -> Result<bool, MappingError> {
+        match &t.scope {
+            None => Ok(true),
+            Some(name) => Ok(self.render(name, p.ctx(), &p.person.key)?.trim() == "1"),
+        }
+    }
+
+    fn attributes_of(
+        &self,
+        t: &AppTemplates,
+        p: &Lazy<'_>,
+    ) -> Result<BTreeMap<String, Mapped>, MappingError> {
+        let mut out = BTreeMap::new();
+        for (path, name, fast) in &t.attributes {
+            let rendered = match fast.as_ref().and_then(|f| f.render(p.person)) {
+                Some(r) => r,
+                None => self.render(name, p.ctx(), &p.person.key)?,
+            };
             let trimmed = rendered.trim();
             if trimmed.is_empty() {
                 continue;
@@ -168,20 +247,19 @@ impl Mapper {
         Ok(out)
     }
 
-    /// The names of the app's groups the person belongs to.
-    pub fn groups(&self, app: &str, person: &Person) -> Result<Vec<(usize, String)>, MappingError> {
+    fn groups_of(
+        &self,
+        t: &AppTemplates,
+        p: &Lazy<'_>,
+    ) -> Result<Vec<(usize, String)>, MappingError> {
         let mut out = Vec::new();
-        let Some(t) = self.apps.get(app) else {
-            return Ok(out);
-        };
-        let ctx = context(person);
         for (i, g) in t.groups.iter().enumerate() {
             if let Some(w) = &g.when {
-                if self.render(w, &ctx, &person.key)?.trim() != "1" {
+                if self.render(w, p.ctx(), &p.person.key)?.trim() != "1" {
                     continue;
                 }
             }
-            let name = self.render(&g.name, &ctx, &person.key)?;
+            let name = self.render(&g.name, p.ctx(), &p.person.key)?;
             let name = name.trim();
             if !name.is_empty() {
                 out.push((i, name.to_string()));
@@ -207,6 +285,24 @@ impl Mapper {
     }
 }
 
+/// The class of each app: apps with the same mapping config share one, numbered by its
+/// first app; with the number of apps in it.
+fn classes(apps: &[AppMapping<'_>]) -> BTreeMap<String, (usize, usize)> {
+    let mut first: BTreeMap<MappingConfig<'_>, (usize, usize)> = BTreeMap::new();
+    for (i, a) in apps.iter().enumerate() {
+        first
+            .entry((a.attributes, a.scope, &a.groups[..]))
+            .or_insert((i, 0))
+            .1 += 1;
+    }
+    apps.iter()
+        .filter_map(|a| {
+            let class = first.get(&(a.attributes, a.scope, &a.groups[..]))?;
+            Some((a.app.to_string(), *class))
+        })
+        .collect()
+}
+
 /// Adds one app's templates to the environment, each named by its config key.
 fn compile_app(
     env: &mut Environment<'static>,
@@ -224,7 +320,9 @@ fn compile_app(
         add(env, &name, source.clone())?;
         t.reads
             .push((Slot::Attribute(path.clone()), reads_of(env, &name)));
-        t.attributes.push((path.clone(), name));
+        let globals: Vec<&str> = env.globals().map(|(g, _)| g).collect();
+        let fast = FastTemplate::parse(source, &globals);
+        t.attributes.push((path.clone(), name, fast));
     }
     if let Some(expr) = app.scope {
         let name = format!("apps[{}].scope", app.index);
@@ -280,6 +378,36 @@ fn describe(e: &minijinja::Error) -> String {
 /// Wraps a boolean expression so that rendering yields `1` when it is truthy.
 fn condition_template(expr: &str) -> String {
     format!("{{% if ({expr}) %}}1{{% endif %}}")
+}
+
+/// What the mapping makes of one person for one app.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MappedPerson {
+    /// Whether the app's scope selects them.
+    pub in_scope: bool,
+    /// SCIM path → value; empty renderings left out.
+    pub attrs: BTreeMap<String, Mapped>,
+    /// Names of the app's groups they belong to.
+    pub groups: BTreeSet<String>,
+}
+
+/// A person and their template context, built on first use: the fast path never needs it.
+struct Lazy<'a> {
+    person: &'a Person,
+    ctx: OnceCell<minijinja::Value>,
+}
+
+impl<'a> Lazy<'a> {
+    fn new(person: &'a Person) -> Self {
+        Lazy {
+            person,
+            ctx: OnceCell::new(),
+        }
+    }
+
+    fn ctx(&self) -> &minijinja::Value {
+        self.ctx.get_or_init(|| context(self.person))
+    }
 }
 
 /// The template context of a person: its fields plus the lifecycle fields.
