@@ -320,8 +320,13 @@ fn compile_app(
         add(env, &name, source.clone())?;
         t.reads
             .push((Slot::Attribute(path.clone()), reads_of(env, &name)));
+        // The fast path writes no escapes: it serves only names the engine does not
+        // escape, which an attribute's name (ending in a quote) always is.
         let globals: Vec<&str> = env.globals().map(|(g, _)| g).collect();
-        let fast = FastTemplate::parse(source, &globals);
+        let fast = name
+            .ends_with('"')
+            .then(|| FastTemplate::parse(source, &globals))
+            .flatten();
         t.attributes.push((path.clone(), name, fast));
     }
     if let Some(expr) = app.scope {

@@ -268,3 +268,20 @@ fn fast_and_engine_templates_mix_in_one_app() {
         "a number goes to the engine"
     );
 }
+
+#[test]
+fn no_attribute_is_html_escaped_whatever_its_path() {
+    let m = mapper(
+        &[
+            ("note.html", "{{ note }}"),
+            ("x.json", "{{ note | upper }}"),
+        ],
+        None,
+    );
+    let attrs = m
+        .attributes("a", &person("E1", &[("note", "<b>&'\"")]))
+        .expect("renders");
+    let text = |s: &str| Some(Mapped::Value(Value::String(s.into())));
+    assert_eq!(attrs.get("note.html").cloned(), text("<b>&'\""));
+    assert_eq!(attrs.get("x.json").cloned(), text("<B>&'\""));
+}
