@@ -3,7 +3,6 @@
 //! a person whose HR record was set aside at a source is frozen.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use hrsync_connectors::source::Person;
 use serde_json::Value;
@@ -26,18 +25,8 @@ pub fn desired_for_app(
         .chain(view.absent.iter().map(|(k, (p, absent))| (k, p, *absent)));
     let mapped = mapper.map_all(app, persons.clone().map(|(_, p, _)| p), &view.mapped);
     let mut out = BTreeMap::new();
-    match Arc::try_unwrap(mapped) {
-        // The only holder (no other app shares the results): move them out.
-        Ok(owned) => {
-            for ((key, p, absent), m) in persons.zip(owned) {
-                out.insert(key.clone(), desired(mapper, app, p, absent, m));
-            }
-        }
-        Err(shared) => {
-            for ((key, p, absent), m) in persons.zip(shared.iter()) {
-                out.insert(key.clone(), desired(mapper, app, p, absent, m.clone()));
-            }
-        }
+    for ((key, p, absent), m) in persons.zip(mapped.into_persons()) {
+        out.insert(key.clone(), desired(mapper, app, p, absent, m));
     }
     for (key, why) in &view.frozen {
         // Known from the snapshot: the last record stands. Unknown: only the key is known,

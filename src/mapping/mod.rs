@@ -1,12 +1,12 @@
 //! Mapping: one minijinja environment per config that turns a person into each app's
 //! desired SCIM attributes, decides scope, and names groups.
 
+mod context;
 mod fast;
 mod filters;
 mod shared;
 mod strict;
 
-use std::cell::OnceCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -15,9 +15,12 @@ use hrsync_connectors::source::Person;
 use minijinja::{Environment, UndefinedBehavior};
 use serde_json::Value;
 
+pub use context::context;
+use context::Lazy;
 use fast::FastTemplate;
 
 pub use filters::{slug, REF_MARKER};
+use shared::Compact;
 pub use shared::{MappedAll, SharedMapped};
 pub use strict::{Slot, Undefined, BUILTINS};
 
@@ -116,10 +119,24 @@ impl Mapper {
         persons: impl Iterator<Item = &'a Person>,
         shared: &SharedMapped,
     ) -> MappedAll {
-        let map = || Arc::new(persons.map(|p| self.map(app, p).ok()).collect());
-        match self.classes.get(app) {
+        let Some(t) = self.apps.get(app) else {
+            let none = persons.map(|_| Some(Compact::default())).collect();
+            return MappedAll {
+                paths: Vec::new(),
+                persons: Arc::new(none),
+            };
+        };
+        let map = || {
+            let each = persons.map(|p| self.compact(t, &Lazy::new(p)).ok());
+            Arc::new(each.collect())
+        };
+        let persons = match self.classes.get(app) {
             Some(&(class, size)) if size > 1 => shared.get_or_map((self.id, class), size, map),
             _ => map(),
+        };
+        MappedAll {
+            paths: t.attributes.iter().map(|(p, _, _)| p.clone()).collect(),
+            persons,
         }
     }
 
@@ -200,15 +217,15 @@ impl Mapper {
         let Some(t) = self.apps.get(app) else {
             return Ok(MappedPerson::default());
         };
-        let lazy = Lazy::new(person);
-        Ok(MappedPerson {
-            in_scope: self.scope_of(t, &lazy)?,
-            attrs: self.attributes_of(t, &lazy)?,
-            groups: self
-                .groups_of(t, &lazy)?
-                .into_iter()
-                .map(|(_, n)| n)
-                .collect(),
+        let paths: Vec<String> = t.attributes.iter().map(|(p, _, _)| p.clone()).collect();
+        Ok(self.compact(t, &Lazy::new(person))?.expand(&paths))
+    }
+
+    fn compact(&self, t: &AppTemplates, p: &Lazy<'_>) -> Result<Compact, MappingError> {
+        Ok(Compact {
+            in_scope: self.scope_of(t, p)?,
+            values: self.attribute_values(t, p)?.into_boxed_slice(),
+            groups: self.groups_of(t, p)?.into_iter().map(|(_, n)| n).collect(),
         })
     }
 
@@ -224,25 +241,27 @@ impl Mapper {
         t: &AppTemplates,
         p: &Lazy<'_>,
     ) -> Result<BTreeMap<String, Mapped>, MappingError> {
-        let mut out = BTreeMap::new();
+        let values = self.attribute_values(t, p)?;
+        let paths = t.attributes.iter().map(|(path, _, _)| path);
+        Ok(paths
+            .zip(values)
+            .filter_map(|(path, v)| Some((path.clone(), v?)))
+            .collect())
+    }
+
+    /// Each attribute's value in the order of the app's paths; None: rendered empty.
+    fn attribute_values(
+        &self,
+        t: &AppTemplates,
+        p: &Lazy<'_>,
+    ) -> Result<Vec<Option<Mapped>>, MappingError> {
+        let mut out = Vec::with_capacity(t.attributes.len());
         for (path, name, fast) in &t.attributes {
             let rendered = match fast.as_ref().and_then(|f| f.render(p.person)) {
                 Some(r) => r,
                 None => self.render(name, p.ctx(), &p.person.key)?,
             };
-            let trimmed = rendered.trim();
-            if trimmed.is_empty() {
-                continue;
-            }
-            let value = if let Some(key) = trimmed.strip_prefix(REF_MARKER) {
-                if key.is_empty() {
-                    continue;
-                }
-                Mapped::PersonRef(key.to_string())
-            } else {
-                Mapped::Value(typed_value(path, trimmed))
-            };
-            out.insert(path.clone(), value);
+            out.push(value_of(path, rendered.trim()));
         }
         Ok(out)
     }
@@ -396,44 +415,17 @@ pub struct MappedPerson {
     pub groups: BTreeSet<String>,
 }
 
-/// A person and their template context, built on first use: the fast path never needs it.
-struct Lazy<'a> {
-    person: &'a Person,
-    ctx: OnceCell<minijinja::Value>,
-}
-
-impl<'a> Lazy<'a> {
-    fn new(person: &'a Person) -> Self {
-        Lazy {
-            person,
-            ctx: OnceCell::new(),
-        }
+/// A rendered attribute: nothing when empty, a reference to another person when `ref`
+/// marked it, otherwise its typed value.
+fn value_of(path: &str, trimmed: &str) -> Option<Mapped> {
+    if trimmed.is_empty() {
+        return None;
     }
-
-    fn ctx(&self) -> &minijinja::Value {
-        self.ctx.get_or_init(|| context(self.person))
+    match trimmed.strip_prefix(REF_MARKER) {
+        Some("") => None,
+        Some(key) => Some(Mapped::PersonRef(key.to_string())),
+        None => Some(Mapped::Value(typed_value(path, trimmed))),
     }
-}
-
-/// The template context of a person: its fields plus the lifecycle fields.
-pub fn context(person: &Person) -> minijinja::Value {
-    let mut map: BTreeMap<String, Value> = person.fields.clone();
-    map.insert("key".into(), Value::String(person.key.clone()));
-    map.insert(
-        "status".into(),
-        Value::String(person.status.as_str().into()),
-    );
-    map.insert("source".into(), Value::String(person.source.clone()));
-    if let Some(d) = person.start_date {
-        map.insert("start_date".into(), Value::String(d.to_string()));
-    }
-    if let Some(d) = person.end_date {
-        map.insert("end_date".into(), Value::String(d.to_string()));
-    }
-    if let Some(m) = &person.manager_id {
-        map.insert("manager_id".into(), Value::String(m.clone()));
-    }
-    minijinja::Value::from(minijinja::value::Serde(map))
 }
 
 /// Templates render text; SCIM booleans must travel as JSON booleans.

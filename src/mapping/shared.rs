@@ -2,15 +2,65 @@
 //! map every person the same way, so within one cycle the first of them maps the persons
 //! and the others take its results. The cache lives as long as the cycle's HR view.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use super::MappedPerson;
+use super::{Mapped, MappedPerson};
 
-/// One mapping of every person of a view, in the order they were handed over; `None`
-/// where mapping failed (each app then maps that person again, so that its error names
-/// the app's own config key).
-pub type MappedAll = Arc<Vec<Option<MappedPerson>>>;
+/// One person's mapping as apps share it: the attribute values in the order of the
+/// app's SCIM paths (None: rendered empty), so that the paths are held once, not per
+/// person.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(super) struct Compact {
+    pub(super) in_scope: bool,
+    pub(super) values: Box<[Option<Mapped>]>,
+    pub(super) groups: BTreeSet<String>,
+}
+
+impl Compact {
+    /// The mapping with its paths.
+    pub(super) fn expand(self, paths: &[String]) -> MappedPerson {
+        let attrs = paths
+            .iter()
+            .zip(self.values.into_vec())
+            .filter_map(|(p, v)| Some((p.clone(), v?)))
+            .collect();
+        MappedPerson {
+            in_scope: self.in_scope,
+            attrs,
+            groups: self.groups,
+        }
+    }
+}
+
+/// What one pass maps: every person, in the order handed over; `None` where mapping
+/// failed (mapping that person again for the app gives the error naming its own key).
+pub(super) type Compacts = Arc<Vec<Option<Compact>>>;
+
+/// One app's mapping of every person of a view, perhaps shared with other apps.
+#[derive(Debug, Clone)]
+pub struct MappedAll {
+    pub(super) paths: Vec<String>,
+    pub(super) persons: Compacts,
+}
+
+impl MappedAll {
+    /// Each person's mapping, in the order they were handed over (None: it failed). Moves
+    /// the values out when no other app holds them.
+    pub fn into_persons(self) -> impl Iterator<Item = Option<MappedPerson>> {
+        let list: Box<dyn Iterator<Item = Option<Compact>>> = match Arc::try_unwrap(self.persons) {
+            Ok(owned) => Box::new(owned.into_iter()),
+            Err(shared) => Box::new((0..shared.len()).map(move |i| shared[i].clone())),
+        };
+        let paths = self.paths;
+        list.map(move |c| c.map(|c| c.expand(&paths)))
+    }
+
+    /// Whether two apps' mappings are one and the same.
+    pub fn shares(&self, other: &MappedAll) -> bool {
+        Arc::ptr_eq(&self.persons, &other.persons)
+    }
+}
 
 /// Results of one cycle, per mapper and class of identical app mappings.
 #[derive(Default)]
@@ -19,7 +69,7 @@ pub struct SharedMapped {
 }
 
 struct Entry {
-    results: Arc<OnceLock<MappedAll>>,
+    results: Arc<OnceLock<Compacts>>,
     /// How many apps of the class took the results; at the class size the entry goes.
     taken: usize,
 }
@@ -32,8 +82,8 @@ impl SharedMapped {
         &self,
         key: (u64, usize),
         size: usize,
-        map: impl FnOnce() -> MappedAll,
-    ) -> MappedAll {
+        map: impl FnOnce() -> Compacts,
+    ) -> Compacts {
         let cell = {
             let mut entries = match self.entries.lock() {
                 Ok(e) => e,
