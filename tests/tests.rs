@@ -31,6 +31,7 @@ mod interop_scim2;
 mod lifecycle;
 mod lifecycle_dates;
 mod lifecycle_relink;
+mod mapping_shared;
 mod memberships_wait;
 mod output_paths;
 mod plan_cli;
