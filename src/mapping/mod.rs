@@ -20,7 +20,7 @@ use context::Lazy;
 use fast::FastTemplate;
 
 pub use filters::{slug, REF_MARKER};
-use shared::Compact;
+use shared::{Compact, Pass};
 pub use shared::{MappedAll, SharedMapped};
 pub use strict::{Slot, Undefined, BUILTINS};
 
@@ -120,19 +120,38 @@ impl Mapper {
         shared: &SharedMapped,
     ) -> MappedAll {
         let Some(t) = self.apps.get(app) else {
-            let none = persons.map(|_| Some(Compact::default())).collect();
+            let persons = persons.map(|_| Some(Compact::default())).collect();
             return MappedAll {
                 paths: Vec::new(),
-                persons: Arc::new(none),
+                persons: Arc::new(Pass {
+                    at: Vec::new(),
+                    persons,
+                }),
             };
         };
-        let map = || {
-            let each = persons.map(|p| self.compact(t, &Lazy::new(p)).ok());
-            Arc::new(each.collect())
+        let persons: Vec<&Person> = persons.collect();
+        let map = |at: Vec<usize>| {
+            let each = persons.iter().map(|p| self.compact(t, &Lazy::new(p)).ok());
+            Arc::new(Pass {
+                at,
+                persons: each.collect(),
+            })
         };
         let persons = match self.classes.get(app) {
-            Some(&(class, size)) if size > 1 => shared.get_or_map((self.id, class), size, map),
-            _ => map(),
+            Some(&(class, size)) if size > 1 => {
+                let at: Vec<usize> = persons
+                    .iter()
+                    .map(|p| std::ptr::from_ref(*p).addr())
+                    .collect();
+                let pass = shared.get_or_map((self.id, class), size, || map(at.clone()));
+                // Another app of the class mapped other persons: map this app's own.
+                if pass.at == at {
+                    pass
+                } else {
+                    map(Vec::new())
+                }
+            }
+            _ => map(Vec::new()),
         };
         MappedAll {
             paths: t.attributes.iter().map(|(p, _, _)| p.clone()).collect(),

@@ -35,7 +35,16 @@ impl Compact {
 
 /// What one pass maps: every person, in the order handed over; `None` where mapping
 /// failed (mapping that person again for the app gives the error naming its own key).
-pub(super) type Compacts = Arc<Vec<Option<Compact>>>;
+#[derive(Debug, Default)]
+pub(super) struct Pass {
+    /// Where each person mapped lives (shared passes only): an app that hands over other
+    /// persons, or the same in another order, must not take this pass.
+    pub(super) at: Vec<usize>,
+    pub(super) persons: Vec<Option<Compact>>,
+}
+
+/// A pass, shared by the apps of one class.
+pub(super) type Compacts = Arc<Pass>;
 
 /// One app's mapping of every person of a view, perhaps shared with other apps.
 #[derive(Debug, Clone)]
@@ -49,8 +58,10 @@ impl MappedAll {
     /// the values out when no other app holds them.
     pub fn into_persons(self) -> impl Iterator<Item = Option<MappedPerson>> {
         let list: Box<dyn Iterator<Item = Option<Compact>>> = match Arc::try_unwrap(self.persons) {
-            Ok(owned) => Box::new(owned.into_iter()),
-            Err(shared) => Box::new((0..shared.len()).map(move |i| shared[i].clone())),
+            Ok(owned) => Box::new(owned.persons.into_iter()),
+            Err(shared) => {
+                Box::new((0..shared.persons.len()).map(move |i| shared.persons[i].clone()))
+            }
         };
         let paths = self.paths;
         list.map(move |c| c.map(|c| c.expand(&paths)))

@@ -284,3 +284,18 @@ fn no_attribute_is_html_escaped_whatever_its_path() {
     assert_eq!(attrs.get("note.html").cloned(), text("<b>&'\""));
     assert_eq!(attrs.get("x.json").cloned(), text("<B>&'\""));
 }
+
+#[test]
+fn an_app_handing_over_other_persons_does_not_take_a_shared_mapping() {
+    let m = three_apps();
+    let sales = |key| person(key, &[("email", "A@X"), ("department", "Sales")]);
+    let legal = |key| person(key, &[("email", "B@X"), ("department", "Legal")]);
+    let first = [sales("E1"), legal("E2")];
+    let other = [legal("E1"), sales("E2")];
+    let shared = SharedMapped::default();
+    let a = m.map_all("a", first.iter(), &shared);
+    let b = m.map_all("b", other.iter(), &shared);
+    assert!(!a.shares(&b));
+    let scopes: Vec<bool> = b.into_persons().flatten().map(|p| p.in_scope).collect();
+    assert_eq!(scopes, [false, true], "b's own persons");
+}
