@@ -4,7 +4,9 @@
 //! (`engine::desired::desired_for_app`) and planning (`reconcile::plan_app`) — at 10 000,
 //! 100 000 and 1 000 000 persons, for (a) the steady state (everyone linked, nothing
 //! changed: the plan is empty), (b) 1 % movers (a title change each: exactly that many
-//! updates) and (c) the initial sync (no links: one create per person). No I/O: the HR
+//! updates), (c) the initial sync (no links: one create per person) and (d) the steady
+//! state of three apps with the same templates (one merge, three mappings and plans,
+//! every plan empty; persons/s counts persons, not persons × apps). No I/O: the HR
 //! read and the links are built in memory, as the source and the state would hand them
 //! over. Each size runs in a child process of its own and the peak RSS (VmHWM) is reset
 //! before each case, so each figure is that case's own; results go to stdout and
@@ -27,6 +29,8 @@ use hrsync_connectors::source::{Lifecycle, Person, Position, SourceRead};
 use serde_json::Value;
 
 const APP: &str = "bench";
+/// The apps of case (d): the same templates, as when one HR feeds several similar apps.
+const APPS: [&str; 3] = ["bench", "bench-2", "bench-3"];
 const SOURCE: &str = "hris";
 const SIZES: [usize; 3] = [10_000, 100_000, 1_000_000];
 const DEPARTMENTS: [&str; 8] = [
@@ -235,6 +239,45 @@ fn plan_once(
     )
 }
 
+/// One planning pass over a read for several apps with the same templates, as a cycle
+/// does it: one merge, then per app its mapping and its plan (the apps share the
+/// mapping); returns the plans and the summed times.
+fn plan_apps(
+    read: &SourceResult,
+    snapshots: &BTreeMap<String, Snapshot>,
+    links: &BTreeMap<String, LinkState>,
+    mapper: &Mapper,
+    policy: &AppPolicy,
+    now: DateTime<Utc>,
+) -> (Vec<AppPlan>, Timed) {
+    let t0 = Instant::now();
+    let view = merge(std::slice::from_ref(read), snapshots);
+    let mut t = Timed {
+        merge: t0.elapsed(),
+        map: Duration::ZERO,
+        plan: Duration::ZERO,
+    };
+    let groups = BTreeMap::new();
+    let mut plans = Vec::new();
+    for app in APPS {
+        let t1 = Instant::now();
+        let persons = desired_for_app(mapper, app, &view);
+        let t2 = Instant::now();
+        plans.push(plan_app(&AppInput {
+            policy,
+            persons: &persons,
+            links,
+            remote: None,
+            groups: &groups,
+            manages_groups: false,
+            now,
+        }));
+        t.map += t2 - t1;
+        t.plan += t2.elapsed();
+    }
+    (plans, t)
+}
+
 /// Memory around one case: resident at its start (the inputs it holds) and at its peak.
 struct Memory {
     start: Option<f64>,
@@ -333,6 +376,23 @@ fn run_size(n: usize) -> anyhow::Result<()> {
     drop((movers, view));
     row("(b) 1 % movers", n, &t, &m);
     row("(c) initial sync", n, &t_initial, &m_initial);
+    drop(moved);
+
+    let read = hr_read(n, false)?;
+    let mapper3 = Mapper::new(&APPS.map(|app| AppMapping {
+        app,
+        index: 0,
+        attributes: &attrs,
+        scope: None,
+        groups: Vec::new(),
+    }))
+    .map_err(|e| anyhow::anyhow!("mapper: {e}"))?;
+    let ((plans, t), m) = measured(|| plan_apps(&read, &snapshots, &links, &mapper3, &policy, now));
+    ensure!(
+        plans.len() == APPS.len() && plans.iter().all(|p| p.is_empty()),
+        "steady state of {n} for three apps: expected empty plans"
+    );
+    row("(d) steady state, 3 apps", n, &t, &m);
     Ok(())
 }
 

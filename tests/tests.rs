@@ -34,6 +34,7 @@ mod lifecycle;
 mod lifecycle_dates;
 mod lifecycle_relink;
 mod manager_refs;
+mod mapping_shared;
 mod memberships_wait;
 mod output_paths;
 mod plan_cli;

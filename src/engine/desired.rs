@@ -8,21 +8,25 @@ use hrsync_connectors::source::Person;
 use serde_json::Value;
 
 use super::read::HrView;
-use crate::mapping::Mapper;
+use crate::mapping::{MappedPerson, Mapper};
 use crate::reconcile::DesiredPerson;
 
-/// Maps every known person (present and absent) for one app.
+/// Maps every known person (present and absent) for one app. Apps with the same mapping
+/// config share one mapping of the view's persons (see [`crate::mapping::SharedMapped`]).
 pub fn desired_for_app(
     mapper: &Mapper,
     app: &str,
     view: &HrView,
 ) -> BTreeMap<String, DesiredPerson> {
+    let persons = view
+        .present
+        .iter()
+        .map(|(k, p)| (k, p, 0))
+        .chain(view.absent.iter().map(|(k, (p, absent))| (k, p, *absent)));
+    let mapped = mapper.map_all(app, persons.clone().map(|(_, p, _)| p), &view.mapped);
     let mut out = BTreeMap::new();
-    for (key, p) in &view.present {
-        out.insert(key.clone(), desired(mapper, app, p, 0));
-    }
-    for (key, (p, absent)) in &view.absent {
-        out.insert(key.clone(), desired(mapper, app, p, *absent));
+    for ((key, p, absent), m) in persons.zip(mapped.into_persons()) {
+        out.insert(key.clone(), desired(mapper, app, p, absent, m));
     }
     for (key, why) in &view.frozen {
         // Known from the snapshot: the last record stands. Unknown: only the key is known,
@@ -50,7 +54,15 @@ fn unknown(key: &str) -> DesiredPerson {
     }
 }
 
-fn desired(mapper: &Mapper, app: &str, p: &Person, absent_cycles: u32) -> DesiredPerson {
+/// The person as the app should hold them, from their mapping (None: it failed, and
+/// mapping them again for this app gives the error that names the app's config key).
+fn desired(
+    mapper: &Mapper,
+    app: &str,
+    p: &Person,
+    absent_cycles: u32,
+    mapped: Option<MappedPerson>,
+) -> DesiredPerson {
     let mut d = DesiredPerson {
         key: p.key.clone(),
         status: p.status,
@@ -64,14 +76,13 @@ fn desired(mapper: &Mapper, app: &str, p: &Person, absent_cycles: u32) -> Desire
         mapping_error: None,
         frozen: None,
     };
-    let result = (|| -> Result<(), crate::mapping::MappingError> {
-        d.in_scope = mapper.in_scope(app, p)?;
-        d.attrs = mapper.attributes(app, p)?;
-        d.groups = mapper.groups(app, p)?.into_iter().map(|(_, n)| n).collect();
-        Ok(())
-    })();
-    if let Err(e) = result {
-        d.mapping_error = Some(format!("mapping failed: {e}"));
+    match mapped.map_or_else(|| mapper.map(app, p), Ok) {
+        Ok(m) => {
+            d.in_scope = m.in_scope;
+            d.attrs = m.attrs;
+            d.groups = m.groups;
+        }
+        Err(e) => d.mapping_error = Some(format!("mapping failed: {e}")),
     }
     d
 }
@@ -89,4 +100,82 @@ fn summary(p: &Person) -> Option<String> {
         .flatten()
         .collect();
     (!parts.is_empty()).then(|| parts.join(" · "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mapping::AppMapping;
+    use hrsync_connectors::source::{Lifecycle, Position};
+
+    fn person(i: usize) -> Person {
+        let fields = [
+            ("email", format!("P{i}@Corp.example")),
+            ("department", ["Sales", "Legal"][i % 2].to_string()),
+        ];
+        Person {
+            key: format!("E{i}"),
+            source: "hris".into(),
+            status: Lifecycle::Active,
+            start_date: None,
+            end_date: None,
+            manager_id: (i > 1).then(|| "E1".to_string()),
+            fields: fields
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), Value::String(v)))
+                .collect(),
+            position: Position::Line(i as u64),
+        }
+    }
+
+    /// Each app's desired persons with the apps sharing one view, and each with a view
+    /// of its own (nothing to share).
+    #[test]
+    fn apps_sharing_a_mapping_get_what_each_would_map_alone() {
+        let same: BTreeMap<String, String> = [
+            ("userName".to_string(), "{{ email | lower }}".to_string()),
+            ("manager".to_string(), "{{ manager_id | ref }}".to_string()),
+        ]
+        .into();
+        let broken: BTreeMap<String, String> =
+            [("userName".to_string(), "{{ email ~ (1 / 0) }}".to_string())].into();
+        let app = |app, index, attributes| AppMapping {
+            app,
+            index,
+            attributes,
+            scope: Some("department == 'Sales'"),
+            groups: vec![("{{ department | lower }}", None)],
+        };
+        let apps = [
+            app("a", 0, &same),
+            app("b", 1, &same),
+            app("x", 2, &broken),
+            app("y", 3, &broken),
+        ];
+        let mapper = Mapper::new(&apps).expect("compiles");
+        let mut view = HrView::default();
+        for i in 1..=6 {
+            view.present.insert(format!("E{i}"), person(i));
+        }
+        view.absent.insert("E9".into(), (person(9), 2));
+        view.frozen.insert("E3".into(), "set aside".into());
+        let fresh = || HrView {
+            mapped: Default::default(),
+            ..view.clone()
+        };
+        let shared: Vec<_> = ["a", "b", "x", "y"]
+            .iter()
+            .map(|a| desired_for_app(&mapper, a, &view))
+            .collect();
+        for (i, name) in ["a", "b", "x", "y"].iter().enumerate() {
+            let alone = desired_for_app(&mapper, name, &fresh());
+            assert_eq!(format!("{:?}", shared[i]), format!("{alone:?}"), "{name}");
+        }
+        assert!(shared[0]["E2"].in_scope && !shared[0]["E1"].in_scope);
+        assert_eq!(shared[0]["E9"].absent_cycles, 2);
+        assert!(shared[0]["E3"].frozen.is_some());
+        let err = |d: &BTreeMap<String, DesiredPerson>| d["E1"].mapping_error.clone();
+        assert!(err(&shared[2]).is_some_and(|e| e.contains("apps[2]")));
+        assert!(err(&shared[3]).is_some_and(|e| e.contains("apps[3]")));
+    }
 }

@@ -37,6 +37,8 @@ pub struct HrView {
     /// Keys whose records were set aside this cycle (and read valid nowhere else in the
     /// same source), with why: present but frozen, never counted absent.
     pub frozen: BTreeMap<String, String>,
+    /// The apps' mappings of these persons, shared by apps with the same mapping config.
+    pub mapped: crate::mapping::SharedMapped,
 }
 
 /// What the snapshot knows of one source: key → (record, absent count).

@@ -1,16 +1,27 @@
 //! Mapping: one minijinja environment per config that turns a person into each app's
 //! desired SCIM attributes, decides scope, and names groups.
 
+mod context;
+mod fast;
 mod filters;
+mod shared;
 mod strict;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use hrsync_connectors::source::Person;
 use minijinja::{Environment, UndefinedBehavior};
 use serde_json::Value;
 
+pub use context::context;
+use context::Lazy;
+use fast::FastTemplate;
+
 pub use filters::{slug, REF_MARKER};
+use shared::{Compact, Pass};
+pub use shared::{MappedAll, SharedMapped};
 pub use strict::{Slot, Undefined, BUILTINS};
 
 /// A template or expression that failed to compile or render, with where it came from.
@@ -37,11 +48,26 @@ pub enum Mapped {
 pub struct Mapper {
     env: Environment<'static>,
     apps: BTreeMap<String, AppTemplates>,
+    /// Tells this mapper's shared results from another's (a reloaded config's).
+    id: u64,
+    /// Per app: its class of apps with the same mapping config, and the class's size.
+    classes: BTreeMap<String, (usize, usize)>,
 }
+
+/// Numbers mappers, so that shared results are never taken for another config's.
+static MAPPERS: AtomicU64 = AtomicU64::new(0);
+
+/// What makes two apps map a person the same way: attribute templates, scope, groups.
+type MappingConfig<'a> = (
+    &'a BTreeMap<String, String>,
+    Option<&'a str>,
+    &'a [(&'a str, Option<&'a str>)],
+);
 
 struct AppTemplates {
     index: usize,
-    attributes: Vec<(String, String)>,
+    /// SCIM path, template name, and the fast form when the template has one.
+    attributes: Vec<(String, String, Option<FastTemplate>)>,
     scope: Option<String>,
     groups: Vec<GroupTemplates>,
     /// Every template of the app: where it sits, and the fields it reads.
@@ -80,7 +106,57 @@ impl Mapper {
         Ok(Mapper {
             env,
             apps: compiled,
+            id: MAPPERS.fetch_add(1, Ordering::Relaxed),
+            classes: classes(apps),
         })
+    }
+
+    /// Maps `persons` for the app. Apps of one class (the same templates, scope and
+    /// groups) map once per `shared` cache, which the caller keeps for one HR view.
+    pub fn map_all<'a>(
+        &self,
+        app: &str,
+        persons: impl Iterator<Item = &'a Person>,
+        shared: &SharedMapped,
+    ) -> MappedAll {
+        let Some(t) = self.apps.get(app) else {
+            let persons = persons.map(|_| Some(Compact::default())).collect();
+            return MappedAll {
+                paths: Vec::new(),
+                persons: Arc::new(Pass {
+                    at: Vec::new(),
+                    persons,
+                }),
+            };
+        };
+        let persons: Vec<&Person> = persons.collect();
+        let map = |at: Vec<usize>| {
+            let each = persons.iter().map(|p| self.compact(t, &Lazy::new(p)).ok());
+            Arc::new(Pass {
+                at,
+                persons: each.collect(),
+            })
+        };
+        let persons = match self.classes.get(app) {
+            Some(&(class, size)) if size > 1 => {
+                let at: Vec<usize> = persons
+                    .iter()
+                    .map(|p| std::ptr::from_ref(*p).addr())
+                    .collect();
+                let pass = shared.get_or_map((self.id, class), size, || map(at.clone()));
+                // Another app of the class mapped other persons: map this app's own.
+                if pass.at == at {
+                    pass
+                } else {
+                    map(Vec::new())
+                }
+            }
+            _ => map(Vec::new()),
+        };
+        MappedAll {
+            paths: t.attributes.iter().map(|(p, _, _)| p.clone()).collect(),
+            persons,
+        }
     }
 
     /// Every template and expression of every app: the app's config index and its slot.
@@ -128,12 +204,9 @@ impl Mapper {
 
     /// Whether the person is in the app's scope (no scope expression: everyone).
     pub fn in_scope(&self, app: &str, person: &Person) -> Result<bool, MappingError> {
-        let Some(t) = self.apps.get(app) else {
-            return Ok(false);
-        };
-        match &t.scope {
-            None => Ok(true),
-            Some(name) => Ok(self.render(name, &context(person), &person.key)?.trim() == "1"),
+        match self.apps.get(app) {
+            Some(t) => self.scope_of(t, &Lazy::new(person)),
+            None => Ok(false),
         }
     }
 
@@ -143,45 +216,88 @@ impl Mapper {
         app: &str,
         person: &Person,
     ) -> Result<BTreeMap<String, Mapped>, MappingError> {
-        let mut out = BTreeMap::new();
-        let Some(t) = self.apps.get(app) else {
-            return Ok(out);
-        };
-        // One context per person, shared by all of the app's templates.
-        let ctx = context(person);
-        for (path, name) in &t.attributes {
-            let rendered = self.render(name, &ctx, &person.key)?;
-            let trimmed = rendered.trim();
-            if trimmed.is_empty() {
-                continue;
-            }
-            let value = if let Some(key) = trimmed.strip_prefix(REF_MARKER) {
-                if key.is_empty() {
-                    continue;
-                }
-                Mapped::PersonRef(key.to_string())
-            } else {
-                Mapped::Value(typed_value(path, trimmed))
-            };
-            out.insert(path.clone(), value);
+        match self.apps.get(app) {
+            Some(t) => self.attributes_of(t, &Lazy::new(person)),
+            None => Ok(BTreeMap::new()),
         }
-        Ok(out)
     }
 
     /// The names of the app's groups the person belongs to.
     pub fn groups(&self, app: &str, person: &Person) -> Result<Vec<(usize, String)>, MappingError> {
-        let mut out = Vec::new();
+        match self.apps.get(app) {
+            Some(t) => self.groups_of(t, &Lazy::new(person)),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// Scope, attributes and group names of the person in the app, from one template
+    /// context (built only if some template needs the engine).
+    pub fn map(&self, app: &str, person: &Person) -> Result<MappedPerson, MappingError> {
         let Some(t) = self.apps.get(app) else {
-            return Ok(out);
+            return Ok(MappedPerson::default());
         };
-        let ctx = context(person);
+        let paths: Vec<String> = t.attributes.iter().map(|(p, _, _)| p.clone()).collect();
+        Ok(self.compact(t, &Lazy::new(person))?.expand(&paths))
+    }
+
+    fn compact(&self, t: &AppTemplates, p: &Lazy<'_>) -> Result<Compact, MappingError> {
+        Ok(Compact {
+            in_scope: self.scope_of(t, p)?,
+            values: self.attribute_values(t, p)?.into_boxed_slice(),
+            groups: self.groups_of(t, p)?.into_iter().map(|(_, n)| n).collect(),
+        })
+    }
+
+    fn scope_of(&self, t: &AppTemplates, p: &Lazy<'_>) -> Result<bool, MappingError> {
+        match &t.scope {
+            None => Ok(true),
+            Some(name) => Ok(self.render(name, p.ctx(), &p.person.key)?.trim() == "1"),
+        }
+    }
+
+    fn attributes_of(
+        &self,
+        t: &AppTemplates,
+        p: &Lazy<'_>,
+    ) -> Result<BTreeMap<String, Mapped>, MappingError> {
+        let values = self.attribute_values(t, p)?;
+        let paths = t.attributes.iter().map(|(path, _, _)| path);
+        Ok(paths
+            .zip(values)
+            .filter_map(|(path, v)| Some((path.clone(), v?)))
+            .collect())
+    }
+
+    /// Each attribute's value in the order of the app's paths; None: rendered empty.
+    fn attribute_values(
+        &self,
+        t: &AppTemplates,
+        p: &Lazy<'_>,
+    ) -> Result<Vec<Option<Mapped>>, MappingError> {
+        let mut out = Vec::with_capacity(t.attributes.len());
+        for (path, name, fast) in &t.attributes {
+            let rendered = match fast.as_ref().and_then(|f| f.render(p.person)) {
+                Some(r) => r,
+                None => self.render(name, p.ctx(), &p.person.key)?,
+            };
+            out.push(value_of(path, rendered.trim()));
+        }
+        Ok(out)
+    }
+
+    fn groups_of(
+        &self,
+        t: &AppTemplates,
+        p: &Lazy<'_>,
+    ) -> Result<Vec<(usize, String)>, MappingError> {
+        let mut out = Vec::new();
         for (i, g) in t.groups.iter().enumerate() {
             if let Some(w) = &g.when {
-                if self.render(w, &ctx, &person.key)?.trim() != "1" {
+                if self.render(w, p.ctx(), &p.person.key)?.trim() != "1" {
                     continue;
                 }
             }
-            let name = self.render(&g.name, &ctx, &person.key)?;
+            let name = self.render(&g.name, p.ctx(), &p.person.key)?;
             let name = name.trim();
             if !name.is_empty() {
                 out.push((i, name.to_string()));
@@ -207,6 +323,24 @@ impl Mapper {
     }
 }
 
+/// The class of each app: apps with the same mapping config share one, numbered by its
+/// first app; with the number of apps in it.
+fn classes(apps: &[AppMapping<'_>]) -> BTreeMap<String, (usize, usize)> {
+    let mut first: BTreeMap<MappingConfig<'_>, (usize, usize)> = BTreeMap::new();
+    for (i, a) in apps.iter().enumerate() {
+        first
+            .entry((a.attributes, a.scope, &a.groups[..]))
+            .or_insert((i, 0))
+            .1 += 1;
+    }
+    apps.iter()
+        .filter_map(|a| {
+            let class = first.get(&(a.attributes, a.scope, &a.groups[..]))?;
+            Some((a.app.to_string(), *class))
+        })
+        .collect()
+}
+
 /// Adds one app's templates to the environment, each named by its config key.
 fn compile_app(
     env: &mut Environment<'static>,
@@ -224,7 +358,14 @@ fn compile_app(
         add(env, &name, source.clone())?;
         t.reads
             .push((Slot::Attribute(path.clone()), reads_of(env, &name)));
-        t.attributes.push((path.clone(), name));
+        // The fast path writes no escapes: it serves only names the engine does not
+        // escape, which an attribute's name (ending in a quote) always is.
+        let globals: Vec<&str> = env.globals().map(|(g, _)| g).collect();
+        let fast = name
+            .ends_with('"')
+            .then(|| FastTemplate::parse(source, &globals))
+            .flatten();
+        t.attributes.push((path.clone(), name, fast));
     }
     if let Some(expr) = app.scope {
         let name = format!("apps[{}].scope", app.index);
@@ -282,25 +423,28 @@ fn condition_template(expr: &str) -> String {
     format!("{{% if ({expr}) %}}1{{% endif %}}")
 }
 
-/// The template context of a person: its fields plus the lifecycle fields.
-pub fn context(person: &Person) -> minijinja::Value {
-    let mut map: BTreeMap<String, Value> = person.fields.clone();
-    map.insert("key".into(), Value::String(person.key.clone()));
-    map.insert(
-        "status".into(),
-        Value::String(person.status.as_str().into()),
-    );
-    map.insert("source".into(), Value::String(person.source.clone()));
-    if let Some(d) = person.start_date {
-        map.insert("start_date".into(), Value::String(d.to_string()));
+/// What the mapping makes of one person for one app.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MappedPerson {
+    /// Whether the app's scope selects them.
+    pub in_scope: bool,
+    /// SCIM path → value; empty renderings left out.
+    pub attrs: BTreeMap<String, Mapped>,
+    /// Names of the app's groups they belong to.
+    pub groups: BTreeSet<String>,
+}
+
+/// A rendered attribute: nothing when empty, a reference to another person when `ref`
+/// marked it, otherwise its typed value.
+fn value_of(path: &str, trimmed: &str) -> Option<Mapped> {
+    if trimmed.is_empty() {
+        return None;
     }
-    if let Some(d) = person.end_date {
-        map.insert("end_date".into(), Value::String(d.to_string()));
+    match trimmed.strip_prefix(REF_MARKER) {
+        Some("") => None,
+        Some(key) => Some(Mapped::PersonRef(key.to_string())),
+        None => Some(Mapped::Value(typed_value(path, trimmed))),
     }
-    if let Some(m) = &person.manager_id {
-        map.insert("manager_id".into(), Value::String(m.clone()));
-    }
-    minijinja::Value::from(minijinja::value::Serde(map))
 }
 
 /// Templates render text; SCIM booleans must travel as JSON booleans.

@@ -163,3 +163,139 @@ fn the_fields_a_template_reads_leave_out_loop_variables_and_globals() {
         .undefined(|app| app != "a", &declared, none.iter())
         .is_empty());
 }
+
+/// Two apps with the same mapping config and a third with another.
+fn three_apps() -> Mapper {
+    let same: BTreeMap<String, String> = [
+        ("userName".to_string(), "{{ email | lower }}".to_string()),
+        ("title".to_string(), "{{ job_title | title }}".to_string()),
+    ]
+    .into();
+    let other: BTreeMap<String, String> =
+        [("userName".to_string(), "{{ email | upper }}".to_string())].into();
+    let app = |app, index, attributes| AppMapping {
+        app,
+        index,
+        attributes,
+        scope: Some("department == 'Sales'"),
+        groups: vec![("{{ department | slug }}", None)],
+    };
+    Mapper::new(&[app("a", 0, &same), app("b", 1, &same), app("c", 2, &other)]).expect("compiles")
+}
+
+#[test]
+fn apps_with_the_same_mapping_map_once_and_agree_with_mapping_each() {
+    let m = three_apps();
+    let persons = [
+        person(
+            "E1",
+            &[
+                ("email", "A@X"),
+                ("department", "Sales"),
+                ("job_title", "rep"),
+            ],
+        ),
+        person("E2", &[("email", "B@X"), ("department", "Legal")]),
+    ];
+    let shared = SharedMapped::default();
+    let a = m.map_all("a", persons.iter(), &shared);
+    let b = m.map_all("b", persons.iter(), &shared);
+    let c = m.map_all("c", persons.iter(), &shared);
+    assert!(a.shares(&b), "the second app takes the first one's mapping");
+    assert!(!a.shares(&c), "another mapping config maps anew");
+    let all = |m: &MappedAll| m.clone().into_persons().collect::<Vec<_>>();
+    for (app, got) in [("a", &a), ("b", &b), ("c", &c)] {
+        let each: Vec<Option<MappedPerson>> = persons.iter().map(|p| m.map(app, p).ok()).collect();
+        assert_eq!(all(got), each, "{app}");
+    }
+    assert_eq!(
+        all(&a)[0].as_ref().map(|p| (p.in_scope, p.groups.clone())),
+        Some((true, ["sales".to_string()].into()))
+    );
+    // Both apps of the class took the results: a later view's mapping is its own.
+    let again = m.map_all("a", persons.iter(), &shared);
+    assert!(!a.shares(&again));
+    assert_eq!(all(&a), all(&again));
+}
+
+#[test]
+fn a_shared_mapping_that_fails_leaves_each_app_its_own_error() {
+    let attributes: BTreeMap<String, String> =
+        [("userName".to_string(), "{{ email + 1 }}".to_string())].into();
+    let app = |app, index| AppMapping {
+        app,
+        index,
+        attributes: &attributes,
+        scope: None,
+        groups: vec![],
+    };
+    let m = Mapper::new(&[app("a", 0), app("b", 4)]).expect("compiles");
+    let persons = [person("E1", &[("email", "a@x")])];
+    let shared = SharedMapped::default();
+    let a = m.map_all("a", persons.iter(), &shared);
+    let b = m.map_all("b", persons.iter(), &shared);
+    assert!(a.shares(&b));
+    assert_eq!(b.into_persons().collect::<Vec<_>>(), vec![None]);
+    let err = m.map("b", &persons[0]).expect_err("fails");
+    assert!(err.location.starts_with("apps[4].attributes"), "{err}");
+}
+
+#[test]
+fn fast_and_engine_templates_mix_in_one_app() {
+    let m = mapper(
+        &[
+            ("userName", "{{ email | lower | trim }}"),
+            (
+                "displayName",
+                "{{ first_name }} {{ last_name | default('?') }}",
+            ),
+            ("nickName", "{{ first_name | title }}"),
+            ("title", "{{ job_title }}"),
+        ],
+        None,
+    );
+    let mut p = person("E1", &[("email", " Ana@X "), ("first_name", "ana lima")]);
+    p.fields.insert("job_title".into(), Value::from(7));
+    let attrs = m.attributes("a", &p).expect("renders");
+    let text = |s: &str| Some(Mapped::Value(Value::String(s.into())));
+    assert_eq!(attrs.get("userName").cloned(), text("ana@x"));
+    assert_eq!(attrs.get("displayName").cloned(), text("ana lima ?"));
+    assert_eq!(attrs.get("nickName").cloned(), text("Ana Lima"));
+    assert_eq!(
+        attrs.get("title").cloned(),
+        text("7"),
+        "a number goes to the engine"
+    );
+}
+
+#[test]
+fn no_attribute_is_html_escaped_whatever_its_path() {
+    let m = mapper(
+        &[
+            ("note.html", "{{ note }}"),
+            ("x.json", "{{ note | upper }}"),
+        ],
+        None,
+    );
+    let attrs = m
+        .attributes("a", &person("E1", &[("note", "<b>&'\"")]))
+        .expect("renders");
+    let text = |s: &str| Some(Mapped::Value(Value::String(s.into())));
+    assert_eq!(attrs.get("note.html").cloned(), text("<b>&'\""));
+    assert_eq!(attrs.get("x.json").cloned(), text("<B>&'\""));
+}
+
+#[test]
+fn an_app_handing_over_other_persons_does_not_take_a_shared_mapping() {
+    let m = three_apps();
+    let sales = |key| person(key, &[("email", "A@X"), ("department", "Sales")]);
+    let legal = |key| person(key, &[("email", "B@X"), ("department", "Legal")]);
+    let first = [sales("E1"), legal("E2")];
+    let other = [legal("E1"), sales("E2")];
+    let shared = SharedMapped::default();
+    let a = m.map_all("a", first.iter(), &shared);
+    let b = m.map_all("b", other.iter(), &shared);
+    assert!(!a.shares(&b));
+    let scopes: Vec<bool> = b.into_persons().flatten().map(|p| p.in_scope).collect();
+    assert_eq!(scopes, [false, true], "b's own persons");
+}

@@ -1,0 +1,130 @@
+//! Map once, use many times: apps whose attribute templates, scope and groups are the same
+//! map every person the same way, so within one cycle the first of them maps the persons
+//! and the others take its results. The cache lives as long as the cycle's HR view.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use super::{Mapped, MappedPerson};
+
+/// One person's mapping as apps share it: the attribute values in the order of the
+/// app's SCIM paths (None: rendered empty), so that the paths are held once, not per
+/// person.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(super) struct Compact {
+    pub(super) in_scope: bool,
+    pub(super) values: Box<[Option<Mapped>]>,
+    pub(super) groups: BTreeSet<String>,
+}
+
+impl Compact {
+    /// The mapping with its paths.
+    pub(super) fn expand(self, paths: &[String]) -> MappedPerson {
+        let attrs = paths
+            .iter()
+            .zip(self.values.into_vec())
+            .filter_map(|(p, v)| Some((p.clone(), v?)))
+            .collect();
+        MappedPerson {
+            in_scope: self.in_scope,
+            attrs,
+            groups: self.groups,
+        }
+    }
+}
+
+/// What one pass maps: every person, in the order handed over; `None` where mapping
+/// failed (mapping that person again for the app gives the error naming its own key).
+#[derive(Debug, Default)]
+pub(super) struct Pass {
+    /// Where each person mapped lives (shared passes only): an app that hands over other
+    /// persons, or the same in another order, must not take this pass.
+    pub(super) at: Vec<usize>,
+    pub(super) persons: Vec<Option<Compact>>,
+}
+
+/// A pass, shared by the apps of one class.
+pub(super) type Compacts = Arc<Pass>;
+
+/// One app's mapping of every person of a view, perhaps shared with other apps.
+#[derive(Debug, Clone)]
+pub struct MappedAll {
+    pub(super) paths: Vec<String>,
+    pub(super) persons: Compacts,
+}
+
+impl MappedAll {
+    /// Each person's mapping, in the order they were handed over (None: it failed). Moves
+    /// the values out when no other app holds them.
+    pub fn into_persons(self) -> impl Iterator<Item = Option<MappedPerson>> {
+        let list: Box<dyn Iterator<Item = Option<Compact>>> = match Arc::try_unwrap(self.persons) {
+            Ok(owned) => Box::new(owned.persons.into_iter()),
+            Err(shared) => {
+                Box::new((0..shared.persons.len()).map(move |i| shared.persons[i].clone()))
+            }
+        };
+        let paths = self.paths;
+        list.map(move |c| c.map(|c| c.expand(&paths)))
+    }
+
+    /// Whether two apps' mappings are one and the same.
+    pub fn shares(&self, other: &MappedAll) -> bool {
+        Arc::ptr_eq(&self.persons, &other.persons)
+    }
+}
+
+/// Results of one cycle, per mapper and class of identical app mappings.
+#[derive(Default)]
+pub struct SharedMapped {
+    entries: Mutex<BTreeMap<(u64, usize), Entry>>,
+}
+
+struct Entry {
+    results: Arc<OnceLock<Compacts>>,
+    /// How many apps of the class took the results; at the class size the entry goes.
+    taken: usize,
+}
+
+impl SharedMapped {
+    /// The results for `class` of mapper `mapper_id`, computed by the first of the class's
+    /// `size` apps to ask (the others wait for it), and forgotten once all of them took
+    /// them, so the cache holds no copy past the last app.
+    pub(super) fn get_or_map(
+        &self,
+        key: (u64, usize),
+        size: usize,
+        map: impl FnOnce() -> Compacts,
+    ) -> Compacts {
+        let cell = {
+            let mut entries = match self.entries.lock() {
+                Ok(e) => e,
+                // A panic while holding the lock left at worst a missing entry: map anew.
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            let entry = entries.entry(key).or_insert_with(|| Entry {
+                results: Arc::new(OnceLock::new()),
+                taken: 0,
+            });
+            entry.taken += 1;
+            let cell = entry.results.clone();
+            if entry.taken >= size {
+                entries.remove(&key);
+            }
+            cell
+        };
+        cell.get_or_init(map).clone()
+    }
+}
+
+impl Clone for SharedMapped {
+    /// A copy of a view maps anew: results are tied to the view they came from.
+    fn clone(&self) -> Self {
+        SharedMapped::default()
+    }
+}
+
+impl std::fmt::Debug for SharedMapped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SharedMapped")
+    }
+}
