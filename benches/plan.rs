@@ -270,6 +270,7 @@ fn plan_apps(
             remote: None,
             groups: &groups,
             manages_groups: false,
+            forms: None,
             now,
         }));
         t.map += t2 - t1;
