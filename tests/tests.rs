@@ -9,6 +9,7 @@ mod adaptive_concurrency;
 mod admin_endpoint;
 mod admin_handoff;
 mod admin_webhooks;
+mod apply_interactive;
 mod apply_sandbox;
 mod bad_input_config;
 mod bad_input_hr;

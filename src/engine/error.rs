@@ -44,7 +44,7 @@ pub enum UsageError {
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
     /// HR or the state changed since the saved plan was computed.
-    #[error("the saved plan is stale: HR or the state changed since it was computed; run `hrsync plan --save` again and review the new plan")]
+    #[error("the saved plan is stale: HR or the state changed since it was computed; plan again (`hrsync plan --save`, or `hrsync apply` to be shown and asked anew) and review the new plan")]
     PlanStale,
 }
 
