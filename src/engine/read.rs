@@ -177,6 +177,9 @@ pub fn check_guards(
 /// with why. Such a person is in the source, just not readable this cycle: present but
 /// frozen, never absent.
 pub fn frozen_keys(r: &SourceResult) -> BTreeMap<String, String> {
+    if r.read.rejected.is_empty() {
+        return BTreeMap::new();
+    }
     let valid: BTreeSet<&str> = r.read.persons.iter().map(|p| p.key.as_str()).collect();
     let mut out: BTreeMap<String, String> = BTreeMap::new();
     for q in &r.read.rejected {
@@ -235,9 +238,15 @@ pub fn absence_held(r: &SourceResult) -> Option<String> {
 }
 
 /// The population one source contributes this cycle: a complete read as is; an incremental
-/// read applied onto its snapshot. Returns (present persons, absent keys with counts). A
-/// frozen key (see [`frozen_keys`]) keeps its snapshot record and counts as present.
-pub fn source_population(r: &SourceResult, snapshot: Option<&Snapshot>) -> (Vec<Person>, Snapshot) {
+/// read applied onto its snapshot. Returns (present persons by key, absent keys with
+/// counts). A frozen key (see [`frozen_keys`]) keeps its snapshot record and counts as
+/// present. `persons` are the read's persons, taken by value so they are moved, not copied.
+pub fn source_population(
+    r: &SourceResult,
+    persons: Vec<Person>,
+    frozen: &BTreeMap<String, String>,
+    snapshot: Option<&Snapshot>,
+) -> (BTreeMap<String, Person>, Snapshot) {
     let empty = Snapshot::new();
     let snap = snapshot.unwrap_or(&empty);
     // A held read counts nobody one more cycle absent; those already absent stay so.
@@ -245,8 +254,8 @@ pub fn source_population(r: &SourceResult, snapshot: Option<&Snapshot>) -> (Vec<
     let mut present: BTreeMap<String, Person> = BTreeMap::new();
     let mut absent = Snapshot::new();
     if r.read.complete {
-        for p in &r.read.persons {
-            present.insert(p.key.clone(), p.clone());
+        for p in persons {
+            present.insert(p.key.clone(), p);
         }
         for (k, (p, n)) in snap {
             if !present.contains_key(k) {
@@ -264,29 +273,38 @@ pub fn source_population(r: &SourceResult, snapshot: Option<&Snapshot>) -> (Vec<
                 absent.insert(k.clone(), (p.clone(), *n));
             }
         }
-        for p in &r.read.persons {
+        for p in persons {
             absent.remove(&p.key);
-            present.insert(p.key.clone(), p.clone());
+            present.insert(p.key.clone(), p);
         }
     }
-    for key in frozen_keys(r).into_keys() {
-        if let Some((p, _)) = snap.get(&key) {
-            absent.remove(&key);
-            present.entry(key).or_insert_with(|| p.clone());
+    for key in frozen.keys() {
+        if let Some((p, _)) = snap.get(key) {
+            absent.remove(key);
+            present.entry(key.clone()).or_insert_with(|| p.clone());
         }
     }
-    (present.into_values().collect(), absent)
+    (present, absent)
 }
 
-/// Merges all sources into one view.
+/// Merges all sources into one view; the reads stay as they are (their persons copied).
 pub fn merge(results: &[SourceResult], snapshots: &BTreeMap<String, Snapshot>) -> HrView {
+    merge_owned(results.to_vec(), snapshots)
+}
+
+/// Merges all sources into one view, moving the reads' persons into it.
+pub fn merge_owned(results: Vec<SourceResult>, snapshots: &BTreeMap<String, Snapshot>) -> HrView {
+    let single = results.len() == 1;
     let mut view = HrView::default();
     let mut by_key: BTreeMap<String, Vec<(i64, Person)>> = BTreeMap::new();
     let mut absent_by_key: BTreeMap<String, (Person, u32)> = BTreeMap::new();
     let mut held: BTreeMap<String, String> = BTreeMap::new();
-    for r in results {
-        let (present, absent) = source_population(r, snapshots.get(&r.name));
-        let absence_held = absence_held(r);
+    for mut r in results {
+        let frozen = frozen_keys(&r);
+        let persons = std::mem::take(&mut r.read.persons);
+        let records = persons.len();
+        let (present, absent) = source_population(&r, persons, &frozen, snapshots.get(&r.name));
+        let absence_held = absence_held(&r);
         if let Some(why) = &absence_held {
             tracing::warn!(source = %r.name, "Absence held: {why}.");
             for k in absent.keys() {
@@ -295,12 +313,12 @@ pub fn merge(results: &[SourceResult], snapshots: &BTreeMap<String, Snapshot>) -
         }
         view.sources.push(SourceSummary {
             name: r.name.clone(),
-            records: r.read.persons.len(),
+            records,
             quarantined: r.read.rejected.len(),
             // An incremental read carries only changed persons: a field none of them has
             // says nothing about the mapping.
             warnings: if r.read.complete {
-                r.read.warnings.clone()
+                std::mem::take(&mut r.read.warnings)
             } else {
                 Vec::new()
             },
@@ -308,14 +326,16 @@ pub fn merge(results: &[SourceResult], snapshots: &BTreeMap<String, Snapshot>) -
         });
         view.quarantined
             .extend(r.read.rejected.iter().map(quarantined_record));
-        for (k, why) in frozen_keys(r) {
+        for (k, why) in frozen {
             add_reason(&mut view.frozen, &k, why);
         }
-        for p in present {
-            by_key
-                .entry(p.key.clone())
-                .or_default()
-                .push((r.priority, p));
+        if single {
+            // One source: its population is the merged view as it is.
+            view.present = present;
+        } else {
+            for (k, p) in present {
+                by_key.entry(k).or_default().push((r.priority, p));
+            }
         }
         for (k, (p, n)) in absent {
             let e = absent_by_key.entry(k).or_insert((p, n));
@@ -324,6 +344,9 @@ pub fn merge(results: &[SourceResult], snapshots: &BTreeMap<String, Snapshot>) -
                 e.1 = n;
             }
         }
+    }
+    for k in view.present.keys() {
+        absent_by_key.remove(k);
     }
     for (k, mut versions) in by_key {
         absent_by_key.remove(&k);

@@ -39,6 +39,12 @@ pub fn excerpt(raw: &[u8]) -> String {
 
 /// Trims surrounding whitespace and applies Unicode NFC. Idempotent.
 pub fn normalize_text(s: &str) -> String {
+    let t = s.trim();
+    // Most HR text is already composed (ASCII always is): the quick check spares the
+    // decomposition and recomposition of every cell.
+    if is_nfc(t) {
+        return t.to_string();
+    }
     let composed: String = s.trim().nfc().collect();
     // NFC never introduces whitespace at the ends, but trimming again keeps the
     // function idempotent whatever the input.
@@ -46,6 +52,22 @@ pub fn normalize_text(s: &str) -> String {
         t if t.len() == composed.len() => composed,
         t => t.to_string(),
     }
+}
+
+/// [`normalize_text`] of an owned text, reusing its buffer when it is already normal.
+pub fn normalize_owned(s: String) -> String {
+    let t = s.trim();
+    if t.len() == s.len() && is_nfc(t) {
+        return s;
+    }
+    normalize_text(&s)
+}
+
+/// Whether `t` is certainly in NFC (ASCII, or the quick check says so).
+fn is_nfc(t: &str) -> bool {
+    t.is_ascii()
+        || unicode_normalization::is_nfc_quick(t.chars())
+            == unicode_normalization::IsNormalized::Yes
 }
 
 /// Checks a normalised field value: no control characters except tab and line breaks
