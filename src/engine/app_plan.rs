@@ -140,14 +140,24 @@ async fn load_links(run: &AppRun) -> Result<Loaded, EngineError> {
     let Some(s) = &run.store else {
         return Ok((links, groups, active));
     };
-    // Each stored link is converted as it is taken, so the stored form and the planner's
+    // Each stored link is converted as it is read, so the stored form and the planner's
     // are never both held for all links at once.
-    for l in s.links(Some(&run.app.name)).await? {
-        if l.lifecycle == hrsync_state::LinkLifecycle::Active {
-            active.insert(l.person_key.clone());
+    let users = run.users.clone();
+    let covers = move |key: &str| users.is_empty() || users.iter().any(|u| u == key);
+    let taken = s
+        .each_link(&run.app.name, move |mut l| {
+            let key = std::mem::take(&mut l.person_key);
+            let is_active = l.lifecycle == hrsync_state::LinkLifecycle::Active;
+            let state = covers(&key).then(|| into_link_state(l));
+            (is_active || state.is_some()).then_some((key, is_active, state))
+        })
+        .await?;
+    for (key, is_active, state) in taken {
+        if is_active {
+            active.insert(key.clone());
         }
-        if run.covers(&l.person_key) {
-            links.insert(l.person_key.clone(), into_link_state(l));
+        if let Some(state) = state {
+            links.insert(key, state);
         }
     }
     for g in s.groups(&run.app.name).await? {
