@@ -89,9 +89,9 @@ pub async fn plan_app_run(run: AppRun) -> Result<Planned, EngineError> {
     let started = std::time::Instant::now();
     let (links, groups, active) = load_links(&run).await?;
     let ms = |t: std::time::Instant| t.elapsed().as_millis() as u64;
-    tracing::debug!(app = %run.app.name, elapsed_ms = ms(started), "Loaded the links.");
+    tracing::debug!(app = %run.app.name, elapsed_ms = ms(started), rss_mib = rss_mib(), "Loaded the links.");
     let persons = digest_hr(&run);
-    tracing::debug!(app = %run.app.name, elapsed_ms = ms(started), "Mapped the persons.");
+    tracing::debug!(app = %run.app.name, elapsed_ms = ms(started), rss_mib = rss_mib(), "Mapped the persons.");
     let api = match open_client(&run) {
         Ok(api) => api,
         Err(e) => return Ok(unplannable(run, e.to_string(), links, groups)),
@@ -104,11 +104,11 @@ pub async fn plan_app_run(run: AppRun) -> Result<Planned, EngineError> {
     };
     let remote = read_app(&run, api.as_deref(), &links, &persons).await;
     let input_digest = input_digest(&run.app.name, &persons, &links, &groups);
-    tracing::debug!(app = %run.app.name, elapsed_ms = ms(started), "Digested the inputs.");
+    tracing::debug!(app = %run.app.name, elapsed_ms = ms(started), rss_mib = rss_mib(), "Digested the inputs.");
     // The forms the app keeps values in: its own form of a value it was sent is in step.
     let forms = super::record::kept_forms(run.store.as_ref(), &run.app.name).await?;
     let mut plan = plan(&run, &persons, &links, &groups, &forms, remote);
-    tracing::debug!(app = %run.app.name, elapsed_ms = ms(started), "Planned.");
+    tracing::debug!(app = %run.app.name, elapsed_ms = ms(started), rss_mib = rss_mib(), "Planned.");
     if needs_candidates(&run, &plan) && !circuit_open(&run).await? {
         if let Some(api) = api.as_deref() {
             plan_with_accounts(&run, api, &persons, &links, &groups, &forms, &mut plan).await;
@@ -543,4 +543,12 @@ pub(super) fn hash_json<T: serde::Serialize + ?Sized>(h: &mut sha2::Sha256, valu
     let mut w = std::io::BufWriter::with_capacity(1 << 16, Feed(h));
     let _ = serde_json::to_writer(&mut w, value);
     let _ = w.flush();
+}
+
+/// The process's resident memory in MiB (Linux; `None` elsewhere), for the phase logs.
+pub(super) fn rss_mib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024)
 }

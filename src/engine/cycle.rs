@@ -16,7 +16,7 @@ use super::error::{EngineError, InternalError, UsageError};
 use super::execute::AppOutcome;
 use super::focus::Focus;
 use super::mode::Mode;
-use super::read::{self, HrView, Snapshot};
+use super::read::{self, HrView, StoredSnapshot};
 use crate::config::{ConfigError, Settings};
 use crate::reconcile::{AppPlan, Plan, QuarantinedRecord};
 
@@ -239,28 +239,18 @@ async fn load_watermarks(
     Ok(watermarks)
 }
 
-/// Each source's snapshot, as the state remembers it.
+/// Each source's snapshot, as the state stores it (records parsed where merging needs them).
 async fn load_snapshots(
     settings: &Settings,
     store: Option<&Store>,
-) -> Result<BTreeMap<String, Snapshot>, EngineError> {
+) -> Result<BTreeMap<String, StoredSnapshot>, EngineError> {
     let mut snapshots = BTreeMap::new();
     let Some(s) = store else {
         return Ok(snapshots);
     };
     for src in &settings.sources {
         let name = src.name();
-        let mut snap = Snapshot::new();
-        for (k, (record, absent)) in s.snapshot_records(name).await? {
-            match record {
-                Ok(p) => {
-                    snap.insert(k, (p, absent));
-                }
-                Err(e) => tracing::warn!(source = %name, key = %k, error = %e,
-                    "Snapshot record unreadable; ignored."),
-            }
-        }
-        snapshots.insert(name.to_string(), snap);
+        snapshots.insert(name.to_string(), s.snapshot_texts(name).await?);
     }
     Ok(snapshots)
 }
@@ -403,7 +393,8 @@ where
 }
 /// Logs how long the cycle has run when it finishes a phase (debug level).
 fn phase(started: std::time::Instant, what: &'static str) {
-    tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, "{what}");
+    let elapsed_ms = started.elapsed().as_millis() as u64;
+    tracing::debug!(elapsed_ms, rss_mib = super::app_plan::rss_mib(), "{what}");
 }
 
 /// Records what the sources said: snapshots (absence counting), watermarks, quarantine.

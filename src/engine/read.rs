@@ -44,6 +44,34 @@ pub struct HrView {
 /// What the snapshot knows of one source: key → (record, absent count).
 pub type Snapshot = BTreeMap<String, (Person, u32)>;
 
+/// A snapshot as stored: key → (record text, absent count). Merging parses only the
+/// records it needs (persons missing from a read, frozen keys, an incremental read's base).
+pub type StoredSnapshot = BTreeMap<String, (String, u32)>;
+
+/// One snapshot entry as merging needs it: the last known record, read when needed.
+pub trait Remembered {
+    /// The record; `None` when it cannot be read (logged, and the entry ignored).
+    fn person(&self, source: &str, key: &str) -> Option<Person>;
+}
+
+impl Remembered for Person {
+    fn person(&self, _source: &str, _key: &str) -> Option<Person> {
+        Some(self.clone())
+    }
+}
+
+impl Remembered for String {
+    fn person(&self, source: &str, key: &str) -> Option<Person> {
+        match serde_json::from_str(self) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                tracing::warn!(source, key, error = %e, "Snapshot record unreadable; ignored.");
+                None
+            }
+        }
+    }
+}
+
 /// Why a cycle must stop before any write (exit 3).
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{0}")]
@@ -126,9 +154,9 @@ async fn read_source(src: &SourceSettings, ctx: FetchContext) -> Result<SourceRe
 
 /// Applies the source guards: any failing source, too few records, or a drop against the
 /// snapshot beyond the limit stops the cycle.
-pub fn check_guards(
+pub fn check_guards<S>(
     results: &[Fetched],
-    snapshots: &BTreeMap<String, Snapshot>,
+    snapshots: &BTreeMap<String, BTreeMap<String, (S, u32)>>,
     guards: &GuardSettings,
 ) -> Result<(), SourceGuard> {
     let mut problems = Vec::new();
@@ -241,14 +269,15 @@ pub fn absence_held(r: &SourceResult) -> Option<String> {
 /// read applied onto its snapshot. Returns (present persons by key, absent keys with
 /// counts). A frozen key (see [`frozen_keys`]) keeps its snapshot record and counts as
 /// present. `persons` are the read's persons, taken by value so they are moved, not copied.
-pub fn source_population(
+pub fn source_population<S: Remembered>(
     r: &SourceResult,
     persons: Vec<Person>,
     frozen: &BTreeMap<String, String>,
-    snapshot: Option<&Snapshot>,
+    snapshot: Option<&BTreeMap<String, (S, u32)>>,
 ) -> (BTreeMap<String, Person>, Snapshot) {
-    let empty = Snapshot::new();
+    let empty = BTreeMap::new();
     let snap = snapshot.unwrap_or(&empty);
+    let remembered = |k: &String, s: &S| s.person(&r.name, k);
     // A held read counts nobody one more cycle absent; those already absent stay so.
     let step = u32::from(absence_held(r).is_none());
     let mut present: BTreeMap<String, Person> = BTreeMap::new();
@@ -257,20 +286,26 @@ pub fn source_population(
         for p in persons {
             present.insert(p.key.clone(), p);
         }
-        for (k, (p, n)) in snap {
-            if !present.contains_key(k) {
-                absent.insert(k.clone(), (p.clone(), n + step));
+        for (k, (s, n)) in snap {
+            if present.contains_key(k) {
+                continue;
+            }
+            if let Some(p) = remembered(k, s) {
+                absent.insert(k.clone(), (p, n + step));
             }
         }
     } else {
         let deleted: BTreeSet<&String> = r.read.deleted_keys.iter().collect();
-        for (k, (p, n)) in snap {
+        for (k, (s, n)) in snap {
+            let Some(p) = remembered(k, s) else {
+                continue;
+            };
             if deleted.contains(k) {
-                absent.insert(k.clone(), (p.clone(), n + step));
+                absent.insert(k.clone(), (p, n + step));
             } else if *n == 0 {
-                present.insert(k.clone(), p.clone());
+                present.insert(k.clone(), p);
             } else {
-                absent.insert(k.clone(), (p.clone(), *n));
+                absent.insert(k.clone(), (p, *n));
             }
         }
         for p in persons {
@@ -279,21 +314,27 @@ pub fn source_population(
         }
     }
     for key in frozen.keys() {
-        if let Some((p, _)) = snap.get(key) {
+        if let Some(p) = snap.get(key).and_then(|(s, _)| remembered(key, s)) {
             absent.remove(key);
-            present.entry(key.clone()).or_insert_with(|| p.clone());
+            present.entry(key.clone()).or_insert(p);
         }
     }
     (present, absent)
 }
 
 /// Merges all sources into one view; the reads stay as they are (their persons copied).
-pub fn merge(results: &[SourceResult], snapshots: &BTreeMap<String, Snapshot>) -> HrView {
+pub fn merge<S: Remembered>(
+    results: &[SourceResult],
+    snapshots: &BTreeMap<String, BTreeMap<String, (S, u32)>>,
+) -> HrView {
     merge_owned(results.to_vec(), snapshots)
 }
 
 /// Merges all sources into one view, moving the reads' persons into it.
-pub fn merge_owned(results: Vec<SourceResult>, snapshots: &BTreeMap<String, Snapshot>) -> HrView {
+pub fn merge_owned<S: Remembered>(
+    results: Vec<SourceResult>,
+    snapshots: &BTreeMap<String, BTreeMap<String, (S, u32)>>,
+) -> HrView {
     let single = results.len() == 1;
     let mut view = HrView::default();
     let mut by_key: BTreeMap<String, Vec<(i64, Person)>> = BTreeMap::new();
