@@ -153,6 +153,29 @@ mod tests {
         assert_eq!(normalize_text(&once), once);
     }
 
+    /// The full rule, without the quick check: trim, compose, trim.
+    fn composed_the_long_way(s: &str) -> String {
+        let composed: String = s.trim().nfc().collect();
+        composed.trim().to_string()
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_quick_check_changes_no_text(chars in proptest::collection::vec(
+            proptest::sample::select(vec![
+                'a', 'Z', '1', ' ', '\t', '\u{2003}', '\u{e9}', 'e', '\u{301}', '\u{30a}',
+                '\u{327}', 'A', '\u{c5}', '\u{1100}', '\u{1161}', '\u{ac00}', '\u{212b}',
+                '\u{2126}', '\u{f900}',
+            ]),
+            0..12,
+        )) {
+            let s: String = chars.into_iter().collect();
+            let expected = composed_the_long_way(&s);
+            proptest::prop_assert_eq!(normalize_text(&s), expected.clone());
+            proptest::prop_assert_eq!(normalize_owned(s), expected);
+        }
+    }
+
     #[test]
     fn control_characters_and_size() {
         assert!(check_value("two\nlines\tok").is_ok());
