@@ -453,3 +453,71 @@ pub fn quarantined_record(r: &Rejected) -> QuarantinedRecord {
         reason: r.reason.clone(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hrsync_connectors::source::Lifecycle;
+
+    fn person(key: &str, title: &str) -> Person {
+        Person {
+            key: key.into(),
+            source: "hr".into(),
+            status: Lifecycle::Active,
+            start_date: None,
+            end_date: None,
+            manager_id: None,
+            fields: [("title".to_string(), Value::String(title.into()))].into(),
+            position: Position::Line(2),
+        }
+    }
+
+    fn read(persons: Vec<Person>, complete: bool, deleted: &[&str]) -> SourceResult {
+        SourceResult {
+            name: "hr".into(),
+            priority: 0,
+            read: SourceRead {
+                persons,
+                complete,
+                deleted_keys: deleted.iter().map(|k| k.to_string()).collect(),
+                ..SourceRead::default()
+            },
+        }
+    }
+
+    /// E1 present, E2 absent once, E3 present, and an unreadable row (ignored either way).
+    fn snapshot() -> Snapshot {
+        [("E1", 0), ("E2", 1), ("E3", 0)]
+            .into_iter()
+            .map(|(k, n)| (k.to_string(), (person(k, "old"), n)))
+            .collect()
+    }
+
+    fn stored(snap: &Snapshot) -> StoredSnapshot {
+        let mut out: StoredSnapshot = snap
+            .iter()
+            .map(|(k, (p, n))| (k.clone(), (serde_json::to_string(p).unwrap(), *n)))
+            .collect();
+        out.insert("E9".into(), ("{not json".into(), 0));
+        out
+    }
+
+    #[test]
+    fn stored_snapshots_merge_as_parsed_ones_do() {
+        let reads = [
+            read(vec![person("E1", "new"), person("E4", "new")], true, &[]),
+            read(vec![person("E4", "new")], false, &["E3"]),
+        ];
+        for r in reads {
+            let parsed: BTreeMap<String, Snapshot> = [("hr".to_string(), snapshot())].into();
+            let texts: BTreeMap<String, StoredSnapshot> =
+                [("hr".to_string(), stored(&snapshot()))].into();
+            let a = merge(std::slice::from_ref(&r), &parsed);
+            let b = merge_owned(vec![r], &texts);
+            assert_eq!(a.present, b.present);
+            assert_eq!(a.absent, b.absent);
+            assert_eq!(a.frozen, b.frozen);
+            assert!(!b.present.contains_key("E9") && !b.absent.contains_key("E9"));
+        }
+    }
+}
