@@ -15,7 +15,7 @@ use super::desired::desired_for_app;
 use super::error::EngineError;
 use super::mode::Mode;
 use super::read::HrView;
-use super::record::link_state;
+use super::record::link_lifecycle;
 use crate::config::{AppSettings, MatchAttr, OnUnlinkedMatch};
 use crate::mapping::{Mapped, Mapper};
 use crate::reconcile::guards::{hold_mass_deprovision, DeprovisionLimits};
@@ -172,12 +172,15 @@ async fn load_links(run: &AppRun) -> Result<Loaded, EngineError> {
     Ok((links, groups, active))
 }
 
-/// [`link_state`] taking the stored link, moving what it pushed instead of copying it.
-fn into_link_state(mut l: hrsync_state::Link) -> LinkState {
-    let last_pushed = std::mem::take(&mut l.last_pushed);
+/// The planner's form of a stored link, moving its texts and what it pushed, not copying.
+fn into_link_state(l: hrsync_state::Link) -> LinkState {
     LinkState {
-        last_pushed,
-        ..link_state(&l)
+        remote_id: l.remote_id,
+        user_name: l.user_name,
+        last_pushed: l.last_pushed,
+        hash: l.hash,
+        lifecycle: link_lifecycle(l.lifecycle),
+        deactivated_at: l.deactivated_at,
     }
 }
 

@@ -496,7 +496,12 @@ mod tests {
     fn stored(snap: &Snapshot) -> StoredSnapshot {
         let mut out: StoredSnapshot = snap
             .iter()
-            .map(|(k, (p, n))| (k.clone(), (serde_json::to_string(p).unwrap(), *n)))
+            .map(|(k, (p, n))| {
+                (
+                    k.clone(),
+                    (serde_json::to_string(p).expect("a person serialises"), *n),
+                )
+            })
             .collect();
         out.insert("E9".into(), ("{not json".into(), 0));
         out
