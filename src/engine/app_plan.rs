@@ -15,7 +15,7 @@ use super::desired::desired_for_app;
 use super::error::EngineError;
 use super::mode::Mode;
 use super::read::HrView;
-use super::record::link_state;
+use super::record::link_lifecycle;
 use crate::config::{AppSettings, MatchAttr, OnUnlinkedMatch};
 use crate::mapping::{Mapped, Mapper};
 use crate::reconcile::guards::{hold_mass_deprovision, DeprovisionLimits};
@@ -89,9 +89,9 @@ pub async fn plan_app_run(run: AppRun) -> Result<Planned, EngineError> {
     let started = std::time::Instant::now();
     let (links, groups, active) = load_links(&run).await?;
     let ms = |t: std::time::Instant| t.elapsed().as_millis() as u64;
-    tracing::debug!(app = %run.app.name, elapsed_ms = ms(started), "Loaded the links.");
+    tracing::debug!(app = %run.app.name, elapsed_ms = ms(started), rss_mib = rss_mib(), "Loaded the links.");
     let persons = digest_hr(&run);
-    tracing::debug!(app = %run.app.name, elapsed_ms = ms(started), "Mapped the persons.");
+    tracing::debug!(app = %run.app.name, elapsed_ms = ms(started), rss_mib = rss_mib(), "Mapped the persons.");
     let api = match open_client(&run) {
         Ok(api) => api,
         Err(e) => return Ok(unplannable(run, e.to_string(), links, groups)),
@@ -104,11 +104,11 @@ pub async fn plan_app_run(run: AppRun) -> Result<Planned, EngineError> {
     };
     let remote = read_app(&run, api.as_deref(), &links, &persons).await;
     let input_digest = input_digest(&run.app.name, &persons, &links, &groups);
-    tracing::debug!(app = %run.app.name, elapsed_ms = ms(started), "Digested the inputs.");
+    tracing::debug!(app = %run.app.name, elapsed_ms = ms(started), rss_mib = rss_mib(), "Digested the inputs.");
     // The forms the app keeps values in: its own form of a value it was sent is in step.
     let forms = super::record::kept_forms(run.store.as_ref(), &run.app.name).await?;
     let mut plan = plan(&run, &persons, &links, &groups, &forms, remote);
-    tracing::debug!(app = %run.app.name, elapsed_ms = ms(started), "Planned.");
+    tracing::debug!(app = %run.app.name, elapsed_ms = ms(started), rss_mib = rss_mib(), "Planned.");
     if needs_candidates(&run, &plan) && !circuit_open(&run).await? {
         if let Some(api) = api.as_deref() {
             plan_with_accounts(&run, api, &persons, &links, &groups, &forms, &mut plan).await;
@@ -140,14 +140,24 @@ async fn load_links(run: &AppRun) -> Result<Loaded, EngineError> {
     let Some(s) = &run.store else {
         return Ok((links, groups, active));
     };
-    // Each stored link is converted as it is taken, so the stored form and the planner's
+    // Each stored link is converted as it is read, so the stored form and the planner's
     // are never both held for all links at once.
-    for l in s.links(Some(&run.app.name)).await? {
-        if l.lifecycle == hrsync_state::LinkLifecycle::Active {
-            active.insert(l.person_key.clone());
+    let users = run.users.clone();
+    let covers = move |key: &str| users.is_empty() || users.iter().any(|u| u == key);
+    let taken = s
+        .each_link(&run.app.name, move |mut l| {
+            let key = std::mem::take(&mut l.person_key);
+            let is_active = l.lifecycle == hrsync_state::LinkLifecycle::Active;
+            let state = covers(&key).then(|| into_link_state(l));
+            (is_active || state.is_some()).then_some((key, is_active, state))
+        })
+        .await?;
+    for (key, is_active, state) in taken {
+        if is_active {
+            active.insert(key.clone());
         }
-        if run.covers(&l.person_key) {
-            links.insert(l.person_key.clone(), into_link_state(l));
+        if let Some(state) = state {
+            links.insert(key, state);
         }
     }
     for g in s.groups(&run.app.name).await? {
@@ -162,12 +172,15 @@ async fn load_links(run: &AppRun) -> Result<Loaded, EngineError> {
     Ok((links, groups, active))
 }
 
-/// [`link_state`] taking the stored link, moving what it pushed instead of copying it.
-fn into_link_state(mut l: hrsync_state::Link) -> LinkState {
-    let last_pushed = std::mem::take(&mut l.last_pushed);
+/// The planner's form of a stored link, moving its texts and what it pushed, not copying.
+fn into_link_state(l: hrsync_state::Link) -> LinkState {
     LinkState {
-        last_pushed,
-        ..link_state(&l)
+        remote_id: l.remote_id,
+        user_name: l.user_name,
+        last_pushed: l.last_pushed,
+        hash: l.hash,
+        lifecycle: link_lifecycle(l.lifecycle),
+        deactivated_at: l.deactivated_at,
     }
 }
 
@@ -533,4 +546,12 @@ pub(super) fn hash_json<T: serde::Serialize + ?Sized>(h: &mut sha2::Sha256, valu
     let mut w = std::io::BufWriter::with_capacity(1 << 16, Feed(h));
     let _ = serde_json::to_writer(&mut w, value);
     let _ = w.flush();
+}
+
+/// The process's resident memory in MiB (Linux; `None` elsewhere), for the phase logs.
+pub(super) fn rss_mib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024)
 }

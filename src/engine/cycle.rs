@@ -16,7 +16,7 @@ use super::error::{EngineError, InternalError, UsageError};
 use super::execute::AppOutcome;
 use super::focus::Focus;
 use super::mode::Mode;
-use super::read::{self, HrView, Snapshot};
+use super::read::{self, HrView, StoredSnapshot};
 use crate::config::{ConfigError, Settings};
 use crate::reconcile::{AppPlan, Plan, QuarantinedRecord};
 
@@ -183,8 +183,7 @@ async fn cycle_body(
     cycle_id: Option<i64>,
 ) -> Result<CycleReport, EngineError> {
     let started = std::time::Instant::now();
-    let (snapshots, watermarks) = load_snapshots(settings, store.as_ref()).await?;
-    let (results, view) = read_hr(settings, snapshots, &watermarks, opts.mode.executes()).await?;
+    let (results, view) = read_hr(settings, store.as_ref(), opts.mode.executes()).await?;
     phase(started, "Read and merged the sources.");
     // Before any plan: a template reading a field nobody provides would empty it for all.
     let persons = view
@@ -224,50 +223,61 @@ async fn cycle_body(
     })
 }
 
-/// What the state remembers of each source: its snapshot and its watermark.
+/// Each source's watermark, as the state remembers it.
+async fn load_watermarks(
+    settings: &Settings,
+    store: Option<&Store>,
+) -> Result<Watermarks, EngineError> {
+    let mut watermarks = BTreeMap::new();
+    let Some(s) = store else {
+        return Ok(watermarks);
+    };
+    for src in &settings.sources {
+        let mark = s.watermark(src.name()).await?.map(|w| w.value);
+        watermarks.insert(src.name().to_string(), mark);
+    }
+    Ok(watermarks)
+}
+
+/// Each source's snapshot, as the state stores it (records parsed where merging needs them).
 async fn load_snapshots(
     settings: &Settings,
     store: Option<&Store>,
-) -> Result<(BTreeMap<String, Snapshot>, Watermarks), EngineError> {
+) -> Result<BTreeMap<String, StoredSnapshot>, EngineError> {
     let mut snapshots = BTreeMap::new();
-    let mut watermarks = BTreeMap::new();
     let Some(s) = store else {
-        return Ok((snapshots, watermarks));
+        return Ok(snapshots);
     };
     for src in &settings.sources {
         let name = src.name();
-        let mut snap = Snapshot::new();
-        for (k, (record, absent)) in s.snapshot_records(name).await? {
-            match record {
-                Ok(p) => {
-                    snap.insert(k, (p, absent));
-                }
-                Err(e) => tracing::warn!(source = %name, key = %k, error = %e,
-                    "Snapshot record unreadable; ignored."),
-            }
-        }
-        snapshots.insert(name.to_string(), snap);
-        let mark = s.watermark(name).await?.map(|w| w.value);
-        watermarks.insert(name.to_string(), mark);
+        snapshots.insert(name.to_string(), s.snapshot_texts(name).await?);
     }
-    Ok((snapshots, watermarks))
+    Ok(snapshots)
 }
 
 /// Reads every source, applies the source guards, and merges the reads with the snapshot.
-/// The merged view holds what planning needs: the snapshot is dropped once merged, and
-/// the raw reads are returned only to a cycle that records them (`keep_reads`).
+/// The snapshots load from the state while the sources are read. The merged view holds
+/// what planning needs: the snapshot is dropped once merged, and the raw reads are
+/// returned only to a cycle that records them (`keep_reads`).
 async fn read_hr(
     settings: &Settings,
-    snapshots: BTreeMap<String, Snapshot>,
-    watermarks: &Watermarks,
+    store: Option<&Store>,
     keep_reads: bool,
 ) -> Result<(Vec<read::SourceResult>, HrView), EngineError> {
-    let fetched = read::fetch_all(settings, watermarks, false).await;
+    let watermarks = load_watermarks(settings, store).await?;
+    let (fetched, snapshots) = tokio::join!(
+        read::fetch_all(settings, &watermarks, false),
+        load_snapshots(settings, store)
+    );
+    let snapshots = snapshots?;
     read::check_guards(&fetched, &snapshots, &settings.guards)?;
     let results: Vec<read::SourceResult> =
         fetched.into_iter().filter_map(|(_, r)| r.ok()).collect();
-    let view = read::merge(&results, &snapshots);
-    Ok((if keep_reads { results } else { Vec::new() }, view))
+    if keep_reads {
+        let view = read::merge(&results, &snapshots);
+        return Ok((results, view));
+    }
+    Ok((Vec::new(), read::merge_owned(results, &snapshots)))
 }
 
 /// For `check`, which keeps no state: reads every source once and checks every app's
@@ -383,7 +393,8 @@ where
 }
 /// Logs how long the cycle has run when it finishes a phase (debug level).
 fn phase(started: std::time::Instant, what: &'static str) {
-    tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, "{what}");
+    let elapsed_ms = started.elapsed().as_millis() as u64;
+    tracing::debug!(elapsed_ms, rss_mib = super::app_plan::rss_mib(), "{what}");
 }
 
 /// Records what the sources said: snapshots (absence counting), watermarks, quarantine.

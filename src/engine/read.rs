@@ -44,6 +44,34 @@ pub struct HrView {
 /// What the snapshot knows of one source: key → (record, absent count).
 pub type Snapshot = BTreeMap<String, (Person, u32)>;
 
+/// A snapshot as stored: key → (record text, absent count). Merging parses only the
+/// records it needs (persons missing from a read, frozen keys, an incremental read's base).
+pub type StoredSnapshot = BTreeMap<String, (String, u32)>;
+
+/// One snapshot entry as merging needs it: the last known record, read when needed.
+pub trait Remembered {
+    /// The record; `None` when it cannot be read (logged, and the entry ignored).
+    fn person(&self, source: &str, key: &str) -> Option<Person>;
+}
+
+impl Remembered for Person {
+    fn person(&self, _source: &str, _key: &str) -> Option<Person> {
+        Some(self.clone())
+    }
+}
+
+impl Remembered for String {
+    fn person(&self, source: &str, key: &str) -> Option<Person> {
+        match serde_json::from_str(self) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                tracing::warn!(source, key, error = %e, "Snapshot record unreadable; ignored.");
+                None
+            }
+        }
+    }
+}
+
 /// Why a cycle must stop before any write (exit 3).
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{0}")]
@@ -126,9 +154,9 @@ async fn read_source(src: &SourceSettings, ctx: FetchContext) -> Result<SourceRe
 
 /// Applies the source guards: any failing source, too few records, or a drop against the
 /// snapshot beyond the limit stops the cycle.
-pub fn check_guards(
+pub fn check_guards<S>(
     results: &[Fetched],
-    snapshots: &BTreeMap<String, Snapshot>,
+    snapshots: &BTreeMap<String, BTreeMap<String, (S, u32)>>,
     guards: &GuardSettings,
 ) -> Result<(), SourceGuard> {
     let mut problems = Vec::new();
@@ -177,6 +205,9 @@ pub fn check_guards(
 /// with why. Such a person is in the source, just not readable this cycle: present but
 /// frozen, never absent.
 pub fn frozen_keys(r: &SourceResult) -> BTreeMap<String, String> {
+    if r.read.rejected.is_empty() {
+        return BTreeMap::new();
+    }
     let valid: BTreeSet<&str> = r.read.persons.iter().map(|p| p.key.as_str()).collect();
     let mut out: BTreeMap<String, String> = BTreeMap::new();
     for q in &r.read.rejected {
@@ -235,58 +266,86 @@ pub fn absence_held(r: &SourceResult) -> Option<String> {
 }
 
 /// The population one source contributes this cycle: a complete read as is; an incremental
-/// read applied onto its snapshot. Returns (present persons, absent keys with counts). A
-/// frozen key (see [`frozen_keys`]) keeps its snapshot record and counts as present.
-pub fn source_population(r: &SourceResult, snapshot: Option<&Snapshot>) -> (Vec<Person>, Snapshot) {
-    let empty = Snapshot::new();
+/// read applied onto its snapshot. Returns (present persons by key, absent keys with
+/// counts). A frozen key (see [`frozen_keys`]) keeps its snapshot record and counts as
+/// present. `persons` are the read's persons, taken by value so they are moved, not copied.
+pub fn source_population<S: Remembered>(
+    r: &SourceResult,
+    persons: Vec<Person>,
+    frozen: &BTreeMap<String, String>,
+    snapshot: Option<&BTreeMap<String, (S, u32)>>,
+) -> (BTreeMap<String, Person>, Snapshot) {
+    let empty = BTreeMap::new();
     let snap = snapshot.unwrap_or(&empty);
+    let remembered = |k: &String, s: &S| s.person(&r.name, k);
     // A held read counts nobody one more cycle absent; those already absent stay so.
     let step = u32::from(absence_held(r).is_none());
     let mut present: BTreeMap<String, Person> = BTreeMap::new();
     let mut absent = Snapshot::new();
     if r.read.complete {
-        for p in &r.read.persons {
-            present.insert(p.key.clone(), p.clone());
+        for p in persons {
+            present.insert(p.key.clone(), p);
         }
-        for (k, (p, n)) in snap {
-            if !present.contains_key(k) {
-                absent.insert(k.clone(), (p.clone(), n + step));
+        for (k, (s, n)) in snap {
+            if present.contains_key(k) {
+                continue;
+            }
+            if let Some(p) = remembered(k, s) {
+                absent.insert(k.clone(), (p, n + step));
             }
         }
     } else {
         let deleted: BTreeSet<&String> = r.read.deleted_keys.iter().collect();
-        for (k, (p, n)) in snap {
+        for (k, (s, n)) in snap {
+            let Some(p) = remembered(k, s) else {
+                continue;
+            };
             if deleted.contains(k) {
-                absent.insert(k.clone(), (p.clone(), n + step));
+                absent.insert(k.clone(), (p, n + step));
             } else if *n == 0 {
-                present.insert(k.clone(), p.clone());
+                present.insert(k.clone(), p);
             } else {
-                absent.insert(k.clone(), (p.clone(), *n));
+                absent.insert(k.clone(), (p, *n));
             }
         }
-        for p in &r.read.persons {
+        for p in persons {
             absent.remove(&p.key);
-            present.insert(p.key.clone(), p.clone());
+            present.insert(p.key.clone(), p);
         }
     }
-    for key in frozen_keys(r).into_keys() {
-        if let Some((p, _)) = snap.get(&key) {
-            absent.remove(&key);
-            present.entry(key).or_insert_with(|| p.clone());
+    for key in frozen.keys() {
+        if let Some(p) = snap.get(key).and_then(|(s, _)| remembered(key, s)) {
+            absent.remove(key);
+            present.entry(key.clone()).or_insert(p);
         }
     }
-    (present.into_values().collect(), absent)
+    (present, absent)
 }
 
-/// Merges all sources into one view.
-pub fn merge(results: &[SourceResult], snapshots: &BTreeMap<String, Snapshot>) -> HrView {
+/// Merges all sources into one view; the reads stay as they are (their persons copied).
+pub fn merge<S: Remembered>(
+    results: &[SourceResult],
+    snapshots: &BTreeMap<String, BTreeMap<String, (S, u32)>>,
+) -> HrView {
+    merge_owned(results.to_vec(), snapshots)
+}
+
+/// Merges all sources into one view, moving the reads' persons into it.
+pub fn merge_owned<S: Remembered>(
+    results: Vec<SourceResult>,
+    snapshots: &BTreeMap<String, BTreeMap<String, (S, u32)>>,
+) -> HrView {
+    let single = results.len() == 1;
     let mut view = HrView::default();
     let mut by_key: BTreeMap<String, Vec<(i64, Person)>> = BTreeMap::new();
     let mut absent_by_key: BTreeMap<String, (Person, u32)> = BTreeMap::new();
     let mut held: BTreeMap<String, String> = BTreeMap::new();
-    for r in results {
-        let (present, absent) = source_population(r, snapshots.get(&r.name));
-        let absence_held = absence_held(r);
+    for mut r in results {
+        let frozen = frozen_keys(&r);
+        let persons = std::mem::take(&mut r.read.persons);
+        let records = persons.len();
+        let (present, absent) = source_population(&r, persons, &frozen, snapshots.get(&r.name));
+        let absence_held = absence_held(&r);
         if let Some(why) = &absence_held {
             tracing::warn!(source = %r.name, "Absence held: {why}.");
             for k in absent.keys() {
@@ -295,12 +354,12 @@ pub fn merge(results: &[SourceResult], snapshots: &BTreeMap<String, Snapshot>) -
         }
         view.sources.push(SourceSummary {
             name: r.name.clone(),
-            records: r.read.persons.len(),
+            records,
             quarantined: r.read.rejected.len(),
             // An incremental read carries only changed persons: a field none of them has
             // says nothing about the mapping.
             warnings: if r.read.complete {
-                r.read.warnings.clone()
+                std::mem::take(&mut r.read.warnings)
             } else {
                 Vec::new()
             },
@@ -308,14 +367,16 @@ pub fn merge(results: &[SourceResult], snapshots: &BTreeMap<String, Snapshot>) -
         });
         view.quarantined
             .extend(r.read.rejected.iter().map(quarantined_record));
-        for (k, why) in frozen_keys(r) {
+        for (k, why) in frozen {
             add_reason(&mut view.frozen, &k, why);
         }
-        for p in present {
-            by_key
-                .entry(p.key.clone())
-                .or_default()
-                .push((r.priority, p));
+        if single {
+            // One source: its population is the merged view as it is.
+            view.present = present;
+        } else {
+            for (k, p) in present {
+                by_key.entry(k).or_default().push((r.priority, p));
+            }
         }
         for (k, (p, n)) in absent {
             let e = absent_by_key.entry(k).or_insert((p, n));
@@ -324,6 +385,9 @@ pub fn merge(results: &[SourceResult], snapshots: &BTreeMap<String, Snapshot>) -
                 e.1 = n;
             }
         }
+    }
+    for k in view.present.keys() {
+        absent_by_key.remove(k);
     }
     for (k, mut versions) in by_key {
         absent_by_key.remove(&k);
@@ -387,5 +451,78 @@ pub fn quarantined_record(r: &Rejected) -> QuarantinedRecord {
         position,
         field: r.field.clone(),
         reason: r.reason.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hrsync_connectors::source::Lifecycle;
+
+    fn person(key: &str, title: &str) -> Person {
+        Person {
+            key: key.into(),
+            source: "hr".into(),
+            status: Lifecycle::Active,
+            start_date: None,
+            end_date: None,
+            manager_id: None,
+            fields: [("title".to_string(), Value::String(title.into()))].into(),
+            position: Position::Line(2),
+        }
+    }
+
+    fn read(persons: Vec<Person>, complete: bool, deleted: &[&str]) -> SourceResult {
+        SourceResult {
+            name: "hr".into(),
+            priority: 0,
+            read: SourceRead {
+                persons,
+                complete,
+                deleted_keys: deleted.iter().map(|k| k.to_string()).collect(),
+                ..SourceRead::default()
+            },
+        }
+    }
+
+    /// E1 present, E2 absent once, E3 present, and an unreadable row (ignored either way).
+    fn snapshot() -> Snapshot {
+        [("E1", 0), ("E2", 1), ("E3", 0)]
+            .into_iter()
+            .map(|(k, n)| (k.to_string(), (person(k, "old"), n)))
+            .collect()
+    }
+
+    fn stored(snap: &Snapshot) -> StoredSnapshot {
+        let mut out: StoredSnapshot = snap
+            .iter()
+            .map(|(k, (p, n))| {
+                (
+                    k.clone(),
+                    (serde_json::to_string(p).expect("a person serialises"), *n),
+                )
+            })
+            .collect();
+        out.insert("E9".into(), ("{not json".into(), 0));
+        out
+    }
+
+    #[test]
+    fn stored_snapshots_merge_as_parsed_ones_do() {
+        let reads = [
+            read(vec![person("E1", "new"), person("E4", "new")], true, &[]),
+            read(vec![person("E4", "new")], false, &["E3"]),
+        ];
+        for r in reads {
+            let parsed: BTreeMap<String, Snapshot> = [("hr".to_string(), snapshot())].into();
+            let texts: BTreeMap<String, StoredSnapshot> =
+                [("hr".to_string(), stored(&snapshot()))].into();
+            let a = merge(std::slice::from_ref(&r), &parsed);
+            let b = merge_owned(vec![r], &texts);
+            assert_eq!(a.present, b.present);
+            assert_eq!(a.absent, b.absent);
+            assert_eq!(a.frozen, b.frozen);
+            assert!(!b.present.contains_key("E9") && !b.absent.contains_key("E9"));
+        }
     }
 }

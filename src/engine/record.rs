@@ -92,12 +92,17 @@ pub fn link_state(l: &Link) -> LinkState {
         user_name: l.user_name.clone(),
         last_pushed: l.last_pushed.clone(),
         hash: l.hash.clone(),
-        lifecycle: match l.lifecycle {
-            hrsync_state::LinkLifecycle::Active => LinkLifecycle::Active,
-            hrsync_state::LinkLifecycle::Inactive => LinkLifecycle::Inactive,
-            hrsync_state::LinkLifecycle::Deleted => LinkLifecycle::Deleted,
-        },
+        lifecycle: link_lifecycle(l.lifecycle),
         deactivated_at: l.deactivated_at,
+    }
+}
+
+/// A stored link's lifecycle in the planner's words.
+pub fn link_lifecycle(l: hrsync_state::LinkLifecycle) -> LinkLifecycle {
+    match l {
+        hrsync_state::LinkLifecycle::Active => LinkLifecycle::Active,
+        hrsync_state::LinkLifecycle::Inactive => LinkLifecycle::Inactive,
+        hrsync_state::LinkLifecycle::Deleted => LinkLifecycle::Deleted,
     }
 }
 

@@ -1,6 +1,7 @@
 //! Links: which account in which app belongs to which person, and what was last pushed.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Row};
@@ -222,6 +223,25 @@ pub(crate) fn mark_link(
     Ok(())
 }
 
+/// [`Store::each_link`] on one connection.
+fn each_link<T>(
+    conn: &Connection,
+    app: &str,
+    mut f: impl FnMut(Link) -> Option<T>,
+) -> Result<Vec<T>, StateError> {
+    let paths = load_paths(conn)?;
+    let sql = format!("SELECT {COLUMNS} FROM links WHERE app = ?1 ORDER BY person_key");
+    let mut st = conn.prepare_cached(&sql).ctx("read links")?;
+    let mut rows = st.query([app]).ctx("read links")?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().ctx("read links")? {
+        if let Some(t) = f(from_row(row, &paths).ctx("read links")?) {
+            out.push(t);
+        }
+    }
+    Ok(out)
+}
+
 pub(crate) fn remove_link(conn: &Connection, app: &str, key: &str) -> Result<(), StateError> {
     conn.prepare_cached("DELETE FROM links WHERE app = ?1 AND person_key = ?2")
         .and_then(|mut st| st.execute(params![app, key]))
@@ -251,6 +271,41 @@ impl Store {
             rows.collect::<rusqlite::Result<Vec<_>>>().ctx("read links")
         })
         .await
+    }
+
+    /// Each link of `app` in person-key order, converted by `f` as it is read (nothing is
+    /// kept of a link `f` turns into `None`). The read runs on a connection of its own when
+    /// the database is a file, so that several apps' links load at once.
+    pub async fn each_link<T, F>(&self, app: &str, f: F) -> Result<Vec<T>, StateError>
+    where
+        T: Send + 'static,
+        F: FnMut(Link) -> Option<T> + Send + 'static,
+    {
+        let app = app.to_owned();
+        let reader = self.path().map(Path::to_path_buf);
+        let read = move |conn: &Connection| each_link(conn, &app, f);
+        let Some(path) = reader else {
+            return self.read(read).await;
+        };
+        let (answer, wait) = tokio::sync::oneshot::channel();
+        let spawned = std::thread::Builder::new()
+            .name("hrsync-links".to_owned())
+            .spawn(move || {
+                let out = match crate::open::open_reader(&path) {
+                    Some(conn) => Ok(read(&conn)),
+                    None => Err(read),
+                };
+                let _ = answer.send(out);
+            });
+        if spawned.is_err() {
+            return Err(StateError::Closed);
+        }
+        match wait.await.map_err(|_| StateError::Closed)? {
+            Ok(out) => out,
+            // Not a file this connection can read as is (an older schema): the state
+            // thread reads it, through its migrated copy.
+            Err(read) => self.read(read).await,
+        }
     }
 
     /// The link of one person in one app.

@@ -45,6 +45,22 @@ impl Store {
     }
 }
 
+/// A second connection for one long read beside the state thread (SQLite lets readers
+/// run while the state thread works): only on a file of the current schema, else `None`
+/// and the read goes to the state thread.
+pub(crate) fn open_reader(path: &Path) -> Option<Connection> {
+    let path = &crate::path::resolve_links(path);
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .ok()?;
+    configure(&conn).ok()?;
+    let current = user_version(&conn).ok()? == SCHEMA_VERSION;
+    let query_only = conn.pragma_update(None, "query_only", true).is_ok();
+    (current && query_only).then_some(conn)
+}
+
 fn configure(conn: &Connection) -> Result<(), StateError> {
     conn.busy_timeout(BUSY_TIMEOUT).ctx("set busy_timeout")?;
     conn.pragma_update(None, "foreign_keys", true)

@@ -171,6 +171,28 @@ impl Store {
         .await
     }
 
+    /// The snapshot of a source as stored: by person key, each record's text (parsed by
+    /// the caller only where it needs the record) and absent count, in one pass.
+    pub async fn snapshot_texts(
+        &self,
+        source: &str,
+    ) -> Result<BTreeMap<String, (String, u32)>, StateError> {
+        let source = source.to_owned();
+        self.read(move |conn| {
+            let ctx = || format!("read the snapshot of {source}");
+            let mut st = conn
+                .prepare_cached(
+                    "SELECT person_key, record, absent_cycles FROM snapshot WHERE source = ?1",
+                )
+                .with_ctx(ctx)?;
+            let rows = st
+                .query_map([&source], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?))))
+                .with_ctx(ctx)?;
+            rows.collect::<rusqlite::Result<_>>().with_ctx(ctx)
+        })
+        .await
+    }
+
     /// Saves one read of a source in one transaction. Present persons are upserted with
     /// `absent_cycles` reset to 0. After a `complete` read, persons missing from it get
     /// `absent_cycles += 1` and are kept; an incremental read only upserts.

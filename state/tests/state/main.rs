@@ -4,6 +4,7 @@
 
 mod audit;
 mod cycles;
+mod each_link;
 mod lock;
 mod misc;
 mod open;

@@ -15,8 +15,8 @@ use serde_json::{Map, Value};
 pub use dates::{parse_date, DateRules};
 pub use lookup::{lookup, pointer};
 pub use text::{
-    check_key, check_value, cut, excerpt, is_valid_email, normalize_text, MAX_FIELD_BYTES,
-    MAX_MESSAGE_BYTES,
+    check_key, check_value, cut, excerpt, is_valid_email, normalize_owned, normalize_text,
+    MAX_FIELD_BYTES, MAX_MESSAGE_BYTES,
 };
 
 use super::config::CommonConfig;
@@ -162,8 +162,9 @@ impl Normalizer {
         let outcomes: Vec<(Position, Option<String>, Result<Person, Rejected>)> = records
             .into_iter()
             .map(|r| {
-                let (key, result) = self.record(&r);
-                (r.position, key, result)
+                let pos = r.position.clone();
+                let (key, result) = self.record(r);
+                (pos, key, result)
             })
             .collect();
         let mut positions: BTreeMap<&str, Vec<&Position>> = BTreeMap::new();
@@ -218,9 +219,9 @@ impl Normalizer {
     }
 
     /// One record: its key when readable (for duplicate detection), and the outcome.
-    fn record(&self, raw: &RawRecord) -> (Option<String>, Result<Person, Rejected>) {
-        let pos = raw.position.clone();
-        let Value::Object(obj) = &raw.value else {
+    fn record(&self, raw: RawRecord) -> (Option<String>, Result<Person, Rejected>) {
+        let pos = raw.position;
+        let Value::Object(obj) = raw.value else {
             return (
                 None,
                 Err(self.reject(pos, None, None, "record is not a JSON object")),
@@ -234,14 +235,11 @@ impl Normalizer {
         let reject = |field: &str, reason: String| {
             Err(self.reject(pos.clone(), Some(key.clone()), Some(field), reason))
         };
-        let names: Vec<String> = fields.keys().cloned().collect();
-        for name in names {
-            let Some(v) = fields.remove(&name) else {
-                continue;
-            };
+        let mut normal = BTreeMap::new();
+        for (name, v) in std::mem::take(&mut fields) {
             match normalize_value(v) {
                 Ok(Some(v)) => {
-                    fields.insert(name, v);
+                    normal.insert(name, v);
                 }
                 Ok(None) => {}
                 Err(e) => {
@@ -252,6 +250,7 @@ impl Normalizer {
                 }
             }
         }
+        let mut fields = normal;
         let result = match self.lifecycle(&key, &mut fields) {
             Err((field, reason)) => reject(&field, reason),
             Ok(l) => Ok(Person {
@@ -271,19 +270,26 @@ impl Normalizer {
     /// Builds the field map: top-level scalars under their own names, then the vendor's
     /// default mappings where their source field exists, then the configured mappings (a
     /// configured name is never taken from the pass-through, even when its source is absent).
-    fn map_fields(&self, obj: &Map<String, Value>) -> BTreeMap<String, Value> {
+    fn map_fields(&self, obj: Map<String, Value>) -> BTreeMap<String, Value> {
+        // The mapped values are looked up first, so that the record's own values can then
+        // be moved, not copied.
+        let overlay: Vec<(&String, Value)> = self
+            .vendor_mappings
+            .iter()
+            .chain(self.mappings.iter())
+            .filter_map(|(field, spec)| {
+                lookup(&obj, spec)
+                    .filter(|v| !v.is_null())
+                    .map(|v| (field, v.clone()))
+            })
+            .collect();
         let mapped: BTreeSet<&str> = self.mappings.iter().map(|(f, _)| f.as_str()).collect();
         let mut fields: BTreeMap<String, Value> = obj
-            .iter()
+            .into_iter()
             .filter(|(k, v)| !mapped.contains(k.as_str()) && is_scalar(v))
-            .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
-        for (field, spec) in self.vendor_mappings.iter().chain(self.mappings.iter()) {
-            if let Some(v) = lookup(obj, spec) {
-                if !v.is_null() {
-                    fields.insert(field.clone(), v.clone());
-                }
-            }
+        for (field, v) in overlay {
+            fields.insert(field.clone(), v);
         }
         fields
     }
@@ -446,7 +452,7 @@ fn normalize_value(v: Value) -> Result<Option<Value>, String> {
     match v {
         Value::Null => Ok(None),
         Value::String(s) => {
-            let t = normalize_text(&s);
+            let t = normalize_owned(s);
             check_value(&t)?;
             Ok((!t.is_empty()).then_some(Value::String(t)))
         }

@@ -39,6 +39,12 @@ pub fn excerpt(raw: &[u8]) -> String {
 
 /// Trims surrounding whitespace and applies Unicode NFC. Idempotent.
 pub fn normalize_text(s: &str) -> String {
+    let t = s.trim();
+    // Most HR text is already composed (ASCII always is): the quick check spares the
+    // decomposition and recomposition of every cell.
+    if is_nfc(t) {
+        return t.to_string();
+    }
     let composed: String = s.trim().nfc().collect();
     // NFC never introduces whitespace at the ends, but trimming again keeps the
     // function idempotent whatever the input.
@@ -46,6 +52,22 @@ pub fn normalize_text(s: &str) -> String {
         t if t.len() == composed.len() => composed,
         t => t.to_string(),
     }
+}
+
+/// [`normalize_text`] of an owned text, reusing its buffer when it is already normal.
+pub fn normalize_owned(s: String) -> String {
+    let t = s.trim();
+    if t.len() == s.len() && is_nfc(t) {
+        return s;
+    }
+    normalize_text(&s)
+}
+
+/// Whether `t` is certainly in NFC (ASCII, or the quick check says so).
+fn is_nfc(t: &str) -> bool {
+    t.is_ascii()
+        || unicode_normalization::is_nfc_quick(t.chars())
+            == unicode_normalization::IsNormalized::Yes
 }
 
 /// Checks a normalised field value: no control characters except tab and line breaks
@@ -129,6 +151,29 @@ mod tests {
         assert_eq!(normalize_text("\u{2003}x\u{2000}"), "x");
         let once = normalize_text(" a\u{30a} ");
         assert_eq!(normalize_text(&once), once);
+    }
+
+    /// The full rule, without the quick check: trim, compose, trim.
+    fn composed_the_long_way(s: &str) -> String {
+        let composed: String = s.trim().nfc().collect();
+        composed.trim().to_string()
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_quick_check_changes_no_text(chars in proptest::collection::vec(
+            proptest::sample::select(vec![
+                'a', 'Z', '1', ' ', '\t', '\u{2003}', '\u{e9}', 'e', '\u{301}', '\u{30a}',
+                '\u{327}', 'A', '\u{c5}', '\u{1100}', '\u{1161}', '\u{ac00}', '\u{212b}',
+                '\u{2126}', '\u{f900}',
+            ]),
+            0..12,
+        )) {
+            let s: String = chars.into_iter().collect();
+            let expected = composed_the_long_way(&s);
+            proptest::prop_assert_eq!(normalize_text(&s), expected.clone());
+            proptest::prop_assert_eq!(normalize_owned(s), expected);
+        }
     }
 
     #[test]
