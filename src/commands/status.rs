@@ -1,6 +1,7 @@
 //! `hrsync status`: the state at a glance — last cycles, per-app health and counts, held
 //! operations, quarantined records and persons, open conflicts. Reads only.
 
+use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use hrsync_state::{CycleKind, CycleRow, Store};
@@ -48,62 +49,28 @@ pub async fn collect(
     store: &Store,
 ) -> Result<Value, hrsync_state::StateError> {
     let cycles = store.recent_cycles(10).await?;
-    let counts = store.link_counts().await?;
-    let health = store.app_health().await?;
-    let held = store.held(None).await?;
-    let opq = store.op_quarantine(None).await?;
+    let known = Known {
+        counts: store.link_counts().await?,
+        health: store.app_health().await?,
+        held: store.held(None).await?,
+        opq: store.op_quarantine(None).await?,
+        // Conflicts are only known when the app was read (resync); persons set aside for
+        // an app are decided by every cycle. Each comes from the newest cycle that covered
+        // the app, so a later cycle of another kind or of other apps does not hide them.
+        resyncs: store
+            .recent_summaries(Some(CycleKind::Resync), SUMMARY_LOOKBACK)
+            .await?,
+        any: store.recent_summaries(None, SUMMARY_LOOKBACK).await?,
+    };
     let records = store.record_quarantine().await?;
-    // Conflicts are only known when the app was read (resync); persons set aside for an
-    // app are decided by every cycle. Each comes from the newest cycle that covered the
-    // app, so a later cycle of another kind or of other apps does not hide them.
-    let resyncs = store
-        .recent_summaries(Some(CycleKind::Resync), SUMMARY_LOOKBACK)
-        .await?;
-    let any = store.recent_summaries(None, SUMMARY_LOOKBACK).await?;
-    let mut refused_params = std::collections::BTreeMap::new();
+    let mut apps = Vec::new();
     for a in &settings.apps {
         let params = crate::engine::capabilities::refused_params(store, &a.name).await;
-        refused_params.insert(a.name.clone(), params);
+        apps.push(app_status(&known, a, params));
     }
-    let apps: Vec<Value> = settings
-        .apps
-        .iter()
-        .map(|a| {
-            let c = counts.get(&a.name).copied().unwrap_or_default();
-            let h = health.iter().find(|h| h.app == a.name);
-            let (conflicts, found_by) = match latest_for_app(&resyncs, &a.name) {
-                Some((cycle, app)) => (
-                    app["conflicts"].clone(),
-                    json!({"cycle": cycle.id, "at": cycle.finished_at}),
-                ),
-                None => (json!([]), Value::Null),
-            };
-            let latest = latest_for_app(&any, &a.name).map(|(_, app)| app);
-            let set_aside = list_of(latest, "quarantined");
-            // Creates and updates the plan refused (the app's known rules), never sent.
-            let refused = list_of(latest, "refused");
-            json!({
-                "name": a.name,
-                "profile": a.profile,
-                "accounts": {"active": c.active, "inactive": c.inactive, "deleted": c.deleted},
-                "health": h.map(|h| json!({
-                    "circuit": h.circuit.as_str(),
-                    "last_error": h.last_error,
-                    "last_success_at": h.last_success_at,
-                    "opened_at": h.opened_at,
-                })),
-                "held": held.iter().filter(|x| x.app == a.name).collect::<Vec<_>>(),
-                "quarantined": opq.iter().filter(|x| x.app == a.name).collect::<Vec<_>>(),
-                "quarantined_persons": set_aside,
-                "refused": refused,
-                "conflicts_found_by": found_by,
-                "conflicts": conflicts,
-                "refused_list_params": refused_params.get(&a.name).cloned().unwrap_or_default(),
-            })
-        })
-        .collect();
     // What the newest cycle that read the sources said about them (warnings, absence held).
-    let sources = any
+    let sources = known
+        .any
         .iter()
         .find_map(|c| c.summary.get("sources").filter(|v| v.is_array()))
         .cloned()
@@ -115,6 +82,49 @@ pub async fn collect(
         "apps": apps,
         "quarantined_records": records,
     }))
+}
+
+/// What the state holds that the status of every app draws on.
+struct Known {
+    counts: BTreeMap<String, hrsync_state::LinkCounts>,
+    health: Vec<hrsync_state::AppHealth>,
+    held: Vec<hrsync_state::HeldOp>,
+    opq: Vec<hrsync_state::OpQuarantine>,
+    resyncs: Vec<CycleRow>,
+    any: Vec<CycleRow>,
+}
+
+/// One app's part of the status document.
+fn app_status(k: &Known, a: &crate::config::AppSettings, refused_params: Vec<String>) -> Value {
+    let c = k.counts.get(&a.name).copied().unwrap_or_default();
+    let h = k.health.iter().find(|h| h.app == a.name);
+    let (conflicts, found_by) = match latest_for_app(&k.resyncs, &a.name) {
+        Some((cycle, app)) => (
+            app["conflicts"].clone(),
+            json!({"cycle": cycle.id, "at": cycle.finished_at}),
+        ),
+        None => (json!([]), Value::Null),
+    };
+    let latest = latest_for_app(&k.any, &a.name).map(|(_, app)| app);
+    json!({
+        "name": a.name,
+        "profile": a.profile,
+        "accounts": {"active": c.active, "inactive": c.inactive, "deleted": c.deleted},
+        "health": h.map(|h| json!({
+            "circuit": h.circuit.as_str(),
+            "last_error": h.last_error,
+            "last_success_at": h.last_success_at,
+            "opened_at": h.opened_at,
+        })),
+        "held": k.held.iter().filter(|x| x.app == a.name).collect::<Vec<_>>(),
+        "quarantined": k.opq.iter().filter(|x| x.app == a.name).collect::<Vec<_>>(),
+        "quarantined_persons": list_of(latest, "quarantined"),
+        // Creates and updates the plan refused (the app's known rules), never sent.
+        "refused": list_of(latest, "refused"),
+        "conflicts_found_by": found_by,
+        "conflicts": conflicts,
+        "refused_list_params": refused_params,
+    })
 }
 
 /// A list from an app's part of a cycle summary; empty when there is none.

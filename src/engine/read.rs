@@ -337,9 +337,7 @@ pub fn merge_owned<S: Remembered>(
 ) -> HrView {
     let single = results.len() == 1;
     let mut view = HrView::default();
-    let mut by_key: BTreeMap<String, Vec<(i64, Person)>> = BTreeMap::new();
-    let mut absent_by_key: BTreeMap<String, (Person, u32)> = BTreeMap::new();
-    let mut held: BTreeMap<String, String> = BTreeMap::new();
+    let mut m = Merging::default();
     for mut r in results {
         let frozen = frozen_keys(&r);
         let persons = std::mem::take(&mut r.read.persons);
@@ -349,22 +347,11 @@ pub fn merge_owned<S: Remembered>(
         if let Some(why) = &absence_held {
             tracing::warn!(source = %r.name, "Absence held: {why}.");
             for k in absent.keys() {
-                add_reason(&mut held, k, format!("{}: {why}", r.name));
+                add_reason(&mut m.held, k, format!("{}: {why}", r.name));
             }
         }
-        view.sources.push(SourceSummary {
-            name: r.name.clone(),
-            records,
-            quarantined: r.read.rejected.len(),
-            // An incremental read carries only changed persons: a field none of them has
-            // says nothing about the mapping.
-            warnings: if r.read.complete {
-                std::mem::take(&mut r.read.warnings)
-            } else {
-                Vec::new()
-            },
-            absence_held,
-        });
+        view.sources
+            .push(source_summary(&mut r, records, absence_held));
         view.quarantined
             .extend(r.read.rejected.iter().map(quarantined_record));
         for (k, why) in frozen {
@@ -375,34 +362,79 @@ pub fn merge_owned<S: Remembered>(
             view.present = present;
         } else {
             for (k, p) in present {
-                by_key.entry(k).or_default().push((r.priority, p));
+                m.by_key.entry(k).or_default().push((r.priority, p));
             }
         }
+        m.note_absent(absent);
+    }
+    m.finish(view)
+}
+
+/// What the merge gathers across sources before it settles each person.
+#[derive(Default)]
+struct Merging {
+    /// Each key's versions by source priority (several sources only).
+    by_key: BTreeMap<String, Vec<(i64, Person)>>,
+    /// Persons absent from every source that knew them, with their absent cycles.
+    absent: BTreeMap<String, (Person, u32)>,
+    /// Keys missing from a read whose absence is held, with why.
+    held: BTreeMap<String, String>,
+}
+
+impl Merging {
+    /// Records one source's absent persons; known absent from several sources, the most
+    /// recent sighting counts.
+    fn note_absent(&mut self, absent: BTreeMap<String, (Person, u32)>) {
         for (k, (p, n)) in absent {
-            let e = absent_by_key.entry(k).or_insert((p, n));
-            // Known absent from several sources: the most recent sighting counts.
+            let e = self.absent.entry(k).or_insert((p, n));
             if n < e.1 {
                 e.1 = n;
             }
         }
     }
-    for k in view.present.keys() {
-        absent_by_key.remove(k);
-    }
-    for (k, mut versions) in by_key {
-        absent_by_key.remove(&k);
-        versions.sort_by_key(|(prio, _)| *prio);
-        view.present.insert(k, merge_person(versions));
-    }
-    // Nothing is planned for a person missing from a held read: not even a deprovision
-    // their earlier absences had already earned.
-    for (k, why) in held {
-        if absent_by_key.contains_key(&k) {
-            add_reason(&mut view.frozen, &k, why);
+
+    /// Overlays each person's versions, drops from the absent whoever some source still has,
+    /// and freezes the absent whose absence is held.
+    fn finish(mut self, mut view: HrView) -> HrView {
+        for k in view.present.keys() {
+            self.absent.remove(k);
         }
+        for (k, mut versions) in self.by_key {
+            self.absent.remove(&k);
+            versions.sort_by_key(|(prio, _)| *prio);
+            view.present.insert(k, merge_person(versions));
+        }
+        // Nothing is planned for a person missing from a held read: not even a deprovision
+        // their earlier absences had already earned.
+        for (k, why) in self.held {
+            if self.absent.contains_key(&k) {
+                add_reason(&mut view.frozen, &k, why);
+            }
+        }
+        view.absent = self.absent;
+        view
     }
-    view.absent = absent_by_key;
-    view
+}
+
+/// What one source gave, for the cycle's summary.
+fn source_summary(
+    r: &mut SourceResult,
+    records: usize,
+    absence_held: Option<String>,
+) -> SourceSummary {
+    SourceSummary {
+        name: r.name.clone(),
+        records,
+        quarantined: r.read.rejected.len(),
+        // An incremental read carries only changed persons: a field none of them has says
+        // nothing about the mapping.
+        warnings: if r.read.complete {
+            std::mem::take(&mut r.read.warnings)
+        } else {
+            Vec::new()
+        },
+        absence_held,
+    }
 }
 
 /// Overlays versions of one person from lowest to highest priority.
