@@ -293,42 +293,15 @@ async fn initial_requests(n: usize) -> anyhow::Result<()> {
 /// (e) Creates against an app answering each request after 25 ms: hrsync at its defaults
 /// next to a client that sends one POST at a time.
 async fn against_latency(n: usize) -> anyhow::Result<()> {
-    let slow = Faults {
-        latency_ms: 25,
-        ..Faults::default()
-    };
-    let sb = sandbox_with(slow.clone()).await?;
-    let inst = Install::new()?;
-    inst.write_hr(n, "Rep")?;
-    inst.write_config(&sb.base_url(), "")?;
-    let (took, failed) = apply(&inst.config()).await?;
-    let hrsync_rate = n as f64 / took.as_secs_f64();
-    sb.shutdown().await;
-
-    let sb = sandbox_with(slow).await?;
-    let client = reqwest::Client::new();
-    let start = Instant::now();
-    for i in 1..=n {
-        let body = serde_json::json!({
-            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
-            "userName": format!("p{i:06}@corp.example"),
-            "externalId": format!("E{i:06}"),
-        });
-        client
-            .post(format!("{}/Users", sb.base_url()))
-            .bearer_auth(TOKEN)
-            .json(&body)
-            .send()
-            .await
-            .context("sequential POST")?;
-    }
-    let naive_rate = n as f64 / start.elapsed().as_secs_f64();
-    sb.shutdown().await;
+    let race = LatencyRace::run(n, "").await?;
     println!(
-        "(e) {n} creates, 25 ms per request: hrsync defaults {hrsync_rate:.1}/s ({:.2} s, failed \
-         {failed}), sequential POSTs {naive_rate:.1}/s → {:.2}× (goal ≥ 10)",
-        took.as_secs_f64(),
-        hrsync_rate / naive_rate
+        "(e) {n} creates, 25 ms per request: hrsync defaults {:.1}/s ({:.2} s, failed \
+         {}), sequential POSTs {:.1}/s → {:.2}× (goal ≥ 10)",
+        race.hrsync_rate,
+        race.took.as_secs_f64(),
+        race.failed,
+        race.naive_rate,
+        race.hrsync_rate / race.naive_rate
     );
     Ok(())
 }
@@ -336,20 +309,58 @@ async fn against_latency(n: usize) -> anyhow::Result<()> {
 /// (e′) As (e), one request per create (`bulk = false`) at default settings, where the
 /// in-flight limit adapts: next to a client that sends one POST at a time.
 async fn against_latency_one_by_one(n: usize) -> anyhow::Result<()> {
-    let slow = Faults {
-        latency_ms: 25,
-        ..Faults::default()
-    };
-    let sb = sandbox_with(slow.clone()).await?;
-    let inst = Install::new()?;
-    inst.write_hr(n, "Rep")?;
-    inst.write_config(&sb.base_url(), "bulk = false")?;
-    let (took, failed) = apply(&inst.config()).await?;
-    let requests = sb.stats().total;
-    let hrsync_rate = n as f64 / took.as_secs_f64();
-    sb.shutdown().await;
+    let race = LatencyRace::run(n, "bulk = false").await?;
+    println!(
+        "(e') {n} creates one by one (bulk = false), 25 ms per request: hrsync defaults \
+         {:.1}/s ({:.2} s, {} requests, failed {}), sequential POSTs {:.1}/s → {:.2}×",
+        race.hrsync_rate,
+        race.took.as_secs_f64(),
+        race.requests,
+        race.failed,
+        race.naive_rate,
+        race.hrsync_rate / race.naive_rate
+    );
+    Ok(())
+}
 
-    let sb = sandbox_with(slow).await?;
+/// hrsync's `apply` of `n` creates and a client sending one POST at a time, each against
+/// a sandbox of its own answering every request after 25 ms.
+struct LatencyRace {
+    took: Duration,
+    failed: usize,
+    requests: u64,
+    hrsync_rate: f64,
+    naive_rate: f64,
+}
+
+impl LatencyRace {
+    async fn run(n: usize, extra: &str) -> anyhow::Result<LatencyRace> {
+        let slow = Faults {
+            latency_ms: 25,
+            ..Faults::default()
+        };
+        let sb = sandbox_with(slow.clone()).await?;
+        let inst = Install::new()?;
+        inst.write_hr(n, "Rep")?;
+        inst.write_config(&sb.base_url(), extra)?;
+        let (took, failed) = apply(&inst.config()).await?;
+        let requests = sb.stats().total;
+        sb.shutdown().await;
+        let sb = sandbox_with(slow).await?;
+        let naive = sequential_posts(&sb.base_url(), n).await?;
+        sb.shutdown().await;
+        Ok(LatencyRace {
+            took,
+            failed,
+            requests,
+            hrsync_rate: n as f64 / took.as_secs_f64(),
+            naive_rate: n as f64 / naive.as_secs_f64(),
+        })
+    }
+}
+
+/// How long a client takes to POST `n` users one after another.
+async fn sequential_posts(base_url: &str, n: usize) -> anyhow::Result<Duration> {
     let client = reqwest::Client::new();
     let start = Instant::now();
     for i in 1..=n {
@@ -359,23 +370,14 @@ async fn against_latency_one_by_one(n: usize) -> anyhow::Result<()> {
             "externalId": format!("E{i:06}"),
         });
         client
-            .post(format!("{}/Users", sb.base_url()))
+            .post(format!("{base_url}/Users"))
             .bearer_auth(TOKEN)
             .json(&body)
             .send()
             .await
             .context("sequential POST")?;
     }
-    let naive_rate = n as f64 / start.elapsed().as_secs_f64();
-    sb.shutdown().await;
-    println!(
-        "(e') {n} creates one by one (bulk = false), 25 ms per request: hrsync defaults \
-         {hrsync_rate:.1}/s ({:.2} s, {requests} requests, failed {failed}), sequential POSTs \
-         {naive_rate:.1}/s → {:.2}×",
-        took.as_secs_f64(),
-        hrsync_rate / naive_rate
-    );
-    Ok(())
+    Ok(start.elapsed())
 }
 
 /// (f) The whole initial sync against an app limited to 50 requests/s.

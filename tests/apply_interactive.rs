@@ -12,26 +12,10 @@ use crate::util::*;
 
 const QUESTION: &str = "Only 'yes' is accepted";
 
-/// Single-quotes a word for `sh -c`.
-fn quoted(word: &str) -> String {
-    format!("'{}'", word.replace('\'', r"'\''"))
-}
-
 /// Runs `hrsync apply` on a pseudo-terminal; once the question is on screen, calls
 /// `meanwhile`, answers `answer`, and returns the exit code and everything shown.
 async fn answer_apply(env: &Env, meanwhile: impl FnOnce(), answer: &str) -> (i32, String) {
-    let line = [
-        env!("CARGO_BIN_EXE_hrsync"),
-        "--config",
-        &env.config.display().to_string(),
-        "apply",
-    ]
-    .map(quoted)
-    .join(" ");
-    let mut child = tokio::process::Command::new("script")
-        .args(["-qec", &line, "/dev/null"])
-        .env_remove("HRSYNC_CONFIG")
-        .env("HRSYNC_LOG", "warn")
+    let mut child = tokio::process::Command::from(terminal::script_command(env, &["apply"]))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

@@ -21,33 +21,10 @@ async fn setup(n: usize, latency_ms: u64) -> (Env, hrsync_sandbox::SandboxHandle
     (env, sb)
 }
 
-/// Single-quotes a word for `sh -c`.
-fn quoted(word: &str) -> String {
-    format!("'{}'", word.replace('\'', r"'\''"))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_a_terminal_apply_draws_a_bar_per_app_ending_with_the_result() {
     let (env, sb) = setup(24, 0).await;
-    let line = [
-        env!("CARGO_BIN_EXE_hrsync"),
-        "--config",
-        &env.config.display().to_string(),
-        "apply",
-        "--yes",
-    ]
-    .map(quoted)
-    .join(" ");
-    // `script` gives the command a pseudo-terminal and copies what it drew to stdout.
-    let out = blocking(move || {
-        std::process::Command::new("script")
-            .args(["-qec", &line, "/dev/null"])
-            .env_remove("HRSYNC_CONFIG")
-            .env("HRSYNC_LOG", "warn")
-            .output()
-            .expect("run script")
-    })
-    .await;
+    let out = terminal::on_terminal(&env, &["apply", "--yes"]).await;
     let shown = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert_eq!(sb.users().await.len(), 24);

@@ -5,11 +5,6 @@
 use crate::util::push::{csv, people};
 use crate::util::*;
 
-/// Single-quotes a word for `sh -c`.
-fn quoted(word: &str) -> String {
-    format!("'{}'", word.replace('\'', r"'\''"))
-}
-
 /// An app holding 250 linked accounts: three pages of the generic profile's 100.
 async fn with_accounts() -> (Env, hrsync_sandbox::SandboxHandle) {
     let sb = sandbox().await;
@@ -24,25 +19,7 @@ async fn with_accounts() -> (Env, hrsync_sandbox::SandboxHandle) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_a_terminal_plan_detect_drift_shows_the_accounts_and_pages_read() {
     let (env, _sb) = with_accounts().await;
-    let line = [
-        env!("CARGO_BIN_EXE_hrsync"),
-        "--config",
-        &env.config.display().to_string(),
-        "plan",
-        "--detect-drift",
-    ]
-    .map(quoted)
-    .join(" ");
-    // `script` gives the command a pseudo-terminal and copies what it drew to stdout.
-    let out = blocking(move || {
-        std::process::Command::new("script")
-            .args(["-qec", &line, "/dev/null"])
-            .env_remove("HRSYNC_CONFIG")
-            .env("HRSYNC_LOG", "warn")
-            .output()
-            .expect("run script")
-    })
-    .await;
+    let out = terminal::on_terminal(&env, &["plan", "--detect-drift"]).await;
     let shown = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(

@@ -5,13 +5,16 @@
 //! escape codes where nobody reads them.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
 mod read;
+mod shown;
+
 pub use read::ReadProgress;
+use shown::Shown;
 
 /// Environment variable overriding the period of the progress log lines, in milliseconds.
 /// Meant for tests, which cannot wait ten seconds for a line.
@@ -81,14 +84,6 @@ struct Tracker {
 }
 
 /// The bar, or when the last log line was written.
-enum Shown {
-    Bar(ProgressBar),
-    Lines {
-        period: Duration,
-        last: Mutex<Instant>,
-    },
-}
-
 impl AppProgress {
     /// Progress of `total` operations for `app`; shows nothing before [`init`].
     pub fn start(app: &str, total: usize) -> AppProgress {
@@ -96,13 +91,7 @@ impl AppProgress {
             return AppProgress(None);
         };
         let total = u64::try_from(total).unwrap_or(u64::MAX);
-        let shown = match display {
-            Display::Bars(multi) => Shown::Bar(multi.add(new_bar(app, total))),
-            Display::Lines(period) => Shown::Lines {
-                period: *period,
-                last: Mutex::new(Instant::now()),
-            },
-        };
+        let shown = Shown::on(display, || new_bar(app, total));
         AppProgress(Some(Arc::new(Tracker {
             app: app.to_string(),
             total,
@@ -162,20 +151,11 @@ impl Tracker {
     fn show(&self) {
         let done = self.done.load(Ordering::Relaxed);
         let failed = self.failed.load(Ordering::Relaxed);
-        match &self.shown {
-            Shown::Bar(bar) => {
-                bar.set_position(done);
-                bar.set_message(failures(failed));
-            }
-            Shown::Lines { period, last } => {
-                let Ok(mut last) = last.lock() else { return };
-                if last.elapsed() < *period {
-                    return;
-                }
-                *last = Instant::now();
-                drop(last);
-                self.log_line(done, failed);
-            }
+        if let Shown::Bar(bar) = &self.shown {
+            bar.set_position(done);
+            bar.set_message(failures(failed));
+        } else if self.shown.line_due() {
+            self.log_line(done, failed);
         }
     }
 

@@ -4,12 +4,13 @@
 //! pager as it arrives.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::{Display, DISPLAY};
+use super::shown::Shown;
+use super::DISPLAY;
 
 /// While reading: accounts and pages so far, and the rate.
 const READING: &str = "{prefix:>12.bold} reading accounts: {pos} read  {per_sec:.dim}  {msg}";
@@ -27,27 +28,13 @@ struct Reader {
     shown: Shown,
 }
 
-enum Shown {
-    Bar(ProgressBar),
-    Lines {
-        period: Duration,
-        last: Mutex<Instant>,
-    },
-}
-
 impl ReadProgress {
     /// Starts showing the reading of `app`'s accounts.
     pub fn start(app: &str) -> ReadProgress {
         let Some(display) = DISPLAY.get() else {
             return ReadProgress(None);
         };
-        let shown = match display {
-            Display::Bars(multi) => Shown::Bar(multi.add(new_bar(app))),
-            Display::Lines(period) => Shown::Lines {
-                period: *period,
-                last: Mutex::new(Instant::now()),
-            },
-        };
+        let shown = Shown::on(display, || new_bar(app));
         ReadProgress(Some(Arc::new(Reader {
             app: app.to_string(),
             accounts: AtomicU64::new(0),
@@ -65,32 +52,18 @@ impl ReadProgress {
             .fetch_add(u64::try_from(n).unwrap_or(u64::MAX), Ordering::Relaxed)
             .saturating_add(u64::try_from(n).unwrap_or(u64::MAX));
         let pages = r.pages.fetch_add(1, Ordering::Relaxed) + 1;
-        match &r.shown {
-            Shown::Bar(bar) => {
-                bar.set_position(accounts);
-                bar.set_message(pages_text(pages));
-            }
-            Shown::Lines { period, last } => {
-                let Ok(mut last) = last.lock() else { return };
-                if last.elapsed() < *period {
-                    return;
-                }
-                *last = Instant::now();
-                drop(last);
-                let secs = r.started.elapsed().as_secs_f64();
-                let rate = if secs > 0.0 {
-                    accounts as f64 / secs
-                } else {
-                    0.0
-                };
-                tracing::info!(
-                    app = %r.app,
-                    accounts,
-                    pages,
-                    rate_per_s = format!("{rate:.1}"),
-                    "Reading the app's accounts."
-                );
-            }
+        if let Shown::Bar(bar) = &r.shown {
+            bar.set_position(accounts);
+            bar.set_message(pages_text(pages));
+        } else if r.shown.line_due() {
+            let rate = super::rate(accounts, r.started.elapsed());
+            tracing::info!(
+                app = %r.app,
+                accounts,
+                pages,
+                rate_per_s = format!("{rate:.1}"),
+                "Reading the app's accounts."
+            );
         }
     }
 

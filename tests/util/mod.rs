@@ -5,6 +5,7 @@
 
 pub mod admin;
 pub mod push;
+pub mod terminal;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
