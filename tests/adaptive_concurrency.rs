@@ -89,27 +89,24 @@ async fn pass(st: &Counting, req: Request) -> Response {
     let body = to_bytes(req.into_body(), 64 << 20)
         .await
         .unwrap_or_default();
-    let mut out = st
-        .client
-        .request(method, format!("{}{path}", st.upstream))
-        .body(body);
-    for (k, v) in headers.iter() {
-        if k != "host" && k != "content-length" {
-            out = out.header(k, v);
+    match relay(
+        &st.client,
+        &st.upstream,
+        method,
+        &path,
+        &headers,
+        body.to_vec(),
+    )
+    .await
+    {
+        Ok((status, headers, bytes)) => {
+            let mut r = Response::new(Body::from(bytes));
+            *r.status_mut() = status;
+            *r.headers_mut() = headers;
+            r
         }
+        Err(bad_gateway) => bad_gateway,
     }
-    let Ok(resp) = out.send().await else {
-        return StatusCode::BAD_GATEWAY.into_response();
-    };
-    let status = resp.status();
-    let ctype = resp.headers().get("content-type").cloned();
-    let bytes = resp.bytes().await.unwrap_or_default();
-    let mut r = Response::new(Body::from(bytes));
-    *r.status_mut() = status;
-    if let Some(ct) = ctype {
-        r.headers_mut().insert("content-type", ct);
-    }
-    r
 }
 
 /// A sandbox answering every request after `latency_ms`.

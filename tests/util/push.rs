@@ -321,27 +321,11 @@ async fn forward(State(st): State<Arc<ProxyState>>, req: Request) -> Response {
             (None, Some(response), v.to_string().into_bytes())
         }
     };
-    let mut out = st
-        .client
-        .request(method, format!("{}{path}", st.upstream))
-        .body(body);
-    for (k, v) in headers.iter() {
-        if k != "host" && k != "content-length" {
-            out = out.header(k, v);
-        }
-    }
-    let resp = match out.send().await {
-        Ok(r) => r,
-        Err(e) => return (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
-    };
-    let status = resp.status();
-    let mut resp_headers = HeaderMap::new();
-    for (k, v) in resp.headers() {
-        if k != "content-length" && k != "transfer-encoding" && k != "connection" {
-            resp_headers.insert(k.clone(), v.clone());
-        }
-    }
-    let mut bytes = resp.bytes().await.unwrap_or_default().to_vec();
+    let (status, resp_headers, mut bytes) =
+        match relay(&st.client, &st.upstream, method, &path, &headers, body).await {
+            Ok(answer) => answer,
+            Err(bad_gateway) => return bad_gateway,
+        };
     if let Some(edit) = edit_response {
         let mut v: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
         edit(&mut v);
@@ -354,6 +338,39 @@ async fn forward(State(st): State<Arc<ProxyState>>, req: Request) -> Response {
     *r.status_mut() = status;
     *r.headers_mut() = resp_headers;
     r
+}
+
+/// Sends a request on to `upstream` (`path` with its query) and returns the answer's
+/// status, headers (less those of the transfer) and body; a 502 when it cannot be sent.
+pub async fn relay(
+    client: &reqwest::Client,
+    upstream: &str,
+    method: Method,
+    path: &str,
+    headers: &HeaderMap,
+    body: Vec<u8>,
+) -> Result<(StatusCode, HeaderMap, Vec<u8>), Response> {
+    let mut out = client
+        .request(method, format!("{upstream}{path}"))
+        .body(body);
+    for (k, v) in headers.iter() {
+        if k != "host" && k != "content-length" {
+            out = out.header(k, v);
+        }
+    }
+    let resp = match out.send().await {
+        Ok(r) => r,
+        Err(e) => return Err((StatusCode::BAD_GATEWAY, e.to_string()).into_response()),
+    };
+    let status = resp.status();
+    let mut resp_headers = HeaderMap::new();
+    for (k, v) in resp.headers() {
+        if k != "content-length" && k != "transfer-encoding" && k != "connection" {
+            resp_headers.insert(k.clone(), v.clone());
+        }
+    }
+    let bytes = resp.bytes().await.unwrap_or_default().to_vec();
+    Ok((status, resp_headers, bytes))
 }
 
 /// A SCIM error body.
