@@ -6,7 +6,7 @@
 
 use axum::http::Method;
 use hrsync_sandbox::{SandboxHandle, SandboxOptions};
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::util::push::*;
 use crate::util::*;
@@ -37,24 +37,6 @@ async fn deviating(
     (env, sb, px)
 }
 
-/// Creates an account in the sandbox directly, without an externalId.
-async fn seed(sb: &SandboxHandle, user_name: &str) -> String {
-    let v: Value = reqwest::Client::new()
-        .post(format!("{}/Users", sb.base_url()))
-        .bearer_auth(TOKEN)
-        .json(
-            &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
-                      "userName": user_name, "active": true}),
-        )
-        .send()
-        .await
-        .expect("seed")
-        .json()
-        .await
-        .expect("seed json");
-    v["id"].as_str().expect("id").to_string()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_app_refusing_count_is_listed_without_it_and_later_runs_leave_it_out() {
     let mut persons = people(4);
@@ -66,7 +48,11 @@ async fn an_app_refusing_count_is_listed_without_it_and_later_runs_leave_it_out(
         }
     })
     .await;
-    let existing = seed(&sb, "p0001@corp.example").await;
+    let existing = seed_account(
+        &sb,
+        json!({"userName": "p0001@corp.example", "active": true}),
+    )
+    .await;
 
     let out = apply(&env).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));

@@ -11,7 +11,7 @@ use hrsync::engine::{run_cycle, CycleOptions, CycleReport, Mode};
 use hrsync_state::{CycleKind, LinkLifecycle, Store};
 use serde_json::{json, Value};
 
-use crate::util::push::{proxy, run, Action};
+use crate::util::push::{proxy, run, seed_account, Action};
 use crate::util::*;
 
 fn at(day: u32) -> DateTime<Utc> {
@@ -40,23 +40,6 @@ fn line(key: &str, status: &str, start: &str, end: &str) -> String {
     )
 }
 
-async fn seed(sb: &hrsync_sandbox::SandboxHandle, user_name: &str) -> String {
-    let v: Value = reqwest::Client::new()
-        .post(format!("{}/Users", sb.base_url()))
-        .bearer_auth(TOKEN)
-        .json(
-            &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
-                      "userName": user_name, "active": true}),
-        )
-        .send()
-        .await
-        .expect("seed")
-        .json()
-        .await
-        .expect("seed json");
-    v["id"].as_str().expect("id").to_string()
-}
-
 /// True when a write request's body turns an account off (PATCH op or PUT body).
 fn turns_off(body: &str) -> bool {
     let compact = serde_json::from_str::<Value>(body)
@@ -80,8 +63,12 @@ async fn links(env: &Env) -> BTreeMap<String, hrsync_state::Link> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resync_adopts_a_hand_made_account_with_the_user_name_and_never_deactivates_it() {
     let sb = sandbox().await;
-    let hand = seed(&sb, "e1@corp.example").await;
-    let stranger = seed(&sb, "stranger@corp.example").await;
+    let hand = seed_account(&sb, json!({"userName": "e1@corp.example", "active": true})).await;
+    let stranger = seed_account(
+        &sb,
+        json!({"userName": "stranger@corp.example", "active": true}),
+    )
+    .await;
     let px = proxy(sb.addr(), |_, _, _| Action::Forward).await;
     let env = Env::new(&format!(
         "{HEADER}{}{}",

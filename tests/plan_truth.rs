@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use axum::http::Method;
 use serde_json::{json, Value};
 
-use crate::util::push::{proxy, run, Action, Proxy, Seen};
+use crate::util::push::{proxy, run, seed_account, Action, Proxy, Seen};
 use crate::util::*;
 
 const DAY1: &str = include_str!("../examples/hr_day1.csv");
@@ -16,23 +16,13 @@ const DAY2: &str = include_str!("../examples/hr_day2.csv");
 
 /// The demo's hand-made wiki accounts: one employee's (adopted), an exempt admin, an orphan.
 async fn seed(sb: &hrsync_sandbox::SandboxHandle) {
-    let client = reqwest::Client::new();
     for u in [
         json!({"userName": "sven.kim@corp.example", "displayName": "Sven Kim", "title": "Hand-made",
                "emails": [{"type": "work", "value": "sven.kim@corp.example"}]}),
         json!({"userName": "breakglass-admin@corp.example", "displayName": "Break-glass admin"}),
         json!({"userName": "old.contractor@corp.example", "displayName": "Old Contractor"}),
     ] {
-        let mut u = u;
-        u["schemas"] = json!(["urn:ietf:params:scim:schemas:core:2.0:User"]);
-        let r = client
-            .post(format!("{}/Users", sb.base_url()))
-            .bearer_auth(TOKEN)
-            .json(&u)
-            .send()
-            .await
-            .expect("seed");
-        assert!(r.status().is_success(), "seed: {}", r.status());
+        seed_account(sb, u).await;
     }
 }
 

@@ -373,6 +373,22 @@ pub async fn relay(
     Ok((status, resp_headers, bytes))
 }
 
+/// Creates `user` in the sandbox directly, as someone did by hand in the app (schemas added);
+/// returns its id.
+pub async fn seed_account(sb: &hrsync_sandbox::SandboxHandle, mut user: Value) -> String {
+    user["schemas"] = json!(["urn:ietf:params:scim:schemas:core:2.0:User"]);
+    let r = reqwest::Client::new()
+        .post(format!("{}/Users", sb.base_url()))
+        .bearer_auth(super::TOKEN)
+        .json(&user)
+        .send()
+        .await
+        .expect("seed");
+    assert!(r.status().is_success(), "seed: {}", r.status());
+    let v: Value = r.json().await.expect("seed json");
+    v["id"].as_str().expect("id").to_string()
+}
+
 /// A SCIM error body.
 pub fn scim_error(status: u16, scim_type: Option<&str>, detail: &str) -> Value {
     let mut v = json!({
