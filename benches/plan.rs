@@ -225,6 +225,7 @@ fn plan_once(
         manages_groups: false,
         now,
         forms: None,
+        settled: None,
     });
     let t3 = Instant::now();
     drop(persons);
@@ -271,6 +272,7 @@ fn plan_apps(
             groups: &groups,
             manages_groups: false,
             forms: None,
+            settled: None,
             now,
         }));
         t.map += t2 - t1;

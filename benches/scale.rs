@@ -2,10 +2,12 @@
 //! persons only): the real release `hrsync` binary on a generated CSV source and three apps
 //! with the eight attribute templates of `config.example.toml`, at 100 000 and 1 000 000
 //! persons. Per size: (c) the initial sync (`plan`, no state), the state seeded as the
-//! initial sync's apply would leave it, (a) the steady state (`plan`, everyone linked, HR
-//! unchanged), (d) a no-op `apply` (0 requests at the app), (b) 1 % movers (`plan`). Each
-//! run's wall time and peak RSS come from `/usr/bin/time`, and each run's outcome is
-//! asserted (operation counts from the plan's JSON, requests seen by the sandbox).
+//! initial sync's apply would leave it, (a0) the steady state (`plan`, everyone linked, HR
+//! unchanged) before any apply, (d0) the first no-op `apply` (0 requests at the app; it
+//! records who is settled), (a) the steady state again, (d) a no-op `apply`, (b) 1 % movers
+//! (`plan`). Each run's wall time and peak RSS come from `/usr/bin/time`, and each run's
+//! outcome is asserted (operation counts from the plan's JSON, requests seen by the
+//! sandbox).
 //!
 //! Seeding (`--seed ROOT`, a child process): plans the initial sync in process through
 //! `run_cycle`, then records what applying it records, through the state crate's public
@@ -257,15 +259,26 @@ fn run_size(n: usize, base_url: &str, stats: &dyn Fn() -> u64) -> anyhow::Result
     eprintln!("seeded in {:.1} s", t.elapsed().as_secs_f64());
     println!("| state file after the initial sync | {n} × 3 | — | — | {size:.0} MiB on disk |");
 
+    // Nothing is settled yet: every person is mapped and planned.
+    let (run, out) = plan(root)?;
+    expect_ops(&out, OpKind::Create, 0, "steady state, nothing settled")?;
+    row("(a0) `plan`, steady state, before any apply", n, &run);
+    let apply = |case: &str| -> anyhow::Result<()> {
+        let before = stats();
+        let run = run_binary(root, &["apply"])?;
+        let requests = stats() - before;
+        ensure!(requests == 0, "{case}: apply sent {requests} requests");
+        row(case, n, &run);
+        Ok(())
+    };
+    // The first apply plans everyone and records them settled; later cycles leave them out.
+    apply("(d0) first `apply`, HR unchanged (0 requests; records who is settled)")?;
+
     let (run, out) = plan(root)?;
     expect_ops(&out, OpKind::Create, 0, "steady state")?;
     row("(a) `plan`, steady state", n, &run);
 
-    let before = stats();
-    let run = run_binary(root, &["apply"])?;
-    let requests = stats() - before;
-    ensure!(requests == 0, "no-op apply sent {requests} requests");
-    row("(d) `apply`, HR unchanged (0 requests)", n, &run);
+    apply("(d) `apply`, HR unchanged (0 requests)")?;
 
     write_hr(root, n, true)?;
     let (run, out) = plan(root)?;

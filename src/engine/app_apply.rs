@@ -19,7 +19,7 @@ use crate::config::AppSettings;
 use crate::reconcile::AppPlan;
 
 /// Executes a planned app; returns the plan and what happened.
-pub async fn execute_planned(p: Planned) -> Result<(AppPlan, AppOutcome), EngineError> {
+pub async fn execute_planned(mut p: Planned) -> Result<(AppPlan, AppOutcome), EngineError> {
     let app = &p.run.app;
     let mut outcome = AppOutcome {
         app: app.name.clone(),
@@ -32,6 +32,10 @@ pub async fn execute_planned(p: Planned) -> Result<(AppPlan, AppOutcome), Engine
         .into());
     };
     record_held(&store, &p).await?;
+    if let Some(stamps) = p.stamps.take() {
+        // Those the plan found settled get no operation: what they stand on stays as it is.
+        super::unchanged::record(&store, &app.name, stamps).await?;
+    }
     let now = p.run.now;
     if let Some(e) = &p.plan.error {
         outcome.circuit_open = Some(e.clone());

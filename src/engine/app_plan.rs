@@ -11,14 +11,15 @@ use hrsync_state::Store;
 use tokio::sync::watch;
 
 use super::app_api::{AppApi, ClientError};
-use super::desired::desired_for_app;
 use super::error::EngineError;
 use super::mode::Mode;
 use super::read::HrView;
 use super::record::link_lifecycle;
+use super::unchanged;
 use crate::config::{AppSettings, MatchAttr, OnUnlinkedMatch};
 use crate::mapping::{Mapped, Mapper};
 use crate::reconcile::guards::{hold_mass_deprovision, DeprovisionLimits};
+use crate::reconcile::settled::Stamps;
 use crate::reconcile::{
     plan_app_with, AppInput, AppPlan, Candidates, DesiredPerson, GroupState, KeptForms, LinkState,
     MatchDecision, OpKind, Refusal, RemoteUser,
@@ -54,7 +55,7 @@ pub struct AppRun {
 
 impl AppRun {
     /// True when `key` is among the persons this run covers.
-    fn covers(&self, key: &str) -> bool {
+    pub(super) fn covers(&self, key: &str) -> bool {
         self.users.is_empty() || self.users.iter().any(|u| u == key)
     }
 }
@@ -75,6 +76,8 @@ pub struct Planned {
     pub(super) api: Option<Arc<AppApi>>,
     /// Capabilities the client started with, from the state.
     pub(super) recalled: Option<Capabilities>,
+    /// What the plan found settled, to record when the app's part goes ahead.
+    pub(super) stamps: Option<Stamps>,
 }
 
 impl Planned {
@@ -87,11 +90,20 @@ impl Planned {
 /// Plans one app.
 pub async fn plan_app_run(run: AppRun) -> Result<Planned, EngineError> {
     let started = std::time::Instant::now();
-    let (links, groups, active) = load_links(&run).await?;
     let ms = |t: std::time::Instant| t.elapsed().as_millis() as u64;
-    tracing::debug!(app = %run.app.name, elapsed_ms = ms(started), rss_mib = rss_mib(), "Loaded the links.");
-    let persons = digest_hr(&run);
+    let app_digest = unchanged::app_digest(&run);
+    let start = unchanged::start(&run).await?;
+    tracing::debug!(app = %run.app.name, elapsed_ms = ms(started), rss_mib = rss_mib(), "Loaded the links in brief.");
+    let (skip, persons) = unchanged::choose(&run, &start, &app_digest);
     tracing::debug!(app = %run.app.name, elapsed_ms = ms(started), rss_mib = rss_mib(), "Mapped the persons.");
+    let unchanged::Start {
+        mut links,
+        active,
+        groups,
+        ..
+    } = start;
+    unchanged::fill_links(&run, &mut links, &skip).await?;
+    tracing::debug!(app = %run.app.name, elapsed_ms = ms(started), rss_mib = rss_mib(), "Loaded the planned persons' links.");
     let api = match open_client(&run) {
         Ok(api) => api,
         Err(e) => return Ok(unplannable(run, e.to_string(), links, groups)),
@@ -103,15 +115,21 @@ pub async fn plan_app_run(run: AppRun) -> Result<Planned, EngineError> {
         _ => None,
     };
     let remote = read_app(&run, api.as_deref(), &links, &persons).await;
-    let input_digest = input_digest(&run.app.name, &persons, &links, &groups);
-    tracing::debug!(app = %run.app.name, elapsed_ms = ms(started), rss_mib = rss_mib(), "Digested the inputs.");
+    let input_digest = input_digest(&run.app.name, &app_digest, &links, &groups);
     // The forms the app keeps values in: its own form of a value it was sent is in step.
     let forms = super::record::kept_forms(run.store.as_ref(), &run.app.name).await?;
-    let mut plan = plan(&run, &persons, &links, &groups, &forms, remote);
+    let from = PlanFrom {
+        persons: &persons,
+        links: &links,
+        groups: &groups,
+        forms: &forms,
+        settled: &skip,
+    };
+    let mut plan = plan(&run, &from, remote);
     tracing::debug!(app = %run.app.name, elapsed_ms = ms(started), rss_mib = rss_mib(), "Planned.");
     if needs_candidates(&run, &plan) && !circuit_open(&run).await? {
         if let Some(api) = api.as_deref() {
-            plan_with_accounts(&run, api, &persons, &links, &groups, &forms, &mut plan).await;
+            plan_with_accounts(&run, api, &from, &mut plan).await;
         }
     }
     if run.saved.is_none() {
@@ -120,6 +138,7 @@ pub async fn plan_app_run(run: AppRun) -> Result<Planned, EngineError> {
         }
     }
     apply_guards(&run, &active, &mut plan).await?;
+    let stamps = unchanged::stamps_of(&run, &plan, &from.input(&run, None), &app_digest);
     Ok(Planned {
         run,
         plan,
@@ -128,52 +147,44 @@ pub async fn plan_app_run(run: AppRun) -> Result<Planned, EngineError> {
         groups,
         api,
         recalled,
+        stamps,
     })
 }
 
-/// The app's links (of the persons covered), the groups hrsync manages in it, and the HR
-/// keys of all its active accounts (covered or not: the guards weigh the whole app).
-async fn load_links(run: &AppRun) -> Result<Loaded, EngineError> {
-    let mut links = BTreeMap::new();
-    let mut groups = BTreeMap::new();
-    let mut active = BTreeSet::new();
-    let Some(s) = &run.store else {
-        return Ok((links, groups, active));
-    };
-    // Each stored link is converted as it is read, so the stored form and the planner's
-    // are never both held for all links at once.
-    let users = run.users.clone();
-    let covers = move |key: &str| users.is_empty() || users.iter().any(|u| u == key);
-    let taken = s
-        .each_link(&run.app.name, move |mut l| {
-            let key = std::mem::take(&mut l.person_key);
-            let is_active = l.lifecycle == hrsync_state::LinkLifecycle::Active;
-            let state = covers(&key).then(|| into_link_state(l));
-            (is_active || state.is_some()).then_some((key, is_active, state))
-        })
-        .await?;
-    for (key, is_active, state) in taken {
-        if is_active {
-            active.insert(key.clone());
-        }
-        if let Some(state) = state {
-            links.insert(key, state);
-        }
-    }
-    for g in s.groups(&run.app.name).await? {
-        if g.managed {
-            let state = GroupState {
-                remote_id: g.remote_id.clone(),
-                members: g.members.clone(),
-            };
-            groups.insert(g.group_name.clone(), state);
+/// What an app's plan is computed from, besides its policy and the app's accounts.
+struct PlanFrom<'a> {
+    persons: &'a BTreeMap<String, DesiredPerson>,
+    links: &'a BTreeMap<String, LinkState>,
+    groups: &'a BTreeMap<String, GroupState>,
+    forms: &'a KeptForms,
+    /// Persons left out as settled.
+    settled: &'a BTreeSet<String>,
+}
+
+impl<'a> PlanFrom<'a> {
+    /// The planner's input, with the app's accounts when they were read.
+    fn input(
+        &self,
+        run: &'a AppRun,
+        remote: Option<&'a BTreeMap<String, RemoteUser>>,
+    ) -> AppInput<'a> {
+        let app = &run.app;
+        AppInput {
+            policy: &app.policy,
+            persons: self.persons,
+            links: self.links,
+            remote,
+            groups: self.groups,
+            manages_groups: app.manages_groups,
+            now: run.now,
+            forms: Some(self.forms),
+            settled: Some(self.settled),
         }
     }
-    Ok((links, groups, active))
 }
 
 /// The planner's form of a stored link, moving its texts and what it pushed, not copying.
-fn into_link_state(l: hrsync_state::Link) -> LinkState {
+pub(super) fn into_link_state(l: hrsync_state::Link) -> LinkState {
     LinkState {
         remote_id: l.remote_id,
         user_name: l.user_name,
@@ -182,20 +193,6 @@ fn into_link_state(l: hrsync_state::Link) -> LinkState {
         lifecycle: link_lifecycle(l.lifecycle),
         deactivated_at: l.deactivated_at,
     }
-}
-
-/// What [`load_links`] reads: links, managed groups, active accounts' keys.
-type Loaded = (
-    BTreeMap<String, LinkState>,
-    BTreeMap<String, GroupState>,
-    BTreeSet<String>,
-);
-
-/// The persons the app should hold, mapped from the HR view.
-fn digest_hr(run: &AppRun) -> BTreeMap<String, DesiredPerson> {
-    let mut persons = desired_for_app(&run.mapper, &run.app.name, &run.view);
-    persons.retain(|k, _| run.covers(k));
-    persons
 }
 
 /// The app's client. A plain `plan` only reads with it (to plan creates), and goes on
@@ -291,15 +288,7 @@ fn needs_candidates(run: &AppRun, plan: &AppPlan) -> bool {
 /// Reads the app's accounts once and plans again with them, so the plan shows the links,
 /// skips and failures apply will meet. When the read fails, the plan stays as it is and
 /// says so: each create then looks its account up at apply.
-async fn plan_with_accounts(
-    run: &AppRun,
-    api: &AppApi,
-    persons: &BTreeMap<String, DesiredPerson>,
-    links: &BTreeMap<String, LinkState>,
-    groups: &BTreeMap<String, GroupState>,
-    forms: &KeptForms,
-    plan: &mut AppPlan,
-) {
+async fn plan_with_accounts(run: &AppRun, api: &AppApi, from: &PlanFrom<'_>, plan: &mut AppPlan) {
     let accounts = match list_with_progress(api, &run.app).await {
         Ok(a) => a,
         Err(e) => {
@@ -308,19 +297,8 @@ async fn plan_with_accounts(
             return;
         }
     };
-    let app = &run.app;
-    let input = AppInput {
-        policy: &app.policy,
-        persons,
-        links,
-        remote: None,
-        groups,
-        manages_groups: app.manages_groups,
-        now: run.now,
-        forms: Some(forms),
-    };
     let candidates = candidates(run, &accounts);
-    *plan = plan_app_with(&input, Some(candidates));
+    *plan = plan_app_with(&from.input(run, None), Some(candidates));
 }
 
 /// An app whose client cannot be built: its plan carries the error and nothing else.
@@ -340,6 +318,7 @@ fn unplannable(
         groups,
         api: None,
         recalled: None,
+        stamps: None,
     }
 }
 
@@ -430,17 +409,19 @@ fn concerns_covered(
         })
 }
 
-/// Digest of what the app's plan is computed from (for saved-plan checks).
+/// Digest of what the app's plan is computed from besides the HR view, which the cycle's
+/// digest covers (for saved-plan checks): the app's config and templates, its links as the
+/// state holds them, its groups. The same whichever persons are left out as settled.
 fn input_digest(
     app: &str,
-    persons: &BTreeMap<String, DesiredPerson>,
+    app_digest: &[u8],
     links: &BTreeMap<String, LinkState>,
     groups: &BTreeMap<String, GroupState>,
 ) -> String {
     use sha2::{Digest, Sha256};
     let mut h = Sha256::new();
     h.update(app.as_bytes());
-    hash_json(&mut h, persons);
+    h.update(app_digest);
     for (k, l) in links {
         h.update(k.as_bytes());
         h.update(l.remote_id.as_bytes());
@@ -458,10 +439,7 @@ fn input_digest(
 /// fresh one.
 fn plan(
     run: &AppRun,
-    persons: &BTreeMap<String, DesiredPerson>,
-    links: &BTreeMap<String, LinkState>,
-    groups: &BTreeMap<String, GroupState>,
-    forms: &KeptForms,
+    from: &PlanFrom<'_>,
     remote: Result<Option<BTreeMap<String, RemoteUser>>, String>,
 ) -> AppPlan {
     if let Some(saved) = run.saved.clone() {
@@ -475,18 +453,8 @@ fn plan(
             p
         }
         Ok(remote) => {
-            let input = AppInput {
-                policy: &app.policy,
-                persons,
-                links,
-                remote: remote.as_ref(),
-                groups,
-                manages_groups: app.manages_groups,
-                now: run.now,
-                forms: Some(forms),
-            };
             let candidates = remote.as_ref().map(|accounts| candidates(run, accounts));
-            let mut plan = plan_app_with(&input, candidates);
+            let mut plan = plan_app_with(&from.input(run, remote.as_ref()), candidates);
             if !run.users.is_empty() {
                 // A surgical read saw only some accounts: each create still looks up.
                 plan.operations.iter_mut().for_each(|o| o.looked_up = false);

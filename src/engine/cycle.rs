@@ -191,6 +191,8 @@ async fn cycle_body(
         .values()
         .chain(view.absent.values().map(|(p, _)| p));
     crate::config::check_fields(settings, &opts.apps, persons).map_err(UsageError::Config)?;
+    let mut view = view;
+    view.digests = super::unchanged::record_digests(&view);
     let view = Arc::new(view);
     let planned = plan_apps(settings, opts, &view, &store, cycle_id).await?;
     phase(started, "Planned the apps.");
@@ -439,14 +441,18 @@ async fn save_reads(
 fn inputs_hash<'a>(view: &HrView, apps: impl Iterator<Item = &'a str>) -> String {
     use sha2::{Digest, Sha256};
     let mut h = Sha256::new();
-    for (k, p) in &view.present {
+    for (k, d) in &view.digests {
         h.update(k.as_bytes());
-        super::app_plan::hash_json(&mut h, p);
+        h.update(d);
     }
     for (k, (p, n)) in &view.absent {
         h.update(k.as_bytes());
         super::app_plan::hash_json(&mut h, p);
         h.update(n.to_le_bytes());
+    }
+    for (k, why) in &view.frozen {
+        h.update(k.as_bytes());
+        h.update(why.as_bytes());
     }
     for d in apps {
         h.update(d.as_bytes());

@@ -18,17 +18,28 @@ pub fn desired_for_app(
     app: &str,
     view: &HrView,
 ) -> BTreeMap<String, DesiredPerson> {
+    desired_of(mapper, app, view, &|_| true)
+}
+
+/// [`desired_for_app`] for the persons whose keys `include` accepts.
+pub fn desired_of(
+    mapper: &Mapper,
+    app: &str,
+    view: &HrView,
+    include: &dyn Fn(&str) -> bool,
+) -> BTreeMap<String, DesiredPerson> {
     let persons = view
         .present
         .iter()
         .map(|(k, p)| (k, p, 0))
-        .chain(view.absent.iter().map(|(k, (p, absent))| (k, p, *absent)));
+        .chain(view.absent.iter().map(|(k, (p, absent))| (k, p, *absent)))
+        .filter(|(k, _, _)| include(k));
     let mapped = mapper.map_all(app, persons.clone().map(|(_, p, _)| p), &view.mapped);
     let mut out = BTreeMap::new();
     for ((key, p, absent), m) in persons.zip(mapped.into_persons()) {
         out.insert(key.clone(), desired(mapper, app, p, absent, m));
     }
-    for (key, why) in &view.frozen {
+    for (key, why) in view.frozen.iter().filter(|(k, _)| include(k)) {
         // Known from the snapshot: the last record stands. Unknown: only the key is known,
         // which is enough to keep their account theirs.
         let d = out.entry(key.clone()).or_insert_with(|| unknown(key));

@@ -28,6 +28,7 @@ mod ops;
 pub mod read;
 pub mod record;
 mod settle;
+mod unchanged;
 
 pub use cycle::{check_template_fields, run_cycle, CycleOptions, CycleReport};
 pub use error::{EngineError, InternalError, UsageError};

@@ -39,6 +39,8 @@ pub struct HrView {
     pub frozen: BTreeMap<String, String>,
     /// The apps' mappings of these persons, shared by apps with the same mapping config.
     pub mapped: crate::mapping::SharedMapped,
+    /// Each present person's record digest (what settled persons are checked against).
+    pub digests: BTreeMap<String, [u8; 32]>,
 }
 
 /// What the snapshot knows of one source: key → (record, absent count).

@@ -52,6 +52,8 @@ pub struct Mapper {
     id: u64,
     /// Per app: its class of apps with the same mapping config, and the class's size.
     classes: BTreeMap<String, (usize, usize)>,
+    /// Per app: the digest of its mapping config (what settled persons were mapped with).
+    digests: BTreeMap<String, [u8; 32]>,
 }
 
 /// Numbers mappers, so that shared results are never taken for another config's.
@@ -108,7 +110,16 @@ impl Mapper {
             apps: compiled,
             id: MAPPERS.fetch_add(1, Ordering::Relaxed),
             classes: classes(apps),
+            digests: apps
+                .iter()
+                .map(|a| (a.app.to_string(), config_digest(a)))
+                .collect(),
         })
+    }
+
+    /// A digest of the app's templates, scope and groups: equal digests map alike.
+    pub fn config_digest(&self, app: &str) -> [u8; 32] {
+        self.digests.get(app).copied().unwrap_or_default()
     }
 
     /// Maps `persons` for the app. Apps of one class (the same templates, scope and
@@ -325,6 +336,13 @@ impl Mapper {
 
 /// The class of each app: apps with the same mapping config share one, numbered by its
 /// first app; with the number of apps in it.
+/// The digest of one app's mapping config.
+fn config_digest(app: &AppMapping<'_>) -> [u8; 32] {
+    use sha2::Digest as _;
+    let text = format!("{:?}", (app.attributes, app.scope, &app.groups));
+    sha2::Sha256::digest(text.as_bytes()).into()
+}
+
 fn classes(apps: &[AppMapping<'_>]) -> BTreeMap<String, (usize, usize)> {
     let mut first: BTreeMap<MappingConfig<'_>, (usize, usize)> = BTreeMap::new();
     for (i, a) in apps.iter().enumerate() {

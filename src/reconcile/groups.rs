@@ -45,6 +45,14 @@ fn desired_members(
             desired.entry(g).or_default().insert(key.clone());
         }
     }
+    // A person left out as settled was last planned into exactly the groups they are in.
+    if let Some(settled) = input.settled {
+        for (name, g) in input.groups {
+            for m in g.members.iter().filter(|m| settled.contains(*m)) {
+                desired.entry(name.clone()).or_default().insert(m.clone());
+            }
+        }
+    }
     desired
 }
 

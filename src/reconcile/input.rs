@@ -227,4 +227,7 @@ pub struct AppInput<'a> {
     pub now: DateTime<Utc>,
     /// The forms the app returned for values hrsync wrote, by person (none: nothing kept).
     pub forms: Option<&'a super::form::KeptForms>,
+    /// Persons left out of this plan as settled (see [`super::settled`]): absent from
+    /// `persons`, their links possibly in brief, their memberships standing as they are.
+    pub settled: Option<&'a BTreeSet<String>>,
 }

@@ -14,6 +14,7 @@ pub mod outcome;
 mod person_ops;
 pub mod plan;
 pub mod planner;
+pub mod settled;
 pub mod target;
 
 pub use form::{Form, KeptForms};

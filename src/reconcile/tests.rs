@@ -8,5 +8,6 @@ mod model;
 mod order;
 mod props;
 mod props_resync;
+mod props_settled;
 mod relink;
 mod unit;

@@ -29,6 +29,7 @@ mod outcome;
 mod path;
 mod pushed;
 mod quarantine;
+mod settled;
 mod snapshot;
 mod sql;
 mod store;
@@ -47,6 +48,7 @@ pub use migrate::SCHEMA_VERSION;
 pub use op_quarantine::{op_backoff, OpQuarantine};
 pub use outcome::{AuditOp, GroupChange, LinkChange, OpResult, Outcome};
 pub use quarantine::{QuarantinedRecord, RejectedRecord};
+pub use settled::{LinkBrief, Stamp};
 pub use snapshot::{record_hash, SnapshotCount, SnapshotRecords, SnapshotRow, SnapshotSaved};
 pub use store::Store;
 

@@ -1,7 +1,6 @@
 //! Links: which account in which app belongs to which person, and what was last pushed.
 
-use std::collections::BTreeMap;
-use std::path::Path;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Row};
@@ -223,24 +222,53 @@ pub(crate) fn mark_link(
     Ok(())
 }
 
-/// [`Store::each_link`] on one connection.
+/// [`Store::each_link`] on one connection: every link of the app, or only those of
+/// `wanted` (a few are looked up one by one; many are read in one pass that skips the
+/// others before decoding what they pushed).
 fn each_link<T>(
     conn: &Connection,
     app: &str,
+    wanted: Option<&BTreeSet<String>>,
     mut f: impl FnMut(Link) -> Option<T>,
 ) -> Result<Vec<T>, StateError> {
     let paths = load_paths(conn)?;
+    let mut out = Vec::new();
+    if let Some(keys) = wanted.filter(|k| k.len() < LOOKUPS_AT_MOST) {
+        let sql = format!("SELECT {COLUMNS} FROM links WHERE app = ?1 AND person_key = ?2");
+        let mut st = conn.prepare_cached(&sql).ctx("read links")?;
+        for key in keys {
+            let link = st
+                .query_row(params![app, key], |r| from_row(r, &paths))
+                .optional()
+                .ctx("read links")?;
+            out.extend(link.and_then(&mut f));
+        }
+        return Ok(out);
+    }
     let sql = format!("SELECT {COLUMNS} FROM links WHERE app = ?1 ORDER BY person_key");
     let mut st = conn.prepare_cached(&sql).ctx("read links")?;
     let mut rows = st.query([app]).ctx("read links")?;
-    let mut out = Vec::new();
     while let Some(row) = rows.next().ctx("read links")? {
+        if let Some(keys) = wanted {
+            let key = row.get_ref(1).ctx("read links")?;
+            let key = key
+                .as_bytes()
+                .ok()
+                .and_then(|b| std::str::from_utf8(b).ok());
+            if !key.is_some_and(|k| keys.contains(k)) {
+                continue;
+            }
+        }
         if let Some(t) = f(from_row(row, &paths).ctx("read links")?) {
             out.push(t);
         }
     }
     Ok(out)
 }
+
+/// Up to this many wanted links are looked up one by one rather than found in a pass over
+/// all of the app's links.
+const LOOKUPS_AT_MOST: usize = 4096;
 
 pub(crate) fn remove_link(conn: &Connection, app: &str, key: &str) -> Result<(), StateError> {
     conn.prepare_cached("DELETE FROM links WHERE app = ?1 AND person_key = ?2")
@@ -282,30 +310,27 @@ impl Store {
         F: FnMut(Link) -> Option<T> + Send + 'static,
     {
         let app = app.to_owned();
-        let reader = self.path().map(Path::to_path_buf);
-        let read = move |conn: &Connection| each_link(conn, &app, f);
-        let Some(path) = reader else {
-            return self.read(read).await;
-        };
-        let (answer, wait) = tokio::sync::oneshot::channel();
-        let spawned = std::thread::Builder::new()
-            .name("hrsync-links".to_owned())
-            .spawn(move || {
-                let out = match crate::open::open_reader(&path) {
-                    Some(conn) => Ok(read(&conn)),
-                    None => Err(read),
-                };
-                let _ = answer.send(out);
-            });
-        if spawned.is_err() {
-            return Err(StateError::Closed);
+        self.read_aside(move |conn: &Connection| each_link(conn, &app, None, f))
+            .await
+    }
+
+    /// [`Store::each_link`] for the links of `wanted` only (the others are not decoded).
+    pub async fn each_link_of<T, F>(
+        &self,
+        app: &str,
+        wanted: BTreeSet<String>,
+        f: F,
+    ) -> Result<Vec<T>, StateError>
+    where
+        T: Send + 'static,
+        F: FnMut(Link) -> Option<T> + Send + 'static,
+    {
+        if wanted.is_empty() {
+            return Ok(Vec::new());
         }
-        match wait.await.map_err(|_| StateError::Closed)? {
-            Ok(out) => out,
-            // Not a file this connection can read as is (an older schema): the state
-            // thread reads it, through its migrated copy.
-            Err(read) => self.read(read).await,
-        }
+        let app = app.to_owned();
+        self.read_aside(move |conn: &Connection| each_link(conn, &app, Some(&wanted), f))
+            .await
     }
 
     /// The link of one person in one app.

@@ -34,6 +34,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "link_paths",
         sql: include_str!("../migrations/0003_link_paths.sql"),
     },
+    Migration {
+        version: 4,
+        name: "settled",
+        sql: include_str!("../migrations/0004_settled.sql"),
+    },
 ];
 
 /// The schema version this binary writes and the newest it can read.

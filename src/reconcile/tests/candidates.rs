@@ -49,6 +49,7 @@ fn plan(pol: &AppPolicy, on_match: Option<MatchDecision>) -> AppPlan {
         manages_groups: false,
         now: day(0),
         forms: None,
+        settled: None,
     };
     match on_match {
         Some(on_match) => plan_app_with(

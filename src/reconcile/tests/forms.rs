@@ -89,6 +89,7 @@ fn plan(sent_name: &str, app_name: &str, hr_name: &str, keep: bool, rule: Confli
         manages_groups: false,
         now: day(0),
         forms: keep.then_some(&forms),
+        settled: None,
     })
 }
 

@@ -141,6 +141,7 @@ impl World {
             manages_groups: false,
             now,
             forms: None,
+            settled: None,
         })
     }
 

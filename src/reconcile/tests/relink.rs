@@ -248,6 +248,7 @@ fn a_frozen_person_keeps_their_group_memberships() {
         manages_groups: true,
         now: day(0),
         forms: None,
+        settled: None,
     });
     assert!(
         plan.operations

@@ -71,9 +71,9 @@ async fn each_link_reads_an_older_file_through_its_migrated_copy() {
     drop(store);
     // Schema 2 stored what was pushed as an object keyed by path, without the path table.
     let conn = Connection::open(&path).unwrap();
+    conn.execute_batch(crate::util::BACK_TO_SCHEMA_2).unwrap();
     conn.execute_batch(
-        "DROP TABLE link_paths; PRAGMA user_version = 2;
-         UPDATE links SET last_pushed = json_object('userName', person_key || '@corp.example');",
+        "UPDATE links SET last_pushed = json_object('userName', person_key || '@corp.example');",
     )
     .unwrap();
     drop(conn);

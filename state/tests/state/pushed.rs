@@ -38,8 +38,7 @@ fn pushed() -> BTreeMap<String, Value> {
 /// before the compact storage: the table the migration adds is dropped again.
 fn rewind_to_schema_2(path: &std::path::Path, object: &str) {
     let conn = Connection::open(path).unwrap();
-    conn.execute_batch("DROP TABLE link_paths; PRAGMA user_version = 2;")
-        .unwrap();
+    conn.execute_batch(crate::util::BACK_TO_SCHEMA_2).unwrap();
     conn.execute("UPDATE links SET last_pushed = ?1", [object])
         .unwrap();
 }

@@ -61,3 +61,11 @@ pub fn created(app: &str, key: &str, remote_id: &str) -> Outcome {
         LinkChange::Upsert(link(app, key, remote_id)),
     )
 }
+
+/// SQL that takes a current state file back to schema 2 (what migrations 3 and 4 added is
+/// dropped), for tests of how an older file is read and converted.
+pub const BACK_TO_SCHEMA_2: &str = "
+    DROP TRIGGER kept_forms_unsettle_insert; DROP TRIGGER kept_forms_unsettle_update;
+    DROP TRIGGER kept_forms_unsettle_delete; DROP TRIGGER links_unsettle_insert;
+    DROP TRIGGER links_unsettle_update; DROP TRIGGER links_unsettle_delete;
+    DROP TABLE settled; DROP TABLE link_paths; PRAGMA user_version = 2;";

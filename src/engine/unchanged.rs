@@ -1,0 +1,252 @@
+//! The engine's side of skipping the unchanged (the rules are in `reconcile::settled`):
+//! each present person's record digest and each app's config digest, the app's links in
+//! brief and its stamps from the state, the persons one app's cycle maps and plans, the
+//! full links of those only, and the stamps its plan leaves.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use hrsync_connectors::source::Person;
+use hrsync_state::{LinkBrief, Stamp, Store};
+use serde::Serialize;
+
+use super::app_plan::AppRun;
+use super::desired::desired_of;
+use super::error::EngineError;
+use super::read::HrView;
+use super::record::link_lifecycle;
+use crate::reconcile::settled::{self, Basis, Settled, Stamps};
+use crate::reconcile::{AppInput, AppPlan, DesiredPerson, GroupState, LinkState};
+
+/// The digest of each present person's record: what mapping reads of it (not where in
+/// the source it was read).
+pub fn record_digests(view: &HrView) -> BTreeMap<String, [u8; 32]> {
+    view.present
+        .iter()
+        .map(|(k, p)| (k.clone(), record_digest(p)))
+        .collect()
+}
+
+/// A record as mapping sees it.
+#[derive(Serialize)]
+struct Mapped<'a> {
+    key: &'a str,
+    source: &'a str,
+    status: hrsync_connectors::source::Lifecycle,
+    start_date: Option<chrono::NaiveDate>,
+    end_date: Option<chrono::NaiveDate>,
+    manager_id: Option<&'a str>,
+    fields: &'a BTreeMap<String, serde_json::Value>,
+}
+
+fn record_digest(p: &Person) -> [u8; 32] {
+    use sha2::Digest as _;
+    let mut h = sha2::Sha256::new();
+    let seen = Mapped {
+        key: &p.key,
+        source: &p.source,
+        status: p.status,
+        start_date: p.start_date,
+        end_date: p.end_date,
+        manager_id: p.manager_id.as_deref(),
+        fields: &p.fields,
+    };
+    super::app_plan::hash_json(&mut h, &seen);
+    h.finalize().into()
+}
+
+/// The digest of everything in an app's config its plan is computed from (its settings
+/// as a whole, and its templates, scope and groups).
+pub fn app_digest(run: &AppRun) -> [u8; 32] {
+    use sha2::Digest as _;
+    let mut h = sha2::Sha256::new();
+    h.update(format!("{:?}", run.app).as_bytes());
+    h.update(run.mapper.config_digest(&run.app.name));
+    h.finalize().into()
+}
+
+/// True when this run may leave settled persons out: a cycle of the whole population that
+/// plans from the state alone (no read of the app, no saved plan).
+fn skips(run: &AppRun) -> bool {
+    run.store.is_some() && !run.mode.reads_apps() && run.users.is_empty() && run.saved.is_none()
+}
+
+/// True when this run records what its plan found settled: it writes, and planned from
+/// the state alone.
+fn stamps_after(run: &AppRun) -> bool {
+    run.mode.executes() && skips(run)
+}
+
+/// What an app's part of the cycle starts from: its links (in brief), the keys of its
+/// active accounts, its managed groups, and its stamps.
+pub struct Start {
+    /// Links of the covered persons, in brief.
+    pub links: BTreeMap<String, LinkState>,
+    /// Keys of every active account (covered or not: the guards weigh the whole app).
+    pub active: BTreeSet<String>,
+    /// Managed groups.
+    pub groups: BTreeMap<String, GroupState>,
+    /// Settled persons with nothing due today.
+    pub stamps: BTreeMap<String, Settled>,
+}
+
+/// Loads what the app's part of the cycle starts from.
+pub async fn start(run: &AppRun) -> Result<Start, EngineError> {
+    let mut start = Start {
+        links: BTreeMap::new(),
+        active: BTreeSet::new(),
+        groups: BTreeMap::new(),
+        stamps: BTreeMap::new(),
+    };
+    let Some(s) = &run.store else {
+        return Ok(start);
+    };
+    let app = &run.app.name;
+    let (briefs, stamps) = tokio::join!(s.link_briefs(app), async {
+        match skips(run) {
+            true => s.stamps(app, run.now.date_naive()).await,
+            false => Ok(Vec::new()),
+        }
+    });
+    for b in briefs? {
+        if b.lifecycle == hrsync_state::LinkLifecycle::Active {
+            start.active.insert(b.person_key.clone());
+        }
+        if run.covers(&b.person_key) {
+            start.links.insert(b.person_key.clone(), in_brief(b));
+        }
+    }
+    start.stamps = stamps?.into_iter().map(settled_of).collect();
+    for g in s.groups(app).await? {
+        if g.managed {
+            let state = GroupState {
+                remote_id: g.remote_id,
+                members: g.members,
+            };
+            start.groups.insert(g.group_name, state);
+        }
+    }
+    Ok(start)
+}
+
+/// A link in brief, in the planner's form: everything but what was pushed.
+fn in_brief(b: LinkBrief) -> LinkState {
+    LinkState {
+        remote_id: b.remote_id,
+        user_name: b.user_name,
+        last_pushed: BTreeMap::new(),
+        hash: b.hash,
+        lifecycle: link_lifecycle(b.lifecycle),
+        deactivated_at: b.deactivated_at,
+    }
+}
+
+fn settled_of(s: Stamp) -> (String, Settled) {
+    let stamp = Settled {
+        fingerprint: s.fingerprint,
+        user_name: s.user_name,
+        refs: s.refs,
+        due: s.due,
+    };
+    (s.person_key, stamp)
+}
+
+/// The persons the app's plan leaves out as settled, and the others mapped: mapping the
+/// planned persons may bring settled ones back (a shared userName), who are mapped too.
+pub fn choose(
+    run: &AppRun,
+    start: &Start,
+    app_digest: &[u8],
+) -> (BTreeSet<String>, BTreeMap<String, DesiredPerson>) {
+    let view = &run.view;
+    let basis = Basis::new(
+        app_digest,
+        &start.links,
+        &start.groups,
+        run.app.manages_groups,
+    );
+    let present = view
+        .digests
+        .iter()
+        .filter(|(k, _)| !view.frozen.contains_key(*k))
+        .map(|(k, d)| (k.as_str(), d.as_slice()));
+    let mut skip = if skips(run) && !start.stamps.is_empty() {
+        settled::skippable(&basis, &start.stamps, present, run.now.date_naive())
+    } else {
+        BTreeSet::new()
+    };
+    let mut persons = desired_of(&run.mapper, &run.app.name, view, &|k| !skip.contains(k));
+    loop {
+        let back = settled::bring_back(&mut skip, &basis, &start.stamps, &persons);
+        if back.is_empty() {
+            break;
+        }
+        let back: BTreeSet<String> = back.into_iter().collect();
+        let mapped = desired_of(&run.mapper, &run.app.name, view, &|k| back.contains(k));
+        persons.extend(mapped);
+    }
+    persons.retain(|k, _| run.covers(k));
+    if !skip.is_empty() {
+        tracing::debug!(app = %run.app.name, settled = skip.len(), planned = persons.len(),
+            "Left settled persons out of the plan.");
+    }
+    (skip, persons)
+}
+
+/// Replaces the brief links of every person the plan covers (all but the settled) with
+/// their full links, read from the state.
+pub async fn fill_links(
+    run: &AppRun,
+    links: &mut BTreeMap<String, LinkState>,
+    skip: &BTreeSet<String>,
+) -> Result<(), EngineError> {
+    let Some(s) = &run.store else {
+        return Ok(());
+    };
+    let wanted: BTreeSet<String> = links
+        .keys()
+        .filter(|k| !skip.contains(*k))
+        .cloned()
+        .collect();
+    let full = s
+        .each_link_of(&run.app.name, wanted, |mut l| {
+            let key = std::mem::take(&mut l.person_key);
+            Some((key, super::app_plan::into_link_state(l)))
+        })
+        .await?;
+    links.extend(full);
+    Ok(())
+}
+
+/// The stamps the app's plan leaves, when this run records them.
+pub fn stamps_of(
+    run: &AppRun,
+    plan: &AppPlan,
+    input: &AppInput<'_>,
+    app_digest: &[u8],
+) -> Option<Stamps> {
+    if !stamps_after(run) || plan.error.is_some() {
+        return None;
+    }
+    let basis = Basis::new(app_digest, input.links, input.groups, input.manages_groups);
+    let digests = &run.view.digests;
+    Some(settled::stamps(plan, input, &basis, |k| {
+        digests.get(k).map(|d| d.as_slice())
+    }))
+}
+
+/// Records the stamps a plan left.
+pub async fn record(store: &Store, app: &str, stamps: Stamps) -> Result<(), EngineError> {
+    let settled = stamps
+        .settled
+        .into_iter()
+        .map(|(person_key, s)| Stamp {
+            person_key,
+            fingerprint: s.fingerprint,
+            user_name: s.user_name,
+            refs: s.refs,
+            due: s.due,
+        })
+        .collect();
+    store.stamp(app, settled, stamps.unsettled).await?;
+    Ok(())
+}

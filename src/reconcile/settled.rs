@@ -1,0 +1,314 @@
+//! Skipping the unchanged. A person whose last full plan in an app asked for nothing is
+//! *settled*; while what that plan was computed from stays the same (the fingerprint) and
+//! no date-driven change is due, a cycle leaves them out of mapping and planning, and
+//! plans exactly what mapping everyone would. Pure: the engine loads and stores the stamps.
+//!
+//! What one person's plan depends on beyond their own record and the app's config, and how
+//! each is covered:
+//! - their link (account id, last pushed hash, lifecycle): in the fingerprint;
+//! - the accounts their references point to: each target's account id in the fingerprint,
+//!   and a target without an account keeps them planned unless the target is settled too;
+//! - their group memberships (apps managing groups): in the fingerprint, and a left-out
+//!   person's memberships stand as they are ([`AppInput::settled`]);
+//! - the date: the first day their target may change is kept (`due`), and they are planned
+//!   from that day on;
+//! - a userName another planned person maps to: both are planned ([`bring_back`]).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Days, NaiveDate, Utc};
+use sha2::{Digest, Sha256};
+
+use super::input::{AppInput, AppPolicy, DesiredPerson, GroupState, LinkLifecycle, LinkState};
+use super::plan::AppPlan;
+use super::target::{target, Target};
+use crate::mapping::Mapped;
+
+/// What a person's last full plan in an app was computed from, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settled {
+    /// The fingerprint of the plan's inputs.
+    pub fingerprint: String,
+    /// The lowercase userName they hold (None: they claim none).
+    pub user_name: Option<String>,
+    /// HR keys their references point to.
+    pub refs: Vec<String>,
+    /// The first day (UTC) their target may change.
+    pub due: Option<NaiveDate>,
+}
+
+/// What fingerprints are computed against: the app's config digest, its links (a left-out
+/// person's link may be in brief: what was pushed is not read) and group memberships.
+pub struct Basis<'a> {
+    app: &'a [u8],
+    links: &'a BTreeMap<String, LinkState>,
+    /// Per member: the managed groups they are in, and whether each exists in the app.
+    member_of: BTreeMap<&'a str, Vec<(&'a str, bool)>>,
+}
+
+impl<'a> Basis<'a> {
+    /// The basis of one app; memberships count only when the app manages groups.
+    pub fn new(
+        app: &'a [u8],
+        links: &'a BTreeMap<String, LinkState>,
+        groups: &'a BTreeMap<String, GroupState>,
+        manages_groups: bool,
+    ) -> Self {
+        let mut member_of: BTreeMap<&str, Vec<(&str, bool)>> = BTreeMap::new();
+        if manages_groups {
+            for (name, g) in groups {
+                for m in &g.members {
+                    member_of
+                        .entry(m.as_str())
+                        .or_default()
+                        .push((name.as_str(), g.remote_id.is_some()));
+                }
+            }
+        }
+        Basis {
+            app,
+            links,
+            member_of,
+        }
+    }
+
+    /// The account a reference to `key` resolves to: their live link's id.
+    fn account_of(&self, key: &str) -> Option<&str> {
+        self.links
+            .get(key)
+            .filter(|l| l.lifecycle != LinkLifecycle::Deleted)
+            .map(|l| l.remote_id.as_str())
+    }
+
+    /// The fingerprint of a person's plan inputs: the app's config, their record, their
+    /// link, the accounts their references resolve to, and their memberships.
+    pub fn fingerprint(&self, key: &str, record: &[u8], refs: &[String]) -> String {
+        let mut h = Sha256::new();
+        let mut feed = |b: &[u8]| {
+            h.update((b.len() as u64).to_le_bytes());
+            h.update(b);
+        };
+        feed(self.app);
+        feed(key.as_bytes());
+        feed(record);
+        match self.links.get(key) {
+            Some(l) => {
+                feed(l.remote_id.as_bytes());
+                feed(l.user_name.as_bytes());
+                feed(l.hash.as_bytes());
+                feed(format!("{:?} {:?}", l.lifecycle, l.deactivated_at).as_bytes());
+            }
+            None => feed(b"\x00unlinked"),
+        }
+        for r in refs {
+            feed(r.as_bytes());
+            feed(self.account_of(r).unwrap_or("\x00none").as_bytes());
+        }
+        for (group, exists) in self.member_of.get(key).into_iter().flatten() {
+            feed(group.as_bytes());
+            feed(&[u8::from(*exists)]);
+        }
+        hex::encode(&h.finalize()[..16])
+    }
+}
+
+/// The persons present with a record digest whom the app's plan can leave out today: settled,
+/// the same fingerprint now, nothing due.
+pub fn skippable<'k>(
+    basis: &Basis<'_>,
+    stamps: &BTreeMap<String, Settled>,
+    present: impl Iterator<Item = (&'k str, &'k [u8])>,
+    today: NaiveDate,
+) -> BTreeSet<String> {
+    let mut skip: BTreeSet<String> = present
+        .filter(|(key, record)| {
+            stamps.get(*key).is_some_and(|s| {
+                s.due.is_none_or(|d| d > today)
+                    && basis.fingerprint(key, record, &s.refs) == s.fingerprint
+            })
+        })
+        .map(|(key, _)| key.to_string())
+        .collect();
+    hold_references(&mut skip, basis, stamps);
+    skip
+}
+
+/// Takes out of `skip` every person a reference of whom points to a person without an
+/// account who is planned (their plan may now wait for that account); returns them.
+fn hold_references(
+    skip: &mut BTreeSet<String>,
+    basis: &Basis<'_>,
+    stamps: &BTreeMap<String, Settled>,
+) -> Vec<String> {
+    let mut back = Vec::new();
+    loop {
+        let waiting: Vec<String> = skip
+            .iter()
+            .filter(|k| {
+                stamps.get(*k).is_some_and(|s| {
+                    s.refs
+                        .iter()
+                        .any(|r| basis.account_of(r).is_none() && !skip.contains(r))
+                })
+            })
+            .cloned()
+            .collect();
+        if waiting.is_empty() {
+            return back;
+        }
+        for k in waiting {
+            skip.remove(&k);
+            back.push(k);
+        }
+    }
+}
+
+/// Brings back into the plan the left-out persons whose userName a planned person maps to
+/// (a collision sets both aside), and then those whose references now wait on a planned
+/// person; returns them, to be mapped and planned too.
+pub fn bring_back(
+    skip: &mut BTreeSet<String>,
+    basis: &Basis<'_>,
+    stamps: &BTreeMap<String, Settled>,
+    planned: &BTreeMap<String, DesiredPerson>,
+) -> Vec<String> {
+    let names: BTreeSet<String> = planned
+        .values()
+        .filter_map(DesiredPerson::user_name)
+        .map(str::to_lowercase)
+        .collect();
+    let mut back: Vec<String> = skip
+        .iter()
+        .filter(|k| {
+            stamps
+                .get(*k)
+                .and_then(|s| s.user_name.as_ref())
+                .is_some_and(|u| names.contains(u))
+        })
+        .cloned()
+        .collect();
+    for k in &back {
+        skip.remove(k);
+    }
+    back.extend(hold_references(skip, basis, stamps));
+    back
+}
+
+/// What a cycle records after a full plan of the planned persons: the stamps of those it
+/// found settled, and the keys of those it did not.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Stamps {
+    /// Settled persons by key.
+    pub settled: BTreeMap<String, Settled>,
+    /// Planned persons something was planned for (or who cannot be settled).
+    pub unsettled: BTreeSet<String>,
+}
+
+/// The stamps a plan leaves: every planned person with a record digest, no operation,
+/// hold, quarantine, conflict or refusal in the plan, and references that resolve is
+/// settled, with the fingerprint of what their plan was computed from.
+pub fn stamps<'r>(
+    plan: &AppPlan,
+    input: &AppInput<'_>,
+    basis: &Basis<'_>,
+    record: impl Fn(&str) -> Option<&'r [u8]>,
+) -> Stamps {
+    let mentioned = mentioned(plan);
+    let mut out = Stamps::default();
+    for (key, p) in input.persons {
+        let settled = (p.absent_cycles == 0
+            && p.frozen.is_none()
+            && p.mapping_error.is_none()
+            && !mentioned.contains(key.as_str()))
+        .then(|| record(key))
+        .flatten()
+        .map(|rec| settle(input, basis, p, rec));
+        match settled {
+            Some(s) => {
+                out.settled.insert(key.clone(), s);
+            }
+            None => {
+                out.unsettled.insert(key.clone());
+            }
+        }
+    }
+    out
+}
+
+/// The stamp of a person their plan found settled.
+fn settle(input: &AppInput<'_>, basis: &Basis<'_>, p: &DesiredPerson, record: &[u8]) -> Settled {
+    let refs: Vec<String> = p
+        .attrs
+        .values()
+        .filter_map(|m| match m {
+            Mapped::PersonRef(k) => Some(k.clone()),
+            Mapped::Value(_) => None,
+        })
+        .collect();
+    let claims = matches!(
+        target(p, input.policy, input.now.date_naive()),
+        Target::Active | Target::Inactive(_)
+    );
+    let link = input.links.get(&p.key);
+    Settled {
+        fingerprint: basis.fingerprint(&p.key, record, &refs),
+        user_name: claims
+            .then(|| p.user_name().map(str::to_lowercase))
+            .flatten(),
+        refs,
+        due: due(p, input.policy, link, input.now),
+    }
+}
+
+/// Every person key a plan names: operations (and their members), holds, quarantines,
+/// conflicts, refusals, vanished links.
+fn mentioned(plan: &AppPlan) -> BTreeSet<&str> {
+    let ops = plan
+        .operations
+        .iter()
+        .chain(plan.held.iter().map(|h| &h.operation));
+    let mut keys: BTreeSet<&str> = BTreeSet::new();
+    for op in ops {
+        keys.insert(op.key.as_str());
+        keys.extend(op.members.iter().map(String::as_str));
+    }
+    keys.extend(plan.quarantined.iter().map(|q| q.key.as_str()));
+    keys.extend(plan.conflicts.iter().map(|c| c.key.as_str()));
+    keys.extend(plan.refused.iter().map(|r| r.key.as_str()));
+    keys.extend(plan.vanished.iter().map(String::as_str));
+    keys
+}
+
+/// The first day after today on which the person's target may change: the pre-provision
+/// window opening, the start date, the end date and the day after it (dates are compared
+/// by day), or the day a deactivated account is due for deletion (an instant: that whole
+/// day counts).
+pub fn due(
+    p: &DesiredPerson,
+    policy: &AppPolicy,
+    link: Option<&LinkState>,
+    now: DateTime<Utc>,
+) -> Option<NaiveDate> {
+    let today = now.date_naive();
+    let mut days = Vec::new();
+    if let Some(start) = p.start_date {
+        let pre = Days::new(u64::from(policy.pre_provision_days));
+        days.push(start.checked_sub_days(pre).unwrap_or(start));
+        days.push(start);
+    }
+    if let Some(end) = p.end_date {
+        days.push(end);
+        days.extend(end.checked_add_days(Days::new(1)));
+    }
+    let by_date = days.into_iter().filter(|d| *d > today).min();
+    let deletion = match (
+        policy.delete_after_days,
+        link.and_then(|l| l.deactivated_at),
+    ) {
+        (Some(n), Some(at)) => Some(at + chrono::Duration::days(i64::from(n))),
+        _ => None,
+    }
+    .filter(|when| *when > now)
+    .map(|when| when.date_naive());
+    by_date.into_iter().chain(deletion).min()
+}
