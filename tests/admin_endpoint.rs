@@ -135,7 +135,7 @@ async fn status_sync_and_resync_work_with_the_token() {
         .as_str()
         .expect("id")
         .to_string();
-    delete_user(&sb, &gone).await;
+    crate::util::push::delete_account(&sb, &gone).await;
     let (status, body) = d
         .post(
             "/v1/resync",
@@ -185,15 +185,4 @@ async fn a_unix_socket_endpoint_is_mode_0660_and_serves_the_same() {
     let (status, body) = d.get("/v1/status", Some(ADMIN_TOKEN)).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(d.stop(), Some(0), "{}", d.log_text());
-}
-
-/// Deletes an account in the sandbox behind hrsync's back.
-async fn delete_user(sb: &hrsync_sandbox::SandboxHandle, id: &str) {
-    let r = reqwest::Client::new()
-        .delete(format!("{}/Users/{id}", sb.base_url()))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .expect("DELETE");
-    assert!(r.status().is_success(), "{}", r.status());
 }

@@ -68,13 +68,7 @@ async fn resync_next_to_a_daemon_is_handed_over_and_a_dry_run_stays_local() {
         .as_str()
         .expect("id")
         .to_string();
-    let r = reqwest::Client::new()
-        .delete(format!("{}/Users/{id}", sb.base_url()))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .expect("DELETE");
-    assert!(r.status().is_success());
+    crate::util::push::delete_account(&sb, &id).await;
 
     let dry = cli(&env, &["resync", "--dry-run"]).await;
     assert_eq!(dry.status.code(), Some(0), "{}", text(&dry));

@@ -56,6 +56,7 @@ mod report_chromium;
 mod sandbox_cli;
 mod saved_plans_status;
 mod settle_form;
+mod settled_skip;
 mod sources_e2e;
 mod sources_e2e_bamboohr;
 mod status_refusals;

@@ -113,14 +113,15 @@ impl<'a> Basis<'a> {
 }
 
 /// The persons present with a record digest whom the app's plan can leave out today: settled,
-/// the same fingerprint now, nothing due.
+/// the same fingerprint now, nothing due. [`bring_back`] then returns those the persons
+/// planned concern.
 pub fn skippable<'k>(
     basis: &Basis<'_>,
     stamps: &BTreeMap<String, Settled>,
     present: impl Iterator<Item = (&'k str, &'k [u8])>,
     today: NaiveDate,
 ) -> BTreeSet<String> {
-    let mut skip: BTreeSet<String> = present
+    let skip: BTreeSet<String> = present
         .filter(|(key, record)| {
             stamps.get(*key).is_some_and(|s| {
                 s.due.is_none_or(|d| d > today)
@@ -129,7 +130,6 @@ pub fn skippable<'k>(
         })
         .map(|(key, _)| key.to_string())
         .collect();
-    hold_references(&mut skip, basis, stamps);
     skip
 }
 

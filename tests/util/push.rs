@@ -513,3 +513,14 @@ pub fn send_signal(child: &std::process::Child, signal: &str) {
         .expect("run kill");
     assert!(sent.success(), "kill -{signal} {} failed", child.id());
 }
+
+/// Deletes an account in the sandbox behind hrsync's back.
+pub async fn delete_account(sb: &hrsync_sandbox::SandboxHandle, id: &str) {
+    let r = reqwest::Client::new()
+        .delete(format!("{}/Users/{id}", sb.base_url()))
+        .bearer_auth(super::TOKEN)
+        .send()
+        .await
+        .expect("DELETE");
+    assert!(r.status().is_success(), "{}", r.status());
+}
