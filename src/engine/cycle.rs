@@ -208,7 +208,13 @@ async fn cycle_body(
     let (plans, outcomes) = if executes {
         execute_apps(planned).await?
     } else {
-        (planned.into_iter().map(|p| p.plan).collect(), Vec::new())
+        let mut planned = planned;
+        let plans = planned
+            .iter_mut()
+            .map(|p| std::mem::replace(&mut p.plan, AppPlan::new("", "")))
+            .collect();
+        super::release::release(planned);
+        (plans, Vec::new())
     };
     let plan = Plan {
         format_version: 1,
@@ -218,6 +224,7 @@ async fn cycle_body(
         quarantined: view.quarantined.clone(),
         inputs_hash,
     };
+    super::release::release((view, results));
     Ok(CycleReport {
         plan,
         outcomes,

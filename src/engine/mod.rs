@@ -27,6 +27,7 @@ mod mode;
 mod ops;
 pub mod read;
 pub mod record;
+mod release;
 mod settle;
 mod unchanged;
 

@@ -20,9 +20,10 @@ use crate::reconcile::{AppInput, AppPlan, DesiredPerson, GroupState, LinkState};
 /// The digest of each present person's record: what mapping reads of it (not where in
 /// the source it was read).
 pub fn record_digests(view: &HrView) -> BTreeMap<String, [u8; 32]> {
+    let mut text = Vec::new();
     view.present
         .iter()
-        .map(|(k, p)| (k.clone(), record_digest(p)))
+        .map(|(k, p)| (k.clone(), record_digest(p, &mut text)))
         .collect()
 }
 
@@ -38,9 +39,8 @@ struct Mapped<'a> {
     fields: &'a BTreeMap<String, serde_json::Value>,
 }
 
-fn record_digest(p: &Person) -> [u8; 32] {
+fn record_digest(p: &Person, text: &mut Vec<u8>) -> [u8; 32] {
     use sha2::Digest as _;
-    let mut h = sha2::Sha256::new();
     let seen = Mapped {
         key: &p.key,
         source: &p.source,
@@ -50,8 +50,11 @@ fn record_digest(p: &Person) -> [u8; 32] {
         manager_id: p.manager_id.as_deref(),
         fields: &p.fields,
     };
-    super::app_plan::hash_json(&mut h, &seen);
-    h.finalize().into()
+    text.clear();
+    // Serialising plain maps of JSON values into memory does not fail; were it to, the
+    // digest is of what was written before.
+    let _ = serde_json::to_writer(&mut *text, &seen);
+    sha2::Sha256::digest(&text[..]).into()
 }
 
 /// The digest of everything in an app's config its plan is computed from (its settings

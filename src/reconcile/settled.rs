@@ -96,7 +96,9 @@ impl<'a> Basis<'a> {
                 feed(l.remote_id.as_bytes());
                 feed(l.user_name.as_bytes());
                 feed(l.hash.as_bytes());
-                feed(format!("{:?} {:?}", l.lifecycle, l.deactivated_at).as_bytes());
+                feed(&[l.lifecycle as u8]);
+                let at = l.deactivated_at.map(|t| t.timestamp_micros());
+                feed(&at.map_or([0xff; 8], i64::to_le_bytes));
             }
             None => feed(b"\x00unlinked"),
         }

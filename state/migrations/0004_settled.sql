@@ -5,7 +5,9 @@
 --   user_name: the lowercase userName the person holds in the app (NULL: none), so that a
 --              planned person mapping to the same one brings them back into the plan;
 --   refs:      JSON array of the HR keys their references point to;
---   due:       the first day (UTC) on which their target may change (NULL: none known).
+--   due:       the first day (UTC) on which their target may change (NULL: none known):
+--              the index of date-driven changes, so that no person's dates are looked
+--              at again before that day.
 CREATE TABLE settled (
     app         TEXT NOT NULL,
     person_key  TEXT NOT NULL,
@@ -15,9 +17,6 @@ CREATE TABLE settled (
     due         TEXT,
     PRIMARY KEY (app, person_key)
 ) WITHOUT ROWID;
-
--- Persons whose date-driven change has come are found by this index, not by a scan.
-CREATE INDEX settled_due ON settled (app, due);
 
 -- The form an app kept for a value decides what is in step: a change re-plans the person.
 CREATE TRIGGER kept_forms_unsettle_insert AFTER INSERT ON kept_forms BEGIN

@@ -60,16 +60,24 @@ fn stamp_from_row(row: &Row<'_>) -> rusqlite::Result<Stamp> {
 }
 
 fn stamps(conn: &Connection, app: &str, today: NaiveDate) -> Result<Vec<Stamp>, StateError> {
+    // One pass over the app's stamps in key order; those whose day has come are dropped
+    // as they are read, so no person's dates are looked at again before their due day.
     let mut st = conn
         .prepare_cached(
-            "SELECT person_key, fingerprint, user_name, refs, due FROM settled \
-             WHERE app = ?1 AND (due IS NULL OR due > ?2)",
+            "SELECT person_key, fingerprint, user_name, refs, due FROM settled WHERE app = ?1",
         )
         .ctx("read settled persons")?;
     let rows = st
-        .query_map(params![app, today.to_string()], stamp_from_row)
+        .query_map(params![app], stamp_from_row)
         .ctx("read settled persons")?;
-    rows.collect::<Result<_, _>>().ctx("read settled persons")
+    let mut out = Vec::new();
+    for row in rows {
+        let stamp = row.ctx("read settled persons")?;
+        if stamp.due.is_none_or(|d| d > today) {
+            out.push(stamp);
+        }
+    }
+    Ok(out)
 }
 
 fn briefs(conn: &Connection, app: &str) -> Result<Vec<LinkBrief>, StateError> {
