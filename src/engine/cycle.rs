@@ -248,7 +248,7 @@ async fn load_watermarks(
     Ok(watermarks)
 }
 
-/// Each source's snapshot, as the state stores it (records parsed where merging needs them).
+/// Each source's snapshot as an index: every key with its absent count, no record yet.
 async fn load_snapshots(
     settings: &Settings,
     store: Option<&Store>,
@@ -259,15 +259,44 @@ async fn load_snapshots(
     };
     for src in &settings.sources {
         let name = src.name();
-        snapshots.insert(name.to_string(), s.snapshot_texts(name).await?);
+        let index = s.snapshot_index(name).await?;
+        let stored = index.into_iter().map(|(k, n)| (k, (None, n))).collect();
+        snapshots.insert(name.to_string(), stored);
     }
     Ok(snapshots)
 }
 
+/// Loads the snapshot records merging will read for each source's read.
+async fn load_needed_records(
+    store: Option<&Store>,
+    results: &[read::SourceResult],
+    snapshots: &mut BTreeMap<String, StoredSnapshot>,
+) -> Result<(), EngineError> {
+    let Some(s) = store else {
+        return Ok(());
+    };
+    for r in results {
+        let Some(snapshot) = snapshots.get_mut(&r.name) else {
+            continue;
+        };
+        let needed = read::records_needed(r, snapshot)
+            .into_iter()
+            .cloned()
+            .collect();
+        for (key, text) in s.snapshot_texts_of(&r.name, needed).await? {
+            if let Some(entry) = snapshot.get_mut(&key) {
+                entry.0 = Some(text);
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Reads every source, applies the source guards, and merges the reads with the snapshot.
-/// The snapshots load from the state while the sources are read. The merged view holds
-/// what planning needs: the snapshot is dropped once merged, and the raw reads are
-/// returned only to a cycle that records them (`keep_reads`).
+/// The snapshots' indexes load from the state while the sources are read; then only the
+/// records merging needs. The merged view holds what planning needs: the snapshot is
+/// dropped once merged, and the raw reads are returned only to a cycle that records them
+/// (`keep_reads`).
 async fn read_hr(
     settings: &Settings,
     store: Option<&Store>,
@@ -278,10 +307,11 @@ async fn read_hr(
         read::fetch_all(settings, &watermarks, false),
         load_snapshots(settings, store)
     );
-    let snapshots = snapshots?;
+    let mut snapshots = snapshots?;
     read::check_guards(&fetched, &snapshots, &settings.guards)?;
     let results: Vec<read::SourceResult> =
         fetched.into_iter().filter_map(|(_, r)| r.ok()).collect();
+    load_needed_records(store, &results, &mut snapshots).await?;
     if keep_reads {
         let view = read::merge(&results, &snapshots);
         return Ok((results, view));

@@ -46,9 +46,9 @@ pub struct HrView {
 /// What the snapshot knows of one source: key → (record, absent count).
 pub type Snapshot = BTreeMap<String, (Person, u32)>;
 
-/// A snapshot as stored: key → (record text, absent count). Merging parses only the
-/// records it needs (persons missing from a read, frozen keys, an incremental read's base).
-pub type StoredSnapshot = BTreeMap<String, (String, u32)>;
+/// A snapshot as stored: key → (record text, absent count). Only the texts of the records
+/// merging needs are loaded ([`records_needed`]), and only those are parsed.
+pub type StoredSnapshot = BTreeMap<String, (Option<String>, u32)>;
 
 /// One snapshot entry as merging needs it: the last known record, read when needed.
 pub trait Remembered {
@@ -72,6 +72,36 @@ impl Remembered for String {
             }
         }
     }
+}
+
+impl Remembered for Option<String> {
+    fn person(&self, source: &str, key: &str) -> Option<Person> {
+        match self {
+            Some(text) => text.person(source, key),
+            None => {
+                // Not loaded: `records_needed` names every record merging reads.
+                tracing::warn!(source, key, "Snapshot record not loaded; ignored.");
+                None
+            }
+        }
+    }
+}
+
+/// The keys of the snapshot records [`source_population`] reads for this read: those
+/// missing from a complete read and the frozen keys; every record for an incremental read.
+pub fn records_needed<'s, S>(
+    r: &SourceResult,
+    snapshot: &'s BTreeMap<String, (S, u32)>,
+) -> Vec<&'s String> {
+    if !r.read.complete {
+        return snapshot.keys().collect();
+    }
+    let read: BTreeSet<&str> = r.read.persons.iter().map(|p| p.key.as_str()).collect();
+    let frozen = frozen_keys(r);
+    snapshot
+        .keys()
+        .filter(|k| !read.contains(k.as_str()) || frozen.contains_key(*k))
+        .collect()
 }
 
 /// Why a cycle must stop before any write (exit 3).
@@ -533,11 +563,14 @@ mod tests {
             .map(|(k, (p, n))| {
                 (
                     k.clone(),
-                    (serde_json::to_string(p).expect("a person serialises"), *n),
+                    (
+                        Some(serde_json::to_string(p).expect("a person serialises")),
+                        *n,
+                    ),
                 )
             })
             .collect();
-        out.insert("E9".into(), ("{not json".into(), 0));
+        out.insert("E9".into(), (Some("{not json".into()), 0));
         out
     }
 
@@ -552,11 +585,20 @@ mod tests {
             let texts: BTreeMap<String, StoredSnapshot> =
                 [("hr".to_string(), stored(&snapshot()))].into();
             let a = merge(std::slice::from_ref(&r), &parsed);
-            let b = merge_owned(vec![r], &texts);
+            let b = merge_owned(vec![r.clone()], &texts);
             assert_eq!(a.present, b.present);
             assert_eq!(a.absent, b.absent);
             assert_eq!(a.frozen, b.frozen);
             assert!(!b.present.contains_key("E9") && !b.absent.contains_key("E9"));
+            // Only the records merging needs loaded: the same view.
+            let mut some = stored(&snapshot());
+            let needed: BTreeSet<String> = records_needed(&r, &some).into_iter().cloned().collect();
+            some.iter_mut()
+                .filter(|(k, _)| !needed.contains(*k))
+                .for_each(|(_, (text, _))| *text = None);
+            let c = merge_owned(vec![r.clone()], &[("hr".to_string(), some)].into());
+            assert_eq!(b.present, c.present);
+            assert_eq!(b.absent, c.absent);
         }
     }
 }

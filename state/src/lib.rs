@@ -31,6 +31,7 @@ mod pushed;
 mod quarantine;
 mod settled;
 mod snapshot;
+mod snapshot_read;
 mod sql;
 mod store;
 
