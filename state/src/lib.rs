@@ -30,6 +30,7 @@ mod path;
 mod pushed;
 mod quarantine;
 mod snapshot;
+mod snapshot_save;
 mod sql;
 mod store;
 
@@ -47,7 +48,9 @@ pub use migrate::SCHEMA_VERSION;
 pub use op_quarantine::{op_backoff, OpQuarantine};
 pub use outcome::{AuditOp, GroupChange, LinkChange, OpResult, Outcome};
 pub use quarantine::{QuarantinedRecord, RejectedRecord};
-pub use snapshot::{record_hash, SnapshotCount, SnapshotRecords, SnapshotRow, SnapshotSaved};
+pub use snapshot::{
+    record_hash, SnapshotCount, SnapshotRecord, SnapshotRecords, SnapshotRow, SnapshotSaved,
+};
 pub use store::Store;
 
 /// The rusqlite version this crate speaks, for callers of [`Store::call`].
