@@ -30,6 +30,7 @@ mod path;
 mod pushed;
 mod quarantine;
 mod snapshot;
+mod snapshot_canon;
 mod snapshot_save;
 mod sql;
 mod store;

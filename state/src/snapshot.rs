@@ -11,6 +11,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::error::{Ctx, StateError};
+use crate::snapshot_canon::write_canonical;
 use crate::snapshot_save;
 use crate::sql::{col_json, count, to_json};
 use crate::store::Store;
@@ -93,8 +94,29 @@ impl SnapshotRecord {
         })
     }
 
-    /// The hash as stored: lowercase hex.
-    pub(crate) fn hash_hex(&self) -> String {
+    /// Any serialisable record, hashed from its canonical form written directly (the same
+    /// [`record_hash`] as the record turned into a JSON value, without building that value)
+    /// and stored as the text `serde_json` writes for it.
+    pub fn of<T: Serialize + ?Sized>(record: &T) -> Result<Self, StateError> {
+        let json = |source| StateError::Json {
+            what: "snapshot.record".to_owned(),
+            source,
+        };
+        let mut canonical = Vec::with_capacity(512);
+        write_canonical(record, &mut canonical).map_err(json)?;
+        Ok(SnapshotRecord {
+            text: serde_json::to_string(record).map_err(json)?,
+            hash: Sha256::digest(&canonical).into(),
+        })
+    }
+
+    /// The record as stored.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The hash as stored: lowercase hex, as [`record_hash`] gives it.
+    pub fn hash_hex(&self) -> String {
         hex::encode(self.hash)
     }
 }
