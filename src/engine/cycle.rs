@@ -443,17 +443,12 @@ async fn save_reads(
     results: &[read::SourceResult],
 ) -> Result<(), EngineError> {
     for r in results {
-        let records = r
-            .read
-            .persons
-            .iter()
-            .map(|p| (p.key.clone(), serde_json::to_value(p).unwrap_or_default()))
-            .collect();
+        let records = snapshot_records(r)?;
         // A person whose records were set aside is in the source: seen, never absent.
         let frozen = read::frozen_keys(r).into_keys().collect();
         // A held read (records without a readable key) counts nobody one more cycle absent.
         let counts_absence = r.read.complete && read::absence_held(r).is_none();
-        s.save_read(&r.name, cycle_id, records, frozen, counts_absence)
+        s.save_read_records(&r.name, cycle_id, records, frozen, counts_absence)
             .await?;
         if let Some(w) = &r.read.watermark {
             s.set_watermark(&r.name, w).await?;
@@ -472,6 +467,18 @@ async fn save_reads(
         s.replace_record_quarantine(&r.name, rows).await?;
     }
     Ok(())
+}
+
+/// Every person of a read as the snapshot stores them, hashed straight from the person
+/// (no JSON value built per person: most are unchanged and only their hash is compared).
+fn snapshot_records(
+    r: &read::SourceResult,
+) -> Result<Vec<(String, hrsync_state::SnapshotRecord)>, EngineError> {
+    r.read
+        .persons
+        .iter()
+        .map(|p| Ok((p.key.clone(), hrsync_state::SnapshotRecord::of(p)?)))
+        .collect()
 }
 
 /// Hash of everything a plan was computed from (HR view and each app's state and mapping).

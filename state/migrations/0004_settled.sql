@@ -39,3 +39,7 @@ END;
 CREATE TRIGGER links_unsettle_delete AFTER DELETE ON links BEGIN
     DELETE FROM settled WHERE app = OLD.app AND person_key = OLD.person_key;
 END;
+
+-- Absence is now decided from what a read holds, not by comparing each row's
+-- last_seen_cycle with the cycle's: that index only slowed the snapshot's writes.
+DROP INDEX IF EXISTS snapshot_last_seen;

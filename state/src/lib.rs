@@ -31,7 +31,9 @@ mod pushed;
 mod quarantine;
 mod settled;
 mod snapshot;
+mod snapshot_canon;
 mod snapshot_read;
+mod snapshot_save;
 mod sql;
 mod store;
 
@@ -50,7 +52,9 @@ pub use op_quarantine::{op_backoff, OpQuarantine};
 pub use outcome::{AuditOp, GroupChange, LinkChange, OpResult, Outcome};
 pub use quarantine::{QuarantinedRecord, RejectedRecord};
 pub use settled::{LinkBrief, Stamp};
-pub use snapshot::{record_hash, SnapshotCount, SnapshotRecords, SnapshotRow, SnapshotSaved};
+pub use snapshot::{
+    record_hash, SnapshotCount, SnapshotRecord, SnapshotRecords, SnapshotRow, SnapshotSaved,
+};
 pub use store::Store;
 
 /// The rusqlite version this crate speaks, for callers of [`Store::call`].

@@ -4,13 +4,15 @@
 
 use std::collections::BTreeMap;
 
-use rusqlite::{params, CachedStatement, OptionalExtension, Row, Transaction};
+use rusqlite::{params, Row, Transaction};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::error::{Ctx, StateError};
+use crate::snapshot_canon::write_canonical;
+use crate::snapshot_save;
 use crate::sql::{col_json, count, to_json};
 use crate::store::Store;
 
@@ -27,7 +29,9 @@ pub struct SnapshotRow {
     pub hash: String,
     /// The cycle that first saw them.
     pub first_seen_cycle: i64,
-    /// The last cycle whose read included them.
+    /// The cycle the row was last written as seen or changed: first seen, record changed,
+    /// back from absence, or frozen. An unchanged present person is not rewritten, so this
+    /// can be older than the last read that included them (see `absent_cycles` for that).
     pub last_seen_cycle: i64,
     /// Consecutive complete reads without them (0 = present in the last one).
     pub absent_cycles: u32,
@@ -62,9 +66,59 @@ pub struct SnapshotCount {
 /// SHA-256 (hex) of a record in canonical form: object keys sorted at every level, so the
 /// order a source lists fields in does not make a record look changed.
 pub fn record_hash(record: &Value) -> String {
+    hex::encode(record_digest(record))
+}
+
+fn record_digest(record: &Value) -> [u8; 32] {
     let mut hasher = Sha256::new();
     feed(&mut hasher, record);
-    hex::encode(hasher.finalize())
+    hasher.finalize().into()
+}
+
+/// A record ready for the snapshot: the text stored and its [`record_hash`], so that an
+/// unchanged person is recognised by the hash alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotRecord {
+    /// The record as stored (JSON).
+    pub(crate) text: String,
+    /// [`record_hash`] of the record, as bytes.
+    pub(crate) hash: [u8; 32],
+}
+
+impl SnapshotRecord {
+    /// A record given as a JSON value.
+    pub fn of_value(record: &Value) -> Result<Self, StateError> {
+        Ok(SnapshotRecord {
+            text: to_json(record, "snapshot.record")?,
+            hash: record_digest(record),
+        })
+    }
+
+    /// Any serialisable record, hashed from its canonical form written directly (the same
+    /// [`record_hash`] as the record turned into a JSON value, without building that value)
+    /// and stored as the text `serde_json` writes for it.
+    pub fn of<T: Serialize + ?Sized>(record: &T) -> Result<Self, StateError> {
+        let json = |source| StateError::Json {
+            what: "snapshot.record".to_owned(),
+            source,
+        };
+        let mut canonical = Vec::with_capacity(512);
+        write_canonical(record, &mut canonical).map_err(json)?;
+        Ok(SnapshotRecord {
+            text: serde_json::to_string(record).map_err(json)?,
+            hash: Sha256::digest(&canonical).into(),
+        })
+    }
+
+    /// The record as stored.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The hash as stored: lowercase hex, as [`record_hash`] gives it.
+    pub fn hash_hex(&self) -> String {
+        hex::encode(self.hash)
+    }
 }
 
 fn feed(hasher: &mut Sha256, value: &Value) {
@@ -171,31 +225,11 @@ impl Store {
         .await
     }
 
-    /// The snapshot of a source as stored: by person key, each record's text (parsed by
-    /// the caller only where it needs the record) and absent count, in one pass.
-    pub async fn snapshot_texts(
-        &self,
-        source: &str,
-    ) -> Result<BTreeMap<String, (String, u32)>, StateError> {
-        let source = source.to_owned();
-        self.read(move |conn| {
-            let ctx = || format!("read the snapshot of {source}");
-            let mut st = conn
-                .prepare_cached(
-                    "SELECT person_key, record, absent_cycles FROM snapshot WHERE source = ?1",
-                )
-                .with_ctx(ctx)?;
-            let rows = st
-                .query_map([&source], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?))))
-                .with_ctx(ctx)?;
-            rows.collect::<rusqlite::Result<_>>().with_ctx(ctx)
-        })
-        .await
-    }
-
-    /// Saves one read of a source in one transaction. Present persons are upserted with
-    /// `absent_cycles` reset to 0. After a `complete` read, persons missing from it get
-    /// `absent_cycles += 1` and are kept; an incremental read only upserts.
+    /// Saves one read of a source in one transaction, writing only what changed: new persons
+    /// inserted, changed records replaced, persons back from absence reset to
+    /// `absent_cycles` 0; an unchanged present person is not written. After a `complete`
+    /// read, persons missing from it get `absent_cycles += 1` (once per cycle) and are
+    /// kept; an incremental read counts nobody absent.
     pub async fn save_snapshot(
         &self,
         source: &str,
@@ -220,24 +254,27 @@ impl Store {
     ) -> Result<SnapshotSaved, StateError> {
         let source = source.to_owned();
         self.write("save the snapshot", move |tx| {
-            let mut writes = SnapshotWrites::prepare(tx, &source)?;
-            let mut saved = SnapshotSaved::default();
-            for (key, record) in &records {
-                writes.save(&source, cycle_id, key, record, &mut saved)?;
-            }
-            for key in &frozen {
-                // No row yet (a new person whose only record was set aside): nothing to keep.
-                writes
-                    .mark_seen(&source, cycle_id, key)
-                    .with_ctx(|| format!("keep the snapshot of {key} in {source}"))?;
-            }
-            if complete {
-                saved.absent = count_absent(tx, &source, cycle_id)?;
-            }
-            tracing::debug!(source = %source, cycle_id, added = saved.added,
-                changed = saved.changed, unchanged = saved.unchanged, absent = saved.absent,
-                complete, "Saved snapshot.");
-            Ok(saved)
+            let records = records
+                .into_iter()
+                .map(|(key, record)| Ok((key, SnapshotRecord::of_value(&record)?)))
+                .collect::<Result<Vec<_>, StateError>>()?;
+            save_logged(tx, &source, cycle_id, &records, &frozen, complete)
+        })
+        .await
+    }
+
+    /// [`Store::save_read`] for records already turned into [`SnapshotRecord`]s.
+    pub async fn save_read_records(
+        &self,
+        source: &str,
+        cycle_id: i64,
+        records: Vec<(String, SnapshotRecord)>,
+        frozen: Vec<String>,
+        complete: bool,
+    ) -> Result<SnapshotSaved, StateError> {
+        let source = source.to_owned();
+        self.write("save the snapshot", move |tx| {
+            save_logged(tx, &source, cycle_id, &records, &frozen, complete)
         })
         .await
     }
@@ -287,105 +324,20 @@ impl Store {
     }
 }
 
-/// The statements one read is saved with, prepared once per transaction.
-struct SnapshotWrites<'t> {
-    find: CachedStatement<'t>,
-    insert: CachedStatement<'t>,
-    update: CachedStatement<'t>,
-    seen: CachedStatement<'t>,
-}
-
-impl<'t> SnapshotWrites<'t> {
-    fn prepare(tx: &'t Transaction<'_>, source: &str) -> Result<Self, StateError> {
-        let ctx = || format!("save the snapshot of {source}");
-        let find = tx
-            .prepare_cached("SELECT hash FROM snapshot WHERE source = ?1 AND person_key = ?2")
-            .with_ctx(ctx)?;
-        let insert = tx
-            .prepare_cached(
-                "INSERT INTO snapshot (source, person_key, record, hash, first_seen_cycle, \
-                 last_seen_cycle, absent_cycles) VALUES (?1, ?2, ?3, ?4, ?5, ?5, 0)",
-            )
-            .with_ctx(ctx)?;
-        let update = tx
-            .prepare_cached(
-                "UPDATE snapshot SET record = ?3, hash = ?4, last_seen_cycle = ?5, \
-                 absent_cycles = 0, last_absent_cycle = NULL \
-                 WHERE source = ?1 AND person_key = ?2",
-            )
-            .with_ctx(ctx)?;
-        let seen = tx
-            .prepare_cached(
-                "UPDATE snapshot SET last_seen_cycle = ?3, absent_cycles = 0, \
-                 last_absent_cycle = NULL WHERE source = ?1 AND person_key = ?2",
-            )
-            .with_ctx(ctx)?;
-        Ok(SnapshotWrites {
-            find,
-            insert,
-            update,
-            seen,
-        })
-    }
-
-    /// Saves one present person: added, changed (new record and hash) or unchanged (only
-    /// stamped as seen), counted in `saved`.
-    fn save(
-        &mut self,
-        source: &str,
-        cycle_id: i64,
-        key: &str,
-        record: &Value,
-        saved: &mut SnapshotSaved,
-    ) -> Result<(), StateError> {
-        let hash = record_hash(record);
-        let old: Option<String> = self
-            .find
-            .query_row(params![source, key], |r| r.get(0))
-            .optional()
-            .with_ctx(|| format!("read the snapshot of {key} in {source}"))?;
-        let write_ctx = || format!("save the snapshot of {key} in {source}");
-        match old {
-            None => {
-                let text = to_json(record, "snapshot.record")?;
-                self.insert
-                    .execute(params![source, key, text, hash, cycle_id])
-                    .with_ctx(write_ctx)?;
-                saved.added += 1;
-            }
-            Some(old) if old == hash => {
-                self.mark_seen(source, cycle_id, key).with_ctx(write_ctx)?;
-                saved.unchanged += 1;
-            }
-            Some(_) => {
-                let text = to_json(record, "snapshot.record")?;
-                self.update
-                    .execute(params![source, key, text, hash, cycle_id])
-                    .with_ctx(write_ctx)?;
-                saved.changed += 1;
-            }
-        }
-        Ok(())
-    }
-
-    /// Stamps a person as seen in this cycle without touching their record.
-    fn mark_seen(&mut self, source: &str, cycle_id: i64, key: &str) -> rusqlite::Result<usize> {
-        self.seen.execute(params![source, key, cycle_id])
-    }
-}
-
-/// After a complete read, counts everyone not stamped with this cycle one more cycle
-/// absent; returns how many.
-fn count_absent(tx: &Transaction<'_>, source: &str, cycle_id: i64) -> Result<u64, StateError> {
-    let n = tx
-        .execute(
-            "UPDATE snapshot SET absent_cycles = absent_cycles + 1, \
-             last_absent_cycle = ?2 WHERE source = ?1 AND last_seen_cycle < ?2 \
-             AND (last_absent_cycle IS NULL OR last_absent_cycle < ?2)",
-            params![source, cycle_id],
-        )
-        .with_ctx(|| format!("count absent persons of {source}"))?;
-    Ok(n as u64)
+/// Saves one read (`snapshot_save`) and logs what it found.
+fn save_logged(
+    tx: &Transaction<'_>,
+    source: &str,
+    cycle_id: i64,
+    records: &[(String, SnapshotRecord)],
+    frozen: &[String],
+    complete: bool,
+) -> Result<SnapshotSaved, StateError> {
+    let saved = snapshot_save::save(tx, source, cycle_id, records, frozen, complete)?;
+    tracing::debug!(source = %source, cycle_id, added = saved.added,
+        changed = saved.changed, unchanged = saved.unchanged, absent = saved.absent,
+        complete, "Saved snapshot.");
+    Ok(saved)
 }
 
 #[cfg(test)]
@@ -430,6 +382,16 @@ mod tests {
             .await
             .expect("cycle 6");
         assert_eq!(saved.absent, 1);
+    }
+
+    #[test]
+    fn the_hash_format_is_stable() {
+        // Hashes already stored must keep comparing equal to the same record read again.
+        let record = json!({"b": 1, "a": {"y": [1, "x"], "x": null}});
+        assert_eq!(
+            record_hash(&record),
+            "07a4c1f8224e8bb7a349722dae0bf17479db3d1b8daee8f96bbe5c776b96be90"
+        );
     }
 
     #[test]

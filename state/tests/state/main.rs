@@ -12,4 +12,5 @@ mod outcome;
 mod pushed;
 mod quarantine;
 mod snapshot;
+mod snapshot_hash;
 mod util;

@@ -146,3 +146,139 @@ async fn a_reordered_record_is_unchanged() {
         .unwrap();
     assert_eq!(saved.unchanged, 1);
 }
+
+/// How many rows the store's connection has written since it opened.
+async fn rows_written(store: &Store) -> u64 {
+    store.call(|conn| Ok(conn.total_changes())).await.unwrap()
+}
+
+#[tokio::test]
+async fn an_unchanged_read_writes_no_row() {
+    let store = Store::open_in_memory().await.unwrap();
+    let read = || vec![rec("A", "x"), rec("B", "x"), rec("C", "x")];
+    store.save_snapshot("hris", 1, read(), true).await.unwrap();
+    let before = rows_written(&store).await;
+    for cycle in 2..=4 {
+        let saved = store
+            .save_snapshot("hris", cycle, read(), true)
+            .await
+            .unwrap();
+        assert_eq!(
+            (saved.added, saved.changed, saved.unchanged, saved.absent),
+            (0, 0, 3, 0),
+            "cycle {cycle}"
+        );
+    }
+    assert_eq!(rows_written(&store).await, before, "no row written");
+    let snap = store.snapshot("hris").await.unwrap();
+    assert_eq!(
+        snap["A"].last_seen_cycle, 1,
+        "an unchanged row is not restamped"
+    );
+    assert_eq!(snap["A"].absent_cycles, 0);
+
+    // One change: exactly that row is written, and stamped with its cycle.
+    let saved = store
+        .save_snapshot(
+            "hris",
+            5,
+            vec![rec("A", "x"), rec("B", "y"), rec("C", "x")],
+            true,
+        )
+        .await
+        .unwrap();
+    assert_eq!((saved.changed, saved.unchanged), (1, 2));
+    assert_eq!(rows_written(&store).await, before + 1);
+    let snap = store.snapshot("hris").await.unwrap();
+    assert_eq!(snap["B"].last_seen_cycle, 5);
+    assert_eq!(snap["B"].record["title"], json!("y"));
+    assert_eq!(snap["C"].last_seen_cycle, 1);
+}
+
+#[tokio::test]
+async fn absence_over_complete_incremental_and_frozen_reads() {
+    let store = Store::open_in_memory().await.unwrap();
+    let all = |keys: &[&str]| keys.iter().map(|k| rec(k, "x")).collect::<Vec<_>>();
+    store
+        .save_snapshot("hris", 1, all(&["A", "B", "C", "D"]), true)
+        .await
+        .unwrap();
+    // A stays unchanged throughout (never rewritten), yet is never counted absent.
+    let saved = store
+        .save_snapshot("hris", 2, all(&["A", "D"]), true)
+        .await
+        .unwrap();
+    assert_eq!(saved.absent, 2);
+    let saved = store
+        .save_snapshot("hris", 3, all(&["A", "D"]), true)
+        .await
+        .unwrap();
+    assert_eq!(saved.absent, 2);
+    assert_eq!(
+        (absent(&store, "B").await, absent(&store, "C").await),
+        (2, 2)
+    );
+
+    // An incremental read brings B back and counts nobody absent.
+    let saved = store
+        .save_snapshot("hris", 4, all(&["B"]), false)
+        .await
+        .unwrap();
+    assert_eq!((saved.unchanged, saved.absent), (1, 0));
+    assert_eq!(
+        (absent(&store, "B").await, absent(&store, "C").await),
+        (0, 2)
+    );
+    assert_eq!(
+        store.snapshot("hris").await.unwrap()["B"].last_seen_cycle,
+        4
+    );
+
+    // C's record set aside: seen, not absent; D missing for the first time.
+    let saved = store
+        .save_read("hris", 5, all(&["A", "B"]), vec!["C".into()], true)
+        .await
+        .unwrap();
+    assert_eq!(saved.absent, 1);
+    assert_eq!(
+        (absent(&store, "C").await, absent(&store, "D").await),
+        (0, 1)
+    );
+
+    // Missing from a complete read again: counted again; the same cycle once only.
+    for _ in 0..2 {
+        store
+            .save_snapshot("hris", 6, all(&["A"]), true)
+            .await
+            .unwrap();
+    }
+    let snap = store.snapshot("hris").await.unwrap();
+    let counts: Vec<u32> = ["A", "B", "C", "D"]
+        .iter()
+        .map(|k| snap[*k].absent_cycles)
+        .collect();
+    assert_eq!(counts, vec![0, 1, 1, 2]);
+    assert_eq!(snap["A"].last_seen_cycle, 1);
+}
+
+#[tokio::test]
+async fn a_key_read_twice_is_saved_once() {
+    let store = Store::open_in_memory().await.unwrap();
+    let saved = store
+        .save_snapshot(
+            "hris",
+            1,
+            vec![rec("A", "x"), rec("A", "x"), rec("A", "y")],
+            true,
+        )
+        .await
+        .unwrap();
+    assert_eq!((saved.added, saved.unchanged, saved.changed), (1, 1, 1));
+    let snap = store.snapshot("hris").await.unwrap();
+    assert_eq!(snap.len(), 1);
+    assert_eq!(
+        snap["A"].record["title"],
+        json!("y"),
+        "the last record wins"
+    );
+}

@@ -1,0 +1,197 @@
+//! Saving one read of a source into the snapshot: the source's stored keys, hashes and
+//! absent counts loaded in one pass, compared in memory, and only the rows that changed
+//! written. A present person whose record is unchanged costs no write at all, which is
+//! what keeps a cycle over an unchanged population cheap.
+
+use std::collections::BTreeMap;
+
+use rusqlite::{params, CachedStatement, Transaction};
+
+use crate::error::{Ctx, StateError};
+use crate::snapshot::{SnapshotRecord, SnapshotSaved};
+
+/// One person as the snapshot holds them before this read.
+struct Stored {
+    key: String,
+    /// `None` when the stored hash is not one this crate wrote: never equal, so rewritten.
+    hash: Option<[u8; 32]>,
+    absent_cycles: u32,
+    /// In this read (present or frozen): not counted absent.
+    seen: bool,
+}
+
+/// Saves one read in the caller's transaction; see `Store::save_read`.
+pub(crate) fn save(
+    tx: &Transaction<'_>,
+    source: &str,
+    cycle_id: i64,
+    records: &[(String, SnapshotRecord)],
+    frozen: &[String],
+    complete: bool,
+) -> Result<SnapshotSaved, StateError> {
+    let mut stored = load(tx, source)?;
+    let mut writes = Writes::prepare(tx, source, cycle_id)?;
+    let mut saved = SnapshotSaved::default();
+    // Persons this read added, so that a key read twice is compared, not inserted twice.
+    let mut added: BTreeMap<&str, [u8; 32]> = BTreeMap::new();
+    for (key, record) in records {
+        let ctx = || format!("save the snapshot of {key} in {source}");
+        match find(&stored, key) {
+            Some(i) => writes
+                .present(&mut stored[i], record, &mut saved)
+                .with_ctx(ctx)?,
+            None => match added.get_mut(key.as_str()) {
+                Some(hash) if *hash == record.hash => saved.unchanged += 1,
+                Some(hash) => {
+                    writes.update(key, record).with_ctx(ctx)?;
+                    *hash = record.hash;
+                    saved.changed += 1;
+                }
+                None => {
+                    writes.insert(key, record).with_ctx(ctx)?;
+                    added.insert(key, record.hash);
+                    saved.added += 1;
+                }
+            },
+        }
+    }
+    for key in frozen {
+        // No row yet (a new person whose only record was set aside): nothing to keep.
+        writes
+            .seen(key)
+            .with_ctx(|| format!("keep the snapshot of {key} in {source}"))?;
+        if let Some(i) = find(&stored, key) {
+            stored[i].seen = true;
+            stored[i].absent_cycles = 0;
+        }
+    }
+    if complete {
+        for row in stored.iter().filter(|r| !r.seen) {
+            saved.absent += writes
+                .absent(&row.key)
+                .with_ctx(|| format!("count {} absent in {source}", row.key))?
+                as u64;
+        }
+    }
+    Ok(saved)
+}
+
+/// The stored keys, hashes and absent counts of a source, sorted by key, in one pass.
+fn load(tx: &Transaction<'_>, source: &str) -> Result<Vec<Stored>, StateError> {
+    let ctx = || format!("read the snapshot of {source}");
+    let mut st = tx
+        .prepare_cached("SELECT person_key, hash, absent_cycles FROM snapshot WHERE source = ?1")
+        .with_ctx(ctx)?;
+    let mut rows = st.query([source]).with_ctx(ctx)?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().with_ctx(ctx)? {
+        let text = row.get_ref(1).and_then(|v| v.as_str().map_err(Into::into));
+        let mut hash = [0u8; 32];
+        let hash = hex::decode_to_slice(text.with_ctx(ctx)?, &mut hash)
+            .ok()
+            .map(|()| hash);
+        out.push(Stored {
+            key: row.get(0).with_ctx(ctx)?,
+            hash,
+            absent_cycles: row.get(2).with_ctx(ctx)?,
+            seen: false,
+        });
+    }
+    // Sorted here rather than trusting the index's collation, so that search finds every key.
+    out.sort_unstable_by(|a, b| a.key.cmp(&b.key));
+    Ok(out)
+}
+
+fn find(stored: &[Stored], key: &str) -> Option<usize> {
+    stored.binary_search_by(|r| r.key.as_str().cmp(key)).ok()
+}
+
+/// The statements one read is saved with, prepared once per transaction.
+///
+/// `last_seen_cycle` is the cycle the row was last written as seen or changed: a person
+/// present with the same record is not rewritten, so it can be older than the last read
+/// that included them. Absence is decided from "not in this read", never from it.
+struct Writes<'t> {
+    source: &'t str,
+    cycle_id: i64,
+    insert: CachedStatement<'t>,
+    update: CachedStatement<'t>,
+    seen: CachedStatement<'t>,
+    absent: CachedStatement<'t>,
+}
+
+impl<'t> Writes<'t> {
+    fn prepare(
+        tx: &'t Transaction<'_>,
+        source: &'t str,
+        cycle_id: i64,
+    ) -> Result<Self, StateError> {
+        let ctx = || format!("save the snapshot of {source}");
+        let st = |sql: &str| tx.prepare_cached(sql).with_ctx(ctx);
+        Ok(Writes {
+            source,
+            cycle_id,
+            insert: st("INSERT INTO snapshot (source, person_key, record, hash, \
+                 first_seen_cycle, last_seen_cycle, absent_cycles) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?5, 0)")?,
+            update: st(
+                "UPDATE snapshot SET record = ?3, hash = ?4, last_seen_cycle = ?5, \
+                 absent_cycles = 0, last_absent_cycle = NULL \
+                 WHERE source = ?1 AND person_key = ?2",
+            )?,
+            seen: st(
+                "UPDATE snapshot SET last_seen_cycle = ?3, absent_cycles = 0, \
+                 last_absent_cycle = NULL WHERE source = ?1 AND person_key = ?2",
+            )?,
+            // Once per cycle: saving the same cycle's read twice does not count twice.
+            absent: st("UPDATE snapshot SET absent_cycles = absent_cycles + 1, \
+                 last_absent_cycle = ?3 WHERE source = ?1 AND person_key = ?2 \
+                 AND (last_absent_cycle IS NULL OR last_absent_cycle < ?3)")?,
+        })
+    }
+
+    /// A present person the snapshot holds: their record rewritten if it changed, their
+    /// absence reset if they were missing, nothing written otherwise.
+    fn present(
+        &mut self,
+        row: &mut Stored,
+        record: &SnapshotRecord,
+        saved: &mut SnapshotSaved,
+    ) -> rusqlite::Result<()> {
+        if row.hash == Some(record.hash) {
+            if row.absent_cycles > 0 {
+                self.seen(&row.key)?;
+            }
+            saved.unchanged += 1;
+        } else {
+            self.update(&row.key, record)?;
+            row.hash = Some(record.hash);
+            saved.changed += 1;
+        }
+        row.absent_cycles = 0;
+        row.seen = true;
+        Ok(())
+    }
+
+    fn insert(&mut self, key: &str, record: &SnapshotRecord) -> rusqlite::Result<usize> {
+        let (source, cycle) = (self.source, self.cycle_id);
+        self.insert
+            .execute(params![source, key, record.text, record.hash_hex(), cycle])
+    }
+
+    fn update(&mut self, key: &str, record: &SnapshotRecord) -> rusqlite::Result<usize> {
+        let (source, cycle) = (self.source, self.cycle_id);
+        self.update
+            .execute(params![source, key, record.text, record.hash_hex(), cycle])
+    }
+
+    /// Stamps a person as seen in this cycle without touching their record.
+    fn seen(&mut self, key: &str) -> rusqlite::Result<usize> {
+        self.seen.execute(params![self.source, key, self.cycle_id])
+    }
+
+    fn absent(&mut self, key: &str) -> rusqlite::Result<usize> {
+        self.absent
+            .execute(params![self.source, key, self.cycle_id])
+    }
+}
