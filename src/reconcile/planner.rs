@@ -55,6 +55,10 @@ pub fn plan_app_with(input: &AppInput<'_>, candidates: Option<Candidates<'_>>) -
         accounts.match_on(c.by_user_name, c.by_email);
     }
     for key in union_keys(input.persons, input.links) {
+        // A person left out as settled has no record here: nothing to plan for them.
+        if input.settled.is_some_and(|s| s.contains(key)) {
+            continue;
+        }
         app.plan_person(&mut plan, &mut accounts, key);
     }
     drop_refs_to_unmade(&mut plan);
