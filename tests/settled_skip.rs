@@ -50,11 +50,11 @@ fn rows() -> Vec<String> {
 
 async fn settled(env: &Env, day: u32) -> Vec<String> {
     let store = Store::open_read_only(&env.state).await.expect("state");
-    let stamps = store
-        .stamps("app", at(day).date_naive())
+    let keys = |k: &mut Vec<String>, s: hrsync_state::Stamp| k.push(s.person_key);
+    store
+        .stamps("app", at(day).date_naive(), Vec::new(), keys)
         .await
-        .expect("stamps");
-    stamps.into_iter().map(|s| s.person_key).collect()
+        .expect("stamps")
 }
 
 fn ops(report: &CycleReport) -> Vec<(String, String)> {

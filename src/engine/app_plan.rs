@@ -92,9 +92,9 @@ pub async fn plan_app_run(run: AppRun) -> Result<Planned, EngineError> {
     let started = std::time::Instant::now();
     let ms = |t: std::time::Instant| t.elapsed().as_millis() as u64;
     let app_digest = unchanged::app_digest(&run);
-    let start = unchanged::start(&run).await?;
+    let mut start = unchanged::start(&run).await?;
     tracing::debug!(app = %run.app.name, elapsed_ms = ms(started), rss_mib = rss_mib(), "Loaded the links in brief.");
-    let (skip, persons) = unchanged::choose(&run, &start, &app_digest);
+    let (skip, persons) = unchanged::choose(&run, &mut start, &app_digest);
     tracing::debug!(app = %run.app.name, elapsed_ms = ms(started), rss_mib = rss_mib(), "Mapped the persons.");
     let unchanged::Start {
         mut links,

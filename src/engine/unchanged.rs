@@ -104,21 +104,35 @@ pub async fn start(run: &AppRun) -> Result<Start, EngineError> {
         return Ok(start);
     };
     let app = &run.app.name;
-    let (briefs, stamps) = tokio::join!(s.link_briefs(app), async {
-        match skips(run) {
-            true => s.stamps(app, run.now.date_naive()).await,
-            false => Ok(Vec::new()),
+    let users = run.users.clone();
+    let covers = move |key: &str| users.is_empty() || users.iter().any(|u| u == key);
+    // Each row goes into the maps on the reading thread: no list of the stored form is held.
+    let links = (BTreeMap::new(), BTreeSet::new());
+    let briefs = s.link_briefs(app, links, move |(links, active), mut b| {
+        let key = std::mem::take(&mut b.person_key);
+        if b.lifecycle == hrsync_state::LinkLifecycle::Active {
+            active.insert(key.clone());
+        }
+        if covers(&key) {
+            links.insert(key, in_brief(b));
         }
     });
-    for b in briefs? {
-        if b.lifecycle == hrsync_state::LinkLifecycle::Active {
-            start.active.insert(b.person_key.clone());
+    let stamps = async {
+        let into = |m: &mut BTreeMap<String, Settled>, s: Stamp| {
+            let (key, settled) = settled_of(s);
+            m.insert(key, settled);
+        };
+        match skips(run) {
+            true => {
+                s.stamps(app, run.now.date_naive(), BTreeMap::new(), into)
+                    .await
+            }
+            false => Ok(BTreeMap::new()),
         }
-        if run.covers(&b.person_key) {
-            start.links.insert(b.person_key.clone(), in_brief(b));
-        }
-    }
-    start.stamps = stamps?.into_iter().map(settled_of).collect();
+    };
+    let (briefs, stamps) = tokio::join!(briefs, stamps);
+    (start.links, start.active) = briefs?;
+    start.stamps = stamps?;
     for g in s.groups(app).await? {
         if g.managed {
             let state = GroupState {
@@ -157,7 +171,20 @@ fn settled_of(s: Stamp) -> (String, Settled) {
 /// planned persons may bring settled ones back (a shared userName), who are mapped too.
 pub fn choose(
     run: &AppRun,
+    start: &mut Start,
+    app_digest: &[u8],
+) -> (BTreeSet<String>, BTreeMap<String, DesiredPerson>) {
+    // The stamps serve only this choice: they are freed as soon as it is made.
+    let stamps = std::mem::take(&mut start.stamps);
+    let chosen = choose_with(run, start, &stamps, app_digest);
+    super::release::release(stamps);
+    chosen
+}
+
+fn choose_with(
+    run: &AppRun,
     start: &Start,
+    stamps: &BTreeMap<String, Settled>,
     app_digest: &[u8],
 ) -> (BTreeSet<String>, BTreeMap<String, DesiredPerson>) {
     let view = &run.view;
@@ -172,14 +199,14 @@ pub fn choose(
         .iter()
         .filter(|(k, _)| !view.frozen.contains_key(*k))
         .map(|(k, d)| (k.as_str(), d.as_slice()));
-    let mut skip = if skips(run) && !start.stamps.is_empty() {
-        settled::skippable(&basis, &start.stamps, present, run.now.date_naive())
+    let mut skip = if skips(run) && !stamps.is_empty() {
+        settled::skippable(&basis, stamps, present, run.now.date_naive())
     } else {
         BTreeSet::new()
     };
     let mut persons = desired_of(&run.mapper, &run.app.name, view, &|k| !skip.contains(k));
     loop {
-        let back = settled::bring_back(&mut skip, &basis, &start.stamps, &persons);
+        let back = settled::bring_back(&mut skip, &basis, stamps, &persons);
         if back.is_empty() {
             break;
         }

@@ -59,7 +59,13 @@ fn stamp_from_row(row: &Row<'_>) -> rusqlite::Result<Stamp> {
     })
 }
 
-fn stamps(conn: &Connection, app: &str, today: NaiveDate) -> Result<Vec<Stamp>, StateError> {
+fn stamps<A>(
+    conn: &Connection,
+    app: &str,
+    today: NaiveDate,
+    mut acc: A,
+    mut f: impl FnMut(&mut A, Stamp),
+) -> Result<A, StateError> {
     // One pass over the app's stamps in key order; those whose day has come are dropped
     // as they are read, so no person's dates are looked at again before their due day.
     let mut st = conn
@@ -70,17 +76,21 @@ fn stamps(conn: &Connection, app: &str, today: NaiveDate) -> Result<Vec<Stamp>, 
     let rows = st
         .query_map(params![app], stamp_from_row)
         .ctx("read settled persons")?;
-    let mut out = Vec::new();
     for row in rows {
         let stamp = row.ctx("read settled persons")?;
         if stamp.due.is_none_or(|d| d > today) {
-            out.push(stamp);
+            f(&mut acc, stamp);
         }
     }
-    Ok(out)
+    Ok(acc)
 }
 
-fn briefs(conn: &Connection, app: &str) -> Result<Vec<LinkBrief>, StateError> {
+fn briefs<A>(
+    conn: &Connection,
+    app: &str,
+    mut acc: A,
+    mut f: impl FnMut(&mut A, LinkBrief),
+) -> Result<A, StateError> {
     let mut st = conn
         .prepare_cached(
             "SELECT person_key, remote_id, user_name, hash, lifecycle, deactivated_at \
@@ -99,21 +109,41 @@ fn briefs(conn: &Connection, app: &str) -> Result<Vec<LinkBrief>, StateError> {
             })
         })
         .ctx("read links in brief")?;
-    rows.collect::<Result<_, _>>().ctx("read links in brief")
+    for row in rows {
+        f(&mut acc, row.ctx("read links in brief")?);
+    }
+    Ok(acc)
 }
 
 impl Store {
     /// The persons settled in `app` with nothing due by `today` (a stamp whose day has come
-    /// is left out: its person is planned).
-    pub async fn stamps(&self, app: &str, today: NaiveDate) -> Result<Vec<Stamp>, StateError> {
+    /// is left out: its person is planned), folded into `acc` by `f` as they are read.
+    pub async fn stamps<A, F>(
+        &self,
+        app: &str,
+        today: NaiveDate,
+        acc: A,
+        f: F,
+    ) -> Result<A, StateError>
+    where
+        A: Send + 'static,
+        F: FnMut(&mut A, Stamp) + Send + 'static,
+    {
         let app = app.to_owned();
-        self.read_aside(move |conn| stamps(conn, &app, today)).await
+        self.read_aside(move |conn| stamps(conn, &app, today, acc, f))
+            .await
     }
 
-    /// Every link of `app` in brief, in person-key order.
-    pub async fn link_briefs(&self, app: &str) -> Result<Vec<LinkBrief>, StateError> {
+    /// Every link of `app` in brief, in person-key order, folded into `acc` by `f` as
+    /// they are read (no list of them is held).
+    pub async fn link_briefs<A, F>(&self, app: &str, acc: A, f: F) -> Result<A, StateError>
+    where
+        A: Send + 'static,
+        F: FnMut(&mut A, LinkBrief) + Send + 'static,
+    {
         let app = app.to_owned();
-        self.read_aside(move |conn| briefs(conn, &app)).await
+        self.read_aside(move |conn| briefs(conn, &app, acc, f))
+            .await
     }
 
     /// Records the persons a full plan of `app` found settled, and forgets the stamps of
@@ -213,14 +243,25 @@ mod tests {
             .stamp("chat", stamps.clone(), BTreeSet::new())
             .await
             .expect("stamp");
-        assert_eq!(store.stamps("chat", day(9)).await.expect("read"), stamps);
+        assert_eq!(
+            store
+                .stamps("chat", day(9), Vec::new(), Vec::push)
+                .await
+                .expect("read"),
+            stamps
+        );
         // On its due day, E2 is planned again: its stamp is not read.
         assert_eq!(
-            keys(&store.stamps("chat", day(10)).await.expect("read")),
+            keys(
+                &store
+                    .stamps("chat", day(10), Vec::new(), Vec::push)
+                    .await
+                    .expect("read")
+            ),
             ["E1"]
         );
         assert!(store
-            .stamps("other", day(9))
+            .stamps("other", day(9), Vec::new(), Vec::push)
             .await
             .expect("read")
             .is_empty());
@@ -229,7 +270,12 @@ mod tests {
             .await
             .expect("forget");
         assert_eq!(
-            keys(&store.stamps("chat", day(9)).await.expect("read")),
+            keys(
+                &store
+                    .stamps("chat", day(9), Vec::new(), Vec::push)
+                    .await
+                    .expect("read")
+            ),
             ["E2"]
         );
     }
@@ -264,11 +310,19 @@ mod tests {
             .await
             .expect("form");
         assert_eq!(
-            keys(&store.stamps("chat", day(1)).await.expect("read")),
+            keys(
+                &store
+                    .stamps("chat", day(1), Vec::new(), Vec::push)
+                    .await
+                    .expect("read")
+            ),
             ["E2"]
         );
 
-        let briefs = store.link_briefs("chat").await.expect("briefs");
+        let briefs = store
+            .link_briefs("chat", Vec::new(), Vec::push)
+            .await
+            .expect("briefs");
         assert_eq!(briefs.len(), 2);
         assert_eq!(briefs[0].remote_id, "r-E1");
         assert_eq!(briefs[1].hash, "h");
