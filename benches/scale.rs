@@ -343,17 +343,6 @@ async fn record_creates(store: &Store, cycle: i64, plan: &AppPlan) -> anyhow::Re
 
 /// `--seed ROOT`: the state an applied initial sync leaves (see the file's doc).
 async fn seed(settings: &Settings) -> anyhow::Result<()> {
-    let report = run_cycle(
-        settings,
-        CycleOptions::new(
-            Mode::Plan {
-                detect_drift: false,
-            },
-            CycleKind::Plan,
-        ),
-    )
-    .await
-    .map_err(|e| anyhow::anyhow!("initial plan: {e}"))?;
     let store = Store::open(&settings.state_path).await?;
     let cycle = store.begin_cycle(CycleKind::Apply).await?;
     for (name, read) in fetch_all(settings, &BTreeMap::new(), false).await {
@@ -368,8 +357,22 @@ async fn seed(settings: &Settings) -> anyhow::Result<()> {
             .save_read(&r.name, cycle, records, Vec::new(), r.read.complete)
             .await?;
     }
-    for app in &report.plan.apps {
-        record_creates(&store, cycle, app).await?;
+    // One app at a time, so that only one app's initial plan is held at once (the apps
+    // are independent: each plan is the app's part of the plan of all of them).
+    for app in &settings.apps {
+        let mut opts = CycleOptions::new(
+            Mode::Plan {
+                detect_drift: false,
+            },
+            CycleKind::Plan,
+        );
+        opts.apps = vec![app.name.clone()];
+        let report = run_cycle(settings, opts)
+            .await
+            .map_err(|e| anyhow::anyhow!("initial plan of {}: {e}", app.name))?;
+        for plan in &report.plan.apps {
+            record_creates(&store, cycle, plan).await?;
+        }
     }
     store
         .finish_cycle(cycle, CycleStatus::Ok, serde_json::json!({}), None)

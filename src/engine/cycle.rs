@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use hrsync_state::{CycleKind, CycleStatus, RejectedRecord, Store};
+use hrsync_state::{CycleKind, CycleStatus, Store};
 use serde_json::json;
 use tokio::sync::watch;
 
@@ -183,7 +183,7 @@ async fn cycle_body(
     cycle_id: Option<i64>,
 ) -> Result<CycleReport, EngineError> {
     let started = std::time::Instant::now();
-    let (results, view) = read_hr(settings, store.as_ref(), opts.mode.executes()).await?;
+    let (reads, view) = read_hr(settings, store.as_ref(), opts.mode.executes()).await?;
     phase(started, "Read and merged the sources.");
     // Before any plan: a template reading a field nobody provides would empty it for all.
     let persons = view
@@ -203,7 +203,7 @@ async fn cycle_body(
     // Only a cycle that goes ahead records its reads: a refused saved plan must not count
     // as an HR read (absence counters, snapshot, watermarks).
     if let (true, Some(s), Some(id)) = (executes, &store, cycle_id) {
-        save_reads(s, id, &results).await?;
+        super::reads_saved::save(s, id, reads).await?;
     }
     let (plans, outcomes) = if executes {
         execute_apps(planned).await?
@@ -224,7 +224,7 @@ async fn cycle_body(
         quarantined: view.quarantined.clone(),
         inputs_hash,
     };
-    super::release::release((view, results));
+    super::release::release(view);
     Ok(CycleReport {
         plan,
         outcomes,
@@ -295,13 +295,13 @@ async fn load_needed_records(
 /// Reads every source, applies the source guards, and merges the reads with the snapshot.
 /// The snapshots' indexes load from the state while the sources are read; then only the
 /// records merging needs. The merged view holds what planning needs: the snapshot is
-/// dropped once merged, and the raw reads are returned only to a cycle that records them
-/// (`keep_reads`).
+/// dropped once merged, and the reads' persons move into the view; a cycle that records the
+/// reads (`keep_reads`) gets them prepared for the state first.
 async fn read_hr(
     settings: &Settings,
     store: Option<&Store>,
     keep_reads: bool,
-) -> Result<(Vec<read::SourceResult>, HrView), EngineError> {
+) -> Result<(Vec<super::reads_saved::ReadToSave>, HrView), EngineError> {
     let watermarks = load_watermarks(settings, store).await?;
     let (fetched, snapshots) = tokio::join!(
         read::fetch_all(settings, &watermarks, false),
@@ -312,11 +312,11 @@ async fn read_hr(
     let results: Vec<read::SourceResult> =
         fetched.into_iter().filter_map(|(_, r)| r.ok()).collect();
     load_needed_records(store, &results, &mut snapshots).await?;
-    if keep_reads {
-        let view = read::merge(&results, &snapshots);
-        return Ok((results, view));
-    }
-    Ok((Vec::new(), read::merge_owned(results, &snapshots)))
+    let reads = match keep_reads {
+        true => super::reads_saved::prepare(&results)?,
+        false => Vec::new(),
+    };
+    Ok((reads, read::merge_owned(results, &snapshots)))
 }
 
 /// For `check`, which keeps no state: reads every source once and checks every app's
@@ -434,51 +434,6 @@ where
 fn phase(started: std::time::Instant, what: &'static str) {
     let elapsed_ms = started.elapsed().as_millis() as u64;
     tracing::debug!(elapsed_ms, rss_mib = super::app_plan::rss_mib(), "{what}");
-}
-
-/// Records what the sources said: snapshots (absence counting), watermarks, quarantine.
-async fn save_reads(
-    s: &Store,
-    cycle_id: i64,
-    results: &[read::SourceResult],
-) -> Result<(), EngineError> {
-    for r in results {
-        let records = snapshot_records(r)?;
-        // A person whose records were set aside is in the source: seen, never absent.
-        let frozen = read::frozen_keys(r).into_keys().collect();
-        // A held read (records without a readable key) counts nobody one more cycle absent.
-        let counts_absence = r.read.complete && read::absence_held(r).is_none();
-        s.save_read_records(&r.name, cycle_id, records, frozen, counts_absence)
-            .await?;
-        if let Some(w) = &r.read.watermark {
-            s.set_watermark(&r.name, w).await?;
-        }
-        let rows = r
-            .read
-            .rejected
-            .iter()
-            .map(|q| RejectedRecord {
-                key: q.key.clone(),
-                position: q.position.to_string(),
-                field: q.field.clone(),
-                reason: q.reason.clone(),
-            })
-            .collect();
-        s.replace_record_quarantine(&r.name, rows).await?;
-    }
-    Ok(())
-}
-
-/// Every person of a read as the snapshot stores them, hashed straight from the person
-/// (no JSON value built per person: most are unchanged and only their hash is compared).
-fn snapshot_records(
-    r: &read::SourceResult,
-) -> Result<Vec<(String, hrsync_state::SnapshotRecord)>, EngineError> {
-    r.read
-        .persons
-        .iter()
-        .map(|p| Ok((p.key.clone(), hrsync_state::SnapshotRecord::of(p)?)))
-        .collect()
 }
 
 /// Hash of everything a plan was computed from (HR view and each app's state and mapping).

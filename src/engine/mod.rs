@@ -26,6 +26,7 @@ mod lock;
 mod mode;
 mod ops;
 pub mod read;
+mod reads_saved;
 pub mod record;
 mod release;
 mod settle;

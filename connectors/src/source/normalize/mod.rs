@@ -48,6 +48,13 @@ pub struct VendorRules {
 /// The field names the lifecycle reads.
 const LIFECYCLE_FIELDS: [&str; 4] = ["status", "start_date", "end_date", "manager_id"];
 
+/// What normalising one record gives: its position, its key when it could be read, and
+/// the person or why it was set aside.
+type Outcome = (Position, Option<String>, Result<Person, Rejected>);
+
+/// Reads of at least this many records are normalised on every core.
+const PARALLEL_FROM: usize = 20_000;
+
 /// Validates and normalises the records of one read.
 #[derive(Debug, Clone)]
 pub struct Normalizer {
@@ -159,14 +166,7 @@ impl Normalizer {
     /// aside, `rejected` (problems found while reading) kept, everything ordered by position.
     pub fn finish(&self, records: Vec<RawRecord>, mut rejected: Vec<Rejected>) -> SourceRead {
         let warnings = lookup::unresolved(&self.mappings, &records);
-        let outcomes: Vec<(Position, Option<String>, Result<Person, Rejected>)> = records
-            .into_iter()
-            .map(|r| {
-                let pos = r.position.clone();
-                let (key, result) = self.record(r);
-                (pos, key, result)
-            })
-            .collect();
+        let outcomes = self.records(records);
         let mut positions: BTreeMap<&str, Vec<&Position>> = BTreeMap::new();
         for (pos, key, _) in &outcomes {
             if let Some(k) = key {
@@ -219,6 +219,40 @@ impl Normalizer {
     }
 
     /// One record: its key when readable (for duplicate detection), and the outcome.
+    /// Each record's position, key (when it could be read) and person or rejection, in
+    /// the records' order. A large read is normalised on every core: records are
+    /// independent of each other.
+    fn records(&self, records: Vec<RawRecord>) -> Vec<Outcome> {
+        let one = |r: RawRecord| {
+            let pos = r.position.clone();
+            let (key, result) = self.record(r);
+            (pos, key, result)
+        };
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        if cores < 2 || records.len() < PARALLEL_FROM {
+            return records.into_iter().map(one).collect();
+        }
+        let mut parts = Vec::new();
+        let mut rest = records;
+        let size = rest.len().div_ceil(cores);
+        while rest.len() > size {
+            let tail = rest.split_off(size);
+            parts.push(rest);
+            rest = tail;
+        }
+        parts.push(rest);
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = parts
+                .into_iter()
+                .map(|part| scope.spawn(move || part.into_iter().map(one).collect::<Vec<_>>()))
+                .collect();
+            workers
+                .into_iter()
+                .flat_map(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                .collect()
+        })
+    }
+
     fn record(&self, raw: RawRecord) -> (Option<String>, Result<Person, Rejected>) {
         let pos = raw.position;
         let Value::Object(obj) = raw.value else {

@@ -207,3 +207,47 @@ fn lists_are_normalised_element_by_element() {
     );
     assert_eq!(read.persons[0].fields["groups"], json!(["eng", "ops"]));
 }
+
+/// A read large enough to be normalised on every core gives exactly what normalising its
+/// records one after another gives: the same persons, rejections and order, duplicates
+/// across the parts included.
+#[test]
+fn a_large_read_normalised_on_every_core_is_the_read_normalised_in_order() {
+    let n = Normalizer::new(&common(), "employee_id", &VendorRules::default());
+    let count = PARALLEL_FROM as u64 + 5_000;
+    let records: Vec<RawRecord> = (0..count)
+        .map(|i| {
+            // One key twice, far apart; every 997th record without a key.
+            let key = match i {
+                3 => "E0000042".to_string(),
+                _ if i % 997 == 0 => String::new(),
+                _ => format!("E{i:07}"),
+            };
+            rec(
+                i,
+                json!({"employee_id": key, "email": format!("p{i}@corp.example")}),
+            )
+        })
+        .collect();
+    let one_by_one: Vec<_> = records
+        .iter()
+        .cloned()
+        .map(|r| {
+            let pos = r.position.clone();
+            let (key, result) = n.record(r);
+            (pos, key, result)
+        })
+        .collect();
+    assert_eq!(n.records(records.clone()), one_by_one);
+    let read = n.finish(records, Vec::new());
+    let dup = |r: &&Rejected| r.key.as_deref() == Some("E0000042");
+    assert_eq!(read.rejected.iter().filter(dup).count(), 2);
+    let no_key = (0..count).filter(|i| i % 997 == 0 && *i != 3).count();
+    assert_eq!(read.rejected.len(), 2 + no_key);
+    assert_eq!(read.persons.len(), count as usize - 2 - no_key);
+    assert!(read.persons.windows(2).all(|w| w[0].key < w[1].key));
+    assert!(read
+        .rejected
+        .windows(2)
+        .all(|w| w[0].position <= w[1].position));
+}
