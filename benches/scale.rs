@@ -10,7 +10,7 @@
 //! sandbox).
 //!
 //! Seeding (`--seed ROOT`, a child process): plans the initial sync in process through
-//! `run_cycle`, then records what applying it records, through the state crate's public
+//! `run_cycle`, one app at a time, and records what applying it records, through the state crate's public
 //! API: the read as the snapshot (`Store::save_read`, as the engine's cycle does) and each
 //! create's link and audit row (`Store::record_outcomes`, the links computed by
 //! `reconcile::outcome::link_after` and the manager references filled in as the engine's

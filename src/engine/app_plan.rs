@@ -11,7 +11,7 @@ use hrsync_state::Store;
 use tokio::sync::watch;
 
 use super::app_api::{AppApi, ClientError};
-use super::error::EngineError;
+use super::error::{EngineError, InternalError};
 use super::mode::Mode;
 use super::read::HrView;
 use super::record::link_lifecycle;
@@ -92,9 +92,21 @@ pub async fn plan_app_run(run: AppRun) -> Result<Planned, EngineError> {
     let started = std::time::Instant::now();
     let ms = |t: std::time::Instant| t.elapsed().as_millis() as u64;
     let app_digest = unchanged::app_digest(&run);
-    let mut start = unchanged::start(&run).await?;
+    let start = unchanged::start(&run).await?;
     tracing::debug!(app = %run.app.name, elapsed_ms = ms(started), rss_mib = rss_mib(), "Loaded the links in brief.");
-    let (skip, persons) = unchanged::choose(&run, &mut start, &app_digest);
+    // Choosing and mapping is CPU work: off the runtime's workers, so that the other apps'
+    // reads start meanwhile.
+    let app = run.app.name.clone();
+    let (run, start, (skip, persons)) = tokio::task::spawn_blocking(move || {
+        let mut start = start;
+        let chosen = unchanged::choose(&run, &mut start, &app_digest);
+        (run, start, chosen)
+    })
+    .await
+    .map_err(|e| InternalError::AppTask {
+        app,
+        detail: e.to_string(),
+    })?;
     tracing::debug!(app = %run.app.name, elapsed_ms = ms(started), rss_mib = rss_mib(), "Mapped the persons.");
     let unchanged::Start {
         mut links,
