@@ -1,64 +1,25 @@
-//! Planning one app within a cycle: load its links and groups, map the HR view to the
-//! persons it should hold, open its client and read its accounts when the mode reads apps,
-//! digest the inputs, plan, and apply the deprovision guards.
+//! Planning one app within a cycle: its links and groups loaded, the settled left out and
+//! the others mapped (`unchanged`), its client opened and its accounts read when the mode
+//! reads apps, the inputs digested, the plan made, the deprovision guards applied, and the
+//! stamps the plan leaves computed.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
 use hrsync_connectors::scim::Capabilities;
-use hrsync_state::Store;
-use tokio::sync::watch;
 
 use super::app_api::{AppApi, ClientError};
-use super::error::{EngineError, InternalError};
-use super::mode::Mode;
-use super::read::HrView;
-use super::record::link_lifecycle;
+pub use super::app_run::AppRun;
+use super::error::EngineError;
 use super::unchanged;
-use crate::config::{AppSettings, MatchAttr, OnUnlinkedMatch};
-use crate::mapping::{Mapped, Mapper};
-use crate::reconcile::guards::{hold_mass_deprovision, DeprovisionLimits};
+use crate::config::{MatchAttr, OnUnlinkedMatch};
+use crate::mapping::Mapped;
+use crate::reconcile::guards::hold_mass_deprovision;
 use crate::reconcile::settled::Stamps;
 use crate::reconcile::{
     plan_app_with, AppInput, AppPlan, Candidates, DesiredPerson, GroupState, KeptForms, LinkState,
     MatchDecision, OpKind, Refusal, RemoteUser,
 };
-
-/// Everything one app's part of a cycle needs.
-pub struct AppRun {
-    /// The app.
-    pub app: AppSettings,
-    /// Templates.
-    pub mapper: Arc<Mapper>,
-    /// Merged HR.
-    pub view: Arc<HrView>,
-    /// State (None: no state file yet, dry run).
-    pub store: Option<Store>,
-    /// Recorded cycle.
-    pub cycle_id: Option<i64>,
-    /// Kind of cycle.
-    pub mode: Mode,
-    /// Only these persons.
-    pub users: Vec<String>,
-    /// Release held deprovisions.
-    pub allow_mass_deprovision: bool,
-    /// Deprovision guards.
-    pub limits: DeprovisionLimits,
-    /// Cycle time.
-    pub now: DateTime<Utc>,
-    /// The saved plan's part for this app, if applying a saved plan.
-    pub saved: Option<AppPlan>,
-    /// Shutdown signal.
-    pub stop: watch::Receiver<bool>,
-}
-
-impl AppRun {
-    /// True when `key` is among the persons this run covers.
-    pub(super) fn covers(&self, key: &str) -> bool {
-        self.users.is_empty() || self.users.iter().any(|u| u == key)
-    }
-}
 
 /// An app planned, ready to execute.
 pub struct Planned {
@@ -92,30 +53,14 @@ pub async fn plan_app_run(run: AppRun) -> Result<Planned, EngineError> {
     let started = std::time::Instant::now();
     let ms = |t: std::time::Instant| t.elapsed().as_millis() as u64;
     let app_digest = unchanged::app_digest(&run);
-    let start = unchanged::start(&run).await?;
-    tracing::debug!(app = %run.app.name, elapsed_ms = ms(started), rss_mib = rss_mib(), "Loaded the links in brief.");
-    // Choosing and mapping is CPU work: off the runtime's workers, so that the other apps'
-    // reads start meanwhile.
-    let app = run.app.name.clone();
-    let (run, start, (skip, persons)) = tokio::task::spawn_blocking(move || {
-        let mut start = start;
-        let chosen = unchanged::choose(&run, &mut start, &app_digest);
-        (run, start, chosen)
-    })
-    .await
-    .map_err(|e| InternalError::AppTask {
-        app,
-        detail: e.to_string(),
-    })?;
-    tracing::debug!(app = %run.app.name, elapsed_ms = ms(started), rss_mib = rss_mib(), "Mapped the persons.");
-    let unchanged::Start {
-        mut links,
+    let (run, start) = unchanged::prepare(run, &app_digest, started).await?;
+    let unchanged::Prepared {
+        links,
         active,
         groups,
-        ..
+        settled: skip,
+        persons,
     } = start;
-    unchanged::fill_links(&run, &mut links, &skip).await?;
-    tracing::debug!(app = %run.app.name, elapsed_ms = ms(started), rss_mib = rss_mib(), "Loaded the planned persons' links.");
     let api = match open_client(&run) {
         Ok(api) => api,
         Err(e) => return Ok(unplannable(run, e.to_string(), links, groups)),
@@ -138,7 +83,7 @@ pub async fn plan_app_run(run: AppRun) -> Result<Planned, EngineError> {
         settled: &skip,
     };
     let mut plan = plan(&run, &from, remote);
-    tracing::debug!(app = %run.app.name, elapsed_ms = ms(started), rss_mib = rss_mib(), "Planned.");
+    tracing::debug!(app = %run.app.name, elapsed_ms = ms(started), rss_mib = super::memory::rss_mib(), "Planned.");
     if needs_candidates(&run, &plan) && !circuit_open(&run).await? {
         if let Some(api) = api.as_deref() {
             plan_with_accounts(&run, api, &from, &mut plan).await;
@@ -192,18 +137,6 @@ impl<'a> PlanFrom<'a> {
             forms: Some(self.forms),
             settled: Some(self.settled),
         }
-    }
-}
-
-/// The planner's form of a stored link, moving its texts and what it pushed, not copying.
-pub(super) fn into_link_state(l: hrsync_state::Link) -> LinkState {
-    LinkState {
-        remote_id: l.remote_id,
-        user_name: l.user_name,
-        last_pushed: l.last_pushed,
-        hash: l.hash,
-        lifecycle: link_lifecycle(l.lifecycle),
-        deactivated_at: l.deactivated_at,
     }
 }
 
@@ -526,12 +459,4 @@ pub(super) fn hash_json<T: serde::Serialize + ?Sized>(h: &mut sha2::Sha256, valu
     let mut w = std::io::BufWriter::with_capacity(1 << 16, Feed(h));
     let _ = serde_json::to_writer(&mut w, value);
     let _ = w.flush();
-}
-
-/// The process's resident memory in MiB (Linux; `None` elsewhere), for the phase logs.
-pub(super) fn rss_mib() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib / 1024)
 }

@@ -433,7 +433,7 @@ where
 /// Logs how long the cycle has run when it finishes a phase (debug level).
 fn phase(started: std::time::Instant, what: &'static str) {
     let elapsed_ms = started.elapsed().as_millis() as u64;
-    tracing::debug!(elapsed_ms, rss_mib = super::app_plan::rss_mib(), "{what}");
+    tracing::debug!(elapsed_ms, rss_mib = super::memory::rss_mib(), "{what}");
 }
 
 /// Hash of everything a plan was computed from (HR view and each app's state and mapping).

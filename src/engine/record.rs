@@ -85,6 +85,18 @@ pub fn form_changes(keep: PersonForms, drop: Vec<String>) -> FormChanges {
     }
 }
 
+/// The planner's form of a stored link, moving its texts and what it pushed, not copying.
+pub fn into_link_state(l: hrsync_state::Link) -> LinkState {
+    LinkState {
+        remote_id: l.remote_id,
+        user_name: l.user_name,
+        last_pushed: l.last_pushed,
+        hash: l.hash,
+        lifecycle: link_lifecycle(l.lifecycle),
+        deactivated_at: l.deactivated_at,
+    }
+}
+
 /// Converts a state link to the planner's view.
 pub fn link_state(l: &Link) -> LinkState {
     LinkState {

@@ -9,9 +9,10 @@ use hrsync_connectors::source::Person;
 use hrsync_state::{LinkBrief, Stamp, Store};
 use serde::Serialize;
 
-use super::app_plan::AppRun;
+use super::app_run::AppRun;
 use super::desired::desired_of;
 use super::error::EngineError;
+use super::error::InternalError;
 use super::read::HrView;
 use super::record::link_lifecycle;
 use crate::reconcile::settled::{self, Basis, Settled, Stamps};
@@ -79,9 +80,67 @@ fn stamps_after(run: &AppRun) -> bool {
     run.mode.executes() && skips(run)
 }
 
+/// What an app's plan starts from once the settled are chosen.
+pub struct Prepared {
+    /// Links of the covered persons: in full for the planned, in brief for the settled.
+    pub links: BTreeMap<String, LinkState>,
+    /// Keys of every active account.
+    pub active: BTreeSet<String>,
+    /// Managed groups.
+    pub groups: BTreeMap<String, GroupState>,
+    /// The persons left out as settled.
+    pub settled: BTreeSet<String>,
+    /// The others, mapped.
+    pub persons: BTreeMap<String, DesiredPerson>,
+}
+
+/// Loads the app's links in brief and its stamps, leaves the settled out, maps the others
+/// and reads their full links; each step logged with the time since `started`.
+pub async fn prepare(
+    run: AppRun,
+    app_digest: &[u8; 32],
+    started: std::time::Instant,
+) -> Result<(AppRun, Prepared), EngineError> {
+    let ms = |t: std::time::Instant| t.elapsed().as_millis() as u64;
+    let rss_mib = super::memory::rss_mib;
+    let start = start(&run).await?;
+    tracing::debug!(app = %run.app.name, elapsed_ms = ms(started), rss_mib = rss_mib(), "Loaded the links in brief.");
+    // Choosing and mapping is CPU work: off the runtime's workers, so that the other apps'
+    // reads start meanwhile.
+    let app = run.app.name.clone();
+    let digest = *app_digest;
+    let (run, start, (settled, persons)) = tokio::task::spawn_blocking(move || {
+        let mut start = start;
+        let chosen = choose(&run, &mut start, &digest);
+        (run, start, chosen)
+    })
+    .await
+    .map_err(|e| InternalError::AppTask {
+        app,
+        detail: e.to_string(),
+    })?;
+    tracing::debug!(app = %run.app.name, elapsed_ms = ms(started), rss_mib = rss_mib(), "Mapped the persons.");
+    let Start {
+        mut links,
+        active,
+        groups,
+        ..
+    } = start;
+    fill_links(&run, &mut links, &settled).await?;
+    tracing::debug!(app = %run.app.name, elapsed_ms = ms(started), rss_mib = rss_mib(), "Loaded the planned persons' links.");
+    let prepared = Prepared {
+        links,
+        active,
+        groups,
+        settled,
+        persons,
+    };
+    Ok((run, prepared))
+}
+
 /// What an app's part of the cycle starts from: its links (in brief), the keys of its
 /// active accounts, its managed groups, and its stamps.
-pub struct Start {
+struct Start {
     /// Links of the covered persons, in brief.
     pub links: BTreeMap<String, LinkState>,
     /// Keys of every active account (covered or not: the guards weigh the whole app).
@@ -93,7 +152,7 @@ pub struct Start {
 }
 
 /// Loads what the app's part of the cycle starts from.
-pub async fn start(run: &AppRun) -> Result<Start, EngineError> {
+async fn start(run: &AppRun) -> Result<Start, EngineError> {
     let mut start = Start {
         links: BTreeMap::new(),
         active: BTreeSet::new(),
@@ -169,7 +228,7 @@ fn settled_of(s: Stamp) -> (String, Settled) {
 
 /// The persons the app's plan leaves out as settled, and the others mapped: mapping the
 /// planned persons may bring settled ones back (a shared userName), who are mapped too.
-pub fn choose(
+fn choose(
     run: &AppRun,
     start: &mut Start,
     app_digest: &[u8],
@@ -224,7 +283,7 @@ fn choose_with(
 
 /// Replaces the brief links of every person the plan covers (all but the settled) with
 /// their full links, read from the state.
-pub async fn fill_links(
+async fn fill_links(
     run: &AppRun,
     links: &mut BTreeMap<String, LinkState>,
     skip: &BTreeSet<String>,
@@ -240,7 +299,7 @@ pub async fn fill_links(
     let full = s
         .each_link_of(&run.app.name, wanted, |mut l| {
             let key = std::mem::take(&mut l.person_key);
-            Some((key, super::app_plan::into_link_state(l)))
+            Some((key, super::record::into_link_state(l)))
         })
         .await?;
     links.extend(full);

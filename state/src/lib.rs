@@ -29,6 +29,7 @@ mod outcome;
 mod path;
 mod pushed;
 mod quarantine;
+mod reader;
 mod settled;
 mod snapshot;
 mod snapshot_canon;

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use rusqlite::{params, Row, Transaction};
+use rusqlite::{params, Row};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -12,7 +12,6 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Ctx, StateError};
 use crate::snapshot_canon::write_canonical;
-use crate::snapshot_save;
 use crate::sql::{col_json, count, to_json};
 use crate::store::Store;
 
@@ -225,60 +224,6 @@ impl Store {
         .await
     }
 
-    /// Saves one read of a source in one transaction, writing only what changed: new persons
-    /// inserted, changed records replaced, persons back from absence reset to
-    /// `absent_cycles` 0; an unchanged present person is not written. After a `complete`
-    /// read, persons missing from it get `absent_cycles += 1` (once per cycle) and are
-    /// kept; an incremental read counts nobody absent.
-    pub async fn save_snapshot(
-        &self,
-        source: &str,
-        cycle_id: i64,
-        records: Vec<(String, Value)>,
-        complete: bool,
-    ) -> Result<SnapshotSaved, StateError> {
-        self.save_read(source, cycle_id, records, Vec::new(), complete)
-            .await
-    }
-
-    /// [`Store::save_snapshot`], plus `frozen`: keys the read held only as records set
-    /// aside (duplicated, malformed). They are in the source, so they count as seen —
-    /// `absent_cycles` goes back to 0 — but their last good record is kept as it is.
-    pub async fn save_read(
-        &self,
-        source: &str,
-        cycle_id: i64,
-        records: Vec<(String, Value)>,
-        frozen: Vec<String>,
-        complete: bool,
-    ) -> Result<SnapshotSaved, StateError> {
-        let source = source.to_owned();
-        self.write("save the snapshot", move |tx| {
-            let records = records
-                .into_iter()
-                .map(|(key, record)| Ok((key, SnapshotRecord::of_value(&record)?)))
-                .collect::<Result<Vec<_>, StateError>>()?;
-            save_logged(tx, &source, cycle_id, &records, &frozen, complete)
-        })
-        .await
-    }
-
-    /// [`Store::save_read`] for records already turned into [`SnapshotRecord`]s.
-    pub async fn save_read_records(
-        &self,
-        source: &str,
-        cycle_id: i64,
-        records: Vec<(String, SnapshotRecord)>,
-        frozen: Vec<String>,
-        complete: bool,
-    ) -> Result<SnapshotSaved, StateError> {
-        let source = source.to_owned();
-        self.write("save the snapshot", move |tx| {
-            save_logged(tx, &source, cycle_id, &records, &frozen, complete)
-        })
-        .await
-    }
-
     /// Removes persons from a source's snapshot (after they were deprovisioned); returns
     /// how many were there.
     pub async fn drop_from_snapshot(
@@ -322,22 +267,6 @@ impl Store {
         })
         .await
     }
-}
-
-/// Saves one read (`snapshot_save`) and logs what it found.
-fn save_logged(
-    tx: &Transaction<'_>,
-    source: &str,
-    cycle_id: i64,
-    records: &[(String, SnapshotRecord)],
-    frozen: &[String],
-    complete: bool,
-) -> Result<SnapshotSaved, StateError> {
-    let saved = snapshot_save::save(tx, source, cycle_id, records, frozen, complete)?;
-    tracing::debug!(source = %source, cycle_id, added = saved.added,
-        changed = saved.changed, unchanged = saved.unchanged, absent = saved.absent,
-        complete, "Saved snapshot.");
-    Ok(saved)
 }
 
 #[cfg(test)]
