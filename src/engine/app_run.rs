@@ -45,6 +45,11 @@ pub struct AppRun {
 impl AppRun {
     /// True when `key` is among the persons this run covers.
     pub(super) fn covers(&self, key: &str) -> bool {
-        self.users.is_empty() || self.users.iter().any(|u| u == key)
+        covers(&self.users, key)
     }
+}
+
+/// True when `key` is among `users`, or `users` is empty (everyone).
+pub(super) fn covers(users: &[String], key: &str) -> bool {
+    users.is_empty() || users.iter().any(|u| u == key)
 }

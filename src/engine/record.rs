@@ -99,14 +99,7 @@ pub fn into_link_state(l: hrsync_state::Link) -> LinkState {
 
 /// Converts a state link to the planner's view.
 pub fn link_state(l: &Link) -> LinkState {
-    LinkState {
-        remote_id: l.remote_id.clone(),
-        user_name: l.user_name.clone(),
-        last_pushed: l.last_pushed.clone(),
-        hash: l.hash.clone(),
-        lifecycle: link_lifecycle(l.lifecycle),
-        deactivated_at: l.deactivated_at,
-    }
+    into_link_state(l.clone())
 }
 
 /// A stored link's lifecycle in the planner's words.

@@ -164,7 +164,7 @@ async fn start(run: &AppRun) -> Result<Start, EngineError> {
     };
     let app = &run.app.name;
     let users = run.users.clone();
-    let covers = move |key: &str| users.is_empty() || users.iter().any(|u| u == key);
+    let covers = move |key: &str| super::app_run::covers(&users, key);
     // Each row goes into the maps on the reading thread: no list of the stored form is held.
     let links = (BTreeMap::new(), BTreeSet::new());
     let briefs = s.link_briefs(app, links, move |(links, active), mut b| {

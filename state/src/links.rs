@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::error::{Ctx, StateError};
 use crate::pushed::{decode, encode, load_paths, Paths};
-use crate::sql::{col_opt_ts, col_ts, count, text_enum, ts};
+use crate::sql::{col_opt_ts, col_ts, count, text_enum, ts, LOOKUPS_AT_MOST};
 use crate::store::Store;
 
 text_enum! {
@@ -233,7 +233,7 @@ fn each_link<T>(
 ) -> Result<Vec<T>, StateError> {
     let paths = load_paths(conn)?;
     let mut out = Vec::new();
-    if let Some(keys) = wanted.filter(|k| k.len() < LOOKUPS_AT_MOST) {
+    if let Some(keys) = wanted.filter(|k| k.len() <= LOOKUPS_AT_MOST) {
         let sql = format!("SELECT {COLUMNS} FROM links WHERE app = ?1 AND person_key = ?2");
         let mut st = conn.prepare_cached(&sql).ctx("read links")?;
         for key in keys {
@@ -265,10 +265,6 @@ fn each_link<T>(
     }
     Ok(out)
 }
-
-/// Up to this many wanted links are looked up one by one rather than found in a pass over
-/// all of the app's links.
-const LOOKUPS_AT_MOST: usize = 4096;
 
 pub(crate) fn remove_link(conn: &Connection, app: &str, key: &str) -> Result<(), StateError> {
     conn.prepare_cached("DELETE FROM links WHERE app = ?1 AND person_key = ?2")

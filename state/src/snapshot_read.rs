@@ -7,10 +7,8 @@ use std::collections::BTreeMap;
 use rusqlite::params;
 
 use crate::error::{Ctx, StateError};
+use crate::sql::LOOKUPS_AT_MOST;
 use crate::store::Store;
-
-/// Up to this many records are looked up one by one rather than read in one pass.
-const LOOKUPS_AT_MOST: usize = 4096;
 
 impl Store {
     /// Every person of a source's snapshot, by key, with their absent count.
