@@ -94,7 +94,7 @@ pub async fn plan_app_run(run: AppRun) -> Result<Planned, EngineError> {
             refuse_known(api, &mut plan);
         }
     }
-    apply_guards(&run, &active, &mut plan).await?;
+    apply_guards(&run, &active, &links, &mut plan).await?;
     let stamps = unchanged::stamps_of(&run, &plan, &from.input(&run, None), &app_digest);
     Ok(Planned {
         run,
@@ -413,6 +413,7 @@ fn plan(
 async fn apply_guards(
     run: &AppRun,
     active: &BTreeSet<String>,
+    links: &BTreeMap<String, LinkState>,
     plan: &mut AppPlan,
 ) -> Result<(), EngineError> {
     if run.saved.is_some() {
@@ -424,7 +425,11 @@ async fn apply_guards(
         }
         return Ok(());
     }
-    let active: BTreeSet<&str> = active.iter().map(String::as_str).collect();
+    let deprovisions = plan.operations.iter().any(|o| o.op.is_deprovision());
+    if !deprovisions || run.allow_mass_deprovision {
+        return Ok(());
+    }
+    let active = active_keys(run, active, links);
     let last_day = match &run.store {
         Some(s) => {
             // Audit rows carry wall-clock time, so the window is measured on it too.
@@ -438,6 +443,23 @@ async fn apply_guards(
         tracing::warn!(app = %run.app.name, reason = %why, "Deprovisions held by a guard.");
     }
     Ok(())
+}
+
+/// The HR keys of the app's active accounts: from its links when the run covers everyone,
+/// else as loaded for the whole app (`active`), since the guards weigh the whole app.
+fn active_keys<'a>(
+    run: &AppRun,
+    active: &'a BTreeSet<String>,
+    links: &'a BTreeMap<String, LinkState>,
+) -> BTreeSet<&'a str> {
+    if !run.users.is_empty() {
+        return active.iter().map(String::as_str).collect();
+    }
+    links
+        .iter()
+        .filter(|(_, l)| l.lifecycle == crate::reconcile::LinkLifecycle::Active)
+        .map(|(k, _)| k.as_str())
+        .collect()
 }
 
 /// Feeds `value`'s JSON text into `h` through a small buffer, never holding the whole

@@ -193,6 +193,7 @@ async fn cycle_body(
     crate::config::check_fields(settings, &opts.apps, persons).map_err(UsageError::Config)?;
     let mut view = view;
     view.digests = super::unchanged::record_digests(&view);
+    phase(started, "Digested the records.");
     let view = Arc::new(view);
     let planned = plan_apps(settings, opts, &view, &store, cycle_id).await?;
     phase(started, "Planned the apps.");

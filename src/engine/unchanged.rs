@@ -21,11 +21,30 @@ use crate::reconcile::{AppInput, AppPlan, DesiredPerson, GroupState, LinkState};
 /// The digest of each present person's record: what mapping reads of it (not where in
 /// the source it was read).
 pub fn record_digests(view: &HrView) -> BTreeMap<String, [u8; 32]> {
-    let mut text = Vec::new();
-    view.present
-        .iter()
-        .map(|(k, p)| (k.clone(), record_digest(p, &mut text)))
-        .collect()
+    let persons: Vec<(&String, &Person)> = view.present.iter().collect();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let digest_all = |part: &[(&String, &Person)]| {
+        let mut text = Vec::new();
+        part.iter()
+            .map(|(k, p)| ((*k).clone(), record_digest(p, &mut text)))
+            .collect::<Vec<_>>()
+    };
+    if cores < 2 || persons.len() < 20_000 {
+        return digest_all(&persons).into_iter().collect();
+    }
+    // Records are independent: every core digests a share, and the shares come back in
+    // key order.
+    let size = persons.len().div_ceil(cores);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = persons
+            .chunks(size)
+            .map(|part| scope.spawn(move || digest_all(part)))
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    })
 }
 
 /// A record as mapping sees it.
@@ -84,7 +103,7 @@ fn stamps_after(run: &AppRun) -> bool {
 pub struct Prepared {
     /// Links of the covered persons: in full for the planned, in brief for the settled.
     pub links: BTreeMap<String, LinkState>,
-    /// Keys of every active account.
+    /// Keys of every active account when the run covers only some persons (see [`Start`]).
     pub active: BTreeSet<String>,
     /// Managed groups.
     pub groups: BTreeMap<String, GroupState>,
@@ -143,7 +162,8 @@ pub async fn prepare(
 struct Start {
     /// Links of the covered persons, in brief.
     pub links: BTreeMap<String, LinkState>,
-    /// Keys of every active account (covered or not: the guards weigh the whole app).
+    /// Keys of every active account, covered or not (the guards weigh the whole app), when
+    /// the run covers only some persons; empty otherwise (the links tell).
     pub active: BTreeSet<String>,
     /// Managed groups.
     pub groups: BTreeMap<String, GroupState>,
@@ -167,9 +187,11 @@ async fn start(run: &AppRun) -> Result<Start, EngineError> {
     let covers = move |key: &str| super::app_run::covers(&users, key);
     // Each row goes into the maps on the reading thread: no list of the stored form is held.
     let links = (BTreeMap::new(), BTreeSet::new());
+    let whole = run.users.is_empty();
     let briefs = s.link_briefs(app, links, move |(links, active), mut b| {
         let key = std::mem::take(&mut b.person_key);
-        if b.lifecycle == hrsync_state::LinkLifecycle::Active {
+        // A cycle of everyone finds the active accounts among its links.
+        if !whole && b.lifecycle == hrsync_state::LinkLifecycle::Active {
             active.insert(key.clone());
         }
         if covers(&key) {
@@ -263,7 +285,9 @@ fn choose_with(
     } else {
         BTreeSet::new()
     };
-    let mut persons = desired_of(&run.mapper, &run.app.name, view, &|k| !skip.contains(k));
+    // A cycle about some persons (`--user`, a webhook) maps only them.
+    let planned = |k: &str| !skip.contains(k) && run.covers(k);
+    let mut persons = desired_of(&run.mapper, &run.app.name, view, &planned);
     loop {
         let back = settled::bring_back(&mut skip, &basis, stamps, &persons);
         if back.is_empty() {
@@ -273,7 +297,6 @@ fn choose_with(
         let mapped = desired_of(&run.mapper, &run.app.name, view, &|k| back.contains(k));
         persons.extend(mapped);
     }
-    persons.retain(|k, _| run.covers(k));
     if !skip.is_empty() {
         tracing::debug!(app = %run.app.name, settled = skip.len(), planned = persons.len(),
             "Left settled persons out of the plan.");
