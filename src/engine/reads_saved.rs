@@ -29,10 +29,13 @@ pub fn prepare(results: &[read::SourceResult]) -> Result<Vec<ReadToSave>, Engine
 }
 
 fn prepare_one(r: &read::SourceResult) -> Result<ReadToSave, EngineError> {
+    use rayon::prelude::*;
+    // Records are independent: every core prepares a share, in the read's order.
     let records = r
         .read
         .persons
-        .iter()
+        .par_iter()
+        .with_min_len(1024)
         .map(|p| Ok((p.key.clone(), SnapshotRecord::of(p)?)))
         .collect::<Result<_, EngineError>>()?;
     let rejected = r

@@ -21,30 +21,18 @@ use crate::reconcile::{AppInput, AppPlan, DesiredPerson, GroupState, LinkState};
 /// The digest of each present person's record: what mapping reads of it (not where in
 /// the source it was read).
 pub fn record_digests(view: &HrView) -> BTreeMap<String, [u8; 32]> {
+    use rayon::prelude::*;
     let persons: Vec<(&String, &Person)> = view.present.iter().collect();
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let digest_all = |part: &[(&String, &Person)]| {
-        let mut text = Vec::new();
-        part.iter()
-            .map(|(k, p)| ((*k).clone(), record_digest(p, &mut text)))
-            .collect::<Vec<_>>()
-    };
-    if cores < 2 || persons.len() < 20_000 {
-        return digest_all(&persons).into_iter().collect();
-    }
-    // Records are independent: every core digests a share, and the shares come back in
-    // key order.
-    let size = persons.len().div_ceil(cores);
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = persons
-            .chunks(size)
-            .map(|part| scope.spawn(move || digest_all(part)))
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-            .collect()
-    })
+    // Records are independent: every core digests a share, in key order.
+    persons
+        .par_iter()
+        .with_min_len(1024)
+        .map_init(Vec::new, |text, (k, p)| {
+            ((*k).clone(), record_digest(p, text))
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .collect()
 }
 
 /// A record as mapping sees it.

@@ -223,34 +223,20 @@ impl Normalizer {
     /// the records' order. A large read is normalised on every core: records are
     /// independent of each other.
     fn records(&self, records: Vec<RawRecord>) -> Vec<Outcome> {
+        use rayon::prelude::*;
         let one = |r: RawRecord| {
             let pos = r.position.clone();
             let (key, result) = self.record(r);
             (pos, key, result)
         };
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        if cores < 2 || records.len() < PARALLEL_FROM {
+        if records.len() < PARALLEL_FROM {
             return records.into_iter().map(one).collect();
         }
-        let mut parts = Vec::new();
-        let mut rest = records;
-        let size = rest.len().div_ceil(cores);
-        while rest.len() > size {
-            let tail = rest.split_off(size);
-            parts.push(rest);
-            rest = tail;
-        }
-        parts.push(rest);
-        std::thread::scope(|scope| {
-            let workers: Vec<_> = parts
-                .into_iter()
-                .map(|part| scope.spawn(move || part.into_iter().map(one).collect::<Vec<_>>()))
-                .collect();
-            workers
-                .into_iter()
-                .flat_map(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-                .collect()
-        })
+        records
+            .into_par_iter()
+            .with_min_len(1024)
+            .map(one)
+            .collect()
     }
 
     fn record(&self, raw: RawRecord) -> (Option<String>, Result<Person, Rejected>) {
