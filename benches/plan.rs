@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use anyhow::{ensure, Context as _};
 use chrono::{DateTime, NaiveDate, Utc};
 use hrsync::engine::desired::desired_for_app;
-use hrsync::engine::read::{merge, HrView, Snapshot, SourceResult};
+use hrsync::engine::read::{merge_owned, HrView, Snapshot, SourceResult};
 use hrsync::mapping::{AppMapping, Mapper};
 use hrsync::reconcile::outcome::{link_after, resolve_pending, with_resolved};
 use hrsync::reconcile::{
@@ -211,7 +211,7 @@ fn plan_once(
     now: DateTime<Utc>,
 ) -> (AppPlan, HrView, Timed) {
     let t0 = Instant::now();
-    let view = merge(std::slice::from_ref(read), snapshots);
+    let view = merge_owned(vec![read.clone()], snapshots);
     let t1 = Instant::now();
     let persons = desired_for_app(mapper, APP, &view);
     let t2 = Instant::now();
@@ -252,7 +252,7 @@ fn plan_apps(
     now: DateTime<Utc>,
 ) -> (Vec<AppPlan>, Timed) {
     let t0 = Instant::now();
-    let view = merge(std::slice::from_ref(read), snapshots);
+    let view = merge_owned(vec![read.clone()], snapshots);
     let mut t = Timed {
         merge: t0.elapsed(),
         map: Duration::ZERO,

@@ -354,14 +354,6 @@ pub fn source_population<S: Remembered>(
     (present, absent)
 }
 
-/// Merges all sources into one view; the reads stay as they are (their persons copied).
-pub fn merge<S: Remembered>(
-    results: &[SourceResult],
-    snapshots: &BTreeMap<String, BTreeMap<String, (S, u32)>>,
-) -> HrView {
-    merge_owned(results.to_vec(), snapshots)
-}
-
 /// Merges all sources into one view, moving the reads' persons into it.
 pub fn merge_owned<S: Remembered>(
     results: Vec<SourceResult>,
@@ -584,7 +576,7 @@ mod tests {
             let parsed: BTreeMap<String, Snapshot> = [("hr".to_string(), snapshot())].into();
             let texts: BTreeMap<String, StoredSnapshot> =
                 [("hr".to_string(), stored(&snapshot()))].into();
-            let a = merge(std::slice::from_ref(&r), &parsed);
+            let a = merge_owned(vec![r.clone()], &parsed);
             let b = merge_owned(vec![r.clone()], &texts);
             assert_eq!(a.present, b.present);
             assert_eq!(a.absent, b.absent);
