@@ -60,6 +60,7 @@ pub async fn plan_app_run(run: AppRun) -> Result<Planned, EngineError> {
         groups,
         settled: skip,
         persons,
+        gone,
     } = start;
     let api = match open_client(&run) {
         Ok(api) => api,
@@ -95,7 +96,8 @@ pub async fn plan_app_run(run: AppRun) -> Result<Planned, EngineError> {
         }
     }
     apply_guards(&run, &active, &links, &mut plan).await?;
-    let stamps = unchanged::stamps_of(&run, &plan, &from.input(&run, None), &app_digest);
+    let input = from.input(&run, None);
+    let stamps = unchanged::stamps_of(&run, &plan, &input, &app_digest, gone);
     Ok(Planned {
         run,
         plan,

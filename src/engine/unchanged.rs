@@ -99,6 +99,8 @@ pub struct Prepared {
     pub settled: BTreeSet<String>,
     /// The others, mapped.
     pub persons: BTreeMap<String, DesiredPerson>,
+    /// Stamped persons no source knows any more: their stamps are forgotten.
+    pub gone: BTreeSet<String>,
 }
 
 /// Loads the app's links in brief and its stamps, leaves the settled out, maps the others
@@ -131,6 +133,7 @@ pub async fn prepare(
         mut links,
         active,
         groups,
+        gone,
         ..
     } = start;
     fill_links(&run, &mut links, &settled).await?;
@@ -141,6 +144,7 @@ pub async fn prepare(
         groups,
         settled,
         persons,
+        gone,
     };
     Ok((run, prepared))
 }
@@ -157,6 +161,8 @@ struct Start {
     pub groups: BTreeMap<String, GroupState>,
     /// Settled persons with nothing due today.
     pub stamps: BTreeMap<String, Settled>,
+    /// Keys with a stamp who are known to no source any more (see [`gone_keys`]).
+    pub gone: BTreeSet<String>,
 }
 
 /// Loads what the app's part of the cycle starts from.
@@ -166,6 +172,7 @@ async fn start(run: &AppRun) -> Result<Start, EngineError> {
         active: BTreeSet::new(),
         groups: BTreeMap::new(),
         stamps: BTreeMap::new(),
+        gone: BTreeSet::new(),
     };
     let Some(s) = &run.store else {
         return Ok(start);
@@ -245,9 +252,25 @@ fn choose(
 ) -> (BTreeSet<String>, BTreeMap<String, DesiredPerson>) {
     // The stamps serve only this choice: they are freed as soon as it is made.
     let stamps = std::mem::take(&mut start.stamps);
+    start.gone = gone_keys(&run.view, &stamps);
     let chosen = choose_with(run, start, &stamps, app_digest);
     super::release::release(stamps);
     chosen
+}
+
+/// The stamped persons no source knows any more (not present, absent or frozen): their
+/// stamps are forgotten, so that the table does not keep persons who left long ago and never
+/// had an account in the app (a link's removal forgets the others).
+fn gone_keys(view: &HrView, stamps: &BTreeMap<String, Settled>) -> BTreeSet<String> {
+    stamps
+        .keys()
+        .filter(|k| {
+            !view.present.contains_key(*k)
+                && !view.absent.contains_key(*k)
+                && !view.frozen.contains_key(*k)
+        })
+        .cloned()
+        .collect()
 }
 
 fn choose_with(
@@ -323,15 +346,18 @@ pub fn stamps_of(
     plan: &AppPlan,
     input: &AppInput<'_>,
     app_digest: &[u8],
+    gone: BTreeSet<String>,
 ) -> Option<Stamps> {
     if !stamps_after(run) || plan.error.is_some() {
         return None;
     }
     let basis = Basis::new(app_digest, input.links, input.groups, input.manages_groups);
     let digests = &run.view.digests;
-    Some(settled::stamps(plan, input, &basis, |k| {
+    let mut stamps = settled::stamps(plan, input, &basis, |k| {
         digests.get(k).map(|d| d.as_slice())
-    }))
+    });
+    stamps.unsettled.extend(gone);
+    Some(stamps)
 }
 
 /// Records the stamps a plan left.
@@ -349,4 +375,43 @@ pub async fn record(store: &Store, app: &str, stamps: Stamps) -> Result<(), Engi
         .collect();
     store.stamp(app, settled, stamps.unsettled).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hrsync_connectors::source::{Lifecycle, Position};
+
+    fn person(key: &str) -> Person {
+        Person {
+            key: key.into(),
+            source: "hris".into(),
+            status: Lifecycle::Active,
+            start_date: None,
+            end_date: None,
+            manager_id: None,
+            fields: BTreeMap::new(),
+            position: Position::Line(2),
+        }
+    }
+
+    #[test]
+    fn only_stamps_of_persons_no_source_knows_are_gone() {
+        let mut view = HrView::default();
+        view.present.insert("E1".into(), person("E1"));
+        view.absent.insert("E2".into(), (person("E2"), 1));
+        view.frozen.insert("E3".into(), "set aside".into());
+        let stamp = Settled {
+            fingerprint: String::new(),
+            user_name: None,
+            refs: Vec::new(),
+            due: None,
+        };
+        let stamps: BTreeMap<String, Settled> = ["E1", "E2", "E3", "E4"]
+            .into_iter()
+            .map(|k| (k.to_string(), stamp.clone()))
+            .collect();
+        let gone: Vec<String> = gone_keys(&view, &stamps).into_iter().collect();
+        assert_eq!(gone, ["E4"]);
+    }
 }
