@@ -18,6 +18,7 @@ mod forms;
 mod groups;
 mod health;
 mod held;
+mod keyed;
 mod known;
 mod links;
 mod lock;

@@ -8,8 +8,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::{Ctx, StateError};
+use crate::keyed::rows_of_keys;
 use crate::pushed::{decode, encode, load_paths, Paths};
-use crate::sql::{col_opt_ts, col_ts, count, text_enum, ts, LOOKUPS_AT_MOST};
+use crate::sql::{col_opt_ts, col_ts, count, text_enum, ts};
 use crate::store::Store;
 
 text_enum! {
@@ -223,8 +224,7 @@ pub(crate) fn mark_link(
 }
 
 /// [`Store::each_link`] on one connection: every link of the app, or only those of
-/// `wanted` (a few are looked up one by one; many are read in one pass that skips the
-/// others before decoding what they pushed).
+/// `wanted` (see [`rows_of_keys`]).
 fn each_link<T>(
     conn: &Connection,
     app: &str,
@@ -232,33 +232,16 @@ fn each_link<T>(
     mut f: impl FnMut(Link) -> Option<T>,
 ) -> Result<Vec<T>, StateError> {
     let paths = load_paths(conn)?;
-    let mut out = Vec::new();
-    if let Some(keys) = wanted.filter(|k| k.len() <= LOOKUPS_AT_MOST) {
-        let sql = format!("SELECT {COLUMNS} FROM links WHERE app = ?1 AND person_key = ?2");
-        let mut st = conn.prepare_cached(&sql).ctx("read links")?;
-        for key in keys {
-            let link = st
-                .query_row(params![app, key], |r| from_row(r, &paths))
-                .optional()
-                .ctx("read links")?;
-            out.extend(link.and_then(&mut f));
-        }
-        return Ok(out);
+    if let Some(keys) = wanted {
+        let select = format!("SELECT {COLUMNS} FROM links WHERE app = ?1");
+        let rows = rows_of_keys(conn, &select, app, keys, 1, |r| from_row(r, &paths));
+        return Ok(rows.ctx("read links")?.into_iter().filter_map(f).collect());
     }
     let sql = format!("SELECT {COLUMNS} FROM links WHERE app = ?1 ORDER BY person_key");
     let mut st = conn.prepare_cached(&sql).ctx("read links")?;
     let mut rows = st.query([app]).ctx("read links")?;
+    let mut out = Vec::new();
     while let Some(row) = rows.next().ctx("read links")? {
-        if let Some(keys) = wanted {
-            let key = row.get_ref(1).ctx("read links")?;
-            let key = key
-                .as_bytes()
-                .ok()
-                .and_then(|b| std::str::from_utf8(b).ok());
-            if !key.is_some_and(|k| keys.contains(k)) {
-                continue;
-            }
-        }
         if let Some(t) = f(from_row(row, &paths).ctx("read links")?) {
             out.push(t);
         }

@@ -2,12 +2,10 @@
 //! then the record texts of only the keys merging needs (those missing from a complete
 //! read; all of them for an incremental one), so a steady cycle loads few records.
 
-use std::collections::BTreeMap;
-
-use rusqlite::params;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::error::{Ctx, StateError};
-use crate::sql::LOOKUPS_AT_MOST;
+use crate::keyed::rows_of_keys;
 use crate::store::Store;
 
 impl Store {
@@ -38,35 +36,14 @@ impl Store {
             return Ok(BTreeMap::new());
         }
         let source = source.to_owned();
+        let keys: BTreeSet<String> = keys.into_iter().collect();
         self.read(move |conn| {
-            let ctx = || format!("read the snapshot of {source}");
-            let mut out = BTreeMap::new();
-            if keys.len() <= LOOKUPS_AT_MOST {
-                let mut st = conn
-                    .prepare_cached(
-                        "SELECT record FROM snapshot WHERE source = ?1 AND person_key = ?2",
-                    )
-                    .with_ctx(ctx)?;
-                for key in keys {
-                    let mut rows = st.query(params![source, key]).with_ctx(ctx)?;
-                    if let Some(row) = rows.next().with_ctx(ctx)? {
-                        out.insert(key, row.get(0).with_ctx(ctx)?);
-                    }
-                }
-                return Ok(out);
-            }
-            let wanted: std::collections::BTreeSet<String> = keys.into_iter().collect();
-            let mut st = conn
-                .prepare_cached("SELECT person_key, record FROM snapshot WHERE source = ?1")
-                .with_ctx(ctx)?;
-            let mut rows = st.query([&source]).with_ctx(ctx)?;
-            while let Some(row) = rows.next().with_ctx(ctx)? {
-                let key: String = row.get(0).with_ctx(ctx)?;
-                if wanted.contains(&key) {
-                    out.insert(key, row.get(1).with_ctx(ctx)?);
-                }
-            }
-            Ok(out)
+            let select = "SELECT person_key, record FROM snapshot WHERE source = ?1";
+            let rows = rows_of_keys(conn, select, &source, &keys, 0, |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            });
+            let rows = rows.with_ctx(|| format!("read the snapshot of {source}"))?;
+            Ok(rows.into_iter().collect())
         })
         .await
     }

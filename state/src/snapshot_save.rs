@@ -40,15 +40,12 @@ impl Store {
         frozen: Vec<String>,
         complete: bool,
     ) -> Result<SnapshotSaved, StateError> {
-        let source = source.to_owned();
-        self.write("save the snapshot", move |tx| {
-            let records = records
-                .into_iter()
-                .map(|(key, record)| Ok((key, SnapshotRecord::of_value(&record)?)))
-                .collect::<Result<Vec<_>, StateError>>()?;
-            save_logged(tx, &source, cycle_id, &records, &frozen, complete)
-        })
-        .await
+        let records = records
+            .into_iter()
+            .map(|(key, record)| Ok((key, SnapshotRecord::of_value(&record)?)))
+            .collect::<Result<Vec<_>, StateError>>()?;
+        self.save_read_records(source, cycle_id, records, frozen, complete)
+            .await
     }
 
     /// [`Store::save_read`] for records already turned into [`SnapshotRecord`]s.

@@ -8,10 +8,6 @@ use serde::Serialize;
 
 use crate::error::StateError;
 
-/// Up to this many wanted rows are looked up one by one by key; more are found in one
-/// pass over the table, which is then cheaper than as many lookups.
-pub(crate) const LOOKUPS_AT_MOST: usize = 4096;
-
 /// The only place this crate reads the clock: stamping rows it writes (audit `at`,
 /// `created_at`/`updated_at`). Methods that take a `now` never call it.
 #[allow(clippy::disallowed_methods)]
