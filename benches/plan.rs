@@ -123,7 +123,7 @@ fn person(i: usize, movers: bool, start: NaiveDate) -> Person {
         start_date: Some(start),
         end_date: None,
         manager_id: manager,
-        fields,
+        fields: fields.into(),
         position: Position::Line(i as u64 + 1),
     }
 }

@@ -113,7 +113,7 @@ proptest! {
             let original = records[i as usize]["employee_id"].as_str().unwrap_or_default();
             prop_assert_eq!(&p.key, &expected_key(original));
             prop_assert_eq!(normalize_text(&p.key), p.key.clone());
-            prop_assert_eq!(p.fields.get("employee_id"), Some(&Value::String(p.key.clone())));
+            prop_assert_eq!(p.fields.get_str("employee_id"), Some(p.key.as_str()));
         }
         for r in &first.rejected {
             if let (Some(k), Position::Index(i)) = (&r.key, &r.position) {
@@ -133,7 +133,7 @@ proptest! {
             .iter()
             .map(|p| RawRecord {
                 position: p.position.clone(),
-                value: Value::Object(p.fields.clone().into_iter().collect()),
+                value: Value::Object(p.fields.to_map().into_iter().collect()),
             })
             .collect();
         let second = n.finish(again, Vec::new());

@@ -5,7 +5,6 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use hrsync_connectors::source::Person;
 use hrsync_state::{CycleKind, StateError, Store};
-use serde_json::Value;
 
 use super::{Account, Exception, ExceptionKind, PersonAccess};
 use crate::config::Settings;
@@ -128,12 +127,7 @@ impl HrPersons {
 
 /// Overlays a higher-priority version: its non-empty fields and its lifecycle win.
 fn overlay(merged: &mut Person, p: Person) {
-    for (f, v) in p.fields {
-        let empty = v.is_null() || v.as_str().is_some_and(str::is_empty);
-        if !empty {
-            merged.fields.insert(f, v);
-        }
-    }
+    merged.fields.overlay(&p.fields);
     merged.status = p.status;
     merged.start_date = p.start_date.or(merged.start_date);
     merged.end_date = p.end_date.or(merged.end_date);
@@ -141,14 +135,7 @@ fn overlay(merged: &mut Person, p: Person) {
 
 /// The person's name: `display_name`, else first and last name, as HR gives them.
 fn name(p: &Person) -> String {
-    let field = |f: &str| {
-        p.fields
-            .get(f)
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .trim()
-            .to_string()
-    };
+    let field = |f: &str| p.fields.get_str(f).unwrap_or("").trim().to_string();
     let display = field("display_name");
     if !display.is_empty() {
         return display;

@@ -158,11 +158,7 @@ async fn check_source(cfg: &SourceSettings, min_records: usize) -> Row {
 fn field_coverage(cfg: &SourceSettings, persons: &[Person]) -> Vec<String> {
     let mut mapped: BTreeSet<&str> = LIFECYCLE_FIELDS.iter().copied().collect();
     mapped.extend(cfg.config.common.fields.keys().map(String::as_str));
-    mapped.extend(
-        persons
-            .iter()
-            .flat_map(|p| p.fields.keys().map(String::as_str)),
-    );
+    mapped.extend(persons.iter().flat_map(|p| p.fields.keys()));
     let total = format_count(persons.len());
     let width = mapped.iter().map(|f| f.len()).max().unwrap_or(0);
     mapped
@@ -170,7 +166,7 @@ fn field_coverage(cfg: &SourceSettings, persons: &[Person]) -> Vec<String> {
         .map(|f| {
             let filled = persons
                 .iter()
-                .filter(|p| p.fields.get(f).is_some_and(non_empty))
+                .filter(|p| p.fields.get(f).is_some_and(|v| non_empty(&v.to_value())))
                 .count();
             format!(
                 "{f:<width$}  non-empty in {} of {total}",

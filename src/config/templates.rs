@@ -72,7 +72,7 @@ fn provided_hint<'a>(
     names.extend(declared.iter().map(String::as_str));
     // The first few persons show the usual fields; reading all would not add to a hint.
     for p in persons.take(100) {
-        names.extend(p.fields.keys().map(String::as_str));
+        names.extend(p.fields.keys());
     }
     let listed: Vec<&str> = names.iter().take(MAX_LISTED).copied().collect();
     let more = names.len().saturating_sub(MAX_LISTED);

@@ -4,8 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use hrsync_connectors::source::Person;
-use serde_json::Value;
+use hrsync_connectors::source::{FieldRef, Person};
 
 use super::read::HrView;
 use crate::mapping::{MappedPerson, Mapper};
@@ -101,8 +100,8 @@ fn desired(
 /// "Engineering · Backend Engineer" from the usual field names, when present.
 fn summary(p: &Person) -> Option<String> {
     let get = |names: &[&str]| {
-        names.iter().find_map(|n| match p.fields.get(*n) {
-            Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+        names.iter().find_map(|n| match p.fields.get(n) {
+            Some(FieldRef::Text(s)) if !s.is_empty() => Some(s.to_owned()),
             _ => None,
         })
     };
@@ -133,7 +132,7 @@ mod tests {
             manager_id: (i > 1).then(|| "E1".to_string()),
             fields: fields
                 .into_iter()
-                .map(|(k, v)| (k.to_string(), Value::String(v)))
+                .map(|(k, v)| (k.to_string(), serde_json::Value::String(v)))
                 .collect(),
             position: Position::Line(i as u64),
         }

@@ -7,7 +7,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use hrsync_connectors::source::{
     FetchContext, Person, Position, Rejected, SourceError, SourceRead,
 };
-use serde_json::Value;
 
 use crate::config::{GuardSettings, Settings, SourceSettings};
 use crate::reconcile::{QuarantinedRecord, SourceSummary};
@@ -472,17 +471,12 @@ fn merge_person(versions: Vec<(i64, Person)>) -> Person {
             start_date: None,
             end_date: None,
             manager_id: None,
-            fields: BTreeMap::new(),
+            fields: Default::default(),
             position: Position::Unknown,
         };
     };
     for (_, p) in iter {
-        for (f, v) in p.fields {
-            let empty = matches!(&v, Value::Null) || v.as_str().is_some_and(str::is_empty);
-            if !empty {
-                merged.fields.insert(f, v);
-            }
-        }
+        merged.fields.overlay(&p.fields);
         merged.status = p.status;
         merged.start_date = p.start_date.or(merged.start_date);
         merged.end_date = p.end_date.or(merged.end_date);
@@ -523,7 +517,9 @@ mod tests {
             start_date: None,
             end_date: None,
             manager_id: None,
-            fields: [("title".to_string(), Value::String(title.into()))].into(),
+            fields: [("title", serde_json::Value::String(title.into()))]
+                .into_iter()
+                .collect(),
             position: Position::Line(2),
         }
     }

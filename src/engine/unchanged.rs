@@ -44,7 +44,7 @@ struct Mapped<'a> {
     start_date: Option<chrono::NaiveDate>,
     end_date: Option<chrono::NaiveDate>,
     manager_id: Option<&'a str>,
-    fields: &'a BTreeMap<String, serde_json::Value>,
+    fields: &'a hrsync_connectors::source::Fields,
 }
 
 fn record_digest(p: &Person, text: &mut Vec<u8>) -> [u8; 32] {
@@ -390,7 +390,7 @@ mod tests {
             start_date: None,
             end_date: None,
             manager_id: None,
-            fields: BTreeMap::new(),
+            fields: Default::default(),
             position: Position::Line(2),
         }
     }

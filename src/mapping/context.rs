@@ -28,7 +28,7 @@ impl<'a> Lazy<'a> {
 
 /// The template context of a person: its fields plus the lifecycle fields.
 pub fn context(person: &Person) -> minijinja::Value {
-    let mut map: BTreeMap<String, Value> = person.fields.clone();
+    let mut map: BTreeMap<String, Value> = person.fields.to_map();
     map.insert("key".into(), Value::String(person.key.clone()));
     map.insert(
         "status".into(),

@@ -7,8 +7,7 @@
 
 use std::borrow::Cow;
 
-use hrsync_connectors::source::Person;
-use serde_json::Value;
+use hrsync_connectors::source::{FieldRef, Person};
 
 use super::filters::REF_MARKER;
 
@@ -185,8 +184,8 @@ fn lookup<'a>(p: &'a Person, name: &str) -> Option<Val<'a>> {
     }
     match p.fields.get(name) {
         None => Some(Val::Undefined),
-        Some(Value::String(s)) => Some(Val::Text(Cow::Borrowed(s))),
-        Some(_) => None,
+        Some(FieldRef::Text(s)) => Some(Val::Text(Cow::Borrowed(s))),
+        Some(FieldRef::Json(_)) => None,
     }
 }
 

@@ -5,6 +5,7 @@ pub mod bamboohr;
 mod build;
 pub mod config;
 pub mod csv;
+mod fields;
 pub mod http_json;
 mod net;
 pub mod normalize;
@@ -16,8 +17,8 @@ pub use build::{build, BuildError};
 pub use config::{
     CommonConfig, ConfigProblem, KindConfig, SourceConfig, TableError, WebhookConfig, WebhookStyle,
 };
+pub use fields::{FieldRef, Fields};
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 use chrono::NaiveDate;
@@ -92,7 +93,7 @@ pub struct Person {
     pub manager_id: Option<String>,
     /// Every mapped field by hrsync field name (the lifecycle fields included, as
     /// normalised strings), available to templates and expressions.
-    pub fields: BTreeMap<String, serde_json::Value>,
+    pub fields: Fields,
     /// Where it was read from.
     pub position: Position,
 }

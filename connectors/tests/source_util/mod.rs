@@ -124,8 +124,8 @@ pub fn field(read: &SourceRead, key: &str, name: &str) -> String {
         .iter()
         .find(|p| p.key == key)
         .and_then(|p| p.fields.get(name))
-        .map(|v| match v {
-            Value::String(s) => s.clone(),
+        .map(|v| match v.to_value() {
+            Value::String(s) => s,
             other => other.to_string(),
         })
         .unwrap_or_default()

@@ -20,7 +20,7 @@ pub use text::{
 };
 
 use super::config::CommonConfig;
-use super::{Lifecycle, Person, Position, Rejected, SourceRead};
+use super::{Fields, Lifecycle, Person, Position, Rejected, SourceRead};
 
 /// One record as a source delivered it, before validation.
 #[derive(Debug, Clone, PartialEq)]
@@ -280,7 +280,7 @@ impl Normalizer {
                 start_date: l.start_date,
                 end_date: l.end_date,
                 manager_id: l.manager_id,
-                fields,
+                fields: Fields::from(fields),
                 position: pos,
             }),
         };

@@ -49,13 +49,13 @@ fn passthrough_mapping_and_lifecycle_copies() {
     assert!(read.rejected.is_empty(), "{:?}", read.rejected);
     let p = &read.persons[0];
     assert_eq!(p.key, "E1");
-    assert_eq!(p.fields["employee_id"], json!("E1"));
-    assert_eq!(p.fields["email"], json!("ana@corp.example"));
-    assert_eq!(p.fields["team"], json!("Core"));
-    assert_eq!(p.fields["status"], json!("active"));
-    assert_eq!(p.fields["start_date"], json!("2024-01-15"));
-    assert_eq!(p.fields["level"], json!(3));
-    assert_eq!(p.fields["contractor"], json!(false));
+    assert_eq!(p.fields.to_map()["employee_id"], json!("E1"));
+    assert_eq!(p.fields.to_map()["email"], json!("ana@corp.example"));
+    assert_eq!(p.fields.to_map()["team"], json!("Core"));
+    assert_eq!(p.fields.to_map()["status"], json!("active"));
+    assert_eq!(p.fields.to_map()["start_date"], json!("2024-01-15"));
+    assert_eq!(p.fields.to_map()["level"], json!(3));
+    assert_eq!(p.fields.to_map()["contractor"], json!(false));
     assert!(
         !p.fields.contains_key("org"),
         "objects are not passed through"
@@ -99,8 +99,14 @@ fn vendor_mappings_apply_only_where_their_field_exists() {
     assert!(read.rejected.is_empty(), "{:?}", read.rejected);
     let keys: Vec<&str> = read.persons.iter().map(|p| p.key.as_str()).collect();
     assert_eq!(keys, ["W1", "W2"]);
-    assert_eq!(read.persons[0].fields["email"], json!("a@corp.example"));
-    assert_eq!(read.persons[1].fields["email"], json!("b@corp.example"));
+    assert_eq!(
+        read.persons[0].fields.to_map()["email"],
+        json!("a@corp.example")
+    );
+    assert_eq!(
+        read.persons[1].fields.to_map()["email"],
+        json!("b@corp.example")
+    );
 }
 
 #[test]
@@ -110,7 +116,7 @@ fn numeric_keys_and_managers_become_text() {
     let p = &read.persons[0];
     assert_eq!(p.key, "42");
     assert_eq!(p.manager_id.as_deref(), Some("7"));
-    assert_eq!(p.fields["manager_id"], json!("7"));
+    assert_eq!(p.fields.to_map()["manager_id"], json!("7"));
 }
 
 #[test]
@@ -205,7 +211,10 @@ fn lists_are_normalised_element_by_element() {
         )],
         Vec::new(),
     );
-    assert_eq!(read.persons[0].fields["groups"], json!(["eng", "ops"]));
+    assert_eq!(
+        read.persons[0].fields.to_map()["groups"],
+        json!(["eng", "ops"])
+    );
 }
 
 /// A read large enough to be normalised on every core gives exactly what normalising its
