@@ -314,9 +314,9 @@ pub fn source_population<S: Remembered>(
     let mut present: BTreeMap<String, Person> = BTreeMap::new();
     let mut absent = Snapshot::new();
     if r.read.complete {
-        for p in persons {
-            present.insert(p.key.clone(), p);
-        }
+        // Built from the whole list at once (sources hand persons over in key order), the
+        // map's nodes are full; inserted one by one, half of each stays empty.
+        present = persons.into_iter().map(|p| (p.key.clone(), p)).collect();
         for (k, (s, n)) in snap {
             if present.contains_key(k) {
                 continue;

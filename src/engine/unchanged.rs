@@ -15,7 +15,7 @@ use super::error::EngineError;
 use super::error::InternalError;
 use super::read::HrView;
 use super::record::link_lifecycle;
-use crate::reconcile::settled::{self, Basis, Settled, Stamps};
+use crate::reconcile::settled::{self, Basis, Settled, SettledByKey, Stamps};
 use crate::reconcile::{AppInput, AppPlan, DesiredPerson, GroupState, LinkState};
 
 /// The digest of each present person's record: what mapping reads of it (not where in
@@ -160,7 +160,7 @@ struct Start {
     /// Managed groups.
     pub groups: BTreeMap<String, GroupState>,
     /// Settled persons with nothing due today.
-    pub stamps: BTreeMap<String, Settled>,
+    pub stamps: SettledByKey,
     /// Keys with a stamp who are known to no source any more (see [`gone_keys`]).
     pub gone: BTreeSet<String>,
 }
@@ -171,7 +171,7 @@ async fn start(run: &AppRun) -> Result<Start, EngineError> {
         links: BTreeMap::new(),
         active: BTreeSet::new(),
         groups: BTreeMap::new(),
-        stamps: BTreeMap::new(),
+        stamps: SettledByKey::default(),
         gone: BTreeSet::new(),
     };
     let Some(s) = &run.store else {
@@ -194,16 +194,13 @@ async fn start(run: &AppRun) -> Result<Start, EngineError> {
         }
     });
     let stamps = async {
-        let into = |m: &mut BTreeMap<String, Settled>, s: Stamp| {
-            let (key, settled) = settled_of(s);
-            m.insert(key, settled);
-        };
+        let into = |list: &mut Vec<(String, Settled)>, s: Stamp| list.extend(settled_of(s));
         match skips(run) {
-            true => {
-                s.stamps(app, run.now.date_naive(), BTreeMap::new(), into)
-                    .await
-            }
-            false => Ok(BTreeMap::new()),
+            true => s
+                .stamps(app, run.now.date_naive(), Vec::new(), into)
+                .await
+                .map(SettledByKey::from),
+            false => Ok(SettledByKey::default()),
         }
     };
     let (briefs, stamps) = tokio::join!(briefs, stamps);
@@ -233,14 +230,20 @@ fn in_brief(b: LinkBrief) -> LinkState {
     }
 }
 
-fn settled_of(s: Stamp) -> (String, Settled) {
+/// A stored stamp in the planner's form; None when its fingerprint cannot be read (the
+/// stamp never holds: its person is planned).
+fn settled_of(s: Stamp) -> Option<(String, Settled)> {
+    let mut fingerprint = [0; 16];
+    hex::decode_to_slice(&s.fingerprint, &mut fingerprint).ok()?;
+    let mut refs = s.refs;
+    refs.shrink_to_fit();
     let stamp = Settled {
-        fingerprint: s.fingerprint,
+        fingerprint,
         user_name: s.user_name,
-        refs: s.refs,
+        refs,
         due: s.due,
     };
-    (s.person_key, stamp)
+    Some((s.person_key, stamp))
 }
 
 /// The persons the app's plan leaves out as settled, and the others mapped: mapping the
@@ -261,7 +264,7 @@ fn choose(
 /// The stamped persons no source knows any more (not present, absent or frozen): their
 /// stamps are forgotten, so that the table does not keep persons who left long ago and never
 /// had an account in the app (a link's removal forgets the others).
-fn gone_keys(view: &HrView, stamps: &BTreeMap<String, Settled>) -> BTreeSet<String> {
+fn gone_keys(view: &HrView, stamps: &SettledByKey) -> BTreeSet<String> {
     stamps
         .keys()
         .filter(|k| {
@@ -269,14 +272,14 @@ fn gone_keys(view: &HrView, stamps: &BTreeMap<String, Settled>) -> BTreeSet<Stri
                 && !view.absent.contains_key(*k)
                 && !view.frozen.contains_key(*k)
         })
-        .cloned()
+        .map(str::to_owned)
         .collect()
 }
 
 fn choose_with(
     run: &AppRun,
     start: &Start,
-    stamps: &BTreeMap<String, Settled>,
+    stamps: &SettledByKey,
     app_digest: &[u8],
 ) -> (BTreeSet<String>, BTreeMap<String, DesiredPerson>) {
     let view = &run.view;
@@ -367,7 +370,7 @@ pub async fn record(store: &Store, app: &str, stamps: Stamps) -> Result<(), Engi
         .into_iter()
         .map(|(person_key, s)| Stamp {
             person_key,
-            fingerprint: s.fingerprint,
+            fingerprint: hex::encode(s.fingerprint),
             user_name: s.user_name,
             refs: s.refs,
             due: s.due,
@@ -402,12 +405,12 @@ mod tests {
         view.absent.insert("E2".into(), (person("E2"), 1));
         view.frozen.insert("E3".into(), "set aside".into());
         let stamp = Settled {
-            fingerprint: String::new(),
+            fingerprint: [0; 16],
             user_name: None,
             refs: Vec::new(),
             due: None,
         };
-        let stamps: BTreeMap<String, Settled> = ["E1", "E2", "E3", "E4"]
+        let stamps: SettledByKey = ["E4", "E1", "E3", "E2"]
             .into_iter()
             .map(|k| (k.to_string(), stamp.clone()))
             .collect();

@@ -28,7 +28,7 @@ use crate::mapping::Mapped;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settled {
     /// The fingerprint of the plan's inputs.
-    pub fingerprint: String,
+    pub fingerprint: Fingerprint,
     /// The lowercase userName they hold (None: they claim none).
     pub user_name: Option<String>,
     /// HR keys their references point to.
@@ -36,6 +36,49 @@ pub struct Settled {
     /// The first day (UTC) their target may change.
     pub due: Option<NaiveDate>,
 }
+
+/// The stamps a cycle read, by person key: a list in key order, looked up and never
+/// edited (a map of a million stamps, filled in key order, leaves half of each node empty).
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct SettledByKey(Vec<(String, Settled)>);
+
+impl SettledByKey {
+    /// The stamp of `key`.
+    pub fn get(&self, key: &str) -> Option<&Settled> {
+        let i = self.0.binary_search_by(|(k, _)| k.as_str().cmp(key)).ok()?;
+        Some(&self.0[i].1)
+    }
+
+    /// The stamped keys, in order.
+    pub fn keys(&self) -> impl Iterator<Item = &str> + '_ {
+        self.0.iter().map(|(k, _)| k.as_str())
+    }
+
+    /// True when nobody is stamped.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl From<Vec<(String, Settled)>> for SettledByKey {
+    /// Orders the list by key; of stamps of one key, one stays.
+    fn from(mut stamps: Vec<(String, Settled)>) -> Self {
+        // Stamps are read in key order: sorting only checks it, and allocates nothing.
+        stamps.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        stamps.dedup_by(|a, b| a.0 == b.0);
+        stamps.shrink_to_fit();
+        SettledByKey(stamps)
+    }
+}
+
+impl FromIterator<(String, Settled)> for SettledByKey {
+    fn from_iter<I: IntoIterator<Item = (String, Settled)>>(iter: I) -> Self {
+        Self::from(iter.into_iter().collect::<Vec<_>>())
+    }
+}
+
+/// A fingerprint: the first 16 bytes of a SHA-256 of a plan's inputs.
+pub type Fingerprint = [u8; 16];
 
 /// What fingerprints are computed against: the app's config digest, its links (a left-out
 /// person's link may be in brief: what was pushed is not read) and group memberships.
@@ -82,7 +125,7 @@ impl<'a> Basis<'a> {
 
     /// The fingerprint of a person's plan inputs: the app's config, their record, their
     /// link, the accounts their references resolve to, and their memberships.
-    pub fn fingerprint(&self, key: &str, record: &[u8], refs: &[String]) -> String {
+    pub fn fingerprint(&self, key: &str, record: &[u8], refs: &[String]) -> Fingerprint {
         let mut h = Sha256::new();
         let mut feed = |b: &[u8]| {
             h.update((b.len() as u64).to_le_bytes());
@@ -110,7 +153,9 @@ impl<'a> Basis<'a> {
             feed(group.as_bytes());
             feed(&[u8::from(*exists)]);
         }
-        hex::encode(&h.finalize()[..16])
+        let mut fp = [0; 16];
+        fp.copy_from_slice(&h.finalize()[..16]);
+        fp
     }
 }
 
@@ -119,7 +164,7 @@ impl<'a> Basis<'a> {
 /// planned concern.
 pub fn skippable<'k>(
     basis: &Basis<'_>,
-    stamps: &BTreeMap<String, Settled>,
+    stamps: &SettledByKey,
     present: impl Iterator<Item = (&'k str, &'k [u8])>,
     today: NaiveDate,
 ) -> BTreeSet<String> {
@@ -140,7 +185,7 @@ pub fn skippable<'k>(
 fn hold_references(
     skip: &mut BTreeSet<String>,
     basis: &Basis<'_>,
-    stamps: &BTreeMap<String, Settled>,
+    stamps: &SettledByKey,
 ) -> Vec<String> {
     let mut back = Vec::new();
     loop {
@@ -171,7 +216,7 @@ fn hold_references(
 pub fn bring_back(
     skip: &mut BTreeSet<String>,
     basis: &Basis<'_>,
-    stamps: &BTreeMap<String, Settled>,
+    stamps: &SettledByKey,
     planned: &BTreeMap<String, DesiredPerson>,
 ) -> Vec<String> {
     let names: BTreeSet<String> = planned

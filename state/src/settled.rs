@@ -70,7 +70,8 @@ fn stamps<A>(
     // as they are read, so no person's dates are looked at again before their due day.
     let mut st = conn
         .prepare_cached(
-            "SELECT person_key, fingerprint, user_name, refs, due FROM settled WHERE app = ?1",
+            "SELECT person_key, fingerprint, user_name, refs, due FROM settled WHERE app = ?1 \
+             ORDER BY person_key",
         )
         .ctx("read settled persons")?;
     let rows = st

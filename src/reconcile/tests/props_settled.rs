@@ -16,7 +16,7 @@ use crate::mapping::Mapped;
 use crate::reconcile::input::{AppInput, AppPolicy, DesiredPerson, GroupState, LinkState};
 use crate::reconcile::plan::{AppPlan, OpKind};
 use crate::reconcile::plan_app;
-use crate::reconcile::settled::{bring_back, skippable, stamps, Basis, Settled};
+use crate::reconcile::settled::{bring_back, skippable, stamps, Basis, Settled, SettledByKey};
 
 const KEYS: &[&str] = &["E1", "E2", "E3", "E4", "E5", "E6", "E7", "BREAKGLASS"];
 
@@ -230,7 +230,9 @@ fn plan_skipping(
         .collect();
     let basis = Basis::new(digest, &brief, cycle.groups, cycle.manages_groups);
     let present = records.iter().map(|(k, r)| (k.as_str(), r.as_slice()));
-    let mut skip = skippable(&basis, stamped, present, cycle.now.date_naive());
+    // Read back as the engine reads them: a list in key order.
+    let read: SettledByKey = stamped.clone().into_iter().collect();
+    let mut skip = skippable(&basis, &read, present, cycle.now.date_naive());
     let mut persons: BTreeMap<String, DesiredPerson> = cycle
         .persons
         .iter()
@@ -238,7 +240,7 @@ fn plan_skipping(
         .map(|(k, p)| (k.clone(), p.clone()))
         .collect();
     loop {
-        let back = bring_back(&mut skip, &basis, stamped, &persons);
+        let back = bring_back(&mut skip, &basis, &read, &persons);
         if back.is_empty() {
             break;
         }
