@@ -170,7 +170,7 @@ pub fn skippable<'k>(
 ) -> BTreeSet<String> {
     let skip: BTreeSet<String> = present
         .filter(|(key, record)| {
-            stamps.get(*key).is_some_and(|s| {
+            stamps.get(key).is_some_and(|s| {
                 s.due.is_none_or(|d| d > today)
                     && basis.fingerprint(key, record, &s.refs) == s.fingerprint
             })
@@ -192,7 +192,7 @@ fn hold_references(
         let waiting: Vec<String> = skip
             .iter()
             .filter(|k| {
-                stamps.get(*k).is_some_and(|s| {
+                stamps.get(k).is_some_and(|s| {
                     s.refs
                         .iter()
                         .any(|r| basis.account_of(r).is_none() && !skip.contains(r))
@@ -228,7 +228,7 @@ pub fn bring_back(
         .iter()
         .filter(|k| {
             stamps
-                .get(*k)
+                .get(k)
                 .and_then(|s| s.user_name.as_ref())
                 .is_some_and(|u| names.contains(u))
         })
