@@ -18,7 +18,15 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// nor the runtime's default for a panic.
 const INTERNAL_ERROR: u8 = 1;
 
+/// Returns the calling thread's freed pages to the system at once.
+fn return_freed() {
+    // SAFETY: `mi_collect` only walks the calling thread's own heap and the allocator's
+    // shared lists under their locks; it may be called at any time from any thread.
+    unsafe { libmimalloc_sys::mi_collect(true) }
+}
+
 fn main() -> ExitCode {
+    hrsync::engine::memory::on_return_freed(return_freed);
     let cli = Cli::parse();
     init_tracing(&cli);
     panic::set_hook(Box::new(report_panic));

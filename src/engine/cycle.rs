@@ -184,6 +184,7 @@ async fn cycle_body(
 ) -> Result<CycleReport, EngineError> {
     let started = std::time::Instant::now();
     let (reads, view) = read_hr(settings, store.as_ref(), opts.mode.executes()).await?;
+    super::memory::return_freed();
     phase(started, "Read and merged the sources.");
     // Before any plan: a template reading a field nobody provides would empty it for all.
     let persons = view

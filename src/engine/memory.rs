@@ -7,3 +7,21 @@ pub fn rss_mib() -> Option<u64> {
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib / 1024)
 }
+
+static RETURN_FREED: std::sync::OnceLock<fn()> = std::sync::OnceLock::new();
+
+/// Installs how the process hands freed memory back to the system: the binary's allocator
+/// knows how, the library does not.
+pub fn on_return_freed(f: fn()) {
+    let _ = RETURN_FREED.set(f);
+}
+
+/// Hands back what a finished phase freed, on every thread of the pool that did its work
+/// and on this one: an allocator keeps freed pages per thread, and a thread that has gone
+/// idle would keep them for the rest of the cycle.
+pub fn return_freed() {
+    if let Some(f) = RETURN_FREED.get() {
+        rayon::broadcast(|_| f());
+        f();
+    }
+}

@@ -24,7 +24,7 @@ mod focus;
 mod group_ops;
 mod http_metrics;
 mod lock;
-mod memory;
+pub mod memory;
 mod mode;
 mod ops;
 pub mod read;
