@@ -262,7 +262,10 @@ async fn load_snapshots(
     for src in &settings.sources {
         let name = src.name();
         let index = s.snapshot_index(name).await?;
-        let stored = index.into_iter().map(|(k, n)| (k, (None, n))).collect();
+        let stored = index
+            .into_iter()
+            .map(|(k, (n, hash))| (k, (read::StoredRecord { text: None, hash }, n)))
+            .collect();
         snapshots.insert(name.to_string(), stored);
     }
     Ok(snapshots)
@@ -287,7 +290,7 @@ async fn load_needed_records(
             .collect();
         for (key, text) in s.snapshot_texts_of(&r.name, needed).await? {
             if let Some(entry) = snapshot.get_mut(&key) {
-                entry.0 = Some(text);
+                entry.0.text = Some(text);
             }
         }
     }
@@ -315,7 +318,7 @@ async fn read_hr(
         fetched.into_iter().filter_map(|(_, r)| r.ok()).collect();
     load_needed_records(store, &results, &mut snapshots).await?;
     let reads = match keep_reads {
-        true => super::reads_saved::prepare(&results)?,
+        true => super::reads_saved::prepare(&results, &snapshots)?,
         false => Vec::new(),
     };
     Ok((reads, read::merge_owned(results, &snapshots)))

@@ -27,6 +27,7 @@ mod lock;
 pub mod memory;
 mod mode;
 mod ops;
+mod packed;
 pub mod read;
 mod reads_saved;
 pub mod record;

@@ -47,7 +47,23 @@ pub type Snapshot = BTreeMap<String, (Person, u32)>;
 
 /// A snapshot as stored: key → (record text, absent count). Only the texts of the records
 /// merging needs are loaded ([`records_needed`]), and only those are parsed.
-pub type StoredSnapshot = BTreeMap<String, (Option<String>, u32)>;
+pub type StoredSnapshot = BTreeMap<String, (StoredRecord, u32)>;
+
+/// A stored snapshot row as a cycle loads it: its hash always, its text only when merging
+/// needs the record.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StoredRecord {
+    /// The record as stored (JSON), when loaded.
+    pub text: Option<String>,
+    /// The record's hash as stored (`None`: not one hrsync wrote).
+    pub hash: Option<[u8; 32]>,
+}
+
+impl Remembered for StoredRecord {
+    fn person(&self, source: &str, key: &str) -> Option<Person> {
+        self.text.person(source, key)
+    }
+}
 
 /// One snapshot entry as merging needs it: the last known record, read when needed.
 pub trait Remembered {
@@ -552,13 +568,20 @@ mod tests {
                 (
                     k.clone(),
                     (
-                        Some(serde_json::to_string(p).expect("a person serialises")),
+                        StoredRecord {
+                            text: Some(serde_json::to_string(p).expect("a person serialises")),
+                            hash: None,
+                        },
                         *n,
                     ),
                 )
             })
             .collect();
-        out.insert("E9".into(), (Some("{not json".into()), 0));
+        let unreadable = StoredRecord {
+            text: Some("{not json".into()),
+            hash: None,
+        };
+        out.insert("E9".into(), (unreadable, 0));
         out
     }
 
@@ -583,7 +606,7 @@ mod tests {
             let needed: BTreeSet<String> = records_needed(&r, &some).into_iter().cloned().collect();
             some.iter_mut()
                 .filter(|(k, _)| !needed.contains(*k))
-                .for_each(|(_, (text, _))| *text = None);
+                .for_each(|(_, (stored, _))| stored.text = None);
             let c = merge_owned(vec![r.clone()], &[("hr".to_string(), some)].into());
             assert_eq!(b.present, c.present);
             assert_eq!(b.absent, c.absent);

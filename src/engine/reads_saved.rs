@@ -2,10 +2,12 @@
 //! watermarks, rejected records), prepared from each read before its persons move into the
 //! merged view, and saved once the cycle goes ahead.
 
+use std::collections::BTreeMap;
+
 use hrsync_state::{RejectedRecord, SnapshotRecord, Store};
 
 use super::error::EngineError;
-use super::read;
+use super::read::{self, StoredSnapshot};
 
 /// One source's read as the state records it.
 pub struct ReadToSave {
@@ -24,19 +26,30 @@ pub struct ReadToSave {
 }
 
 /// Prepares each read for the state; the reads' persons can then be moved elsewhere.
-pub fn prepare(results: &[read::SourceResult]) -> Result<Vec<ReadToSave>, EngineError> {
-    results.iter().map(prepare_one).collect()
+pub fn prepare(
+    results: &[read::SourceResult],
+    snapshots: &BTreeMap<String, StoredSnapshot>,
+) -> Result<Vec<ReadToSave>, EngineError> {
+    let none = StoredSnapshot::new();
+    results
+        .iter()
+        .map(|r| prepare_one(r, snapshots.get(&r.name).unwrap_or(&none)))
+        .collect()
 }
 
-fn prepare_one(r: &read::SourceResult) -> Result<ReadToSave, EngineError> {
+fn prepare_one(r: &read::SourceResult, stored: &StoredSnapshot) -> Result<ReadToSave, EngineError> {
     use rayon::prelude::*;
-    // Records are independent: every core prepares a share, in the read's order.
+    // Records are independent: every core prepares a share, in the read's order. A record
+    // whose stored hash is its own keeps no text: saving leaves its row as it is.
     let records = r
         .read
         .persons
         .par_iter()
         .with_min_len(1024)
-        .map(|p| Ok((p.key.clone(), SnapshotRecord::of(p)?)))
+        .map(|p| {
+            let hash = stored.get(&p.key).and_then(|(s, _)| s.hash.as_ref());
+            Ok((p.key.clone(), SnapshotRecord::unless_stored(p, hash)?))
+        })
         .collect::<Result<_, EngineError>>()?;
     let rejected = r
         .read

@@ -13,6 +13,7 @@ use super::app_run::AppRun;
 use super::desired::desired_of;
 use super::error::EngineError;
 use super::error::InternalError;
+use super::packed::Packed;
 use super::read::HrView;
 use super::record::link_lifecycle;
 use crate::reconcile::settled::{self, Basis, Settled, SettledByKey, Stamps};
@@ -181,7 +182,7 @@ async fn start(run: &AppRun) -> Result<Start, EngineError> {
     let users = run.users.clone();
     let covers = move |key: &str| super::app_run::covers(&users, key);
     // Each row goes into the maps on the reading thread: no list of the stored form is held.
-    let links = (BTreeMap::new(), BTreeSet::new());
+    let links = (Packed::default(), BTreeSet::new());
     let whole = run.users.is_empty();
     let briefs = s.link_briefs(app, links, move |(links, active), mut b| {
         let key = std::mem::take(&mut b.person_key);
@@ -190,7 +191,7 @@ async fn start(run: &AppRun) -> Result<Start, EngineError> {
             active.insert(key.clone());
         }
         if covers(&key) {
-            links.insert(key, in_brief(b));
+            links.push(key, in_brief(b));
         }
     });
     let stamps = async {
@@ -204,7 +205,8 @@ async fn start(run: &AppRun) -> Result<Start, EngineError> {
         }
     };
     let (briefs, stamps) = tokio::join!(briefs, stamps);
-    (start.links, start.active) = briefs?;
+    let (links, active) = briefs?;
+    (start.links, start.active) = (links.finish(), active);
     start.stamps = stamps?;
     for g in s.groups(app).await? {
         if g.managed {

@@ -97,16 +97,28 @@ impl SnapshotRecord {
     /// [`record_hash`] as the record turned into a JSON value, without building that value)
     /// and stored as the text `serde_json` writes for it.
     pub fn of<T: Serialize + ?Sized>(record: &T) -> Result<Self, StateError> {
+        Self::unless_stored(record, None)
+    }
+
+    /// A record as [`Self::of`] gives it, but without its text when `stored` is its hash
+    /// already: saving keeps such a row as it is and never reads the text, and a steady
+    /// cycle then holds no copy of its population's records.
+    pub fn unless_stored<T: Serialize + ?Sized>(
+        record: &T,
+        stored: Option<&[u8; 32]>,
+    ) -> Result<Self, StateError> {
         let json = |source| StateError::Json {
             what: "snapshot.record".to_owned(),
             source,
         };
         let mut canonical = Vec::with_capacity(512);
         write_canonical(record, &mut canonical).map_err(json)?;
-        Ok(SnapshotRecord {
-            text: serde_json::to_string(record).map_err(json)?,
-            hash: Sha256::digest(&canonical).into(),
-        })
+        let hash: [u8; 32] = Sha256::digest(&canonical).into();
+        let text = match stored == Some(&hash) {
+            true => String::new(),
+            false => serde_json::to_string(record).map_err(json)?,
+        };
+        Ok(SnapshotRecord { text, hash })
     }
 
     /// The record as stored.

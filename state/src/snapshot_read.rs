@@ -6,19 +6,28 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::error::{Ctx, StateError};
 use crate::keyed::rows_of_keys;
+use crate::snapshot_save::stored_hash;
 use crate::store::Store;
 
 impl Store {
-    /// Every person of a source's snapshot, by key, with their absent count.
-    pub async fn snapshot_index(&self, source: &str) -> Result<BTreeMap<String, u32>, StateError> {
+    /// Every person of a source's snapshot, by key, with their absent count and their
+    /// record's hash (`None` when the stored hash is not one hrsync wrote).
+    pub async fn snapshot_index(
+        &self,
+        source: &str,
+    ) -> Result<BTreeMap<String, (u32, Option<[u8; 32]>)>, StateError> {
         let source = source.to_owned();
         self.read(move |conn| {
             let ctx = || format!("read the snapshot of {source}");
             let mut st = conn
-                .prepare_cached("SELECT person_key, absent_cycles FROM snapshot WHERE source = ?1")
+                .prepare_cached(
+                    "SELECT person_key, absent_cycles, hash FROM snapshot WHERE source = ?1",
+                )
                 .with_ctx(ctx)?;
             let rows = st
-                .query_map([&source], |r| Ok((r.get(0)?, r.get(1)?)))
+                .query_map([&source], |r| {
+                    Ok((r.get(0)?, (r.get(1)?, stored_hash(r.get_ref(2)?))))
+                })
                 .with_ctx(ctx)?;
             rows.collect::<rusqlite::Result<_>>().with_ctx(ctx)
         })

@@ -147,6 +147,25 @@ pub(crate) fn save(
     Ok(saved)
 }
 
+/// The text a record is written with. A record prepared without its text (its stored hash
+/// was its own) is never written: were the row to differ now, the save fails rather than
+/// store an empty record.
+fn written_text(record: &SnapshotRecord) -> rusqlite::Result<&str> {
+    if record.text.is_empty() {
+        let why = "a snapshot record prepared as unchanged differs from the stored row";
+        return Err(rusqlite::Error::ToSqlConversionFailure(why.into()));
+    }
+    Ok(&record.text)
+}
+
+/// A stored record hash as bytes; `None` when it is not the hex of one (never equal to a
+/// record's, so the row is rewritten).
+pub(crate) fn stored_hash(value: rusqlite::types::ValueRef<'_>) -> Option<[u8; 32]> {
+    let mut hash = [0u8; 32];
+    let text = value.as_str().ok()?;
+    hex::decode_to_slice(text, &mut hash).ok().map(|()| hash)
+}
+
 /// The stored keys, hashes and absent counts of a source, sorted by key, in one pass.
 fn load(tx: &Transaction<'_>, source: &str) -> Result<Vec<Stored>, StateError> {
     let ctx = || format!("read the snapshot of {source}");
@@ -156,14 +175,9 @@ fn load(tx: &Transaction<'_>, source: &str) -> Result<Vec<Stored>, StateError> {
     let mut rows = st.query([source]).with_ctx(ctx)?;
     let mut out = Vec::new();
     while let Some(row) = rows.next().with_ctx(ctx)? {
-        let text = row.get_ref(1).and_then(|v| v.as_str().map_err(Into::into));
-        let mut hash = [0u8; 32];
-        let hash = hex::decode_to_slice(text.with_ctx(ctx)?, &mut hash)
-            .ok()
-            .map(|()| hash);
         out.push(Stored {
             key: row.get(0).with_ctx(ctx)?,
-            hash,
+            hash: stored_hash(row.get_ref(1).with_ctx(ctx)?),
             absent_cycles: row.get(2).with_ctx(ctx)?,
             seen: false,
         });
@@ -246,14 +260,16 @@ impl<'t> Writes<'t> {
 
     fn insert(&mut self, key: &str, record: &SnapshotRecord) -> rusqlite::Result<usize> {
         let (source, cycle) = (self.source, self.cycle_id);
+        let text = written_text(record)?;
         self.insert
-            .execute(params![source, key, record.text, record.hash_hex(), cycle])
+            .execute(params![source, key, text, record.hash_hex(), cycle])
     }
 
     fn update(&mut self, key: &str, record: &SnapshotRecord) -> rusqlite::Result<usize> {
         let (source, cycle) = (self.source, self.cycle_id);
+        let text = written_text(record)?;
         self.update
-            .execute(params![source, key, record.text, record.hash_hex(), cycle])
+            .execute(params![source, key, text, record.hash_hex(), cycle])
     }
 
     /// Stamps a person as seen in this cycle without touching their record.

@@ -282,3 +282,60 @@ async fn a_key_read_twice_is_saved_once() {
         "the last record wins"
     );
 }
+
+#[tokio::test]
+async fn a_record_prepared_as_unchanged_keeps_its_row_and_never_overwrites_a_changed_one() {
+    use hrsync_state::SnapshotRecord;
+    let store = Store::open_in_memory().await.unwrap();
+    store
+        .save_snapshot("hris", 1, vec![rec("A", "x"), rec("B", "x")], true)
+        .await
+        .unwrap();
+    let index = store.snapshot_index("hris").await.unwrap();
+    let (absent_cycles, hash) = index["A"];
+    assert_eq!(absent_cycles, 0);
+    let a = rec("A", "x").1;
+    let unchanged = SnapshotRecord::unless_stored(&a, hash.as_ref()).unwrap();
+    assert_eq!(
+        unchanged.text(),
+        "",
+        "the stored hash is its own: no text kept"
+    );
+    assert_eq!(
+        unchanged.hash_hex(),
+        SnapshotRecord::of(&a).unwrap().hash_hex()
+    );
+    let b = SnapshotRecord::unless_stored(&rec("B", "y").1, index["B"].1.as_ref()).unwrap();
+    assert!(!b.text().is_empty(), "a changed record keeps its text");
+
+    let records = vec![("A".to_owned(), unchanged.clone()), ("B".to_owned(), b)];
+    let saved = store
+        .save_read_records("hris", 2, records, Vec::new(), true)
+        .await
+        .unwrap();
+    assert_eq!((saved.changed, saved.unchanged), (1, 1));
+    let snap = store.snapshot("hris").await.unwrap();
+    assert_eq!(
+        snap["A"].record["title"],
+        json!("x"),
+        "A's record is as it was"
+    );
+    assert_eq!(snap["B"].record["title"], json!("y"));
+
+    // Were the row to change between preparing and saving, nothing empty is stored.
+    store
+        .save_snapshot("hris", 3, vec![rec("A", "z"), rec("B", "y")], true)
+        .await
+        .unwrap();
+    let records = vec![("A".to_owned(), unchanged)];
+    let err = store
+        .save_read_records("hris", 4, records, Vec::new(), true)
+        .await;
+    assert!(err.is_err(), "a text-less record is never written");
+    let snap = store.snapshot("hris").await.unwrap();
+    assert_eq!(snap["A"].record["title"], json!("z"));
+    assert_eq!(
+        snap["B"].absent_cycles, 0,
+        "the failed save changed nothing"
+    );
+}
