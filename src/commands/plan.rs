@@ -26,18 +26,21 @@ pub async fn run(settings: &Settings, args: PlanArgs) -> CommandResult {
         .await
         .map_err(super::engine_error)?;
     let plan = report.plan;
-    let text = report::renderer(args.format).render(&plan);
+    let renderer = report::renderer(args.format);
     match &args.output {
-        Some(path) => write_named(path, text.as_bytes(), Privacy::Personal)?,
+        Some(path) => write_named(path, |out| renderer.write(&plan, out))?,
         None => {
-            let mut out = std::io::stdout().lock();
-            out.write_all(text.as_bytes())
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            renderer
+                .write(&plan, &mut out)
+                .and_then(|()| out.flush())
                 .map_err(|e| CommandError::Runtime(e.into()))?;
         }
     }
     if let Some(path) = &args.save {
-        let json = serde_json::to_vec_pretty(&plan).map_err(|e| CommandError::Runtime(e.into()))?;
-        write_named(path, &json, Privacy::Personal)?;
+        write_named(path, |out| {
+            serde_json::to_writer_pretty(out, &plan).map_err(std::io::Error::from)
+        })?;
         eprintln!(
             "Saved the plan to {}. Apply exactly it with: hrsync apply --plan {}",
             path.display(),
@@ -56,7 +59,12 @@ pub async fn run(settings: &Settings, args: PlanArgs) -> CommandResult {
     })
 }
 
-/// Writes a file the user named, keeping what its path is (`report::write`).
-fn write_named(path: &std::path::Path, bytes: &[u8], privacy: Privacy) -> Result<(), CommandError> {
-    report::write::write_named(path, bytes, privacy).map_err(|e| CommandError::Usage(e.to_string()))
+/// Writes a file the user named (or standard output, `-`) as it is produced, keeping what
+/// its path is (`report::write`); plans hold personal data.
+fn write_named(
+    path: &std::path::Path,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<(), CommandError> {
+    report::write::write_named_with(path, Privacy::Personal, write)
+        .map_err(|e| CommandError::Usage(e.to_string()))
 }

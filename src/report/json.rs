@@ -15,4 +15,10 @@ impl Renderer for JsonRenderer {
         s.push('\n');
         s
     }
+
+    fn write(&self, plan: &Plan, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        // Written as it is serialised: the same text as `render`, never held whole.
+        serde_json::to_writer_pretty(&mut *out, plan)?;
+        out.write_all(b"\n")
+    }
 }

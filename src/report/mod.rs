@@ -33,6 +33,12 @@ pub enum Format {
 pub trait Renderer {
     /// Renders the plan.
     fn render(&self, plan: &Plan) -> String;
+
+    /// Writes the plan to `out`: what [`Renderer::render`] gives, unless the format can be
+    /// written as it is produced (a plan of a million creates is gigabytes of text).
+    fn write(&self, plan: &Plan, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        out.write_all(self.render(plan).as_bytes())
+    }
 }
 
 /// The renderer for a format.

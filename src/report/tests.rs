@@ -169,6 +169,17 @@ fn json_plan_matches_golden_and_round_trips() {
     let plan = sample_plan();
     let text = renderer(Format::Json).render(&plan);
     golden("plan.json", &text);
+    // Written as it is serialised, the report is the same text, byte for byte; so is
+    // every other format's.
+    for format in [Format::Json, Format::Text, Format::Markdown, Format::Html] {
+        let mut written = Vec::new();
+        renderer(format).write(&plan, &mut written).expect("writes");
+        assert_eq!(
+            written,
+            renderer(format).render(&plan).into_bytes(),
+            "{format:?}"
+        );
+    }
     let back: Plan = serde_json::from_str(&text).expect("parses back");
     assert_eq!(back, plan, "a saved plan reads back exactly");
     let v: serde_json::Value = serde_json::from_str(&text).expect("json");

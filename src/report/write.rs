@@ -65,24 +65,46 @@ enum Destination {
 
 /// Writes `bytes` to the path the user named, keeping what that path is (see the module doc).
 pub fn write_named(path: &Path, bytes: &[u8], privacy: Privacy) -> Result<(), WriteError> {
+    write_named_with(path, privacy, |out| out.write_all(bytes))
+}
+
+/// Writes what `write` produces to the path the user named, as it is produced (buffered),
+/// keeping what that path is (see the module doc). A file is replaced only once all of it
+/// is written.
+pub fn write_named_with(
+    path: &Path,
+    privacy: Privacy,
+    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> Result<(), WriteError> {
     let io_err = |source| WriteError::Io {
         path: path.to_path_buf(),
         source,
     };
     match destination(path)? {
-        Destination::Stdout => {
-            let mut out = io::stdout().lock();
-            out.write_all(bytes)
-                .and_then(|()| out.flush())
-                .map_err(io_err)
+        Destination::Stdout => buffered(io::stdout().lock(), write).map_err(io_err),
+        Destination::Stream(target) => {
+            let file = OpenOptions::new()
+                .write(true)
+                .open(target)
+                .map_err(io_err)?;
+            buffered(file, write).map_err(io_err)
         }
-        Destination::Stream(target) => write_in_place(&target, bytes).map_err(io_err),
         Destination::Socket(target) => {
-            let mut stream = UnixStream::connect(&target).map_err(io_err)?;
-            stream.write_all(bytes).map_err(io_err)
+            let stream = UnixStream::connect(&target).map_err(io_err)?;
+            buffered(stream, write).map_err(io_err)
         }
-        Destination::File(target) => replace_atomically(&target, bytes, privacy).map_err(io_err),
+        Destination::File(target) => replace_atomically(&target, write, privacy).map_err(io_err),
     }
+}
+
+/// Runs `write` into `sink` through a buffer, and flushes it.
+fn buffered<W: Write>(
+    sink: W,
+    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> io::Result<()> {
+    let mut out = io::BufWriter::new(sink);
+    write(&mut out)?;
+    out.flush()
 }
 
 /// Follows symlinks and classifies what the path points at.
@@ -146,22 +168,21 @@ fn follow_links(path: &Path) -> Result<PathBuf, WriteError> {
     })
 }
 
-/// Opens an existing device or FIFO for writing and writes through it.
-fn write_in_place(target: &Path, bytes: &[u8]) -> io::Result<()> {
-    let mut file = OpenOptions::new().write(true).open(target)?;
-    file.write_all(bytes)?;
-    file.flush()
-}
-
 /// Writes a temporary file beside `target` and renames it onto `target`. An existing
 /// file's mode (and, where allowed, owner) carries over; a new one gets the privacy's mode.
-fn replace_atomically(target: &Path, bytes: &[u8], privacy: Privacy) -> io::Result<()> {
+fn replace_atomically(
+    target: &Path,
+    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+    privacy: Privacy,
+) -> io::Result<()> {
     let dir = target
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    tmp.write_all(bytes)?;
+    let tmp = tempfile::NamedTempFile::new_in(dir)?;
+    let mut out = io::BufWriter::new(tmp);
+    write(&mut out)?;
+    let tmp = out.into_inner().map_err(io::IntoInnerError::into_error)?;
     match fs::metadata(target) {
         Ok(existing) => keep_attributes(tmp.as_file(), &existing)?,
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
@@ -247,5 +268,30 @@ mod tests {
             write_named(dir.path(), b"x", Privacy::Personal),
             Err(WriteError::Unsupported { .. })
         ));
+    }
+
+    #[test]
+    fn a_report_written_as_produced_replaces_the_file_only_when_whole() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("plan.json");
+        fs::write(&path, "before").expect("write");
+        let failed = write_named_with(&path, Privacy::Personal, |out| {
+            out.write_all(b"half a rep")?;
+            Err(io::Error::other("the plan could not be serialised"))
+        });
+        assert!(matches!(failed, Err(WriteError::Io { .. })));
+        assert_eq!(fs::read_to_string(&path).expect("read"), "before");
+        let leftovers = fs::read_dir(dir.path()).expect("dir").count();
+        assert_eq!(leftovers, 1, "no temporary file is left behind");
+
+        let big = "x".repeat(100_000);
+        write_named_with(&path, Privacy::Personal, |out| {
+            for _ in 0..3 {
+                out.write_all(big.as_bytes())?;
+            }
+            Ok(())
+        })
+        .expect("write");
+        assert_eq!(fs::read_to_string(&path).expect("read").len(), 300_000);
     }
 }
