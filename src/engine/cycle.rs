@@ -250,10 +250,12 @@ async fn load_watermarks(
     Ok(watermarks)
 }
 
-/// Each source's snapshot as an index: every key with its absent count, no record yet.
+/// Each source's snapshot as an index: every key with its absent count, no record yet, and
+/// the stored hashes when the cycle saves its reads (an unchanged record then keeps no text).
 async fn load_snapshots(
     settings: &Settings,
     store: Option<&Store>,
+    hashes: bool,
 ) -> Result<BTreeMap<String, StoredSnapshot>, EngineError> {
     let mut snapshots = BTreeMap::new();
     let Some(s) = store else {
@@ -261,7 +263,7 @@ async fn load_snapshots(
     };
     for src in &settings.sources {
         let name = src.name();
-        let index = s.snapshot_index(name).await?;
+        let index = s.snapshot_index(name, hashes).await?;
         let stored = index
             .into_iter()
             .map(|(k, (n, hash))| (k, (read::StoredRecord { text: None, hash }, n)))
@@ -310,7 +312,7 @@ async fn read_hr(
     let watermarks = load_watermarks(settings, store).await?;
     let (fetched, snapshots) = tokio::join!(
         read::fetch_all(settings, &watermarks, false),
-        load_snapshots(settings, store)
+        load_snapshots(settings, store, keep_reads)
     );
     let mut snapshots = snapshots?;
     read::check_guards(&fetched, &snapshots, &settings.guards)?;

@@ -49,6 +49,15 @@ impl SettledByKey {
         Some(&self.0[i].1)
     }
 
+    /// A lookup for keys asked in order: each costs a step or two instead of a search
+    /// (a key asked out of order is searched for).
+    pub fn walk(&self) -> Walk<'_> {
+        Walk {
+            stamps: self,
+            at: 0,
+        }
+    }
+
     /// The stamped keys, in order.
     pub fn keys(&self) -> impl Iterator<Item = &str> + '_ {
         self.0.iter().map(|(k, _)| k.as_str())
@@ -57,6 +66,31 @@ impl SettledByKey {
     /// True when nobody is stamped.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+}
+
+/// Looks stamps up for keys that mostly come in key order (see [`SettledByKey::walk`]).
+pub struct Walk<'a> {
+    stamps: &'a SettledByKey,
+    at: usize,
+}
+
+impl<'a> Walk<'a> {
+    /// The stamp of `key`.
+    pub fn get(&mut self, key: &str) -> Option<&'a Settled> {
+        let list = &self.stamps.0;
+        // Behind the walk: searched for, and the walk stays where it is.
+        let passed = self.at.checked_sub(1).and_then(|i| list.get(i));
+        if passed.is_some_and(|(k, _)| k.as_str() >= key) {
+            return self.stamps.get(key);
+        }
+        while list.get(self.at).is_some_and(|(k, _)| k.as_str() < key) {
+            self.at += 1;
+        }
+        match list.get(self.at) {
+            Some((k, s)) if k == key => Some(s),
+            _ => None,
+        }
     }
 }
 
@@ -168,6 +202,7 @@ pub fn skippable<'k>(
     present: impl Iterator<Item = (&'k str, &'k [u8])>,
     today: NaiveDate,
 ) -> BTreeSet<String> {
+    let mut stamps = stamps.walk();
     let skip: BTreeSet<String> = present
         .filter(|(key, record)| {
             stamps.get(key).is_some_and(|s| {
@@ -189,10 +224,11 @@ fn hold_references(
 ) -> Vec<String> {
     let mut back = Vec::new();
     loop {
+        let mut walk = stamps.walk();
         let waiting: Vec<String> = skip
             .iter()
             .filter(|k| {
-                stamps.get(k).is_some_and(|s| {
+                walk.get(k).is_some_and(|s| {
                     s.refs
                         .iter()
                         .any(|r| basis.account_of(r).is_none() && !skip.contains(r))
@@ -224,16 +260,19 @@ pub fn bring_back(
         .filter_map(DesiredPerson::user_name)
         .map(str::to_lowercase)
         .collect();
-    let mut back: Vec<String> = skip
-        .iter()
-        .filter(|k| {
-            stamps
-                .get(k)
-                .and_then(|s| s.user_name.as_ref())
-                .is_some_and(|u| names.contains(u))
-        })
-        .cloned()
-        .collect();
+    let mut walk = stamps.walk();
+    let mut back: Vec<String> = match names.is_empty() {
+        true => Vec::new(),
+        false => skip
+            .iter()
+            .filter(|k| {
+                walk.get(k)
+                    .and_then(|s| s.user_name.as_ref())
+                    .is_some_and(|u| names.contains(u))
+            })
+            .cloned()
+            .collect(),
+    };
     for k in &back {
         skip.remove(k);
     }
@@ -358,4 +397,41 @@ pub fn due(
     .filter(|when| *when > now)
     .map(|when| when.date_naive());
     by_date.into_iter().chain(deletion).min()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn stamp() -> Settled {
+        Settled {
+            fingerprint: [0; 16],
+            user_name: None,
+            refs: Vec::new(),
+            due: None,
+        }
+    }
+
+    proptest! {
+        /// Walking finds what a search finds, whatever order the keys are asked in.
+        #[test]
+        fn a_walk_finds_what_a_search_finds(
+            stored in proptest::collection::btree_set(0u16..400, 0..60),
+            asked in proptest::collection::vec(0u16..420, 0..80),
+            sorted in any::<bool>(),
+        ) {
+            let stamps: SettledByKey =
+                stored.iter().map(|k| (format!("E{k:04}"), stamp())).collect();
+            let mut asked: Vec<String> = asked.iter().map(|k| format!("E{k:04}")).collect();
+            if sorted {
+                asked.sort();
+            }
+            let mut walk = stamps.walk();
+            for k in &asked {
+                prop_assert_eq!(walk.get(k).is_some(), stamps.get(k).is_some(), "{}", k);
+                prop_assert_eq!(stamps.get(k).is_some(), stored.iter().any(|s| format!("E{s:04}") == *k));
+            }
+        }
+    }
 }

@@ -10,11 +10,13 @@ use crate::snapshot_save::stored_hash;
 use crate::store::Store;
 
 impl Store {
-    /// Every person of a source's snapshot, by key, with their absent count and their
-    /// record's hash (`None` when the stored hash is not one hrsync wrote).
+    /// Every person of a source's snapshot, by key, with their absent count and, when
+    /// `hashes` (a cycle that saves its read), their record's hash (`None` when not asked
+    /// for, or when the stored hash is not one hrsync wrote).
     pub async fn snapshot_index(
         &self,
         source: &str,
+        hashes: bool,
     ) -> Result<BTreeMap<String, (u32, Option<[u8; 32]>)>, StateError> {
         let source = source.to_owned();
         self.read(move |conn| {
@@ -26,7 +28,11 @@ impl Store {
                 .with_ctx(ctx)?;
             let rows = st
                 .query_map([&source], |r| {
-                    Ok((r.get(0)?, (r.get(1)?, stored_hash(r.get_ref(2)?))))
+                    let hash = match hashes {
+                        true => stored_hash(r.get_ref(2)?),
+                        false => None,
+                    };
+                    Ok((r.get(0)?, (r.get(1)?, hash)))
                 })
                 .with_ctx(ctx)?;
             rows.collect::<rusqlite::Result<_>>().with_ctx(ctx)

@@ -291,7 +291,7 @@ async fn a_record_prepared_as_unchanged_keeps_its_row_and_never_overwrites_a_cha
         .save_snapshot("hris", 1, vec![rec("A", "x"), rec("B", "x")], true)
         .await
         .unwrap();
-    let index = store.snapshot_index("hris").await.unwrap();
+    let index = store.snapshot_index("hris", true).await.unwrap();
     let (absent_cycles, hash) = index["A"];
     assert_eq!(absent_cycles, 0);
     let a = rec("A", "x").1;
