@@ -27,15 +27,17 @@ pub fn desired_of(
     view: &HrView,
     include: &dyn Fn(&str) -> bool,
 ) -> BTreeMap<String, DesiredPerson> {
-    let persons = view
+    // Chosen once: `include` is asked about each person one time.
+    let persons: Vec<(&String, &Person, u32)> = view
         .present
         .iter()
         .map(|(k, p)| (k, p, 0))
         .chain(view.absent.iter().map(|(k, (p, absent))| (k, p, *absent)))
-        .filter(|(k, _, _)| include(k));
-    let mapped = mapper.map_all(app, persons.clone().map(|(_, p, _)| p), &view.mapped);
+        .filter(|(k, _, _)| include(k))
+        .collect();
+    let mapped = mapper.map_all(app, persons.iter().map(|(_, p, _)| *p), &view.mapped);
     let mut out = BTreeMap::new();
-    for ((key, p, absent), m) in persons.zip(mapped.into_persons()) {
+    for ((key, p, absent), m) in persons.into_iter().zip(mapped.into_persons()) {
         out.insert(key.clone(), desired(mapper, app, p, absent, m));
     }
     for (key, why) in view.frozen.iter().filter(|(k, _)| include(k)) {

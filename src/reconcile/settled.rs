@@ -160,6 +160,17 @@ impl<'a> Basis<'a> {
     /// The fingerprint of a person's plan inputs: the app's config, their record, their
     /// link, the accounts their references resolve to, and their memberships.
     pub fn fingerprint(&self, key: &str, record: &[u8], refs: &[String]) -> Fingerprint {
+        self.fingerprint_linked(key, self.links.get(key), record, refs)
+    }
+
+    /// [`Basis::fingerprint`] with the person's link already found.
+    fn fingerprint_linked(
+        &self,
+        key: &str,
+        link: Option<&LinkState>,
+        record: &[u8],
+        refs: &[String],
+    ) -> Fingerprint {
         let mut h = Sha256::new();
         let mut feed = |b: &[u8]| {
             h.update((b.len() as u64).to_le_bytes());
@@ -168,7 +179,7 @@ impl<'a> Basis<'a> {
         feed(self.app);
         feed(key.as_bytes());
         feed(record);
-        match self.links.get(key) {
+        match link {
             Some(l) => {
                 feed(l.remote_id.as_bytes());
                 feed(l.user_name.as_bytes());
@@ -203,16 +214,32 @@ pub fn skippable<'k>(
     today: NaiveDate,
 ) -> BTreeSet<String> {
     let mut stamps = stamps.walk();
+    // The present persons come in key order, as do the links: each is found by walking.
+    let mut links = basis.links.iter().peekable();
     let skip: BTreeSet<String> = present
         .filter(|(key, record)| {
             stamps.get(key).is_some_and(|s| {
+                let link = walk_to(&mut links, key).or_else(|| basis.links.get(*key));
                 s.due.is_none_or(|d| d > today)
-                    && basis.fingerprint(key, record, &s.refs) == s.fingerprint
+                    && basis.fingerprint_linked(key, link, record, &s.refs) == s.fingerprint
             })
         })
         .map(|(key, _)| key.to_string())
         .collect();
     skip
+}
+
+/// Advances `links` to `key` and returns its link; `None` when `key` has none or lies
+/// behind the walk (the caller then looks it up).
+fn walk_to<'l>(
+    links: &mut std::iter::Peekable<std::collections::btree_map::Iter<'l, String, LinkState>>,
+    key: &str,
+) -> Option<&'l LinkState> {
+    while links.next_if(|(k, _)| k.as_str() < key).is_some() {}
+    links
+        .peek()
+        .filter(|(k, _)| k.as_str() == key)
+        .map(|(_, l)| *l)
 }
 
 /// Takes out of `skip` every person a reference of whom points to a person without an
