@@ -39,15 +39,20 @@ pub fn prepare(
 
 fn prepare_one(r: &read::SourceResult, stored: &StoredSnapshot) -> Result<ReadToSave, EngineError> {
     use rayon::prelude::*;
-    // Records are independent: every core prepares a share, in the read's order. A record
-    // whose stored hash is its own keeps no text: saving leaves its row as it is.
-    let records = r
-        .read
-        .persons
+    // A record whose stored hash is its own keeps no text: saving leaves its row as it is.
+    // Only when each key comes once (sources hand over their persons in key order): of two
+    // versions of one key, the later one changes the row and the earlier would need its text.
+    let persons = &r.read.persons;
+    let once = persons.windows(2).all(|w| w[0].key < w[1].key);
+    // Records are independent: every core prepares a share, in the read's order.
+    let records = persons
         .par_iter()
         .with_min_len(1024)
         .map(|p| {
-            let hash = stored.get(&p.key).and_then(|(s, _)| s.hash.as_ref());
+            let hash = match once {
+                true => stored.get(&p.key).and_then(|(s, _)| s.hash.as_ref()),
+                false => None,
+            };
             Ok((p.key.clone(), SnapshotRecord::unless_stored(p, hash)?))
         })
         .collect::<Result<_, EngineError>>()?;
@@ -84,4 +89,81 @@ pub async fn save(s: &Store, cycle_id: i64, reads: Vec<ReadToSave>) -> Result<()
         s.replace_record_quarantine(&r.name, r.rejected).await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hrsync_connectors::source::{Lifecycle, Person, Position, SourceRead};
+    use read::{SourceResult, StoredRecord};
+
+    fn person(key: &str, title: &str) -> Person {
+        Person {
+            key: key.into(),
+            source: "hr".into(),
+            status: Lifecycle::Active,
+            start_date: None,
+            end_date: None,
+            manager_id: None,
+            fields: [("title", serde_json::Value::String(title.into()))]
+                .into_iter()
+                .collect(),
+            position: Position::Line(2),
+        }
+    }
+
+    /// The stored snapshot of `persons`, hashes only, as a writing cycle loads it.
+    fn stored(persons: &[Person]) -> BTreeMap<String, StoredSnapshot> {
+        let rows = persons
+            .iter()
+            .map(|p| {
+                let hash = SnapshotRecord::of(p).expect("record").hash_hex();
+                let mut bytes = [0u8; 32];
+                hex::decode_to_slice(hash, &mut bytes).expect("hex");
+                let row = StoredRecord {
+                    text: None,
+                    hash: Some(bytes),
+                };
+                (p.key.clone(), (row, 0))
+            })
+            .collect();
+        [("hr".to_string(), rows)].into()
+    }
+
+    fn texts(persons: Vec<Person>, snapshots: &BTreeMap<String, StoredSnapshot>) -> Vec<bool> {
+        let read = SourceResult {
+            name: "hr".into(),
+            priority: 0,
+            read: SourceRead {
+                persons,
+                complete: true,
+                ..SourceRead::default()
+            },
+        };
+        let prepared = prepare(&[read], snapshots).expect("prepared");
+        prepared[0]
+            .records
+            .iter()
+            .map(|(_, r)| !r.text().is_empty())
+            .collect()
+    }
+
+    #[test]
+    fn only_records_that_changed_keep_their_text() {
+        let before = [person("E1", "Rep"), person("E2", "Rep")];
+        let snapshots = stored(&before);
+        let now = vec![
+            person("E1", "Rep"),
+            person("E2", "Lead"),
+            person("E3", "Rep"),
+        ];
+        assert_eq!(texts(now, &snapshots), [false, true, true]);
+    }
+
+    #[test]
+    fn a_key_read_twice_keeps_every_text() {
+        let snapshots = stored(&[person("E1", "Rep")]);
+        let now = vec![person("E1", "Lead"), person("E1", "Rep")];
+        assert_eq!(texts(now, &snapshots), [true, true]);
+    }
 }
