@@ -521,11 +521,12 @@ pub fn quarantined_record(r: &Rejected) -> QuarantinedRecord {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use hrsync_connectors::source::Lifecycle;
 
-    fn person(key: &str, title: &str) -> Person {
+    /// An active person of source `hr` with a title, for the engine's unit tests.
+    pub(crate) fn person(key: &str, title: &str) -> Person {
         Person {
             key: key.into(),
             source: "hr".into(),

@@ -94,23 +94,9 @@ pub async fn save(s: &Store, cycle_id: i64, reads: Vec<ReadToSave>) -> Result<()
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hrsync_connectors::source::{Lifecycle, Person, Position, SourceRead};
+    use hrsync_connectors::source::{Person, SourceRead};
+    use read::tests::person;
     use read::{SourceResult, StoredRecord};
-
-    fn person(key: &str, title: &str) -> Person {
-        Person {
-            key: key.into(),
-            source: "hr".into(),
-            status: Lifecycle::Active,
-            start_date: None,
-            end_date: None,
-            manager_id: None,
-            fields: [("title", serde_json::Value::String(title.into()))]
-                .into_iter()
-                .collect(),
-            position: Position::Line(2),
-        }
-    }
 
     /// The stored snapshot of `persons`, hashes only, as a writing cycle loads it.
     fn stored(persons: &[Person]) -> BTreeMap<String, StoredSnapshot> {
