@@ -32,6 +32,7 @@ pub mod read;
 mod reads_saved;
 pub mod record;
 mod release;
+mod remembered;
 mod settle;
 mod unchanged;
 

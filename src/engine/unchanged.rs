@@ -385,26 +385,13 @@ pub async fn record(store: &Store, app: &str, stamps: Stamps) -> Result<(), Engi
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hrsync_connectors::source::{Lifecycle, Position};
-
-    fn person(key: &str) -> Person {
-        Person {
-            key: key.into(),
-            source: "hris".into(),
-            status: Lifecycle::Active,
-            start_date: None,
-            end_date: None,
-            manager_id: None,
-            fields: Default::default(),
-            position: Position::Line(2),
-        }
-    }
+    use crate::engine::read::tests::person;
 
     #[test]
     fn only_stamps_of_persons_no_source_knows_are_gone() {
         let mut view = HrView::default();
-        view.present.insert("E1".into(), person("E1"));
-        view.absent.insert("E2".into(), (person("E2"), 1));
+        view.present.insert("E1".into(), person("E1", "Rep"));
+        view.absent.insert("E2".into(), (person("E2", "Rep"), 1));
         view.frozen.insert("E3".into(), "set aside".into());
         let stamp = Settled {
             fingerprint: [0; 16],
