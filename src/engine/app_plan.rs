@@ -17,7 +17,7 @@ use crate::mapping::Mapped;
 use crate::reconcile::guards::hold_mass_deprovision;
 use crate::reconcile::settled::Stamps;
 use crate::reconcile::{
-    plan_app_with, AppInput, AppPlan, Candidates, DesiredPerson, GroupState, KeptForms, LinkState,
+    plan_app_unless_creating, plan_app_with, AppInput, AppPlan, Candidates, DesiredPerson, GroupState, KeptForms, LinkState,
     MatchDecision, OpKind, Refusal, RemoteUser,
 };
 
@@ -83,13 +83,8 @@ pub async fn plan_app_run(run: AppRun) -> Result<Planned, EngineError> {
         forms: &forms,
         settled: &skip,
     };
-    let mut plan = plan(&run, &from, remote);
+    let mut plan = plan_reading_for_creates(&run, api.as_deref(), &from, remote).await?;
     tracing::debug!(app = %run.app.name, elapsed_ms = ms(started), rss_mib = super::memory::rss_mib(), "Planned.");
-    if needs_candidates(&run, &plan) && !circuit_open(&run).await? {
-        if let Some(api) = api.as_deref() {
-            plan_with_accounts(&run, api, &from, &mut plan).await;
-        }
-    }
     if run.saved.is_none() {
         if let Some(api) = api.as_deref() {
             refuse_known(api, &mut plan);
@@ -220,32 +215,39 @@ fn candidates<'a>(run: &AppRun, accounts: &'a BTreeMap<String, RemoteUser>) -> C
     }
 }
 
-/// True when a fresh plan made without the app's accounts has a create to check against
-/// them. A cycle with nothing to create reads nothing.
-fn needs_candidates(run: &AppRun, plan: &AppPlan) -> bool {
-    run.saved.is_none()
-        && !plan.accounts_read
-        && plan.error.is_none()
-        && plan
-            .operations
-            .iter()
-            .any(|o| o.op == OpKind::Create && o.remote_id.is_none())
-}
-
-/// Reads the app's accounts once and plans again with them, so the plan shows the links,
-/// skips and failures apply will meet. When the read fails, the plan stays as it is and
-/// says so: each create then looks its account up at apply.
-async fn plan_with_accounts(run: &AppRun, api: &AppApi, from: &PlanFrom<'_>, plan: &mut AppPlan) {
-    let accounts = match list_with_progress(api, &run.app).await {
-        Ok(a) => a,
+/// The app's plan. A fresh plan made without the app's accounts that creates an account
+/// reads them first (once) and is made with them, so the plan shows the links, skips and
+/// failures apply will meet; a plan with nothing to create reads nothing. When the read
+/// fails, the plan is made without them and says so: each create then looks its account
+/// up at apply.
+async fn plan_reading_for_creates(
+    run: &AppRun,
+    api: Option<&AppApi>,
+    from: &PlanFrom<'_>,
+    remote: Result<Option<BTreeMap<String, RemoteUser>>, String>,
+) -> Result<AppPlan, EngineError> {
+    let api = match api {
+        Some(api) if run.saved.is_none() && matches!(remote, Ok(None)) => api,
+        _ => return Ok(plan(run, from, remote)),
+    };
+    if let Some(plan) = plan_app_unless_creating(&from.input(run, None)) {
+        return Ok(surgical(run, plan));
+    }
+    if circuit_open(run).await? {
+        return Ok(plan(run, from, remote));
+    }
+    match list_with_progress(api, &run.app).await {
+        Ok(accounts) => {
+            let candidates = candidates(run, &accounts);
+            Ok(plan_app_with(&from.input(run, None), Some(candidates)))
+        }
         Err(e) => {
             tracing::warn!(app = %run.app.name, error = %e, "Could not read the app's accounts to plan creates; each create looks its account up.");
+            let mut plan = plan(run, from, remote);
             plan.accounts_unread = Some(e.to_string());
-            return;
+            Ok(plan)
         }
-    };
-    let candidates = candidates(run, &accounts);
-    *plan = plan_app_with(&from.input(run, None), Some(candidates));
+    }
 }
 
 /// An app whose client cannot be built: its plan carries the error and nothing else.
@@ -401,14 +403,18 @@ fn plan(
         }
         Ok(remote) => {
             let candidates = remote.as_ref().map(|accounts| candidates(run, accounts));
-            let mut plan = plan_app_with(&from.input(run, remote.as_ref()), candidates);
-            if !run.users.is_empty() {
-                // A surgical read saw only some accounts: each create still looks up.
-                plan.operations.iter_mut().for_each(|o| o.looked_up = false);
-            }
-            plan
+            surgical(run, plan_app_with(&from.input(run, remote.as_ref()), candidates))
         }
     }
+}
+
+/// A plan of some persons only: a surgical read saw only some accounts, so each create
+/// still looks its account up.
+fn surgical(run: &AppRun, mut plan: AppPlan) -> AppPlan {
+    if !run.users.is_empty() {
+        plan.operations.iter_mut().for_each(|o| o.looked_up = false);
+    }
+    plan
 }
 
 /// Holds mass deprovisions back (a saved plan keeps what it held, unless released).

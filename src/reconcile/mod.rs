@@ -27,7 +27,7 @@ pub use plan::{
     Adoption, AppPlan, Change, Conflict, ConflictRule, Held, MatchDecision, OpKind, Operation,
     Plan, QuarantinedRecord, Refusal, SourceSummary, Summary,
 };
-pub use planner::{plan_app, plan_app_with, Candidates};
+pub use planner::{plan_app, plan_app_unless_creating, plan_app_with, Candidates};
 
 #[cfg(test)]
 mod tests;

@@ -155,6 +155,11 @@ fn is_false(b: &bool) -> bool {
 }
 
 impl Operation {
+    /// True for the create of a new account (not the relink of one the app holds).
+    pub fn creates_account(&self) -> bool {
+        self.op == OpKind::Create && self.remote_id.is_none()
+    }
+
     /// A bare operation of a kind for a key.
     pub fn new(op: OpKind, key: impl Into<String>) -> Self {
         Operation {

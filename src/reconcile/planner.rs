@@ -10,7 +10,7 @@ use super::diff::union_keys;
 use super::groups::plan_groups;
 use super::input::{AppInput, DesiredPerson, LinkLifecycle, LinkState, RemoteUser};
 use super::person_ops::{create, deprovision, relink_idle, update, Resolved};
-use super::plan::{AppPlan, AppQuarantine, MatchDecision, PendingRef};
+use super::plan::{AppPlan, AppQuarantine, MatchDecision, Operation, PendingRef};
 use super::target::{target, Target};
 use crate::mapping::Mapped;
 
@@ -38,36 +38,89 @@ pub struct Candidates<'a> {
 /// exists is linked (or skipped, or failed) instead of created, and every other create is
 /// marked as checked against the app.
 pub fn plan_app_with(input: &AppInput<'_>, candidates: Option<Candidates<'_>>) -> AppPlan {
-    let mut plan = AppPlan::new(&input.policy.name, &input.policy.profile);
-    plan.remote_read = input.remote.is_some();
-    plan.accounts_read = input.remote.is_some() || candidates.is_some();
-    let targets = targets_of(input);
-    let blocked = user_name_collisions(input, &targets, &mut plan);
-    let on_match = candidates.map_or(MatchDecision::Link, |c| c.on_match);
-    let app = AppView {
-        input,
-        targets,
-        blocked,
-        on_match,
-    };
-    let mut accounts = Accounts::new(input.remote, candidates.map(|c| c.accounts), input.links);
-    if let Some(c) = candidates {
-        accounts.match_on(c.by_user_name, c.by_email);
-    }
-    for key in union_keys(input.persons, input.links) {
-        // A person left out as settled has no record here: nothing to plan for them.
-        if input.settled.is_some_and(|s| s.contains(key)) {
-            continue;
+    let mut planning = Planning::start(input, candidates);
+    planning.persons(false);
+    planning.finish()
+}
+
+/// [`plan_app`], unless the app gets a new account: `None` as soon as the first create
+/// of one is planned. A caller that reads the app's accounts before its creates stops
+/// there and plans once with them, instead of planning everyone twice.
+pub fn plan_app_unless_creating(input: &AppInput<'_>) -> Option<AppPlan> {
+    let mut planning = Planning::start(input, None);
+    let stopped = planning.persons(true);
+    (!stopped).then(|| planning.finish())
+}
+
+/// One app's plan in the making.
+struct Planning<'a, 'i> {
+    plan: AppPlan,
+    app: AppView<'a, 'i>,
+    accounts: Accounts<'i>,
+}
+
+impl<'a, 'i> Planning<'a, 'i> {
+    /// Every person's target, and userName collisions set aside.
+    fn start(input: &'a AppInput<'i>, candidates: Option<Candidates<'i>>) -> Self {
+        let mut plan = AppPlan::new(&input.policy.name, &input.policy.profile);
+        plan.remote_read = input.remote.is_some();
+        plan.accounts_read = input.remote.is_some() || candidates.is_some();
+        let targets = targets_of(input);
+        let blocked = user_name_collisions(input, &targets, &mut plan);
+        let on_match = candidates.map_or(MatchDecision::Link, |c| c.on_match);
+        let app = AppView {
+            input,
+            targets,
+            blocked,
+            on_match,
+        };
+        let mut accounts =
+            Accounts::new(input.remote, candidates.map(|c| c.accounts), input.links);
+        if let Some(c) = candidates {
+            accounts.match_on(c.by_user_name, c.by_email);
         }
-        app.plan_person(&mut plan, &mut accounts, key);
+        Planning {
+            plan,
+            app,
+            accounts,
+        }
     }
-    drop_refs_to_unmade(&mut plan);
-    accounts.orphans(&mut plan, input);
-    if input.manages_groups {
-        plan_groups(&mut plan, input, &app.targets);
+
+    /// Each person's operations; with `stop_at_create`, stops at the first create of a
+    /// new account and returns true (creates are only ever added, so one planned here
+    /// is one in the finished plan).
+    fn persons(&mut self, stop_at_create: bool) -> bool {
+        let input = self.app.input;
+        for key in union_keys(input.persons, input.links) {
+            // A person left out as settled has no record here: nothing to plan for them.
+            if input.settled.is_some_and(|s| s.contains(key)) {
+                continue;
+            }
+            let before = self.plan.operations.len();
+            self.app.plan_person(&mut self.plan, &mut self.accounts, key);
+            let new = &self.plan.operations[before..];
+            if stop_at_create && new.iter().any(Operation::creates_account) {
+                return true;
+            }
+        }
+        false
     }
-    plan.finish();
-    plan
+
+    /// The orphaned accounts, the groups, and the plan put in order.
+    fn finish(self) -> AppPlan {
+        let Planning {
+            mut plan,
+            app,
+            accounts,
+        } = self;
+        drop_refs_to_unmade(&mut plan);
+        accounts.orphans(&mut plan, app.input);
+        if app.input.manages_groups {
+            plan_groups(&mut plan, app.input, &app.targets);
+        }
+        plan.finish();
+        plan
+    }
 }
 
 /// References to a person whose create is skipped or failed for a matching account wait:
