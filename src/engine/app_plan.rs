@@ -17,8 +17,8 @@ use crate::mapping::Mapped;
 use crate::reconcile::guards::hold_mass_deprovision;
 use crate::reconcile::settled::Stamps;
 use crate::reconcile::{
-    plan_app_unless_creating, plan_app_with, AppInput, AppPlan, Candidates, DesiredPerson, GroupState, KeptForms, LinkState,
-    MatchDecision, OpKind, Refusal, RemoteUser,
+    plan_app_unless_creating, plan_app_with, AppInput, AppPlan, Candidates, DesiredPerson,
+    GroupState, KeptForms, LinkState, MatchDecision, OpKind, Refusal, RemoteUser,
 };
 
 /// An app planned, ready to execute.
@@ -403,7 +403,10 @@ fn plan(
         }
         Ok(remote) => {
             let candidates = remote.as_ref().map(|accounts| candidates(run, accounts));
-            surgical(run, plan_app_with(&from.input(run, remote.as_ref()), candidates))
+            surgical(
+                run,
+                plan_app_with(&from.input(run, remote.as_ref()), candidates),
+            )
         }
     }
 }

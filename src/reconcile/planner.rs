@@ -74,8 +74,7 @@ impl<'a, 'i> Planning<'a, 'i> {
             blocked,
             on_match,
         };
-        let mut accounts =
-            Accounts::new(input.remote, candidates.map(|c| c.accounts), input.links);
+        let mut accounts = Accounts::new(input.remote, candidates.map(|c| c.accounts), input.links);
         if let Some(c) = candidates {
             accounts.match_on(c.by_user_name, c.by_email);
         }
@@ -97,7 +96,8 @@ impl<'a, 'i> Planning<'a, 'i> {
                 continue;
             }
             let before = self.plan.operations.len();
-            self.app.plan_person(&mut self.plan, &mut self.accounts, key);
+            self.app
+                .plan_person(&mut self.plan, &mut self.accounts, key);
             let new = &self.plan.operations[before..];
             if stop_at_create && new.iter().any(Operation::creates_account) {
                 return true;

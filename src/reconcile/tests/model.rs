@@ -122,6 +122,27 @@ impl World {
         self.plan_with(persons, now, &policy(), false)
     }
 
+    /// What [`plan_app_unless_creating`](crate::reconcile::plan_app_unless_creating) gives
+    /// for the same input as [`World::plan`].
+    pub fn plan_unless_creating(
+        &self,
+        persons: &BTreeMap<String, DesiredPerson>,
+        now: DateTime<Utc>,
+    ) -> Option<AppPlan> {
+        let groups = BTreeMap::new();
+        crate::reconcile::plan_app_unless_creating(&AppInput {
+            policy: &policy(),
+            persons,
+            links: &self.links,
+            remote: None,
+            groups: &groups,
+            manages_groups: false,
+            now,
+            forms: None,
+            settled: None,
+        })
+    }
+
     /// Plans with a policy; `remote` reads the app's accounts (resync).
     pub fn plan_with(
         &self,

@@ -2,7 +2,8 @@
 //! nothing; no plan creates twice for one person; nobody ever has two accounts; exempt
 //! accounts are never touched; absence shorter than the grace never deprovisions; a person
 //! whose key turns up twice (records set aside) is frozen: nothing is planned for them and
-//! their account stays exactly as it was.
+//! their account stays exactly as it was; a plan that stops at its first create of a new
+//! account stops only when the plan has one, and is otherwise the same plan.
 
 use std::collections::BTreeMap;
 
@@ -126,6 +127,13 @@ proptest! {
                 }
             }
             let plan = world.plan(&persons, now);
+            // Stopping at the first create of a new account: only when the plan has one,
+            // and otherwise the very same plan.
+            let creates_any = plan.operations.iter().any(|o| o.creates_account());
+            match world.plan_unless_creating(&persons, now) {
+                Some(probed) => prop_assert!(!creates_any && probed == plan, "{:#?}", probed),
+                None => prop_assert!(creates_any, "stopped without a create"),
+            }
             let frozen_before: BTreeMap<&str, _> = frozen_keys
                 .iter()
                 .filter_map(|k| world.links.get(*k).map(|l| (*k, world.accounts.get(&l.remote_id).cloned())))
