@@ -307,7 +307,7 @@ impl AppApi {
         &self,
         paths: &[String],
         linked: &[String],
-        unlinked: &[(String, BTreeMap<String, Value>)],
+        unlinked: &[(String, std::sync::Arc<BTreeMap<String, Value>>)],
     ) -> Result<BTreeMap<String, RemoteUser>, ScimError> {
         let parsed: Vec<(String, AttrPath)> = paths
             .iter()

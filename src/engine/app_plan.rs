@@ -13,7 +13,6 @@ pub use super::app_run::AppRun;
 use super::error::EngineError;
 use super::unchanged;
 use crate::config::{MatchAttr, OnUnlinkedMatch};
-use crate::mapping::Mapped;
 use crate::reconcile::guards::hold_mass_deprovision;
 use crate::reconcile::settled::Stamps;
 use crate::reconcile::{
@@ -315,7 +314,7 @@ async fn list_with_progress(
 /// without a link with their desired plain values (what a lookup matches on).
 type Wanted = (
     Vec<String>,
-    Vec<(String, BTreeMap<String, serde_json::Value>)>,
+    Vec<(String, Arc<BTreeMap<String, serde_json::Value>>)>,
 );
 
 fn wanted(
@@ -327,17 +326,7 @@ fn wanted(
     let unlinked = persons
         .iter()
         .filter(|(k, _)| run.covers(k) && !links.contains_key(*k))
-        .map(|(k, p)| {
-            let plain = p
-                .attrs
-                .iter()
-                .filter_map(|(path, m)| match m {
-                    Mapped::Value(v) => Some((path.clone(), v.clone())),
-                    Mapped::PersonRef(_) => None,
-                })
-                .collect();
-            (k.clone(), plain)
-        })
+        .map(|(k, p)| (k.clone(), p.attrs.values().clone()))
         .collect();
     (linked, unlinked)
 }
@@ -352,9 +341,8 @@ fn concerns_covered(
     u.external_id.as_deref().is_some_and(|k| run.covers(k))
         || links.values().any(|l| l.remote_id == u.id)
         || persons.values().any(|p| {
-            matches!(p.attrs.get("userName"),
-                Some(Mapped::Value(serde_json::Value::String(n)))
-                    if n.eq_ignore_ascii_case(&u.user_name))
+            matches!(p.attrs.value("userName"),
+                Some(serde_json::Value::String(n)) if n.eq_ignore_ascii_case(&u.user_name))
         })
 }
 

@@ -138,10 +138,10 @@ fn with_ids(mut sent: Operation, ids: &BTreeMap<String, String>) -> Operation {
     for (path, key) in refs {
         match ids.get(&key) {
             Some(id) => {
-                sent.desired.insert(path, Value::String(id.clone()));
+                std::sync::Arc::make_mut(&mut sent.desired).insert(path, Value::String(id.clone()));
             }
             None => {
-                sent.desired.remove(&path);
+                std::sync::Arc::make_mut(&mut sent.desired).remove(&path);
                 sent.pending_refs.push(PendingRef {
                     path,
                     key,
@@ -264,7 +264,7 @@ async fn with_refs(ctx: &ExecCtx, op: &Operation, targets: &Targets) -> Option<O
                 continue;
             }
         };
-        sent.desired.insert(r.path.clone(), Value::String(value));
+        std::sync::Arc::make_mut(&mut sent.desired).insert(r.path.clone(), Value::String(value));
     }
     (sent.pending_refs.len() < op.pending_refs.len()).then_some(sent)
 }

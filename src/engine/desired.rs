@@ -58,7 +58,7 @@ fn unknown(key: &str) -> DesiredPerson {
         end_date: None,
         in_scope: true,
         absent_cycles: 0,
-        attrs: BTreeMap::new(),
+        attrs: Default::default(),
         groups: Default::default(),
         summary: None,
         mapping_error: None,
@@ -82,7 +82,7 @@ fn desired(
         end_date: p.end_date,
         in_scope: true,
         absent_cycles,
-        attrs: BTreeMap::new(),
+        attrs: Default::default(),
         groups: Default::default(),
         summary: summary(p),
         mapping_error: None,
@@ -184,6 +184,13 @@ mod tests {
             assert_eq!(format!("{:?}", shared[i]), format!("{alone:?}"), "{name}");
         }
         assert!(shared[0]["E2"].in_scope && !shared[0]["E1"].in_scope);
+        // One copy of the values for the apps of a class, and of what their creates send.
+        let (a, b) = (&shared[0]["E2"].attrs, &shared[1]["E2"].attrs);
+        assert!(std::sync::Arc::ptr_eq(a.values(), b.values()));
+        assert!(std::sync::Arc::ptr_eq(
+            &a.values_with("E2"),
+            &b.values_with("E2")
+        ));
         assert_eq!(shared[0]["E9"].absent_cycles, 2);
         assert!(shared[0]["E3"].frozen.is_some());
         let err = |d: &BTreeMap<String, DesiredPerson>| d["E1"].mapping_error.clone();

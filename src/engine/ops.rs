@@ -97,7 +97,7 @@ async fn with_known_refs(ctx: &ExecCtx, op: &Operation) -> Option<Operation> {
     let mut sent = op.clone();
     for (path, value) in resolved {
         sent.pending_refs.retain(|r| r.path != path);
-        sent.desired.insert(path, value);
+        std::sync::Arc::make_mut(&mut sent.desired).insert(path, value);
     }
     sent.hash = Some(crate::reconcile::state_hash(
         &sent.desired,
@@ -221,7 +221,7 @@ async fn adopt(
     let mut recorded = op.clone();
     recorded.changes = changes;
     if !kept.is_empty() {
-        recorded.desired.extend(kept);
+        std::sync::Arc::make_mut(&mut recorded.desired).extend(kept);
         recorded.hash = Some(crate::reconcile::state_hash(&recorded.desired, active));
     }
     Ok(Effect::Linked {
@@ -242,7 +242,7 @@ fn found_changes(
     kept: &mut std::collections::BTreeMap<String, Value>,
 ) -> Vec<Change> {
     let mut changes = Vec::new();
-    for (path, want) in &op.desired {
+    for (path, want) in op.desired.iter() {
         let Ok(p) = scim::AttrPath::parse(path) else {
             continue;
         };

@@ -1,6 +1,7 @@
 //! Mapping: one minijinja environment per config that turns a person into each app's
 //! desired SCIM attributes, decides scope, and names groups.
 
+mod attrs;
 mod context;
 mod fast;
 mod filters;
@@ -19,8 +20,9 @@ pub use context::context;
 use context::Lazy;
 use fast::FastTemplate;
 
+pub use attrs::MappedAttrs;
 pub use filters::{slug, REF_MARKER};
-use shared::{Compact, Pass};
+use shared::Pass;
 pub use shared::{MappedAll, SharedMapped};
 pub use strict::{Slot, Undefined, BUILTINS};
 
@@ -131,9 +133,8 @@ impl Mapper {
         shared: &SharedMapped,
     ) -> MappedAll {
         let Some(t) = self.apps.get(app) else {
-            let persons = persons.map(|_| Some(Compact::default())).collect();
+            let persons = persons.map(|_| Some(MappedPerson::default())).collect();
             return MappedAll {
-                paths: Vec::new(),
                 persons: Arc::new(Pass {
                     at: Vec::new(),
                     persons,
@@ -142,7 +143,7 @@ impl Mapper {
         };
         let persons: Vec<&Person> = persons.collect();
         let map = |at: Vec<usize>| {
-            let each = persons.iter().map(|p| self.compact(t, &Lazy::new(p)).ok());
+            let each = persons.iter().map(|p| self.map_with(t, &Lazy::new(p)).ok());
             Arc::new(Pass {
                 at,
                 persons: each.collect(),
@@ -164,10 +165,7 @@ impl Mapper {
             }
             _ => map(Vec::new()),
         };
-        MappedAll {
-            paths: t.attributes.iter().map(|(p, _, _)| p.clone()).collect(),
-            persons,
-        }
+        MappedAll { persons }
     }
 
     /// Every template and expression of every app: the app's config index and its slot.
@@ -247,14 +245,13 @@ impl Mapper {
         let Some(t) = self.apps.get(app) else {
             return Ok(MappedPerson::default());
         };
-        let paths: Vec<String> = t.attributes.iter().map(|(p, _, _)| p.clone()).collect();
-        Ok(self.compact(t, &Lazy::new(person))?.expand(&paths))
+        self.map_with(t, &Lazy::new(person))
     }
 
-    fn compact(&self, t: &AppTemplates, p: &Lazy<'_>) -> Result<Compact, MappingError> {
-        Ok(Compact {
+    fn map_with(&self, t: &AppTemplates, p: &Lazy<'_>) -> Result<MappedPerson, MappingError> {
+        Ok(MappedPerson {
             in_scope: self.scope_of(t, p)?,
-            values: self.attribute_values(t, p)?.into_boxed_slice(),
+            attrs: self.attributes_of(t, p)?.into_iter().collect(),
             groups: self.groups_of(t, p)?.into_iter().map(|(_, n)| n).collect(),
         })
     }
@@ -447,7 +444,7 @@ pub struct MappedPerson {
     /// Whether the app's scope selects them.
     pub in_scope: bool,
     /// SCIM path → value; empty renderings left out.
-    pub attrs: BTreeMap<String, Mapped>,
+    pub attrs: MappedAttrs,
     /// Names of the app's groups they belong to.
     pub groups: BTreeSet<String>,
 }

@@ -1,37 +1,12 @@
 //! Map once, use many times: apps whose attribute templates, scope and groups are the same
 //! map every person the same way, so within one cycle the first of them maps the persons
-//! and the others take its results. The cache lives as long as the cycle's HR view.
+//! and the others take its results, sharing their attribute values. The cache lives as
+//! long as the cycle's HR view.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use super::{Mapped, MappedPerson};
-
-/// One person's mapping as apps share it: the attribute values in the order of the
-/// app's SCIM paths (None: rendered empty), so that the paths are held once, not per
-/// person.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub(super) struct Compact {
-    pub(super) in_scope: bool,
-    pub(super) values: Box<[Option<Mapped>]>,
-    pub(super) groups: BTreeSet<String>,
-}
-
-impl Compact {
-    /// The mapping with its paths.
-    pub(super) fn expand(self, paths: &[String]) -> MappedPerson {
-        let attrs = paths
-            .iter()
-            .zip(self.values.into_vec())
-            .filter_map(|(p, v)| Some((p.clone(), v?)))
-            .collect();
-        MappedPerson {
-            in_scope: self.in_scope,
-            attrs,
-            groups: self.groups,
-        }
-    }
-}
+use super::MappedPerson;
 
 /// What one pass maps: every person, in the order handed over; `None` where mapping
 /// failed (mapping that person again for the app gives the error naming its own key).
@@ -40,7 +15,7 @@ pub(super) struct Pass {
     /// Where each person mapped lives (shared passes only): an app that hands over other
     /// persons, or the same in another order, must not take this pass.
     pub(super) at: Vec<usize>,
-    pub(super) persons: Vec<Option<Compact>>,
+    pub(super) persons: Vec<Option<MappedPerson>>,
 }
 
 /// A pass, shared by the apps of one class.
@@ -49,22 +24,19 @@ pub(super) type Compacts = Arc<Pass>;
 /// One app's mapping of every person of a view, perhaps shared with other apps.
 #[derive(Debug, Clone)]
 pub struct MappedAll {
-    pub(super) paths: Vec<String>,
     pub(super) persons: Compacts,
 }
 
 impl MappedAll {
     /// Each person's mapping, in the order they were handed over (None: it failed). Moves
-    /// the values out when no other app holds them.
-    pub fn into_persons(self) -> impl Iterator<Item = Option<MappedPerson>> {
-        let list: Box<dyn Iterator<Item = Option<Compact>>> = match Arc::try_unwrap(self.persons) {
+    /// them out when no other app holds them; clones share the attribute values.
+    pub fn into_persons(self) -> Box<dyn Iterator<Item = Option<MappedPerson>>> {
+        match Arc::try_unwrap(self.persons) {
             Ok(owned) => Box::new(owned.persons.into_iter()),
             Err(shared) => {
                 Box::new((0..shared.persons.len()).map(move |i| shared.persons[i].clone()))
             }
-        };
-        let paths = self.paths;
-        list.map(move |c| c.map(|c| c.expand(&paths)))
+        }
     }
 
     /// Whether two apps' mappings are one and the same.

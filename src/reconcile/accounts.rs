@@ -9,7 +9,6 @@ use serde_json::Value;
 
 use super::input::{AppInput, DesiredPerson, LinkLifecycle, LinkState, OrphanPolicy, RemoteUser};
 use super::plan::{AppPlan, OpKind, Operation, Orphan};
-use crate::mapping::Mapped;
 
 /// How an unlinked account was found for a person.
 #[derive(Debug, Clone, Copy)]
@@ -106,8 +105,8 @@ impl<'a> Accounts<'a> {
         if let Some(u) = self.by_ext.get(key).filter(|u| free(u)) {
             return Some(Found::ExternalId(u));
         }
-        let value = |path: &str| match person.attrs.get(path) {
-            Some(Mapped::Value(Value::String(s))) if !s.is_empty() => Some(s.to_lowercase()),
+        let value = |path: &str| match person.attrs.value(path) {
+            Some(Value::String(s)) if !s.is_empty() => Some(s.to_lowercase()),
             _ => None,
         };
         if let Some(name) = value("userName").filter(|_| self.by.0) {
@@ -124,6 +123,7 @@ impl<'a> Accounts<'a> {
         }
         person
             .attrs
+            .values()
             .keys()
             .filter(|p| is_email_path(p))
             .filter_map(|p| value(p))

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::plan::ConflictRule;
-use crate::mapping::Mapped;
+use crate::mapping::MappedAttrs;
 
 /// What `leave` means for an app.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -129,8 +129,9 @@ pub struct DesiredPerson {
     pub in_scope: bool,
     /// Consecutive complete reads they were missing from (0 = present now).
     pub absent_cycles: u32,
-    /// Mapped attributes (references unresolved).
-    pub attrs: BTreeMap<String, Mapped>,
+    /// Mapped attributes (references unresolved), shared with the other apps of their
+    /// mapping class.
+    pub attrs: MappedAttrs,
     /// Names of the groups they belong to in this app.
     pub groups: BTreeSet<String>,
     /// Short description for reports.
@@ -148,8 +149,8 @@ pub struct DesiredPerson {
 impl DesiredPerson {
     /// The mapped userName, when it rendered to a string.
     pub fn user_name(&self) -> Option<&str> {
-        match self.attrs.get("userName") {
-            Some(Mapped::Value(Value::String(s))) => Some(s),
+        match self.attrs.value("userName") {
+            Some(Value::String(s)) => Some(s),
             _ => None,
         }
     }

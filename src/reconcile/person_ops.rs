@@ -3,6 +3,7 @@
 //! a deprovision, and the relink of an idle account after the state was lost.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use serde_json::Value;
 
@@ -19,7 +20,7 @@ use super::target::Target;
 /// A person's attributes with references to other persons resolved to account ids, and
 /// the references still waiting for an account that this cycle creates.
 pub(super) struct Resolved {
-    pub(super) attrs: BTreeMap<String, Value>,
+    pub(super) attrs: Arc<BTreeMap<String, Value>>,
     pub(super) pending: Vec<PendingRef>,
 }
 
@@ -48,7 +49,7 @@ pub(super) fn relink_idle(
     op.summary = person.summary.clone();
     op.reason = Some(format!("relink by externalId; {why}"));
     op.hash = Some(hash.clone());
-    op.desired = desired.clone();
+    op.desired = Arc::new(desired.clone());
     plan.operations.push(op);
     if let (Target::Deprovision(reason), true) = (tgt, u.active) {
         let relinked = LinkState {
@@ -165,12 +166,20 @@ pub(super) fn create(
             push_conflicts(plan, key, op.user_name.as_deref(), &d);
             // What the app owns (app_wins) becomes the base of the new link; a reported
             // conflict keeps HR's value as the base so it stays reported, not pushed.
-            apply_rebase(&mut desired, &d);
+            apply_rebase(Arc::make_mut(&mut desired), &d);
             op.changes = d.push;
             op.hash = Some(state_hash(&desired, active));
         }
         Some(Found::Matches(u, by)) => {
-            adopt_match(plan, input, &mut op, &mut desired, u, by, how.on_match);
+            adopt_match(
+                plan,
+                input,
+                &mut op,
+                Arc::make_mut(&mut desired),
+                u,
+                by,
+                how.on_match,
+            );
         }
         None => {
             op.looked_up = how.checked;
@@ -255,7 +264,7 @@ pub(super) fn update(
         }
         None => diff_against_base(&link.last_pushed, &resolved.attrs, rules),
     };
-    let after = recorded_after(resolved.attrs, link, rules, &d);
+    let after = recorded_after(Arc::unwrap_or_clone(resolved.attrs), link, rules, &d);
     let hash = state_hash(&after, want_active);
     push_conflicts(plan, key, Some(&link.user_name), &d);
     let kind = if want_active && !is_active {
@@ -281,7 +290,7 @@ pub(super) fn update(
     }
     op.changes = d.push;
     op.hash = Some(hash);
-    op.desired = after;
+    op.desired = Arc::new(after);
     plan.operations.push(op);
 }
 

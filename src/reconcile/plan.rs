@@ -2,6 +2,7 @@
 //! Serializable, so a plan can be saved, reviewed and applied exactly.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -113,9 +114,10 @@ pub struct Operation {
     /// Attribute changes (update, reactivate, rebase).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub changes: Vec<Change>,
-    /// The complete desired attributes after the operation (create, update, reactivate).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub desired: BTreeMap<String, Value>,
+    /// The complete desired attributes after the operation (create, update, reactivate);
+    /// the creates of one person in apps that map alike share them.
+    #[serde(default, skip_serializing_if = "no_attrs")]
+    pub desired: Arc<BTreeMap<String, Value>>,
     /// Whether the account is to be active after the operation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
@@ -149,6 +151,11 @@ fn is_zero(n: &usize) -> bool {
     *n == 0
 }
 
+/// Serde helper: leave empty attribute maps out of the JSON.
+fn no_attrs(m: &Arc<BTreeMap<String, Value>>) -> bool {
+    m.is_empty()
+}
+
 /// Serde helper: leave `false` flags out of the JSON.
 fn is_false(b: &bool) -> bool {
     !*b
@@ -168,7 +175,7 @@ impl Operation {
             user_name: None,
             remote_id: None,
             changes: Vec::new(),
-            desired: BTreeMap::new(),
+            desired: Arc::default(),
             active: None,
             pending_refs: Vec::new(),
             members: Vec::new(),

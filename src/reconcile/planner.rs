@@ -2,6 +2,7 @@
 //! quarantined persons, orphans. Pure and deterministic.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use serde_json::Value;
 
@@ -12,7 +13,6 @@ use super::input::{AppInput, DesiredPerson, LinkLifecycle, LinkState, RemoteUser
 use super::person_ops::{create, deprovision, relink_idle, update, Resolved};
 use super::plan::{AppPlan, AppQuarantine, MatchDecision, Operation, PendingRef};
 use super::target::{target, Target};
-use crate::mapping::Mapped;
 
 /// Plans one app: every person's target, userName collisions set aside, then each
 /// person's operations, the orphaned accounts, the groups, and the plan put in order.
@@ -314,36 +314,35 @@ impl<'i> AppView<'_, 'i> {
     }
 
     /// The person's attributes with references to other persons resolved to their
-    /// account ids, or left pending for accounts this cycle creates.
+    /// account ids, or left pending for accounts this cycle creates; and the person's key
+    /// as `externalId`. Without a resolved reference, the map is the one every app of
+    /// the person's mapping class shares.
     fn resolve(&self, person: &DesiredPerson) -> Resolved {
-        let mut attrs = BTreeMap::new();
+        let mut ids = Vec::new();
         let mut pending = Vec::new();
-        for (path, m) in &person.attrs {
-            match m {
-                Mapped::Value(v) => {
-                    attrs.insert(path.clone(), v.clone());
-                }
-                Mapped::PersonRef(target_key) => {
-                    let linked = self
-                        .input
-                        .links
-                        .get(target_key)
-                        .filter(|l| l.lifecycle != LinkLifecycle::Deleted);
-                    match linked {
-                        Some(l) => {
-                            attrs.insert(path.clone(), Value::String(l.remote_id.clone()));
-                        }
-                        None if self.will_have_account(target_key) => pending.push(PendingRef {
-                            path: path.clone(),
-                            key: target_key.clone(),
-                            at_create: false,
-                        }),
-                        None => {}
-                    }
-                }
+        for (path, target_key) in person.attrs.refs() {
+            let linked = self
+                .input
+                .links
+                .get(target_key)
+                .filter(|l| l.lifecycle != LinkLifecycle::Deleted);
+            match linked {
+                Some(l) => ids.push((path.clone(), Value::String(l.remote_id.clone()))),
+                None if self.will_have_account(target_key) => pending.push(PendingRef {
+                    path: path.clone(),
+                    key: target_key.clone(),
+                    at_create: false,
+                }),
+                None => {}
             }
         }
-        attrs.insert("externalId".into(), Value::String(person.key.clone()));
+        let mut attrs = person.attrs.values_with(&person.key);
+        if !ids.is_empty() {
+            let map = Arc::make_mut(&mut attrs);
+            map.extend(ids);
+            // A reference's path is the person's own; the key stays theirs.
+            map.insert("externalId".into(), Value::String(person.key.clone()));
+        }
         Resolved { attrs, pending }
     }
 }

@@ -22,7 +22,6 @@ use sha2::{Digest, Sha256};
 use super::input::{AppInput, AppPolicy, DesiredPerson, GroupState, LinkLifecycle, LinkState};
 use super::plan::AppPlan;
 use super::target::{target, Target};
-use crate::mapping::Mapped;
 
 /// What a person's last full plan in an app was computed from, as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -350,14 +349,7 @@ pub fn stamps<'r>(
 
 /// The stamp of a person their plan found settled.
 fn settle(input: &AppInput<'_>, basis: &Basis<'_>, p: &DesiredPerson, record: &[u8]) -> Settled {
-    let refs: Vec<String> = p
-        .attrs
-        .values()
-        .filter_map(|m| match m {
-            Mapped::PersonRef(k) => Some(k.clone()),
-            Mapped::Value(_) => None,
-        })
-        .collect();
+    let refs: Vec<String> = p.attrs.refs().map(|(_, k)| k.clone()).collect();
     let claims = matches!(
         target(p, input.policy, input.now.date_naive()),
         Target::Active | Target::Inactive(_)

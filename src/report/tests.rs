@@ -16,10 +16,10 @@ fn sample_plan() -> Plan {
     create.user_name = Some("nia.okafor@corp.example".into());
     create.summary = Some("Engineering · Backend Engineer".into());
     create.active = Some(true);
-    create.desired = BTreeMap::from([
+    create.desired = std::sync::Arc::new(BTreeMap::from([
         ("userName".to_string(), json!("nia.okafor@corp.example")),
         ("title".to_string(), json!("Backend Engineer")),
-    ]);
+    ]));
     let mut update = Operation::new(OpKind::Update, "E1001");
     update.user_name = Some("sven.kim@corp.example".into());
     update.remote_id = Some("U1001".into());

@@ -96,7 +96,7 @@ pub fn person(
         end_date: end,
         in_scope,
         absent_cycles,
-        attrs,
+        attrs: attrs.into_iter().collect(),
         groups: Default::default(),
         summary: None,
         mapping_error: None,
@@ -109,7 +109,7 @@ pub fn person(
 pub fn frozen(last: Option<&DesiredPerson>, key: &str) -> DesiredPerson {
     let mut p = last.cloned().unwrap_or_else(|| {
         let mut p = person(key, Lifecycle::Active, "", true, None, None, None, 0);
-        p.attrs.clear();
+        p.attrs = Default::default();
         p
     });
     p.absent_cycles = 0;
@@ -230,7 +230,7 @@ impl World {
                                 external_id: Some(op.key.clone()),
                                 user_name: op.user_name.clone().unwrap_or_default(),
                                 active: op.active.unwrap_or(true),
-                                attrs: op.desired.clone(),
+                                attrs: (*op.desired).clone(),
                             },
                         );
                         id

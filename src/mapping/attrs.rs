@@ -1,0 +1,206 @@
+//! A person's mapped attributes for an app, held once however many apps and operations
+//! use them: the apps of one mapping class take clones of the same attributes, and the
+//! creates planned from them share one map of what is sent.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, OnceLock};
+
+use serde::ser::{Serialize, SerializeMap, Serializer};
+use serde_json::Value;
+
+use super::Mapped;
+
+/// SCIM path → mapped value; empty renderings left out. Clones share the values.
+#[derive(Debug, Clone, Default)]
+pub struct MappedAttrs {
+    /// Plain values by SCIM path.
+    values: Arc<BTreeMap<String, Value>>,
+    /// References to other persons (`| ref`) by SCIM path: the target's HR key.
+    refs: BTreeMap<String, String>,
+    /// The plain values with an `externalId` added, made once for every clone (see
+    /// [`MappedAttrs::values_with`]).
+    keyed: Arc<OnceLock<Arc<BTreeMap<String, Value>>>>,
+}
+
+impl MappedAttrs {
+    /// The value mapped for `path`, unless it is a reference.
+    pub fn value(&self, path: &str) -> Option<&Value> {
+        self.values.get(path)
+    }
+
+    /// Plain values by SCIM path.
+    pub fn values(&self) -> &Arc<BTreeMap<String, Value>> {
+        &self.values
+    }
+
+    /// References to other persons by SCIM path: (path, the target's HR key).
+    pub fn refs(&self) -> impl Iterator<Item = (&String, &String)> {
+        self.refs.iter()
+    }
+
+    /// Every SCIM path mapped, values and references, in path order.
+    pub fn paths(&self) -> impl Iterator<Item = &String> {
+        let mut all: Vec<&String> = self.values.keys().chain(self.refs.keys()).collect();
+        all.sort();
+        all.into_iter()
+    }
+
+    /// Sets the value or reference mapped for `path` (this clone's own copy from then on).
+    pub fn insert(&mut self, path: String, m: Mapped) {
+        self.keyed = Arc::default();
+        match m {
+            Mapped::Value(v) => {
+                self.refs.remove(&path);
+                Arc::make_mut(&mut self.values).insert(path, v);
+            }
+            Mapped::PersonRef(k) => {
+                Arc::make_mut(&mut self.values).remove(&path);
+                self.refs.insert(path, k);
+            }
+        }
+    }
+
+    /// Whether nothing was mapped.
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty() && self.refs.is_empty()
+    }
+
+    /// The plain values with `externalId` set to `key`. Made once and shared by every
+    /// clone (so by every app of the class), provided all ask with the same key, as they
+    /// do: the person's own.
+    pub fn values_with(&self, key: &str) -> Arc<BTreeMap<String, Value>> {
+        let is_key =
+            |m: &BTreeMap<String, Value>| m.get("externalId").and_then(Value::as_str) == Some(key);
+        if is_key(&self.values) {
+            return self.values.clone();
+        }
+        let keyed = self.keyed.get_or_init(|| {
+            let mut m = (*self.values).clone();
+            m.insert("externalId".into(), Value::String(key.to_string()));
+            Arc::new(m)
+        });
+        if is_key(keyed) {
+            return keyed.clone();
+        }
+        let mut m = (*self.values).clone();
+        m.insert("externalId".into(), Value::String(key.to_string()));
+        Arc::new(m)
+    }
+}
+
+impl FromIterator<(String, Mapped)> for MappedAttrs {
+    fn from_iter<I: IntoIterator<Item = (String, Mapped)>>(iter: I) -> Self {
+        let mut attrs = MappedAttrs::default();
+        for (path, m) in iter {
+            attrs.insert(path, m);
+        }
+        attrs
+    }
+}
+
+impl PartialEq for MappedAttrs {
+    fn eq(&self, other: &Self) -> bool {
+        self.values == other.values && self.refs == other.refs
+    }
+}
+
+/// One entry as [`Mapped`] serialises, borrowed.
+#[derive(serde::Serialize)]
+#[serde(rename = "Mapped")]
+enum MappedRef<'a> {
+    Value(&'a Value),
+    PersonRef(&'a str),
+}
+
+impl Serialize for MappedAttrs {
+    /// As the map of path → [`Mapped`] it stands for, in path order.
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut entries: Vec<(&str, MappedRef<'_>)> = self
+            .values
+            .iter()
+            .map(|(p, v)| (p.as_str(), MappedRef::Value(v)))
+            .chain(
+                self.refs
+                    .iter()
+                    .map(|(p, k)| (p.as_str(), MappedRef::PersonRef(k))),
+            )
+            .collect();
+        entries.sort_by(|a, b| a.0.cmp(b.0));
+        let mut map = serializer.serialize_map(Some(entries.len()))?;
+        for (p, m) in entries {
+            map.serialize_entry(p, &m)?;
+        }
+        map.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn attrs() -> MappedAttrs {
+        [
+            (
+                "userName".to_string(),
+                Mapped::Value(json!("ann@corp.example")),
+            ),
+            ("manager".to_string(), Mapped::PersonRef("E1".into())),
+            ("active".to_string(), Mapped::Value(json!(true))),
+        ]
+        .into_iter()
+        .collect()
+    }
+
+    #[test]
+    fn serialises_as_the_map_of_mapped_values() {
+        let map: BTreeMap<String, Mapped> = [
+            (
+                "userName".to_string(),
+                Mapped::Value(json!("ann@corp.example")),
+            ),
+            ("manager".to_string(), Mapped::PersonRef("E1".into())),
+            ("active".to_string(), Mapped::Value(json!(true))),
+        ]
+        .into();
+        let ours = serde_json::to_string(&attrs()).expect("json");
+        assert_eq!(ours, serde_json::to_string(&map).expect("json"));
+    }
+
+    #[test]
+    fn values_and_references_read_back() {
+        let a = attrs();
+        assert_eq!(a.value("userName"), Some(&json!("ann@corp.example")));
+        assert_eq!(a.value("manager"), None);
+        let refs: Vec<_> = a.refs().collect();
+        assert_eq!(refs, vec![(&"manager".to_string(), &"E1".to_string())]);
+        let paths: Vec<&String> = a.paths().collect();
+        assert_eq!(paths, ["active", "manager", "userName"]);
+    }
+
+    #[test]
+    fn the_keyed_values_are_made_once_for_every_clone() {
+        let a = attrs();
+        let b = a.clone();
+        let first = a.values_with("E7");
+        let second = b.values_with("E7");
+        assert!(Arc::ptr_eq(&first, &second), "each clone made its own");
+        assert_eq!(first.get("externalId"), Some(&json!("E7")));
+        assert_eq!(first.get("userName"), Some(&json!("ann@corp.example")));
+        assert_eq!(a.value("externalId"), None, "the mapped values changed");
+        // Another key is never given the first one's map.
+        assert_eq!(b.values_with("E8").get("externalId"), Some(&json!("E8")));
+    }
+
+    #[test]
+    fn a_later_entry_for_a_path_replaces_the_earlier() {
+        let a: MappedAttrs = [
+            ("manager".to_string(), Mapped::Value(json!("x"))),
+            ("manager".to_string(), Mapped::PersonRef("E2".into())),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(a.value("manager"), None);
+        assert_eq!(a.refs().count(), 1);
+    }
+}
