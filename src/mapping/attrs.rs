@@ -15,14 +15,29 @@ use super::Mapped;
 pub struct MappedAttrs {
     /// Plain values by SCIM path.
     values: Arc<BTreeMap<String, Value>>,
-    /// References to other persons (`| ref`) by SCIM path: the target's HR key.
-    refs: BTreeMap<String, String>,
+    /// References to other persons (`| ref`): (SCIM path, the target's HR key), in path
+    /// order. Most persons have one or none; a list holds them without a map's node.
+    refs: Arc<[(String, String)]>,
     /// The plain values with an `externalId` added, made once for every clone (see
     /// [`MappedAttrs::values_with`]).
     keyed: Arc<OnceLock<Arc<BTreeMap<String, Value>>>>,
 }
 
 impl MappedAttrs {
+    /// The attributes an account of the person is sent: what the templates rendered, and
+    /// the person's HR key as `externalId` (every account carries it, whatever a template
+    /// says), so that the creates of every app share these values as they are.
+    pub fn sent(rendered: BTreeMap<String, Mapped>, key: &str) -> Self {
+        let mut attrs: MappedAttrs = rendered.into_iter().collect();
+        if attrs.refs.iter().all(|(p, _)| p != "externalId") {
+            attrs.insert(
+                "externalId".into(),
+                Mapped::Value(Value::String(key.into())),
+            );
+        }
+        attrs
+    }
+
     /// The value mapped for `path`, unless it is a reference.
     pub fn value(&self, path: &str) -> Option<&Value> {
         self.values.get(path)
@@ -35,12 +50,16 @@ impl MappedAttrs {
 
     /// References to other persons by SCIM path: (path, the target's HR key).
     pub fn refs(&self) -> impl Iterator<Item = (&String, &String)> {
-        self.refs.iter()
+        self.refs.iter().map(|(p, k)| (p, k))
     }
 
     /// Every SCIM path mapped, values and references, in path order.
     pub fn paths(&self) -> impl Iterator<Item = &String> {
-        let mut all: Vec<&String> = self.values.keys().chain(self.refs.keys()).collect();
+        let mut all: Vec<&String> = self
+            .values
+            .keys()
+            .chain(self.refs.iter().map(|(p, _)| p))
+            .collect();
         all.sort();
         all.into_iter()
     }
@@ -48,16 +67,23 @@ impl MappedAttrs {
     /// Sets the value or reference mapped for `path` (this clone's own copy from then on).
     pub fn insert(&mut self, path: String, m: Mapped) {
         self.keyed = Arc::default();
+        let mut refs: Vec<(String, String)> = self
+            .refs
+            .iter()
+            .filter(|(p, _)| *p != path)
+            .cloned()
+            .collect();
         match m {
             Mapped::Value(v) => {
-                self.refs.remove(&path);
                 Arc::make_mut(&mut self.values).insert(path, v);
             }
             Mapped::PersonRef(k) => {
                 Arc::make_mut(&mut self.values).remove(&path);
-                self.refs.insert(path, k);
+                refs.push((path, k));
+                refs.sort();
             }
         }
+        self.refs = refs.into();
     }
 
     /// Whether nothing was mapped.
@@ -122,7 +148,7 @@ impl Serialize for MappedAttrs {
             .chain(
                 self.refs
                     .iter()
-                    .map(|(p, k)| (p.as_str(), MappedRef::PersonRef(k))),
+                    .map(|(p, k)| (p.as_str(), MappedRef::PersonRef(k.as_str()))),
             )
             .collect();
         entries.sort_by(|a, b| a.0.cmp(b.0));
@@ -190,6 +216,24 @@ mod tests {
         assert_eq!(a.value("externalId"), None, "the mapped values changed");
         // Another key is never given the first one's map.
         assert_eq!(b.values_with("E8").get("externalId"), Some(&json!("E8")));
+    }
+
+    #[test]
+    fn what_is_sent_carries_the_key_and_shares_it() {
+        let rendered: BTreeMap<String, Mapped> = [
+            (
+                "userName".to_string(),
+                Mapped::Value(json!("ann@corp.example")),
+            ),
+            (
+                "externalId".to_string(),
+                Mapped::Value(json!("from-a-template")),
+            ),
+        ]
+        .into();
+        let a = MappedAttrs::sent(rendered, "E7");
+        assert_eq!(a.value("externalId"), Some(&json!("E7")));
+        assert!(Arc::ptr_eq(a.values(), &a.values_with("E7")), "copied");
     }
 
     #[test]

@@ -251,7 +251,7 @@ impl Mapper {
     fn map_with(&self, t: &AppTemplates, p: &Lazy<'_>) -> Result<MappedPerson, MappingError> {
         Ok(MappedPerson {
             in_scope: self.scope_of(t, p)?,
-            attrs: self.attributes_of(t, p)?.into_iter().collect(),
+            attrs: MappedAttrs::sent(self.attributes_of(t, p)?, &p.person.key),
             groups: self.groups_of(t, p)?.into_iter().map(|(_, n)| n).collect(),
         })
     }
