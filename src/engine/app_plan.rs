@@ -17,7 +17,7 @@ use crate::reconcile::guards::hold_mass_deprovision;
 use crate::reconcile::settled::Stamps;
 use crate::reconcile::{
     plan_app_unless_creating, plan_app_with, AppInput, AppPlan, Candidates, DesiredPerson,
-    GroupState, KeptForms, LinkState, MatchDecision, OpKind, Refusal, RemoteUser,
+    GroupState, KeptForms, LinkState, MatchDecision, Refusal, RemoteUser,
 };
 
 /// An app planned, ready to execute.
@@ -158,28 +158,39 @@ fn on_match(run: &AppRun) -> MatchDecision {
 /// Takes out of the plan the creates the app's profile says it refuses (userName too
 /// long, a required attribute missing): they are shown as refused and never sent.
 fn refuse_known(api: &AppApi, plan: &mut AppPlan) {
+    use rayon::prelude::*;
+    // Each create is checked on its own: every core takes a share.
+    let reasons: Vec<Option<String>> = plan
+        .operations
+        .par_iter()
+        .with_min_len(256)
+        .map(|op| match op.creates_account() {
+            true => api
+                .create_body(&op.key, &op.desired, op.active.unwrap_or(true))
+                .err()
+                .map(|e| refusal_reason(&e)),
+            false => None,
+        })
+        .collect();
+    if reasons.iter().all(Option::is_none) {
+        return;
+    }
     let mut refused = Vec::new();
-    plan.operations.retain(|op| {
-        if op.op != OpKind::Create || op.remote_id.is_some() {
-            return true;
-        }
-        match api.create_body(&op.key, &op.desired, op.active.unwrap_or(true)) {
-            Ok(_) => true,
-            Err(e) => {
-                refused.push(Refusal {
-                    op: op.op,
-                    key: op.key.clone(),
-                    user_name: op.user_name.clone(),
-                    reason: refusal_reason(&e),
-                });
-                false
-            }
+    let mut reasons = reasons.into_iter();
+    plan.operations.retain(|op| match reasons.next().flatten() {
+        None => true,
+        Some(reason) => {
+            refused.push(Refusal {
+                op: op.op,
+                key: op.key.clone(),
+                user_name: op.user_name.clone(),
+                reason,
+            });
+            false
         }
     });
-    if !refused.is_empty() {
-        plan.refused.extend(refused);
-        plan.finish();
-    }
+    plan.refused.extend(refused);
+    plan.finish();
 }
 
 /// The profile's words for a refusal, without the client's framing.
