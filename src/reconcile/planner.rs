@@ -1,6 +1,7 @@
 //! The per-app planner: persons + links (+ the app's accounts) → operations, conflicts,
 //! quarantined persons, orphans. Pure and deterministic.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -398,7 +399,9 @@ fn user_name_collisions(
     targets: &BTreeMap<&str, Target>,
     plan: &mut AppPlan,
 ) -> BTreeSet<String> {
-    let mut by_name: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    // (lowercased userName, key), sorted by name with each name's keys in key order: a
+    // list sorted once instead of a map with a list per person.
+    let mut names: Vec<(Cow<'_, str>, &str)> = Vec::with_capacity(input.persons.len());
     for (key, p) in input.persons {
         if !matches!(
             targets.get(key.as_str()),
@@ -407,7 +410,7 @@ fn user_name_collisions(
             continue;
         }
         match p.user_name() {
-            Some(u) => by_name.entry(u.to_lowercase()).or_default().push(key),
+            Some(u) => names.push((lowercased(u), key)),
             None if p.mapping_error.is_none() && p.frozen.is_none() => {
                 plan.quarantined.push(AppQuarantine {
                     key: key.clone(),
@@ -418,10 +421,13 @@ fn user_name_collisions(
         }
     }
     let mut blocked: BTreeSet<String> = plan.quarantined.iter().map(|q| q.key.clone()).collect();
-    for (name, keys) in by_name {
-        if keys.len() < 2 {
+    names.sort_by(|a, b| a.0.cmp(&b.0));
+    for same in names.chunk_by(|a, b| a.0 == b.0) {
+        if same.len() < 2 {
             continue;
         }
+        let name = &same[0].0;
+        let keys: Vec<&str> = same.iter().map(|(_, k)| *k).collect();
         for k in &keys {
             if input.persons.get(*k).is_some_and(|p| p.frozen.is_some()) {
                 // Frozen: still holds its userName (the other person is blocked), and is
@@ -440,4 +446,12 @@ fn user_name_collisions(
         }
     }
     blocked
+}
+
+/// `s` lowercased; text without uppercase (most userNames) is borrowed as it is.
+fn lowercased(s: &str) -> Cow<'_, str> {
+    match s.is_ascii() && !s.bytes().any(|b| b.is_ascii_uppercase()) {
+        true => Cow::Borrowed(s),
+        false => Cow::Owned(s.to_lowercase()),
+    }
 }
