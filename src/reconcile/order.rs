@@ -77,9 +77,31 @@ pub fn execution_order(ops: &mut [Operation]) {
         OpKind::Create => waves.get(&o.key).copied().unwrap_or(0),
         _ => 0,
     };
-    ops.sort_by(|a, b| {
-        (a.op.phase(), wave(a), &a.key, a.op).cmp(&(b.op.phase(), wave(b), &b.key, b.op))
+    // Each operation's phase and wave looked up once, not at every comparison; the
+    // position breaks ties, so the order is the stable sort's.
+    let ranks: Vec<(u8, usize)> = ops.iter().map(|o| (o.op.phase(), wave(o))).collect();
+    let mut order: Vec<usize> = (0..ops.len()).collect();
+    order.sort_unstable_by(|&i, &j| {
+        let (a, b) = (&ops[i], &ops[j]);
+        (ranks[i], &a.key, a.op, i).cmp(&(ranks[j], &b.key, b.op, j))
     });
+    permute(ops, order);
+}
+
+/// Moves `ops[order[k]]` to position `k` for every `k`, in place: each cycle of the
+/// permutation is followed once.
+fn permute<T>(items: &mut [T], mut order: Vec<usize>) {
+    for start in 0..items.len() {
+        // Positions already placed point at themselves.
+        let mut k = start;
+        while order[k] != start {
+            let from = order[k];
+            items.swap(k, from);
+            order[k] = k;
+            k = from;
+        }
+        order[k] = k;
+    }
 }
 
 /// Splits operations into the waves they must run in, in order: each create after the

@@ -71,3 +71,40 @@ fn a_reference_cycle_is_left_for_the_second_pass() {
         .find(|o| o.key == "S")
         .is_some_and(|o| !o.pending_refs[0].at_create));
 }
+
+proptest::proptest! {
+    /// The order is the stable sort by (phase, wave, key, kind), whatever order the
+    /// operations came in, with repeated keys and kinds.
+    #[test]
+    fn the_order_is_the_stable_sort_by_phase_wave_and_key(
+        ops in proptest::collection::vec((0usize..4, 0usize..6, proptest::option::of(0usize..6)), 0..40)
+    ) {
+        let kinds = [OpKind::Create, OpKind::Update, OpKind::Deactivate, OpKind::Rebase];
+        let key = |i: usize| format!("E{i}");
+        let mut ops: Vec<Operation> = ops
+            .into_iter()
+            .enumerate()
+            .map(|(n, (kind, k, manager))| {
+                let mut op = match kinds[kind] {
+                    OpKind::Create => create(&key(k), manager.map(key).as_deref()),
+                    other => Operation::new(other, key(k)),
+                };
+                // Tells apart operations the sort finds equal.
+                op.reason = Some(n.to_string());
+                op
+            })
+            .collect();
+        let waves = create_waves(&ops);
+        let wave = |o: &Operation| match o.op {
+            OpKind::Create => waves.get(&o.key).copied().unwrap_or(0),
+            _ => 0,
+        };
+        let mut expected = ops.clone();
+        expected.sort_by(|a, b| {
+            (a.op.phase(), wave(a), &a.key, a.op).cmp(&(b.op.phase(), wave(b), &b.key, b.op))
+        });
+        execution_order(&mut ops);
+        let seen = |v: &[Operation]| v.iter().map(|o| o.reason.clone()).collect::<Vec<_>>();
+        proptest::prop_assert_eq!(seen(&ops), seen(&expected));
+    }
+}
