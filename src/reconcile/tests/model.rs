@@ -129,17 +129,9 @@ impl World {
         persons: &BTreeMap<String, DesiredPerson>,
         now: DateTime<Utc>,
     ) -> Option<AppPlan> {
-        let groups = BTreeMap::new();
-        crate::reconcile::plan_app_unless_creating(&AppInput {
-            policy: &policy(),
-            persons,
-            links: &self.links,
-            remote: None,
-            groups: &groups,
-            manages_groups: false,
-            now,
-            forms: None,
-            settled: None,
+        let policy = policy();
+        self.with_input(persons, now, &policy, false, |input| {
+            crate::reconcile::plan_app_unless_creating(input)
         })
     }
 
@@ -151,9 +143,21 @@ impl World {
         policy: &AppPolicy,
         remote: bool,
     ) -> AppPlan {
+        self.with_input(persons, now, policy, remote, plan_app)
+    }
+
+    /// Runs `f` on the planner's input for this world; `remote` reads the app's accounts.
+    fn with_input<T>(
+        &self,
+        persons: &BTreeMap<String, DesiredPerson>,
+        now: DateTime<Utc>,
+        policy: &AppPolicy,
+        remote: bool,
+        f: impl FnOnce(&AppInput<'_>) -> T,
+    ) -> T {
         let groups = BTreeMap::new();
         let remote_users = self.remote();
-        plan_app(&AppInput {
+        f(&AppInput {
             policy,
             persons,
             links: &self.links,
