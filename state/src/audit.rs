@@ -7,9 +7,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::{Ctx, StateError};
+use crate::names::NameTable;
 use crate::outcome::{AuditOp, OpResult};
-use crate::sql::{col_opt_json, col_ts, count, ts};
+use crate::sql::count;
 use crate::store::Store;
+use crate::stored::{col_ms, col_opt_account_id, from_sql_error, ms, Code};
+use crate::unpack::unpack_value;
 
 /// One identity change (or failed attempt) as recorded.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -51,17 +54,28 @@ pub struct AuditQuery {
     pub limit: Option<usize>,
 }
 
-fn from_row(row: &Row<'_>) -> rusqlite::Result<AuditRow> {
+/// Reads the packed `detail` column.
+fn col_detail(row: &Row<'_>, idx: usize, names: &NameTable) -> rusqlite::Result<Value> {
+    let bytes = row
+        .get_ref(idx)?
+        .as_blob()
+        .map_err(|e| from_sql_error(idx, e))?;
+    unpack_value(bytes, &[], names).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Blob, Box::new(e))
+    })
+}
+
+fn from_row(row: &Row<'_>, names: &NameTable) -> rusqlite::Result<AuditRow> {
     Ok(AuditRow {
         id: row.get(0)?,
-        at: col_ts(row, 1)?,
+        at: col_ms(row, 1)?,
         cycle_id: row.get(2)?,
         app: row.get(3)?,
         person_key: row.get(4)?,
-        op: row.get(5)?,
-        remote_id: row.get(6)?,
-        result: row.get(7)?,
-        detail: col_opt_json(row, 8)?,
+        op: row.get::<_, Code<_>>(5)?.0,
+        remote_id: col_opt_account_id(row, 6)?,
+        result: row.get::<_, Code<_>>(7)?.0,
+        detail: col_detail(row, 8, names)?,
         error: row.get(9)?,
     })
 }
@@ -82,7 +96,7 @@ impl Store {
             }
             if let Some(since) = query.since {
                 conds.push("at >= ?");
-                args.push(SqlValue::Text(ts(&since)));
+                args.push(SqlValue::Integer(ms(&since)));
             }
             if let Some(cycle) = query.cycle_id {
                 conds.push("cycle_id = ?");
@@ -104,9 +118,10 @@ impl Store {
                 }
                 None => format!("{select} ORDER BY id"),
             };
+            let names = NameTable::load(conn)?;
             let mut st = conn.prepare(&sql).ctx("read the audit trail")?;
             let rows = st
-                .query_map(params_from_iter(args), from_row)
+                .query_map(params_from_iter(args), |r| from_row(r, &names))
                 .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
                 .ctx("read the audit trail")?;
             Ok(rows)
@@ -132,10 +147,10 @@ impl Store {
                     st.query_row(
                         params![
                             app,
-                            ts(&since),
-                            AuditOp::Deactivate,
-                            AuditOp::Delete,
-                            OpResult::Ok
+                            ms(&since),
+                            Code(AuditOp::Deactivate),
+                            Code(AuditOp::Delete),
+                            Code(OpResult::Ok)
                         ],
                         |r| r.get(0),
                     )

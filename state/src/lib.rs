@@ -24,9 +24,14 @@ mod links;
 mod lock;
 mod meta;
 mod migrate;
+mod migrate_v5;
+mod names;
 mod op_quarantine;
 mod open;
 mod outcome;
+mod packed;
+#[cfg(test)]
+mod packed_tests;
 mod path;
 mod pushed;
 mod quarantine;
@@ -38,6 +43,8 @@ mod snapshot_read;
 mod snapshot_save;
 mod sql;
 mod store;
+mod stored;
+mod unpack;
 
 pub use audit::{AuditQuery, AuditRow};
 pub use cycles::{CycleKind, CycleRow, CycleStatus};
