@@ -18,8 +18,11 @@ struct Migration {
     sql: &'static str,
     /// The Rust step, run at the [`CONVERT`] line of `sql` (the SQL before it, then the
     /// step, then the SQL after it, all in the migration's transaction).
-    convert: Option<fn(&Transaction<'_>) -> Result<(), StateError>>,
+    convert: Option<Convert>,
 }
+
+/// A migration's Rust step: converts rows in the migration's transaction.
+type Convert = fn(&Transaction<'_>) -> Result<(), StateError>;
 
 /// The line of a migration's SQL where its Rust step runs.
 const CONVERT: &str = "\n-- @convert\n";

@@ -154,62 +154,17 @@ fn schema_4_file(path: &Path) -> Connection {
 fn fill_audit(conn: &Connection) {
     let insert = "INSERT INTO audit (id, at, cycle_id, app, person_key, op, remote_id, result, \
                   detail, error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
-    let rows: [(
-        i64,
-        &str,
-        Option<i64>,
-        &str,
-        &str,
-        &str,
-        Option<&str>,
-        &str,
-        &str,
-        Option<&str>,
-    ); 3] = [
-        (
-            1,
-            AT,
-            None,
-            "crm",
-            "E1",
-            "create",
-            Some(UUID),
-            "ok",
-            r#"{"userName":"ann@corp.example"}"#,
-            None,
-        ),
-        (
-            2,
-            LATER,
-            Some(1),
-            "crm",
-            "E2",
-            "update",
-            Some("U012AB3CD"),
-            "failed",
-            r#"{"changes":[{"path":"title","old":"A","new":1.5}],"reason":"x ✓"}"#,
-            Some("HTTP 500 ✗"),
-        ),
-        (
-            3,
-            LATER,
-            Some(1),
-            "crm",
-            "dept-eng",
-            "group_create",
-            None,
-            "ok",
-            "null",
-            None,
-        ),
-    ];
-    for r in rows {
-        conn.execute(
-            insert,
-            hrsync_state::rusqlite::params![r.0, r.1, r.2, r.3, r.4, r.5, r.6, r.7, r.8, r.9],
-        )
-        .unwrap();
-    }
+    conn.execute_batch(&format!(
+        r#"INSERT INTO audit (id, at, cycle_id, app, person_key, op, remote_id, result, detail,
+               error) VALUES
+           (1, '{AT}', NULL, 'crm', 'E1', 'create', '{UUID}', 'ok',
+               '{{"userName":"ann@corp.example"}}', NULL),
+           (2, '{LATER}', 1, 'crm', 'E2', 'update', 'U012AB3CD', 'failed',
+               '{{"changes":[{{"path":"title","old":"A","new":1.5}}],"reason":"x ✓"}}',
+               'HTTP 500 ✗'),
+           (3, '{LATER}', 1, 'crm', 'dept-eng', 'group_create', NULL, 'ok', 'null', NULL);"#
+    ))
+    .unwrap();
     for (i, op) in AuditOp::ALL.iter().enumerate() {
         let result = if i % 2 == 0 { "ok" } else { "failed" };
         conn.execute(
