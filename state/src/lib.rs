@@ -4,6 +4,11 @@
 //! Open it with [`Store::open`] (writers, after taking [`WriterLock`]) or
 //! [`Store::open_read_only`] (`plan`, `status`, `audit`). The engine's write path is
 //! [`Store::record_outcome`]: a link change and its audit row in one transaction.
+//!
+//! The file is kept compact (schema 5): the large tables hold JSON packed (`packed`,
+//! names kept once in `names`), account ids, hashes, timestamps and enums in compact
+//! columns (`stored`), converted at this crate's boundary so that callers see plain
+//! types. Migrations (`migrate`) bring an older file to it.
 #![deny(
     clippy::unwrap_used,
     clippy::panic,

@@ -201,3 +201,44 @@ fn an_unknown_name_or_index_is_an_error() {
     assert!(unpack_value(&[crate::packed::REF | 3], &["a"], &names).is_err());
     assert!(unpack_value(&[0x0B], &[], &names).is_err());
 }
+
+proptest! {
+    #[test]
+    fn what_a_link_pushed_reads_back_the_same(
+        pushed in prop::collection::btree_map(text(), json(), 0..10),
+        key in text(),
+        user_name in text(),
+    ) {
+        let mut names = Memory::default();
+        let bytes = crate::pushed::encode(&mut names, &pushed, &key, &user_name).expect("pack");
+        let back = crate::pushed::decode(&names, 4, &bytes, &key, &user_name).expect("unpack");
+        prop_assert_eq!(back, pushed);
+    }
+}
+
+#[test]
+fn every_code_reads_back_its_value_and_no_two_values_share_one() {
+    use crate::stored::{Code, Coded};
+    use crate::{AuditOp, LinkLifecycle, OpResult, Ownership};
+    use rusqlite::Connection;
+
+    fn check<T: Coded + PartialEq + std::fmt::Debug>(conn: &Connection) {
+        let mut seen = std::collections::BTreeSet::new();
+        for &v in T::ALL {
+            assert!(seen.insert(v.code()), "{v:?}: code {} twice", v.code());
+            let back: Code<T> = conn
+                .query_row("SELECT ?1", [Code(v)], |r| r.get(0))
+                .expect("read");
+            assert_eq!(back.0, v);
+        }
+        let unknown: rusqlite::Result<Code<T>> = conn.query_row("SELECT 99", [], |r| r.get(0));
+        assert!(unknown.is_err(), "{}", T::KIND);
+    }
+    let conn = Connection::open_in_memory().expect("open");
+    check::<LinkLifecycle>(&conn);
+    check::<Ownership>(&conn);
+    check::<AuditOp>(&conn);
+    check::<OpResult>(&conn);
+    // The partial index `links_remote_id` and its lookups name the code of a deleted link.
+    assert_eq!(LinkLifecycle::Deleted.code(), 2);
+}

@@ -8,9 +8,8 @@ use rusqlite::types::Type;
 use serde_json::Value;
 
 use crate::error::StateError;
-use crate::names::NameTable;
 use crate::packed::{Intern, Packer};
-use crate::unpack::unpack_value;
+use crate::unpack::{unpack_value, NameOf};
 
 /// The stored bytes of what a link pushed.
 pub(crate) fn encode<I: Intern>(
@@ -30,8 +29,8 @@ pub(crate) fn encode<I: Intern>(
 }
 
 /// What a link pushed, from its stored bytes (column `idx` of the row being read).
-pub(crate) fn decode(
-    names: &NameTable,
+pub(crate) fn decode<N: NameOf>(
+    names: &N,
     idx: usize,
     bytes: &[u8],
     person_key: &str,

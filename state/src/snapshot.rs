@@ -82,7 +82,8 @@ fn record_digest(record: &Value) -> [u8; 32] {
 /// unchanged person is recognised by the hash alone.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SnapshotRecord {
-    /// The record as stored (JSON).
+    /// The record's JSON text (what reading it back gives; stored packed when that gives
+    /// back the very same text).
     pub(crate) text: String,
     /// [`record_hash`] of the record, as bytes.
     pub(crate) hash: [u8; 32],
@@ -125,12 +126,12 @@ impl SnapshotRecord {
         Ok(SnapshotRecord { text, hash })
     }
 
-    /// The record as stored.
+    /// The record's JSON text.
     pub fn text(&self) -> &str {
         &self.text
     }
 
-    /// The hash as stored: lowercase hex, as [`record_hash`] gives it.
+    /// The hash in lowercase hex, as [`record_hash`] gives it (stored as its 32 bytes).
     pub fn hash_hex(&self) -> String {
         hex::encode(self.hash)
     }
