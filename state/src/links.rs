@@ -151,6 +151,21 @@ pub(crate) fn get_link(
     .with_ctx(|| format!("read the link of {key} in {app}"))
 }
 
+/// The person other than `link`'s whose live link holds `link`'s account, if any.
+fn live_holder(conn: &Connection, link: &Link) -> Result<Option<String>, StateError> {
+    // `lifecycle <> 2` (not deleted) as the index `links_remote_id` says it.
+    conn.prepare_cached(
+        "SELECT person_key FROM links WHERE app = ?1 AND remote_id = ?2 \
+         AND lifecycle <> 2 AND person_key <> ?3",
+    )
+    .and_then(|mut st| {
+        let id = AccountId(&link.remote_id);
+        st.query_row(params![link.app, id, link.person_key], |r| r.get(0))
+            .optional()
+    })
+    .with_ctx(|| format!("look up account {} in {}", link.remote_id, link.app))
+}
+
 /// Writes `link` (insert or replace), keeping `created_at` of an existing row.
 pub(crate) fn upsert_link(
     conn: &Connection,
@@ -158,19 +173,7 @@ pub(crate) fn upsert_link(
     now: &DateTime<Utc>,
 ) -> Result<(), StateError> {
     if link.lifecycle != LinkLifecycle::Deleted {
-        // `lifecycle <> 2` (not deleted) as the index `links_remote_id` says it.
-        let holder: Option<String> = conn
-            .prepare_cached(
-                "SELECT person_key FROM links WHERE app = ?1 AND remote_id = ?2 \
-                 AND lifecycle <> 2 AND person_key <> ?3",
-            )
-            .and_then(|mut st| {
-                let id = AccountId(&link.remote_id);
-                st.query_row(params![link.app, id, link.person_key], |r| r.get(0))
-                    .optional()
-            })
-            .with_ctx(|| format!("look up account {} in {}", link.remote_id, link.app))?;
-        if let Some(holder) = holder {
+        if let Some(holder) = live_holder(conn, link)? {
             return Err(StateError::RemoteIdTaken {
                 app: link.app.clone(),
                 remote_id: link.remote_id.clone(),

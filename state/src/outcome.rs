@@ -139,17 +139,13 @@ pub struct Outcome {
     pub error: Option<String>,
 }
 
-/// Writes the audit row and, for a success, the link and group changes; returns the
-/// audit row id. Runs inside the caller's transaction.
-pub(crate) fn record(
+/// Writes the audit row of `o`.
+fn insert_audit_row(
     conn: &Connection,
     o: &Outcome,
+    remote_id: Option<&str>,
     at: &DateTime<Utc>,
-) -> Result<i64, StateError> {
-    let remote_id = o.remote_id.clone().or_else(|| match &o.link_change {
-        LinkChange::Upsert(link) => Some(link.remote_id.clone()),
-        _ => None,
-    });
+) -> Result<(), StateError> {
     let what = || format!("the audit detail of {} {} in {}", o.op, o.person_key, o.app);
     let detail = pack_value(&o.detail, &[], &mut Names::new(conn)).map_err(|e| e.packing(what))?;
     conn.prepare_cached(
@@ -163,7 +159,7 @@ pub(crate) fn record(
             o.app,
             o.person_key,
             Code(o.op),
-            remote_id.as_deref().map(AccountId),
+            remote_id.map(AccountId),
             Code(o.result),
             detail,
             o.error,
@@ -175,6 +171,21 @@ pub(crate) fn record(
             o.op, o.person_key, o.app
         )
     })?;
+    Ok(())
+}
+
+/// Writes the audit row and, for a success, the link and group changes; returns the
+/// audit row id. Runs inside the caller's transaction.
+pub(crate) fn record(
+    conn: &Connection,
+    o: &Outcome,
+    at: &DateTime<Utc>,
+) -> Result<i64, StateError> {
+    let remote_id = o.remote_id.clone().or_else(|| match &o.link_change {
+        LinkChange::Upsert(link) => Some(link.remote_id.clone()),
+        _ => None,
+    });
+    insert_audit_row(conn, o, remote_id.as_deref(), at)?;
     let id = conn.last_insert_rowid();
     if o.result == OpResult::Failed {
         return Ok(id);

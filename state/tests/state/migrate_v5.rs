@@ -59,6 +59,22 @@ fn schema_4_file(path: &Path) -> Connection {
              (3, 'x-count'), (4, 'emails'), (5, 'displayName'), (6, 'active'), (7, 'x-ratio');"
     ))
     .unwrap();
+    fill_links(&conn);
+    fill_snapshot(&conn);
+    fill_audit(&conn);
+    conn.execute_batch(&format!(
+        "INSERT INTO settled (app, person_key, fingerprint, user_name, refs, due) VALUES
+             ('crm', 'E1', '{HASH}', 'ann@corp.example', '[\"E2\"]', NULL),
+             ('crm', 'E2', 'fp-E2', NULL, '[]', '2026-03-01');"
+    ))
+    .unwrap();
+    conn
+}
+
+/// Links of every kind: a UUID account id and another id, every lifecycle and ownership, a
+/// deleted link holding a live one's account, the pairs and the object form of what was
+/// pushed with every kind of JSON value, hashes hrsync wrote and others.
+fn fill_links(conn: &Connection) {
     let pushed_e1 = format!(
         r#"[[1,"ann@corp.example"],[2,"{MANAGER}"],[3,42],[4,[{{"type":"work","value":"Ann@corp.example","primary":true}}]],[5,"Ann \"A\" O'Neil ✓"],[6,false]]"#
     );
@@ -126,6 +142,10 @@ fn schema_4_file(path: &Path) -> Connection {
         )
         .unwrap();
     }
+}
+
+/// The snapshot rows of [`records`], with hashes hrsync wrote and one it did not.
+fn fill_snapshot(conn: &Connection) {
     for (i, (source, key, text)) in records().into_iter().enumerate() {
         let hash = match serde_json::from_str::<Value>(text) {
             Ok(v) if key != "E3" => record_hash(&v),
@@ -139,14 +159,6 @@ fn schema_4_file(path: &Path) -> Connection {
         )
         .unwrap();
     }
-    fill_audit(&conn);
-    conn.execute_batch(&format!(
-        "INSERT INTO settled (app, person_key, fingerprint, user_name, refs, due) VALUES
-             ('crm', 'E1', '{HASH}', 'ann@corp.example', '[\"E2\"]', NULL),
-             ('crm', 'E2', 'fp-E2', NULL, '[]', '2026-03-01');"
-    ))
-    .unwrap();
-    conn
 }
 
 /// Audit rows 1, 2, 3, then one per operation from 10 on, with a gap the sequence
