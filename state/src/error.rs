@@ -89,12 +89,45 @@ pub enum StateError {
         #[source]
         source: serde_json::Error,
     },
+    /// A JSON value could not be stored in its packed form (nested too deeply, or the
+    /// names table is damaged): the write is refused and rolled back.
+    #[error("state database: cannot pack {what}: {why}")]
+    Packed {
+        /// Which column of which row.
+        what: String,
+        /// What is wrong.
+        why: String,
+    },
+    /// A migration met a row it cannot convert: it was rolled back and the file is as it
+    /// was. The row needs repairing by hand (or an older hrsync) before this one opens it.
+    #[error(
+        "state database: migration {migration} cannot convert {row}: {why}; the file was left as it was"
+    )]
+    Unconvertible {
+        /// The migration, as `0005_compact`.
+        migration: String,
+        /// The table and key of the row.
+        row: String,
+        /// What is wrong with it.
+        why: String,
+    },
     /// A closure run on the state thread panicked; its transaction was rolled back.
     #[error("a state database operation panicked and was rolled back")]
     Panicked,
     /// The state thread is gone (the store was shut down): nothing more can be recorded.
     #[error("the state database thread has stopped")]
     Closed,
+}
+
+impl StateError {
+    /// A [`StateError::Packed`] named after the column and row it was packing for; any other
+    /// error as it is.
+    pub(crate) fn packing(self, what: impl FnOnce() -> String) -> StateError {
+        match self {
+            StateError::Packed { why, .. } => StateError::Packed { what: what(), why },
+            other => other,
+        }
+    }
 }
 
 fn holder_text(holder: &Option<u32>) -> String {

@@ -4,7 +4,9 @@
 use std::collections::BTreeSet;
 
 use crate::error::{Ctx, StateError};
+use crate::outcome::AuditOp;
 use crate::store::Store;
+use crate::stored::Coded;
 
 impl Store {
     /// Every app named by a link or an audit row, sorted.
@@ -22,12 +24,21 @@ impl Store {
     /// Every person key named by a link, an account's audit row or a snapshot row, sorted
     /// (group and membership rows carry the group's name, not a person).
     pub async fn known_persons(&self) -> Result<BTreeSet<String>, StateError> {
-        self.read(|conn| {
+        let group_ops = [
+            AuditOp::GroupCreate,
+            AuditOp::GroupDelete,
+            AuditOp::MembershipAdd,
+            AuditOp::MembershipRemove,
+        ]
+        .map(|op| op.code().to_string())
+        .join(", ");
+        self.read(move |conn| {
             distinct(
                 conn,
-                "SELECT person_key FROM links UNION SELECT person_key FROM audit \
-                 WHERE op NOT IN ('group_create', 'group_delete', 'membership_add', 'membership_remove') \
-                 UNION SELECT person_key FROM snapshot",
+                &format!(
+                    "SELECT person_key FROM links UNION SELECT person_key FROM audit \
+                     WHERE op NOT IN ({group_ops}) UNION SELECT person_key FROM snapshot"
+                ),
                 "list the persons the state knows",
             )
         })

@@ -4,6 +4,11 @@
 //! Open it with [`Store::open`] (writers, after taking [`WriterLock`]) or
 //! [`Store::open_read_only`] (`plan`, `status`, `audit`). The engine's write path is
 //! [`Store::record_outcome`]: a link change and its audit row in one transaction.
+//!
+//! The file is kept compact (schema 5): the large tables hold JSON packed (`packed`,
+//! names kept once in `names`), account ids, hashes, timestamps and enums in compact
+//! columns (`stored`), converted at this crate's boundary so that callers see plain
+//! types. Migrations (`migrate`) bring an older file to it.
 #![deny(
     clippy::unwrap_used,
     clippy::panic,
@@ -24,9 +29,14 @@ mod links;
 mod lock;
 mod meta;
 mod migrate;
+mod migrate_v5;
+mod names;
 mod op_quarantine;
 mod open;
 mod outcome;
+mod packed;
+#[cfg(test)]
+mod packed_tests;
 mod path;
 mod pushed;
 mod quarantine;
@@ -38,6 +48,8 @@ mod snapshot_read;
 mod snapshot_save;
 mod sql;
 mod store;
+mod stored;
+mod unpack;
 
 pub use audit::{AuditQuery, AuditRow};
 pub use cycles::{CycleKind, CycleRow, CycleStatus};

@@ -9,9 +9,13 @@ use serde_json::Value;
 
 use crate::error::{Ctx, StateError};
 use crate::keyed::rows_of_keys;
-use crate::pushed::{decode, encode, load_paths, Paths};
-use crate::sql::{col_opt_ts, col_ts, count, text_enum, ts};
+use crate::names::{NameTable, Names};
+use crate::pushed::{decode, encode};
+use crate::sql::{count, text_enum};
 use crate::store::Store;
+use crate::stored::{
+    coded, col_account_id, col_hex_text, col_ms, col_opt_ms, ms, AccountId, Code, HexText,
+};
 
 text_enum! {
     /// The lifecycle of a linked account.
@@ -34,6 +38,17 @@ text_enum! {
         Adopted => "adopted",
     }
 }
+
+coded!(LinkLifecycle {
+    Active = 0,
+    Inactive = 1,
+    Deleted = 2
+});
+
+coded!(Ownership {
+    Created = 0,
+    Adopted = 1
+});
 
 /// Person `person_key` is account `remote_id` in `app`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -101,20 +116,22 @@ pub struct LinkCounts {
 const COLUMNS: &str = "app, person_key, remote_id, user_name, last_pushed, hash, lifecycle, \
                        ownership, deactivated_at, created_at, updated_at";
 
-fn from_row(row: &Row<'_>, paths: &Paths) -> rusqlite::Result<Link> {
-    let pushed: &str = row.get_ref(4)?.as_str()?;
+fn from_row(row: &Row<'_>, names: &NameTable) -> rusqlite::Result<Link> {
+    let person_key: String = row.get(1)?;
+    let user_name: String = row.get(3)?;
+    let pushed = row.get_ref(4)?.as_blob()?;
     Ok(Link {
         app: row.get(0)?,
-        person_key: row.get(1)?,
-        remote_id: row.get(2)?,
-        user_name: row.get(3)?,
-        last_pushed: decode(paths, 4, pushed)?,
-        hash: row.get(5)?,
-        lifecycle: row.get(6)?,
-        ownership: row.get(7)?,
-        deactivated_at: col_opt_ts(row, 8)?,
-        created_at: col_ts(row, 9)?,
-        updated_at: col_ts(row, 10)?,
+        remote_id: col_account_id(row, 2)?,
+        last_pushed: decode(names, 4, pushed, &person_key, &user_name)?,
+        person_key,
+        user_name,
+        hash: col_hex_text(row, 5)?,
+        lifecycle: row.get::<_, Code<_>>(6)?.0,
+        ownership: row.get::<_, Code<_>>(7)?.0,
+        deactivated_at: col_opt_ms(row, 8)?,
+        created_at: col_ms(row, 9)?,
+        updated_at: col_ms(row, 10)?,
     })
 }
 
@@ -123,15 +140,30 @@ pub(crate) fn get_link(
     app: &str,
     key: &str,
 ) -> Result<Option<Link>, StateError> {
-    let paths = load_paths(conn)?;
+    let names = NameTable::load(conn)?;
     conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM links WHERE app = ?1 AND person_key = ?2"
     ))
     .and_then(|mut st| {
-        st.query_row(params![app, key], |r| from_row(r, &paths))
+        st.query_row(params![app, key], |r| from_row(r, &names))
             .optional()
     })
     .with_ctx(|| format!("read the link of {key} in {app}"))
+}
+
+/// The person other than `link`'s whose live link holds `link`'s account, if any.
+fn live_holder(conn: &Connection, link: &Link) -> Result<Option<String>, StateError> {
+    // `lifecycle <> 2` (not deleted) as the index `links_remote_id` says it.
+    conn.prepare_cached(
+        "SELECT person_key FROM links WHERE app = ?1 AND remote_id = ?2 \
+         AND lifecycle <> 2 AND person_key <> ?3",
+    )
+    .and_then(|mut st| {
+        let id = AccountId(&link.remote_id);
+        st.query_row(params![link.app, id, link.person_key], |r| r.get(0))
+            .optional()
+    })
+    .with_ctx(|| format!("look up account {} in {}", link.remote_id, link.app))
 }
 
 /// Writes `link` (insert or replace), keeping `created_at` of an existing row.
@@ -141,19 +173,7 @@ pub(crate) fn upsert_link(
     now: &DateTime<Utc>,
 ) -> Result<(), StateError> {
     if link.lifecycle != LinkLifecycle::Deleted {
-        let holder: Option<String> = conn
-            .prepare_cached(
-                "SELECT person_key FROM links WHERE app = ?1 AND remote_id = ?2 \
-                 AND lifecycle <> 'deleted' AND person_key <> ?3",
-            )
-            .and_then(|mut st| {
-                st.query_row(params![link.app, link.remote_id, link.person_key], |r| {
-                    r.get(0)
-                })
-                .optional()
-            })
-            .with_ctx(|| format!("look up account {} in {}", link.remote_id, link.app))?;
-        if let Some(holder) = holder {
+        if let Some(holder) = live_holder(conn, link)? {
             return Err(StateError::RemoteIdTaken {
                 app: link.app.clone(),
                 remote_id: link.remote_id.clone(),
@@ -162,8 +182,15 @@ pub(crate) fn upsert_link(
             });
         }
     }
-    let pushed = encode(conn, &link.last_pushed)?;
-    let now = ts(now);
+    let what = || format!("links.last_pushed of {} in {}", link.person_key, link.app);
+    let pushed = encode(
+        &mut Names::new(conn),
+        &link.last_pushed,
+        &link.person_key,
+        &link.user_name,
+    )
+    .map_err(|e| e.packing(what))?;
+    let now = ms(now);
     conn.prepare_cached(
         "INSERT INTO links (app, person_key, remote_id, user_name, last_pushed, hash, lifecycle, \
          ownership, deactivated_at, created_at, updated_at) \
@@ -177,13 +204,13 @@ pub(crate) fn upsert_link(
         st.execute(params![
             link.app,
             link.person_key,
-            link.remote_id,
+            AccountId(&link.remote_id),
             link.user_name,
             pushed,
-            link.hash,
-            link.lifecycle,
-            link.ownership,
-            link.deactivated_at.as_ref().map(ts),
+            HexText(&link.hash),
+            Code(link.lifecycle),
+            Code(link.ownership),
+            link.deactivated_at.as_ref().map(ms),
             now,
         ])
     })
@@ -209,9 +236,9 @@ pub(crate) fn mark_link(
             st.execute(params![
                 app,
                 key,
-                lifecycle,
-                deactivated_at.map(ts),
-                ts(now)
+                Code(lifecycle),
+                deactivated_at.map(ms),
+                ms(now)
             ])
         })
         .with_ctx(|| format!("mark the link of {key} in {app} {lifecycle}"))?;
@@ -231,10 +258,10 @@ fn each_link<T>(
     wanted: Option<&BTreeSet<String>>,
     mut f: impl FnMut(Link) -> Option<T>,
 ) -> Result<Vec<T>, StateError> {
-    let paths = load_paths(conn)?;
+    let names = NameTable::load(conn)?;
     if let Some(keys) = wanted {
         let select = format!("SELECT {COLUMNS} FROM links WHERE app = ?1");
-        let rows = rows_of_keys(conn, &select, app, keys, 1, |r| from_row(r, &paths));
+        let rows = rows_of_keys(conn, &select, app, keys, 1, |r| from_row(r, &names));
         return Ok(rows.ctx("read links")?.into_iter().filter_map(f).collect());
     }
     let sql = format!("SELECT {COLUMNS} FROM links WHERE app = ?1 ORDER BY person_key");
@@ -242,7 +269,7 @@ fn each_link<T>(
     let mut rows = st.query([app]).ctx("read links")?;
     let mut out = Vec::new();
     while let Some(row) = rows.next().ctx("read links")? {
-        if let Some(t) = f(from_row(row, &paths).ctx("read links")?) {
+        if let Some(t) = f(from_row(row, &names).ctx("read links")?) {
             out.push(t);
         }
     }
@@ -267,9 +294,9 @@ impl Store {
                 }
                 None => format!("SELECT {COLUMNS} FROM links ORDER BY app, person_key"),
             };
-            let paths = load_paths(conn)?;
+            let names = NameTable::load(conn)?;
             let mut st = conn.prepare(&sql).ctx("read links")?;
-            let map = |r: &Row<'_>| from_row(r, &paths);
+            let map = |r: &Row<'_>| from_row(r, &names);
             let rows = match &app {
                 Some(a) => st.query_map([a], &map),
                 None => st.query_map([], &map),
@@ -326,13 +353,13 @@ impl Store {
     ) -> Result<Option<Link>, StateError> {
         let (app, id) = (app.to_owned(), remote_id.to_owned());
         self.read(move |conn| {
-            let paths = load_paths(conn)?;
+            let names = NameTable::load(conn)?;
             conn.prepare_cached(&format!(
                 "SELECT {COLUMNS} FROM links WHERE app = ?1 AND remote_id = ?2 \
-                 ORDER BY lifecycle = 'deleted', updated_at DESC LIMIT 1"
+                 ORDER BY lifecycle = 2, updated_at DESC LIMIT 1"
             ))
             .and_then(|mut st| {
-                st.query_row(params![app, id], |r| from_row(r, &paths))
+                st.query_row(params![app, AccountId(&id)], |r| from_row(r, &names))
                     .optional()
             })
             .with_ctx(|| format!("look up account {id} in {app}"))
@@ -350,7 +377,7 @@ impl Store {
                 .query_map([], |r| {
                     Ok((
                         r.get::<_, String>(0)?,
-                        r.get::<_, LinkLifecycle>(1)?,
+                        r.get::<_, Code<LinkLifecycle>>(1)?.0,
                         r.get::<_, i64>(2)?,
                     ))
                 })

@@ -1,9 +1,10 @@
 //! Schema migrations: numbered SQL files embedded in the binary, tracked by
-//! `PRAGMA user_version`, each applied in its own transaction.
+//! `PRAGMA user_version`, each applied in its own transaction. A migration whose rows
+//! cannot be converted in SQL has a Rust step too, run where its file says `-- @convert`.
 
 use std::path::Path;
 
-use rusqlite::{Connection, TransactionBehavior};
+use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 use crate::error::{Ctx, StateError};
 
@@ -15,7 +16,16 @@ struct Migration {
     name: &'static str,
     /// The SQL.
     sql: &'static str,
+    /// The Rust step, run at the [`CONVERT`] line of `sql` (the SQL before it, then the
+    /// step, then the SQL after it, all in the migration's transaction).
+    convert: Option<Convert>,
 }
+
+/// A migration's Rust step: converts rows in the migration's transaction.
+type Convert = fn(&Transaction<'_>) -> Result<(), StateError>;
+
+/// The line of a migration's SQL where its Rust step runs.
+const CONVERT: &str = "\n-- @convert\n";
 
 /// All migrations, in order. Append-only: a released migration is never edited.
 const MIGRATIONS: &[Migration] = &[
@@ -23,21 +33,31 @@ const MIGRATIONS: &[Migration] = &[
         version: 1,
         name: "initial",
         sql: include_str!("../migrations/0001_initial.sql"),
+        convert: None,
     },
     Migration {
         version: 2,
         name: "kept_forms",
         sql: include_str!("../migrations/0002_kept_forms.sql"),
+        convert: None,
     },
     Migration {
         version: 3,
         name: "link_paths",
         sql: include_str!("../migrations/0003_link_paths.sql"),
+        convert: None,
     },
     Migration {
         version: 4,
         name: "settled",
         sql: include_str!("../migrations/0004_settled.sql"),
+        convert: None,
+    },
+    Migration {
+        version: 5,
+        name: "compact",
+        sql: include_str!("../migrations/0005_compact.sql"),
+        convert: Some(crate::migrate_v5::convert),
     },
 ];
 
@@ -77,8 +97,7 @@ pub(crate) fn migrate(conn: &mut Connection, path: &Path) -> Result<usize, State
         if current >= m.version {
             continue;
         }
-        tx.execute_batch(m.sql)
-            .with_ctx(|| format!("apply migration {:04}_{}", m.version, m.name))?;
+        apply(&tx, m)?;
         tx.pragma_update(None, "user_version", m.version)
             .ctx("record the schema version")?;
         tx.commit()
@@ -91,6 +110,18 @@ pub(crate) fn migrate(conn: &mut Connection, path: &Path) -> Result<usize, State
         applied += 1;
     }
     Ok(applied)
+}
+
+/// Runs one migration's SQL and Rust step in the caller's transaction.
+fn apply(tx: &Transaction<'_>, m: &Migration) -> Result<(), StateError> {
+    let ctx = || format!("apply migration {:04}_{}", m.version, m.name);
+    let Some(convert) = m.convert else {
+        return tx.execute_batch(m.sql).with_ctx(ctx);
+    };
+    let (before, after) = m.sql.split_once(CONVERT).unwrap_or((m.sql, ""));
+    tx.execute_batch(before).with_ctx(ctx)?;
+    convert(tx)?;
+    tx.execute_batch(after).with_ctx(ctx)
 }
 
 #[cfg(test)]
@@ -127,6 +158,12 @@ mod tests {
             );
             let on_disk = std::fs::read_to_string(dir.join(&embedded[i])).expect("read");
             assert_eq!(on_disk, m.sql);
+            assert_eq!(
+                m.sql.matches(CONVERT).count(),
+                usize::from(m.convert.is_some()),
+                "{}: a Rust step runs at exactly one `-- @convert` line, and only there",
+                embedded[i]
+            );
         }
     }
 

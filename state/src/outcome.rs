@@ -9,8 +9,11 @@ use serde_json::Value;
 use crate::error::{Ctx, StateError};
 use crate::groups::{remove_group_row, upsert_group_row, Group};
 use crate::links::{mark_link, remove_link, upsert_link, Link, LinkLifecycle};
-use crate::sql::{now, text_enum, to_json, ts};
+use crate::names::Names;
+use crate::packed::pack_value;
+use crate::sql::{now, text_enum};
 use crate::store::Store;
+use crate::stored::{coded, ms, AccountId, Code};
 
 text_enum! {
     /// What was done to an account or group (the `op` of audit rows).
@@ -44,6 +47,22 @@ text_enum! {
     }
 }
 
+coded!(AuditOp {
+    Create = 0,
+    Adopt = 1,
+    Update = 2,
+    Deactivate = 3,
+    Reactivate = 4,
+    Delete = 5,
+    Relink = 6,
+    Rebase = 7,
+    GroupCreate = 8,
+    GroupDelete = 9,
+    MembershipAdd = 10,
+    MembershipRemove = 11,
+    Unlink = 12,
+});
+
 impl AuditOp {
     /// True for operations that take access away (counted by `max_deprovision_per_day`).
     pub fn is_deprovision(self) -> bool {
@@ -60,6 +79,8 @@ text_enum! {
         Failed => "failed",
     }
 }
+
+coded!(OpResult { Ok = 0, Failed = 1 });
 
 /// What a successful outcome does to the person's link.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -118,6 +139,41 @@ pub struct Outcome {
     pub error: Option<String>,
 }
 
+/// Writes the audit row of `o`.
+fn insert_audit_row(
+    conn: &Connection,
+    o: &Outcome,
+    remote_id: Option<&str>,
+    at: &DateTime<Utc>,
+) -> Result<(), StateError> {
+    let what = || format!("the audit detail of {} {} in {}", o.op, o.person_key, o.app);
+    let detail = pack_value(&o.detail, &[], &mut Names::new(conn)).map_err(|e| e.packing(what))?;
+    conn.prepare_cached(
+        "INSERT INTO audit (at, cycle_id, app, person_key, op, remote_id, result, detail, error) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )
+    .and_then(|mut st| {
+        st.execute(params![
+            ms(at),
+            o.cycle_id,
+            o.app,
+            o.person_key,
+            Code(o.op),
+            remote_id.map(AccountId),
+            Code(o.result),
+            detail,
+            o.error,
+        ])
+    })
+    .with_ctx(|| {
+        format!(
+            "write the audit row for {} {} in {}",
+            o.op, o.person_key, o.app
+        )
+    })?;
+    Ok(())
+}
+
 /// Writes the audit row and, for a success, the link and group changes; returns the
 /// audit row id. Runs inside the caller's transaction.
 pub(crate) fn record(
@@ -129,30 +185,7 @@ pub(crate) fn record(
         LinkChange::Upsert(link) => Some(link.remote_id.clone()),
         _ => None,
     });
-    let detail = to_json(&o.detail, "audit.detail")?;
-    conn.prepare_cached(
-        "INSERT INTO audit (at, cycle_id, app, person_key, op, remote_id, result, detail, error) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-    )
-    .and_then(|mut st| {
-        st.execute(params![
-            ts(at),
-            o.cycle_id,
-            o.app,
-            o.person_key,
-            o.op,
-            remote_id,
-            o.result,
-            detail,
-            o.error,
-        ])
-    })
-    .with_ctx(|| {
-        format!(
-            "write the audit row for {} {} in {}",
-            o.op, o.person_key, o.app
-        )
-    })?;
+    insert_audit_row(conn, o, remote_id.as_deref(), at)?;
     let id = conn.last_insert_rowid();
     if o.result == OpResult::Failed {
         return Ok(id);

@@ -10,8 +10,9 @@ use rusqlite::{params, Connection, Row};
 
 use crate::error::{Ctx, StateError};
 use crate::links::LinkLifecycle;
-use crate::sql::{col_opt_ts, to_json};
+use crate::sql::to_json;
 use crate::store::Store;
+use crate::stored::{col_account_id, col_hex_text, col_opt_ms, Code, HexText};
 
 /// A person settled in an app.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,7 +51,7 @@ fn stamp_from_row(row: &Row<'_>) -> rusqlite::Result<Stamp> {
     let due: Option<String> = row.get(4)?;
     Ok(Stamp {
         person_key: row.get(0)?,
-        fingerprint: row.get(1)?,
+        fingerprint: col_hex_text(row, 1)?,
         user_name: row.get(2)?,
         // A list that cannot be read names a person nobody is, and a date that cannot be
         // read has come: either way the stamp never holds and the person is planned.
@@ -102,11 +103,11 @@ fn briefs<A>(
         .query_map([app], |r| {
             Ok(LinkBrief {
                 person_key: r.get(0)?,
-                remote_id: r.get(1)?,
+                remote_id: col_account_id(r, 1)?,
                 user_name: r.get(2)?,
-                hash: r.get(3)?,
-                lifecycle: r.get(4)?,
-                deactivated_at: col_opt_ts(r, 5)?,
+                hash: col_hex_text(r, 3)?,
+                lifecycle: r.get::<_, Code<LinkLifecycle>>(4)?.0,
+                deactivated_at: col_opt_ms(r, 5)?,
             })
         })
         .ctx("read links in brief")?;
@@ -173,7 +174,7 @@ impl Store {
                 put.execute(params![
                     app,
                     s.person_key,
-                    s.fingerprint,
+                    HexText(&s.fingerprint),
                     s.user_name,
                     refs,
                     due

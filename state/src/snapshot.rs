@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use rusqlite::types::Type;
 use rusqlite::{params, Row};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -11,9 +12,12 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::error::{Ctx, StateError};
+use crate::names::NameTable;
 use crate::snapshot_canon::write_canonical;
-use crate::sql::{col_json, count, to_json};
+use crate::snapshot_read::record_text;
+use crate::sql::{count, to_json};
 use crate::store::Store;
+use crate::stored::col_hex_text;
 
 /// One person as a source last reported them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -78,7 +82,8 @@ fn record_digest(record: &Value) -> [u8; 32] {
 /// unchanged person is recognised by the hash alone.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SnapshotRecord {
-    /// The record as stored (JSON).
+    /// The record's JSON text (what reading it back gives; stored packed when that gives
+    /// back the very same text).
     pub(crate) text: String,
     /// [`record_hash`] of the record, as bytes.
     pub(crate) hash: [u8; 32],
@@ -121,12 +126,12 @@ impl SnapshotRecord {
         Ok(SnapshotRecord { text, hash })
     }
 
-    /// The record as stored.
+    /// The record's JSON text.
     pub fn text(&self) -> &str {
         &self.text
     }
 
-    /// The hash as stored: lowercase hex, as [`record_hash`] gives it.
+    /// The hash in lowercase hex, as [`record_hash`] gives it (stored as its 32 bytes).
     pub fn hash_hex(&self) -> String {
         hex::encode(self.hash)
     }
@@ -165,12 +170,17 @@ fn feed(hasher: &mut Sha256, value: &Value) {
     }
 }
 
-fn from_row(row: &Row<'_>) -> rusqlite::Result<SnapshotRow> {
+fn from_row(row: &Row<'_>, names: &NameTable) -> rusqlite::Result<SnapshotRow> {
+    let bad = |e: String| rusqlite::Error::FromSqlConversionFailure(2, Type::Blob, e.into());
+    let source: String = row.get(0)?;
+    let person_key: String = row.get(1)?;
+    let text = record_text(row.get_ref(2)?, &person_key, &source, names).map_err(bad)?;
+    let record = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
     Ok(SnapshotRow {
-        source: row.get(0)?,
-        person_key: row.get(1)?,
-        record: col_json(row, 2)?,
-        hash: row.get(3)?,
+        source,
+        person_key,
+        record,
+        hash: col_hex_text(row, 3)?,
         first_seen_cycle: row.get(4)?,
         last_seen_cycle: row.get(5)?,
         absent_cycles: row.get(6)?,
@@ -185,6 +195,7 @@ impl Store {
     ) -> Result<BTreeMap<String, SnapshotRow>, StateError> {
         let source = source.to_owned();
         self.read(move |conn| {
+            let names = NameTable::load(conn)?;
             let mut st = conn
                 .prepare(
                     "SELECT source, person_key, record, hash, first_seen_cycle, last_seen_cycle, \
@@ -192,7 +203,7 @@ impl Store {
                 )
                 .with_ctx(|| format!("read the snapshot of {source}"))?;
             let rows = st
-                .query_map([&source], from_row)
+                .query_map([&source], |r| from_row(r, &names))
                 .with_ctx(|| format!("read the snapshot of {source}"))?;
             let mut out = BTreeMap::new();
             for row in rows {
@@ -215,6 +226,7 @@ impl Store {
         let source = source.to_owned();
         self.read(move |conn| {
             let ctx = || format!("read the snapshot of {source}");
+            let names = NameTable::load(conn)?;
             let mut st = conn
                 .prepare_cached(
                     "SELECT person_key, record, absent_cycles FROM snapshot WHERE source = ?1",
@@ -224,10 +236,9 @@ impl Store {
             let mut out = BTreeMap::new();
             while let Some(row) = rows.next().with_ctx(ctx)? {
                 let key: String = row.get(0).with_ctx(ctx)?;
-                let text = row.get_ref(1).and_then(|v| v.as_str().map_err(Into::into));
-                let record = text
-                    .with_ctx(ctx)
-                    .map(|t| serde_json::from_str::<T>(t).map_err(|e| e.to_string()))?;
+                let value = row.get_ref(1).with_ctx(ctx)?;
+                let record = record_text(value, &key, &source, &names)
+                    .and_then(|t| serde_json::from_str::<T>(&t).map_err(|e| e.to_string()));
                 let absent: u32 = row.get(2).with_ctx(ctx)?;
                 out.insert(key, (record, absent));
             }

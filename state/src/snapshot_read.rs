@@ -2,12 +2,33 @@
 //! then the record texts of only the keys merging needs (those missing from a complete
 //! read; all of them for an incremental one), so a steady cycle loads few records.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
+
+use rusqlite::types::{Type, ValueRef};
 
 use crate::error::{Ctx, StateError};
 use crate::keyed::rows_of_keys;
+use crate::names::NameTable;
 use crate::snapshot_save::stored_hash;
 use crate::store::Store;
+use crate::unpack::unpack_text;
+
+/// The text of a stored record (the `record` column of `key` in `source`): packed bytes
+/// unpacked, or the text as it is; why not when it cannot be read.
+pub(crate) fn record_text<'v>(
+    value: ValueRef<'v>,
+    key: &str,
+    source: &str,
+    names: &NameTable,
+) -> Result<Cow<'v, str>, String> {
+    match value {
+        ValueRef::Blob(bytes) => unpack_text(bytes, &[key, source], names)
+            .map(Cow::Owned)
+            .map_err(|e| e.to_string()),
+        other => other.as_str().map(Cow::Borrowed).map_err(|e| e.to_string()),
+    }
+}
 
 impl Store {
     /// Every person of a source's snapshot, by key, with their absent count and, when
@@ -53,9 +74,16 @@ impl Store {
         let source = source.to_owned();
         let keys: BTreeSet<String> = keys.into_iter().collect();
         self.read(move |conn| {
+            let names = NameTable::load(conn)?;
             let select = "SELECT person_key, record FROM snapshot WHERE source = ?1";
             let rows = rows_of_keys(conn, select, &source, &keys, 0, |r| {
-                Ok((r.get(0)?, r.get(1)?))
+                let key: String = r.get(0)?;
+                let text = record_text(r.get_ref(1)?, &key, &source, &names)
+                    .map_err(|e| {
+                        rusqlite::Error::FromSqlConversionFailure(1, Type::Blob, e.into())
+                    })?
+                    .into_owned();
+                Ok((key, text))
             });
             let rows = rows.with_ctx(|| format!("read the snapshot of {source}"))?;
             Ok(rows.into_iter().collect())

@@ -5,12 +5,16 @@
 
 use std::collections::BTreeMap;
 
+use rusqlite::types::{ToSql, ToSqlOutput};
 use rusqlite::{params, CachedStatement, Transaction};
 use serde_json::Value;
 
 use crate::error::{Ctx, StateError};
+use crate::names::Names;
+use crate::packed::pack_text;
 use crate::snapshot::{SnapshotRecord, SnapshotSaved};
 use crate::store::Store;
+use crate::unpack::unpack_text;
 
 impl Store {
     /// Saves one read of a source in one transaction, writing only what changed: new persons
@@ -108,18 +112,16 @@ pub(crate) fn save(
     for (key, record) in records {
         let ctx = || format!("save the snapshot of {key} in {source}");
         match find(&stored, key) {
-            Some(i) => writes
-                .present(&mut stored[i], record, &mut saved)
-                .with_ctx(ctx)?,
+            Some(i) => writes.present(&mut stored[i], record, &mut saved, ctx)?,
             None => match added.get_mut(key.as_str()) {
                 Some(hash) if *hash == record.hash => saved.unchanged += 1,
                 Some(hash) => {
-                    writes.update(key, record).with_ctx(ctx)?;
+                    writes.update(key, record, ctx)?;
                     *hash = record.hash;
                     saved.changed += 1;
                 }
                 None => {
-                    writes.insert(key, record).with_ctx(ctx)?;
+                    writes.insert(key, record, ctx)?;
                     added.insert(key, record.hash);
                     saved.added += 1;
                 }
@@ -147,6 +149,41 @@ pub(crate) fn save(
     Ok(saved)
 }
 
+/// A record as the `record` column holds it: packed, or its text when packing would not
+/// give back the very same text (text `serde_json` did not write, a float that does not
+/// read back exactly, not JSON at all).
+pub(crate) enum StoredRecord<'r> {
+    Packed(Vec<u8>),
+    Text(&'r str),
+}
+
+impl ToSql for StoredRecord<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match self {
+            StoredRecord::Packed(bytes) => ToSqlOutput::from(bytes.as_slice()),
+            StoredRecord::Text(text) => ToSqlOutput::from(*text),
+        })
+    }
+}
+
+/// How `text`, the record of `key` in `source`, is stored.
+pub(crate) fn stored_record<'r>(
+    names: &mut Names<'_>,
+    text: &'r str,
+    key: &str,
+    source: &str,
+) -> Result<StoredRecord<'r>, StateError> {
+    let seeds = [key, source];
+    let what = || format!("the snapshot record of {key} in {source}");
+    let Some(packed) = pack_text(text, &seeds, names).map_err(|e| e.packing(what))? else {
+        return Ok(StoredRecord::Text(text));
+    };
+    match unpack_text(&packed, &seeds, names) {
+        Ok(back) if back == text => Ok(StoredRecord::Packed(packed)),
+        _ => Ok(StoredRecord::Text(text)),
+    }
+}
+
 /// The text a record is written with. A record prepared without its text (its stored hash
 /// was its own) is never written: were the row to differ now, the save fails rather than
 /// store an empty record.
@@ -158,9 +195,12 @@ fn written_text(record: &SnapshotRecord) -> rusqlite::Result<&str> {
     Ok(&record.text)
 }
 
-/// A stored record hash as bytes; `None` when it is not the hex of one (never equal to a
-/// record's, so the row is rewritten).
+/// A stored record hash as bytes: its 32 bytes, or (a row of an older form) their hex;
+/// `None` for anything else (never equal to a record's, so the row is rewritten).
 pub(crate) fn stored_hash(value: rusqlite::types::ValueRef<'_>) -> Option<[u8; 32]> {
+    if let rusqlite::types::ValueRef::Blob(bytes) = value {
+        return <[u8; 32]>::try_from(bytes).ok();
+    }
     let mut hash = [0u8; 32];
     let text = value.as_str().ok()?;
     hex::decode_to_slice(text, &mut hash).ok().map(|()| hash)
@@ -199,6 +239,7 @@ fn find(stored: &[Stored], key: &str) -> Option<usize> {
 struct Writes<'t> {
     source: &'t str,
     cycle_id: i64,
+    names: Names<'t>,
     insert: CachedStatement<'t>,
     update: CachedStatement<'t>,
     seen: CachedStatement<'t>,
@@ -216,6 +257,7 @@ impl<'t> Writes<'t> {
         Ok(Writes {
             source,
             cycle_id,
+            names: Names::new(tx),
             insert: st("INSERT INTO snapshot (source, person_key, record, hash, \
                  first_seen_cycle, last_seen_cycle, absent_cycles) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?5, 0)")?,
@@ -242,14 +284,15 @@ impl<'t> Writes<'t> {
         row: &mut Stored,
         record: &SnapshotRecord,
         saved: &mut SnapshotSaved,
-    ) -> rusqlite::Result<()> {
+        ctx: impl Fn() -> String,
+    ) -> Result<(), StateError> {
         if row.hash == Some(record.hash) {
             if row.absent_cycles > 0 {
-                self.seen(&row.key)?;
+                self.seen(&row.key).with_ctx(ctx)?;
             }
             saved.unchanged += 1;
         } else {
-            self.update(&row.key, record)?;
+            self.update(&row.key, record, ctx)?;
             row.hash = Some(record.hash);
             saved.changed += 1;
         }
@@ -258,18 +301,34 @@ impl<'t> Writes<'t> {
         Ok(())
     }
 
-    fn insert(&mut self, key: &str, record: &SnapshotRecord) -> rusqlite::Result<usize> {
+    fn insert(
+        &mut self,
+        key: &str,
+        record: &SnapshotRecord,
+        ctx: impl Fn() -> String,
+    ) -> Result<usize, StateError> {
         let (source, cycle) = (self.source, self.cycle_id);
-        let text = written_text(record)?;
+        let text = written_text(record).with_ctx(&ctx)?;
+        let stored = stored_record(&mut self.names, text, key, source)?;
+        let hash = record.hash.as_slice();
         self.insert
-            .execute(params![source, key, text, record.hash_hex(), cycle])
+            .execute(params![source, key, stored, hash, cycle])
+            .with_ctx(ctx)
     }
 
-    fn update(&mut self, key: &str, record: &SnapshotRecord) -> rusqlite::Result<usize> {
+    fn update(
+        &mut self,
+        key: &str,
+        record: &SnapshotRecord,
+        ctx: impl Fn() -> String,
+    ) -> Result<usize, StateError> {
         let (source, cycle) = (self.source, self.cycle_id);
-        let text = written_text(record)?;
+        let text = written_text(record).with_ctx(&ctx)?;
+        let stored = stored_record(&mut self.names, text, key, source)?;
+        let hash = record.hash.as_slice();
         self.update
-            .execute(params![source, key, text, record.hash_hex(), cycle])
+            .execute(params![source, key, stored, hash, cycle])
+            .with_ctx(ctx)
     }
 
     /// Stamps a person as seen in this cycle without touching their record.

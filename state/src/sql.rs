@@ -1,4 +1,5 @@
-//! How values are stored: the one clock, RFC 3339 timestamps, JSON columns and text enums.
+//! How values are stored in the smaller tables: the one clock, RFC 3339 timestamps, JSON
+//! columns and text enums (the large tables' compact columns are in [`crate::stored`]).
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::types::Type;

@@ -2,7 +2,6 @@
 //! whether it reads on a connection of its own (a file of the current schema), on the
 //! state thread (in memory), or through the migrated copy of an older file.
 
-use hrsync_state::rusqlite::Connection;
 use hrsync_state::{AuditOp, LinkChange, LinkLifecycle, Store};
 
 use crate::util::{link, outcome, state_file};
@@ -66,16 +65,23 @@ async fn each_link_reads_an_in_memory_state() {
 #[tokio::test]
 async fn each_link_reads_an_older_file_through_its_migrated_copy() {
     let (_dir, path) = state_file();
-    let store = Store::open(&path).await.unwrap();
-    seed(&store).await;
-    drop(store);
     // Schema 2 stored what was pushed as an object keyed by path, without the path table.
-    let conn = Connection::open(&path).unwrap();
-    conn.execute_batch(crate::util::BACK_TO_SCHEMA_2).unwrap();
-    conn.execute_batch(
-        "UPDATE links SET last_pushed = json_object('userName', person_key || '@corp.example');",
-    )
-    .unwrap();
+    let conn = crate::util::file_at_schema(&path, 2);
+    for (app, key, lifecycle) in [
+        ("crm", "E3", "active"),
+        ("hr", "E1", "active"),
+        ("crm", "E1", "active"),
+        ("crm", "E2", "inactive"),
+    ] {
+        conn.execute(
+            "INSERT INTO links (app, person_key, remote_id, user_name, last_pushed, hash, \
+             lifecycle, ownership, created_at, updated_at) VALUES (?1, ?2, 'id-' || ?1 || '-' \
+             || ?2, ?2 || '@corp.example', json_object('userName', ?2 || '@corp.example'), \
+             'h', ?3, 'created', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z')",
+            [app, key, lifecycle],
+        )
+        .unwrap();
+    }
     drop(conn);
     let reader = Store::open_read_only(&path).await.unwrap();
     assert_eq!(active_crm(&reader).await, expected());

@@ -6,6 +6,7 @@ mod audit;
 mod cycles;
 mod each_link;
 mod lock;
+mod migrate_v5;
 mod misc;
 mod open;
 mod outcome;

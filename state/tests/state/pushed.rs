@@ -1,6 +1,6 @@
-//! What a link pushed survives the compact storage (migration 0003_link_paths): a state
-//! file written with the object form is converted on open and reads back the same, and
-//! links written afterwards keep every kind of value.
+//! What a link pushed survives the compact storage (packed, paths kept once in `names`): a
+//! state file written with the object form of schema 2 is converted on open and reads back
+//! the same, and links written afterwards keep every kind of value.
 
 use std::collections::BTreeMap;
 
@@ -34,45 +34,38 @@ fn pushed() -> BTreeMap<String, Value> {
     .collect()
 }
 
-/// Rewinds a state file to schema 2 with one link in the object form, as hrsync wrote it
-/// before the compact storage: the table the migration adds is dropped again.
-fn rewind_to_schema_2(path: &std::path::Path, object: &str) {
-    let conn = Connection::open(path).unwrap();
-    conn.execute_batch(crate::util::BACK_TO_SCHEMA_2).unwrap();
-    conn.execute("UPDATE links SET last_pushed = ?1", [object])
-        .unwrap();
+/// A schema-2 state file holding one link of `crm` whose pushed attributes are `object`
+/// (the form hrsync wrote before link paths were kept apart).
+fn schema_2_file(path: &std::path::Path, object: &str) {
+    let conn = crate::util::file_at_schema(path, 2);
+    conn.execute(
+        "INSERT INTO links (app, person_key, remote_id, user_name, last_pushed, hash, \
+         lifecycle, ownership, deactivated_at, created_at, updated_at) VALUES ('crm', 'E1', \
+         'id-1', 'E1@corp.example', ?1, 'hash-E1', 'active', 'created', NULL, \
+         '2026-01-02T03:04:05.678Z', '2026-01-02T03:04:05.678Z')",
+        [object],
+    )
+    .unwrap();
 }
 
 #[tokio::test]
 async fn an_older_state_file_is_converted_and_reads_back_the_same() {
     let (_dir, path) = state_file();
-    let store = Store::open(&path).await.unwrap();
-    let mut l = link("crm", "E1", "id-1");
-    l.last_pushed = pushed();
-    store
-        .record_outcome(crate::util::outcome(
-            "crm",
-            "E1",
-            hrsync_state::AuditOp::Create,
-            LinkChange::Upsert(l.clone()),
-        ))
-        .await
-        .unwrap();
-    drop(store);
-    rewind_to_schema_2(&path, &serde_json::to_string(&pushed()).unwrap());
+    schema_2_file(&path, &serde_json::to_string(&pushed()).unwrap());
 
     let store = Store::open(&path).await.unwrap();
     let got = store.link("crm", "E1").await.unwrap().unwrap();
     assert_eq!(got.last_pushed, pushed());
+    assert_eq!(got.hash, "hash-E1");
     drop(store);
 
     let conn = Connection::open(&path).unwrap();
-    let stored: String = conn
+    let stored: Vec<u8> = conn
         .query_row("SELECT last_pushed FROM links", [], |r| r.get(0))
         .unwrap();
     assert!(
-        stored.starts_with('[') && !stored.contains("enterprise"),
-        "the row holds path ids, not path names: {stored}"
+        !stored.windows(10).any(|w| w == b"enterprise"),
+        "the row holds name ids, not path names: {stored:?}"
     );
 }
 
@@ -103,9 +96,13 @@ async fn links_written_in_the_compact_form_read_back_every_kind_of_value() {
         .unwrap();
     assert_eq!(by_id.last_pushed, pushed());
     drop(store);
-    let paths: i64 = Connection::open(&path)
-        .unwrap()
-        .query_row("SELECT COUNT(*) FROM link_paths", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(paths, pushed().len() as i64, "each path is stored once");
+    let conn = Connection::open(&path).unwrap();
+    for path in pushed().keys() {
+        let n: i64 = conn
+            .query_row("SELECT COUNT(*) FROM names WHERE name = ?1", [path], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(n, 1, "{path} is stored once");
+    }
 }

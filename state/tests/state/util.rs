@@ -1,8 +1,9 @@
 //! Helpers shared by the state tests.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
+use hrsync_state::rusqlite::Connection;
 use hrsync_state::{AuditOp, GroupChange, Link, LinkChange, OpResult, Outcome, Ownership};
 use serde_json::json;
 use tempfile::TempDir;
@@ -62,10 +63,22 @@ pub fn created(app: &str, key: &str, remote_id: &str) -> Outcome {
     )
 }
 
-/// SQL that takes a current state file back to schema 2 (what migrations 3 and 4 added is
-/// dropped), for tests of how an older file is read and converted.
-pub const BACK_TO_SCHEMA_2: &str = "
-    DROP TRIGGER kept_forms_unsettle_insert; DROP TRIGGER kept_forms_unsettle_update;
-    DROP TRIGGER kept_forms_unsettle_delete; DROP TRIGGER links_unsettle_insert;
-    DROP TRIGGER links_unsettle_update; DROP TRIGGER links_unsettle_delete;
-    DROP TABLE settled; DROP TABLE link_paths; PRAGMA user_version = 2;";
+/// The released migrations' SQL, in order: what a file of an older schema was built with.
+const RELEASED: [&str; 4] = [
+    include_str!("../../migrations/0001_initial.sql"),
+    include_str!("../../migrations/0002_kept_forms.sql"),
+    include_str!("../../migrations/0003_link_paths.sql"),
+    include_str!("../../migrations/0004_settled.sql"),
+];
+
+/// A new state file at schema `version` (1 to 4), as the hrsync of that schema created it,
+/// for tests of how an older file is read and converted.
+pub fn file_at_schema(path: &Path, version: usize) -> Connection {
+    let conn = Connection::open(path).unwrap();
+    for sql in &RELEASED[..version] {
+        conn.execute_batch(sql).unwrap();
+    }
+    conn.pragma_update(None, "user_version", version as i64)
+        .unwrap();
+    conn
+}
