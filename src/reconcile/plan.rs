@@ -346,6 +346,26 @@ pub struct AppPlan {
 }
 
 impl AppPlan {
+    /// The app's plan without its operations (everything else cloned).
+    pub fn outline(&self) -> AppPlan {
+        AppPlan {
+            name: self.name.clone(),
+            profile: self.profile.clone(),
+            summary: self.summary.clone(),
+            operations: Vec::new(),
+            conflicts: self.conflicts.clone(),
+            held: self.held.clone(),
+            quarantined: self.quarantined.clone(),
+            refused: self.refused.clone(),
+            orphans: self.orphans.clone(),
+            vanished: self.vanished.clone(),
+            remote_read: self.remote_read,
+            accounts_read: self.accounts_read,
+            accounts_unread: self.accounts_unread.clone(),
+            error: self.error.clone(),
+        }
+    }
+
     /// An empty plan for an app.
     pub fn new(name: impl Into<String>, profile: impl Into<String>) -> Self {
         AppPlan {
@@ -469,6 +489,19 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// The plan without its apps' operations (everything else cloned): what is left of a
+    /// large plan is small.
+    pub fn outline(&self) -> Plan {
+        Plan {
+            format_version: self.format_version,
+            generated_at: self.generated_at.clone(),
+            sources: self.sources.clone(),
+            apps: self.apps.iter().map(AppPlan::outline).collect(),
+            quarantined: self.quarantined.clone(),
+            inputs_hash: self.inputs_hash.clone(),
+        }
+    }
+
     /// True when no app has an operation.
     pub fn is_empty(&self) -> bool {
         self.apps.iter().all(AppPlan::is_empty)

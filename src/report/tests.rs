@@ -340,3 +340,44 @@ fn counts_have_thousands_separators() {
     assert_eq!(format_count(1204), "1,204");
     assert_eq!(format_count(1_000_000), "1,000,000");
 }
+
+/// A large plan is written on every core: byte for byte what `serde_json` prints, across
+/// batches and chunks, with an app without operations between two with many, and texts
+/// that look like the list the operations fill.
+#[test]
+fn a_large_json_plan_is_written_exactly_as_serialised() {
+    let mut plan = sample_plan();
+    let many = |name: &str, n: usize| {
+        let mut app = AppPlan::new(name, "generic");
+        app.operations = (0..n)
+            .map(|i| {
+                let mut op = Operation::new(OpKind::Create, format!("E{i}"));
+                op.user_name = Some(format!("p{i}@corp.example"));
+                op.summary = Some("\"operations\": []\nline two".into());
+                op.desired = std::sync::Arc::new(BTreeMap::from([
+                    (
+                        "title".to_string(),
+                        json!({"operations": [], "nested": [1, {"a": []}]}),
+                    ),
+                    ("userName".to_string(), json!(format!("p{i}@corp.example"))),
+                ]));
+                op
+            })
+            .collect();
+        app
+    };
+    plan.apps.push(many("github", 16_384 + 300));
+    plan.apps.push(AppPlan::new("zoom", "generic"));
+    plan.apps.push(many("okta", 3));
+    plan.apps[1].conflicts.clear();
+    let mut written = Vec::new();
+    renderer(Format::Json)
+        .write(&plan, &mut written)
+        .expect("writes");
+    let mut expected = serde_json::to_vec_pretty(&plan).expect("json");
+    expected.push(b'\n');
+    assert!(
+        written == expected,
+        "the written plan differs from the serialised one"
+    );
+}
