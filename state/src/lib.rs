@@ -16,6 +16,8 @@
     clippy::await_holding_lock
 )]
 
+#[cfg(test)]
+mod arb_json;
 mod audit;
 mod cycles;
 mod error;

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use proptest::prelude::*;
-use serde_json::{json, Map, Number, Value};
+use serde_json::{json, Value};
 
 use crate::error::StateError;
 use crate::packed::{pack_text, pack_value, Intern, DEPTH_MAX, TABLE_MAX};
@@ -43,21 +43,7 @@ fn text() -> impl Strategy<Value = String> {
 }
 
 fn json() -> impl Strategy<Value = Value> {
-    let leaf = prop_oneof![
-        Just(Value::Null),
-        any::<bool>().prop_map(Value::Bool),
-        any::<i64>().prop_map(Value::from),
-        any::<u64>().prop_map(Value::from),
-        any::<f64>().prop_map(|f| Number::from_f64(f).map_or(Value::Null, Value::Number)),
-        text().prop_map(Value::String),
-    ];
-    leaf.prop_recursive(4, 64, 8, |inner| {
-        prop_oneof![
-            prop::collection::vec(inner.clone(), 0..8).prop_map(Value::Array),
-            prop::collection::vec((text(), inner), 0..8)
-                .prop_map(|kv| Value::Object(kv.into_iter().collect::<Map<_, _>>())),
-        ]
-    })
+    crate::arb_json::json(text().boxed(), 4, 64, 8)
 }
 
 fn has_float(v: &Value) -> bool {

@@ -7,7 +7,10 @@ use chrono::NaiveDate;
 use hrsync_state::{record_hash, SnapshotRecord};
 use proptest::prelude::*;
 use serde::Serialize;
-use serde_json::{Map, Number, Value};
+use serde_json::Value;
+
+#[path = "../../src/arb_json.rs"]
+mod arb_json;
 
 /// The shapes an HR record takes: the person record's own, plus every other kind of
 /// serde data a record type could hold.
@@ -47,22 +50,7 @@ fn text() -> impl Strategy<Value = String> {
 }
 
 fn json() -> impl Strategy<Value = Value> {
-    let leaf = prop_oneof![
-        Just(Value::Null),
-        any::<bool>().prop_map(Value::Bool),
-        any::<i64>().prop_map(Value::from),
-        any::<u64>().prop_map(Value::from),
-        any::<f64>().prop_map(|f| Number::from_f64(f).map_or(Value::Null, Value::Number)),
-        text().prop_map(Value::String),
-    ];
-    leaf.prop_recursive(3, 24, 5, |inner| {
-        prop_oneof![
-            prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
-            // Keys in any order, some repeated: the object keeps the last, in first place.
-            prop::collection::vec((text(), inner), 0..5)
-                .prop_map(|kv| Value::Object(kv.into_iter().collect::<Map<_, _>>())),
-        ]
-    })
+    arb_json::json(text().boxed(), 3, 24, 5)
 }
 
 fn position() -> impl Strategy<Value = Position> {
