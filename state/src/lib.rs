@@ -48,6 +48,7 @@ mod snapshot;
 mod snapshot_canon;
 mod snapshot_read;
 mod snapshot_save;
+mod snapshot_stored;
 mod sql;
 mod store;
 mod stored;

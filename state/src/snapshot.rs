@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use crate::error::{Ctx, StateError};
 use crate::names::NameTable;
 use crate::snapshot_canon::write_canonical;
-use crate::snapshot_read::record_text;
+use crate::snapshot_stored::record_text;
 use crate::sql::{count, to_json};
 use crate::store::Store;
 use crate::stored::col_hex_text;

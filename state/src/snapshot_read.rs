@@ -2,33 +2,15 @@
 //! then the record texts of only the keys merging needs (those missing from a complete
 //! read; all of them for an incremental one), so a steady cycle loads few records.
 
-use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
-use rusqlite::types::{Type, ValueRef};
+use rusqlite::types::Type;
 
 use crate::error::{Ctx, StateError};
 use crate::keyed::rows_of_keys;
 use crate::names::NameTable;
-use crate::snapshot_save::stored_hash;
+use crate::snapshot_stored::{record_text, stored_hash};
 use crate::store::Store;
-use crate::unpack::unpack_text;
-
-/// The text of a stored record (the `record` column of `key` in `source`): packed bytes
-/// unpacked, or the text as it is; why not when it cannot be read.
-pub(crate) fn record_text<'v>(
-    value: ValueRef<'v>,
-    key: &str,
-    source: &str,
-    names: &NameTable,
-) -> Result<Cow<'v, str>, String> {
-    match value {
-        ValueRef::Blob(bytes) => unpack_text(bytes, &[key, source], names)
-            .map(Cow::Owned)
-            .map_err(|e| e.to_string()),
-        other => other.as_str().map(Cow::Borrowed).map_err(|e| e.to_string()),
-    }
-}
 
 impl Store {
     /// Every person of a source's snapshot, by key, with their absent count and, when

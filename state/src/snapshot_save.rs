@@ -13,6 +13,7 @@ use crate::error::{Ctx, StateError};
 use crate::names::Names;
 use crate::packed::pack_text;
 use crate::snapshot::{SnapshotRecord, SnapshotSaved};
+use crate::snapshot_stored::stored_hash;
 use crate::store::Store;
 use crate::unpack::unpack_text;
 
@@ -193,17 +194,6 @@ fn written_text(record: &SnapshotRecord) -> rusqlite::Result<&str> {
         return Err(rusqlite::Error::ToSqlConversionFailure(why.into()));
     }
     Ok(&record.text)
-}
-
-/// A stored record hash as bytes: its 32 bytes, or (a row of an older form) their hex;
-/// `None` for anything else (never equal to a record's, so the row is rewritten).
-pub(crate) fn stored_hash(value: rusqlite::types::ValueRef<'_>) -> Option<[u8; 32]> {
-    if let rusqlite::types::ValueRef::Blob(bytes) = value {
-        return <[u8; 32]>::try_from(bytes).ok();
-    }
-    let mut hash = [0u8; 32];
-    let text = value.as_str().ok()?;
-    hex::decode_to_slice(text, &mut hash).ok().map(|()| hash)
 }
 
 /// The stored keys, hashes and absent counts of a source, sorted by key, in one pass.
