@@ -194,28 +194,39 @@ pub(crate) fn upsert_link(
     conn.prepare_cached(
         "INSERT INTO links (app, person_key, remote_id, user_name, last_pushed, hash, lifecycle, \
          ownership, deactivated_at, created_at, updated_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) \
          ON CONFLICT (app, person_key) DO UPDATE SET remote_id = excluded.remote_id, \
          user_name = excluded.user_name, last_pushed = excluded.last_pushed, \
          hash = excluded.hash, lifecycle = excluded.lifecycle, ownership = excluded.ownership, \
          deactivated_at = excluded.deactivated_at, updated_at = excluded.updated_at",
     )
-    .and_then(|mut st| {
-        st.execute(params![
-            link.app,
-            link.person_key,
-            AccountId(&link.remote_id),
-            link.user_name,
-            pushed,
-            HexText(&link.hash),
-            Code(link.lifecycle),
-            Code(link.ownership),
-            link.deactivated_at.as_ref().map(ms),
-            now,
-        ])
-    })
+    .and_then(|mut st| write_row(&mut st, link, &pushed, now, now))
     .with_ctx(|| format!("write the link of {} in {}", link.person_key, link.app))?;
     Ok(())
+}
+
+/// Runs `st`, an insert of a whole `links` row (columns in table order), with the link in
+/// its stored forms: the one place that knows how each column of a link is stored.
+pub(crate) fn write_row(
+    st: &mut rusqlite::Statement<'_>,
+    link: &Link,
+    pushed: &[u8],
+    created_ms: i64,
+    updated_ms: i64,
+) -> rusqlite::Result<usize> {
+    st.execute(params![
+        link.app,
+        link.person_key,
+        AccountId(&link.remote_id),
+        link.user_name,
+        pushed,
+        HexText(&link.hash),
+        Code(link.lifecycle),
+        Code(link.ownership),
+        link.deactivated_at.as_ref().map(ms),
+        created_ms,
+        updated_ms,
+    ])
 }
 
 /// Sets an existing link's lifecycle; a missing link is an error.

@@ -157,21 +157,14 @@ fn links(
         let l = legacy_link(row, paths).map_err(|why| unconvertible(name(), why))?;
         let pushed = encode(names, &l.last_pushed, &l.person_key, &l.user_name)
             .map_err(|e| e.packing(name))?;
-        write
-            .execute(params![
-                l.app,
-                l.person_key,
-                AccountId(&l.remote_id),
-                l.user_name,
-                pushed,
-                HexText(&l.hash),
-                Code(l.lifecycle),
-                Code(l.ownership),
-                l.deactivated_at.as_ref().map(ms),
-                ms(&l.created_at),
-                ms(&l.updated_at),
-            ])
-            .with_ctx(|| format!("write the converted {}", name()))?;
+        crate::links::write_row(
+            &mut write,
+            &l,
+            &pushed,
+            ms(&l.created_at),
+            ms(&l.updated_at),
+        )
+        .with_ctx(|| format!("write the converted {}", name()))?;
     }
     Ok(())
 }
