@@ -10,6 +10,7 @@ use hrsync_connectors::scim::Capabilities;
 
 use super::app_api::{AppApi, ClientError};
 pub use super::app_run::AppRun;
+use super::cpu::heavy;
 use super::error::EngineError;
 use super::unchanged;
 use crate::config::{MatchAttr, OnUnlinkedMatch};
@@ -86,12 +87,12 @@ pub async fn plan_app_run(run: AppRun) -> Result<Planned, EngineError> {
     tracing::debug!(app = %run.app.name, elapsed_ms = ms(started), rss_mib = super::memory::rss_mib(), "Planned.");
     if run.saved.is_none() {
         if let Some(api) = api.as_deref() {
-            refuse_known(api, &mut plan);
+            heavy(|| refuse_known(api, &mut plan));
         }
     }
     apply_guards(&run, &active, &links, &mut plan).await?;
     let input = from.input(&run, None);
-    let stamps = unchanged::stamps_of(&run, &plan, &input, &app_digest, gone);
+    let stamps = heavy(|| unchanged::stamps_of(&run, &plan, &input, &app_digest, gone));
     Ok(Planned {
         run,
         plan,
@@ -240,7 +241,7 @@ async fn plan_reading_for_creates(
         Some(api) if run.saved.is_none() && matches!(remote, Ok(None)) => api,
         _ => return Ok(plan(run, from, remote)),
     };
-    if let Some(plan) = plan_app_unless_creating(&from.input(run, None)) {
+    if let Some(plan) = heavy(|| plan_app_unless_creating(&from.input(run, None))) {
         return Ok(surgical(run, plan));
     }
     if circuit_open(run).await? {
@@ -249,7 +250,9 @@ async fn plan_reading_for_creates(
     match list_with_progress(api, &run.app).await {
         Ok(accounts) => {
             let candidates = candidates(run, &accounts);
-            Ok(plan_app_with(&from.input(run, None), Some(candidates)))
+            Ok(heavy(|| {
+                plan_app_with(&from.input(run, None), Some(candidates))
+            }))
         }
         Err(e) => {
             tracing::warn!(app = %run.app.name, error = %e, "Could not read the app's accounts to plan creates; each create looks its account up.");
@@ -402,10 +405,8 @@ fn plan(
         }
         Ok(remote) => {
             let candidates = remote.as_ref().map(|accounts| candidates(run, accounts));
-            surgical(
-                run,
-                plan_app_with(&from.input(run, remote.as_ref()), candidates),
-            )
+            let input = from.input(run, remote.as_ref());
+            surgical(run, heavy(|| plan_app_with(&input, candidates)))
         }
     }
 }

@@ -3,6 +3,7 @@
 //! a person whose HR record was set aside at a source is frozen.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use hrsync_connectors::source::{FieldRef, Person};
 
@@ -36,10 +37,15 @@ pub fn desired_of(
         .filter(|(k, _, _)| include(k))
         .collect();
     let mapped = mapper.map_all(app, persons.iter().map(|(_, p, _)| *p), &view.mapped);
-    let mut out = BTreeMap::new();
-    for ((key, p, absent), m) in persons.into_iter().zip(mapped.into_persons()) {
-        out.insert(key.clone(), desired(mapper, app, p, absent, m));
-    }
+    let mut each: Vec<(String, DesiredPerson)> = persons
+        .into_iter()
+        .zip(mapped.into_persons())
+        .map(|((key, p, absent), m)| (key.clone(), desired(mapper, app, p, absent, m)))
+        .collect();
+    // Present and absent persons are each in key order: sorted as one, the map is built
+    // with full nodes (inserting one by one leaves them half empty).
+    each.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut out: BTreeMap<String, DesiredPerson> = each.into_iter().collect();
     for (key, why) in view.frozen.iter().filter(|(k, _)| include(k)) {
         // Known from the snapshot: the last record stands. Unknown: only the key is known,
         // which is enough to keep their account theirs.
@@ -47,6 +53,32 @@ pub fn desired_of(
         d.frozen = Some(why.clone());
     }
     out
+}
+
+/// [`desired_for_app`] for an app's whole population, one map shared by the apps of its
+/// mapping class (the same templates, scope and groups make the same desired persons)
+/// unless a person failed to map.
+pub fn desired_everyone(
+    mapper: &Mapper,
+    app: &str,
+    view: &HrView,
+) -> Arc<BTreeMap<String, DesiredPerson>> {
+    let make = || Arc::new(desired_for_app(mapper, app, view));
+    let Some((class, size)) = mapper.class_of(app) else {
+        return make();
+    };
+    let mut mine = None;
+    let (shared, whole) = view.desired.get_or_make(class, size, || {
+        let made = make();
+        let whole = made.values().all(|p| p.mapping_error.is_none());
+        mine = Some(made.clone());
+        (made, whole)
+    });
+    match mine {
+        Some(made) => made,
+        None if whole => shared,
+        None => make(),
+    }
 }
 
 /// A person known by key only (their only record was set aside).

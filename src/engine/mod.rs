@@ -15,6 +15,7 @@ mod bulk;
 pub mod capabilities;
 pub mod circuit;
 mod context;
+mod cpu;
 mod cycle;
 pub mod desired;
 pub mod error;

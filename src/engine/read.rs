@@ -23,6 +23,14 @@ pub struct SourceResult {
     pub read: SourceRead,
 }
 
+/// What the apps of one mapping class share of their desired persons: the map, and
+/// whether every person mapped (a failure names its own app's config key, so such a map
+/// is not shared).
+pub type SharedDesired = crate::mapping::SharedByClass<(
+    std::sync::Arc<BTreeMap<String, crate::reconcile::DesiredPerson>>,
+    bool,
+)>;
+
 /// The population after merging all sources with the snapshot.
 #[derive(Debug, Clone, Default)]
 pub struct HrView {
@@ -39,6 +47,8 @@ pub struct HrView {
     pub frozen: BTreeMap<String, String>,
     /// The apps' mappings of these persons, shared by apps with the same mapping config.
     pub mapped: crate::mapping::SharedMapped,
+    /// The apps' desired persons, shared by apps with the same mapping config.
+    pub desired: SharedDesired,
     /// Each present person's record digest (what settled persons are checked against).
     pub digests: BTreeMap<String, [u8; 32]>,
 }

@@ -4,13 +4,14 @@
 //! full links of those only, and the stamps its plan leaves.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use hrsync_connectors::source::Person;
 use hrsync_state::{LinkBrief, Stamp, Store};
 use serde::Serialize;
 
 use super::app_run::AppRun;
-use super::desired::desired_of;
+use super::desired::{desired_everyone, desired_of};
 use super::error::EngineError;
 use super::error::InternalError;
 use super::packed::Packed;
@@ -98,8 +99,9 @@ pub struct Prepared {
     pub groups: BTreeMap<String, GroupState>,
     /// The persons left out as settled.
     pub settled: BTreeSet<String>,
-    /// The others, mapped.
-    pub persons: BTreeMap<String, DesiredPerson>,
+    /// The others, mapped (shared with the other apps of the app's mapping class when
+    /// they are everyone).
+    pub persons: Arc<BTreeMap<String, DesiredPerson>>,
     /// Stamped persons no source knows any more: their stamps are forgotten.
     pub gone: BTreeSet<String>,
 }
@@ -254,7 +256,7 @@ fn choose(
     run: &AppRun,
     start: &mut Start,
     app_digest: &[u8],
-) -> (BTreeSet<String>, BTreeMap<String, DesiredPerson>) {
+) -> (BTreeSet<String>, Arc<BTreeMap<String, DesiredPerson>>) {
     // The stamps serve only this choice: they are freed as soon as it is made.
     let stamps = std::mem::take(&mut start.stamps);
     start.gone = gone_keys(&run.view, &stamps);
@@ -283,7 +285,7 @@ fn choose_with(
     start: &Start,
     stamps: &SettledByKey,
     app_digest: &[u8],
-) -> (BTreeSet<String>, BTreeMap<String, DesiredPerson>) {
+) -> (BTreeSet<String>, Arc<BTreeMap<String, DesiredPerson>>) {
     let view = &run.view;
     let basis = Basis::new(
         app_digest,
@@ -303,7 +305,10 @@ fn choose_with(
     };
     // A cycle about some persons (`--user`, a webhook) maps only them.
     let planned = |k: &str| !skip.contains(k) && run.covers(k);
-    let mut persons = desired_of(&run.mapper, &run.app.name, view, &planned);
+    let mut persons = match skip.is_empty() && run.users.is_empty() {
+        true => desired_everyone(&run.mapper, &run.app.name, view),
+        false => Arc::new(desired_of(&run.mapper, &run.app.name, view, &planned)),
+    };
     loop {
         let back = settled::bring_back(&mut skip, &basis, stamps, &persons);
         if back.is_empty() {
@@ -311,7 +316,7 @@ fn choose_with(
         }
         let back: BTreeSet<String> = back.into_iter().collect();
         let mapped = desired_of(&run.mapper, &run.app.name, view, &|k| back.contains(k));
-        persons.extend(mapped);
+        Arc::make_mut(&mut persons).extend(mapped);
     }
     if !skip.is_empty() {
         tracing::debug!(app = %run.app.name, settled = skip.len(), planned = persons.len(),

@@ -23,7 +23,7 @@ use fast::FastTemplate;
 pub use attrs::MappedAttrs;
 pub use filters::{slug, REF_MARKER};
 use shared::Pass;
-pub use shared::{MappedAll, SharedMapped};
+pub use shared::{MappedAll, SharedByClass, SharedMapped};
 pub use strict::{Slot, Undefined, BUILTINS};
 
 /// A template or expression that failed to compile or render, with where it came from.
@@ -124,6 +124,15 @@ impl Mapper {
         self.digests.get(app).copied().unwrap_or_default()
     }
 
+    /// The app's class of apps that map alike, as a key of a [`SharedByClass`] cache, and
+    /// the class's size; `None` when no other app maps like it.
+    pub fn class_of(&self, app: &str) -> Option<((u64, usize), usize)> {
+        match self.classes.get(app) {
+            Some(&(class, size)) if size > 1 => Some(((self.id, class), size)),
+            _ => None,
+        }
+    }
+
     /// Maps `persons` for the app. Apps of one class (the same templates, scope and
     /// groups) map once per `shared` cache, which the caller keeps for one HR view.
     pub fn map_all<'a>(
@@ -143,19 +152,24 @@ impl Mapper {
         };
         let persons: Vec<&Person> = persons.collect();
         let map = |at: Vec<usize>| {
-            let each = persons.iter().map(|p| self.map_with(t, &Lazy::new(p)).ok());
+            use rayon::prelude::*;
+            // Each person maps on their own: every core takes a share, in order.
+            let each = persons
+                .par_iter()
+                .with_min_len(512)
+                .map(|p| self.map_with(t, &Lazy::new(p)).ok());
             Arc::new(Pass {
                 at,
                 persons: each.collect(),
             })
         };
-        let persons = match self.classes.get(app) {
-            Some(&(class, size)) if size > 1 => {
+        let persons = match self.class_of(app) {
+            Some((class, size)) => {
                 let at: Vec<usize> = persons
                     .iter()
                     .map(|p| std::ptr::from_ref(*p).addr())
                     .collect();
-                let pass = shared.get_or_map((self.id, class), size, || map(at.clone()));
+                let pass = shared.0.get_or_make(class, size, || map(at.clone()));
                 // Another app of the class mapped other persons: map this app's own.
                 if pass.at == at {
                     pass

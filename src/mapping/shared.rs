@@ -1,7 +1,8 @@
 //! Map once, use many times: apps whose attribute templates, scope and groups are the same
 //! map every person the same way, so within one cycle the first of them maps the persons
 //! and the others take its results, sharing their attribute values. The cache lives as
-//! long as the cycle's HR view.
+//! long as the cycle's HR view. The same cache shares what the engine makes of a class's
+//! mapping (`SharedByClass`).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -45,32 +46,31 @@ impl MappedAll {
     }
 }
 
-/// Results of one cycle, per mapper and class of identical app mappings.
-#[derive(Default)]
-pub struct SharedMapped {
-    entries: Mutex<BTreeMap<(u64, usize), Entry>>,
+/// Results of one cycle, per mapper and class of identical app mappings: what the first
+/// app of a class to ask computes, the others of the class take.
+pub struct SharedByClass<T> {
+    entries: Mutex<BTreeMap<(u64, usize), Entry<T>>>,
 }
 
-struct Entry {
-    results: Arc<OnceLock<Compacts>>,
+/// The mapping passes of one cycle.
+#[derive(Default, Clone, Debug)]
+pub struct SharedMapped(pub(super) SharedByClass<Compacts>);
+
+struct Entry<T> {
+    results: Arc<OnceLock<T>>,
     /// How many apps of the class took the results; at the class size the entry goes.
     taken: usize,
 }
 
-impl SharedMapped {
+impl<T: Clone> SharedByClass<T> {
     /// The results for `class` of mapper `mapper_id`, computed by the first of the class's
     /// `size` apps to ask (the others wait for it), and forgotten once all of them took
     /// them, so the cache holds no copy past the last app.
-    pub(super) fn get_or_map(
-        &self,
-        key: (u64, usize),
-        size: usize,
-        map: impl FnOnce() -> Compacts,
-    ) -> Compacts {
+    pub fn get_or_make(&self, key: (u64, usize), size: usize, make: impl FnOnce() -> T) -> T {
         let cell = {
             let mut entries = match self.entries.lock() {
                 Ok(e) => e,
-                // A panic while holding the lock left at worst a missing entry: map anew.
+                // A panic while holding the lock left at worst a missing entry: make anew.
                 Err(poisoned) => poisoned.into_inner(),
             };
             let entry = entries.entry(key).or_insert_with(|| Entry {
@@ -84,19 +84,27 @@ impl SharedMapped {
             }
             cell
         };
-        cell.get_or_init(map).clone()
+        cell.get_or_init(make).clone()
     }
 }
 
-impl Clone for SharedMapped {
-    /// A copy of a view maps anew: results are tied to the view they came from.
+impl<T> Default for SharedByClass<T> {
+    fn default() -> Self {
+        SharedByClass {
+            entries: Mutex::new(BTreeMap::new()),
+        }
+    }
+}
+
+impl<T> Clone for SharedByClass<T> {
+    /// A copy of a view computes anew: results are tied to the view they came from.
     fn clone(&self) -> Self {
-        SharedMapped::default()
+        SharedByClass::default()
     }
 }
 
-impl std::fmt::Debug for SharedMapped {
+impl<T> std::fmt::Debug for SharedByClass<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("SharedMapped")
+        f.write_str("SharedByClass")
     }
 }
