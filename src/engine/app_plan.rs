@@ -12,13 +12,14 @@ use super::app_api::{AppApi, ClientError};
 pub use super::app_run::AppRun;
 use super::cpu::heavy;
 use super::error::EngineError;
+use super::refusals;
 use super::unchanged;
 use crate::config::{MatchAttr, OnUnlinkedMatch};
 use crate::reconcile::guards::hold_mass_deprovision;
 use crate::reconcile::settled::Stamps;
 use crate::reconcile::{
     plan_app_unless_creating, plan_app_with, AppInput, AppPlan, Candidates, DesiredPerson,
-    GroupState, KeptForms, LinkState, MatchDecision, Refusal, RemoteUser,
+    GroupState, KeptForms, LinkState, MatchDecision, RemoteUser,
 };
 
 /// An app planned, ready to execute.
@@ -87,7 +88,9 @@ pub async fn plan_app_run(run: AppRun) -> Result<Planned, EngineError> {
     tracing::debug!(app = %run.app.name, elapsed_ms = ms(started), rss_mib = super::memory::rss_mib(), "Planned.");
     if run.saved.is_none() {
         if let Some(api) = api.as_deref() {
-            heavy(|| refuse_known(api, &mut plan));
+            let class = run.mapper.class_of(&run.app.name);
+            let class = class.map(|(class, size)| (&run.view.refusals, class, size));
+            heavy(|| refusals::refuse_known(api, &mut plan, class));
         }
     }
     apply_guards(&run, &active, &links, &mut plan).await?;
@@ -153,52 +156,6 @@ fn on_match(run: &AppRun) -> MatchDecision {
         OnUnlinkedMatch::Adopt => MatchDecision::Link,
         OnUnlinkedMatch::Skip => MatchDecision::Skip,
         OnUnlinkedMatch::Fail => MatchDecision::Fail,
-    }
-}
-
-/// Takes out of the plan the creates the app's profile says it refuses (userName too
-/// long, a required attribute missing): they are shown as refused and never sent.
-fn refuse_known(api: &AppApi, plan: &mut AppPlan) {
-    use rayon::prelude::*;
-    // Each create is checked on its own: every core takes a share.
-    let reasons: Vec<Option<String>> = plan
-        .operations
-        .par_iter()
-        .with_min_len(256)
-        .map(|op| match op.creates_account() {
-            true => api
-                .create_body(&op.key, &op.desired, op.active.unwrap_or(true))
-                .err()
-                .map(|e| refusal_reason(&e)),
-            false => None,
-        })
-        .collect();
-    if reasons.iter().all(Option::is_none) {
-        return;
-    }
-    let mut refused = Vec::new();
-    let mut reasons = reasons.into_iter();
-    plan.operations.retain(|op| match reasons.next().flatten() {
-        None => true,
-        Some(reason) => {
-            refused.push(Refusal {
-                op: op.op,
-                key: op.key.clone(),
-                user_name: op.user_name.clone(),
-                reason,
-            });
-            false
-        }
-    });
-    plan.refused.extend(refused);
-    plan.finish();
-}
-
-/// The profile's words for a refusal, without the client's framing.
-fn refusal_reason(e: &hrsync_connectors::scim::ScimError) -> String {
-    match e {
-        hrsync_connectors::scim::ScimError::InvalidRecord { detail, .. } => detail.clone(),
-        other => other.to_string(),
     }
 }
 

@@ -32,6 +32,7 @@ mod packed;
 pub mod read;
 mod reads_saved;
 pub mod record;
+mod refusals;
 mod release;
 mod remembered;
 mod settle;

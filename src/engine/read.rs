@@ -49,6 +49,8 @@ pub struct HrView {
     pub mapped: crate::mapping::SharedMapped,
     /// The apps' desired persons, shared by apps with the same mapping config.
     pub desired: SharedDesired,
+    /// The creates the apps' profiles refuse, shared by apps with the same mapping config.
+    pub refusals: super::refusals::SharedRefusals,
     /// Each present person's record digest (what settled persons are checked against).
     pub digests: BTreeMap<String, [u8; 32]>,
 }

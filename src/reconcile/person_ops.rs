@@ -155,11 +155,11 @@ pub(super) fn create(
             op.remote_id = Some(u.id.clone());
             op.reason = Some("relink by externalId".into());
             if how.pre_read {
-                op.adopt = Some(Adoption {
+                op.adopt = Some(Box::new(Adoption {
                     id: u.id.clone(),
                     by: "externalId".into(),
                     decision: MatchDecision::Link,
-                });
+                }));
             }
             let theirs = in_own_form(&u.attrs, &desired, kept(input, key));
             let d = diff_three_way(None, &desired, &theirs, &input.policy.conflicts);
@@ -205,11 +205,11 @@ fn adopt_match(
     decision: MatchDecision,
 ) {
     op.remote_id = Some(u.id.clone());
-    op.adopt = Some(Adoption {
+    op.adopt = Some(Box::new(Adoption {
         id: u.id.clone(),
         by: by.to_string(),
         decision,
-    });
+    }));
     op.reason = Some(format!(
         "existing account {} matches by {by}: on_unlinked_match = \"{}\"",
         u.id,

@@ -139,7 +139,7 @@ pub struct Operation {
     /// A create whose person already has an account in the app (found when the plan read
     /// the app's accounts): what happens to it instead of a POST.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub adopt: Option<Adoption>,
+    pub adopt: Option<Box<Adoption>>,
     /// A create planned after reading the app's accounts, none of which is the person's:
     /// it is POSTed without a lookup of its own (a 409 is still resolved by lookup).
     #[serde(default, skip_serializing_if = "is_false")]

@@ -337,6 +337,9 @@ impl<'i> AppView<'_, 'i> {
                 None => {}
             }
         }
+        // A pending list lives as long as the plan, one per create: it keeps no room for
+        // more than it holds.
+        pending.shrink_to_fit();
         let mut attrs = person.attrs.values_with(&person.key);
         if !ids.is_empty() {
             let map = Arc::make_mut(&mut attrs);
