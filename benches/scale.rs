@@ -138,8 +138,22 @@ struct Run {
 
 /// Runs the release binary under `/usr/bin/time` and returns its wall time and peak RSS.
 fn run_binary(root: &Path, args: &[&str]) -> anyhow::Result<Run> {
+    let drain = |mut out: std::process::ChildStdout| {
+        std::io::copy(&mut out, &mut std::io::sink()).context("hrsync's output")?;
+        Ok(())
+    };
+    Ok(run_piped(root, args, drain)?.0)
+}
+
+/// [`run_binary`], with what the binary prints read by `read` as it is printed.
+fn run_piped<T: Send + 'static>(
+    root: &Path,
+    args: &[&str],
+    read: impl FnOnce(std::process::ChildStdout) -> anyhow::Result<T> + Send + 'static,
+) -> anyhow::Result<(Run, T)> {
+    use std::process::Stdio;
     let timing = root.join("time.txt");
-    let out = Command::new("/usr/bin/time")
+    let mut child = Command::new("/usr/bin/time")
         .arg("-f")
         .arg("%e %U %S %M")
         .arg("-o")
@@ -148,8 +162,16 @@ fn run_binary(root: &Path, args: &[&str]) -> anyhow::Result<Run> {
         .arg("--config")
         .arg(root.join("config.toml"))
         .args(args)
-        .output()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .context("running hrsync")?;
+    let stdout = child.stdout.take().context("hrsync's output")?;
+    let reader = std::thread::spawn(move || read(stdout));
+    let out = child.wait_with_output().context("running hrsync")?;
+    let read = reader
+        .join()
+        .map_err(|_| anyhow::anyhow!("reading hrsync's output panicked"))?;
     ensure!(
         out.status.success(),
         "hrsync {args:?} failed ({}): {}",
@@ -164,11 +186,12 @@ fn run_binary(root: &Path, args: &[&str]) -> anyhow::Result<Run> {
     let wall = next("wall time")?;
     let cpu = next("user time")? + next("system time")?;
     let kib = next("peak RSS")?;
-    Ok(Run {
+    let run = Run {
         wall,
         cpu,
         peak_mib: kib / 1024.0,
-    })
+    };
+    Ok((run, read?))
 }
 
 #[derive(Deserialize)]
@@ -191,16 +214,14 @@ struct OpOut {
     op: OpKind,
 }
 
-/// Runs `plan --format json` and returns the plan's operations per app. The plan goes to
-/// a file (not /dev/null) so that its operations can be counted.
+/// Runs `plan --format json` and returns the plan's operations per app, read from a pipe
+/// as the plan is printed (as `hrsync plan --format json | jq` reads it): what is measured
+/// is the plan made and printed, not a disk's speed at writing it.
 fn plan(root: &Path) -> anyhow::Result<(Run, PlanOut)> {
-    let file = root.join("plan.json");
-    let path = file.to_string_lossy().to_string();
-    let run = run_binary(root, &["plan", "--format", "json", "--output", &path])?;
-    let reader = std::io::BufReader::new(std::fs::File::open(&file).context("plan file")?);
-    let out: PlanOut = serde_json::from_reader(reader).context("plan JSON")?;
-    std::fs::remove_file(&file).ok();
-    Ok((run, out))
+    run_piped(root, &["plan", "--format", "json"], |stdout| {
+        let reader = std::io::BufReader::with_capacity(1 << 20, stdout);
+        serde_json::from_reader(reader).context("plan JSON")
+    })
 }
 
 /// Asserts that every app's plan holds `count` operations of kind `kind` and nothing else.

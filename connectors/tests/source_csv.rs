@@ -204,3 +204,41 @@ async fn export_contract_columns_stand_in_for_lifecycle_fields() {
         NaiveDate::from_ymd_opt(2024, 3, 1)
     );
 }
+
+/// A file far larger than one batch of rows: every person comes out in the file's order
+/// with their own line, and rows set aside in different batches (a short row, a key read
+/// twice) name their lines.
+#[tokio::test]
+async fn a_large_file_keeps_its_order_lines_and_rejections_across_batches() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut text = String::from("employee_id,email,status\n");
+    let n = 50_000;
+    for i in 1..=n {
+        match i {
+            20_000 => text.push_str("E0020000,short-row\n"),
+            45_000 => text.push_str("E0000007,again@corp.example,active\n"),
+            _ => text.push_str(&format!("E{i:07},p{i}@corp.example,active\n")),
+        }
+    }
+    let path = write(dir.path(), "large.csv", text.as_bytes());
+    let read = fetch_ok(csv_source(&path, "").as_ref()).await;
+    // Line 2 is E0000001; the short row (line 20 001) and both rows of E0000007
+    // (lines 8 and 45 001) are set aside.
+    assert_eq!(read.persons.len(), n - 3);
+    let expected: Vec<String> = (1..=n)
+        .filter(|i| ![7, 20_000, 45_000].contains(i))
+        .map(|i| format!("E{i:07}"))
+        .collect();
+    assert_eq!(keys(&read), expected);
+    assert!(read
+        .persons
+        .iter()
+        .all(|p| p.position == Position::Line(p.key[1..].parse::<u64>().expect("n") + 1)));
+    let shown = rejections(&read).join("\n");
+    assert!(shown.contains("line 20001"), "{shown}");
+    assert!(
+        shown.contains("duplicate key") && shown.contains("45001"),
+        "{shown}"
+    );
+    assert_eq!(read.rejected.len(), 3, "{shown}");
+}

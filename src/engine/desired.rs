@@ -228,5 +228,18 @@ mod tests {
         let err = |d: &BTreeMap<String, DesiredPerson>| d["E1"].mapping_error.clone();
         assert!(err(&shared[2]).is_some_and(|e| e.contains("apps[2]")));
         assert!(err(&shared[3]).is_some_and(|e| e.contains("apps[3]")));
+
+        // The whole population: one map for a class whose persons all mapped; a class
+        // with a failure gets a map per app, each naming its own config key.
+        let view = fresh();
+        let everyone: Vec<_> = ["a", "b", "x", "y"]
+            .iter()
+            .map(|a| desired_everyone(&mapper, a, &view))
+            .collect();
+        assert!(Arc::ptr_eq(&everyone[0], &everyone[1]));
+        assert_eq!(*everyone[0], shared[0]);
+        assert!(!Arc::ptr_eq(&everyone[2], &everyone[3]));
+        assert!(err(&everyone[2]).is_some_and(|e| e.contains("apps[2]")));
+        assert!(err(&everyone[3]).is_some_and(|e| e.contains("apps[3]")));
     }
 }

@@ -18,11 +18,14 @@ use crate::reconcile::{AppPlan, Operation, Refusal};
 /// What the apps of each mapping class found of their creates, within one cycle.
 pub type SharedRefusals = SharedByClass<Arc<Checked>>;
 
-/// One app's checked creates: what is sent (the map the class shares, kept alive here so
-/// that its address names it), whether the account is active, and the refusal if any.
+/// One checked create: what is sent (the map the class shares, kept alive here so that
+/// its address names it), whether the account is active, and the refusal if any.
+type CheckedCreate = (Arc<BTreeMap<String, Value>>, bool, Option<String>);
+
+/// One app's checked creates, in the order of their maps' addresses.
 pub struct Checked {
     profile: Profile,
-    creates: Vec<(Arc<BTreeMap<String, Value>>, bool, Option<String>)>,
+    creates: Vec<CheckedCreate>,
 }
 
 impl Checked {

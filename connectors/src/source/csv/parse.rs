@@ -133,8 +133,14 @@ pub(super) fn parse(
     let columns = read_header(first, &file)?;
     check_mapped_columns(&columns, normalizer, &file)?;
     let layout = Layout::new(columns, normalizer, file);
-    let mut records = Vec::new();
-    let mut rejected = Vec::new();
+    let mut rows = Rows {
+        layout: &layout,
+        normalizer,
+        data,
+        batch: Vec::with_capacity(BATCH),
+        records: Vec::new(),
+        rejected: Vec::new(),
+    };
     let mut damaged = Vec::new();
     let mut lines = LineCounter::default();
     loop {
@@ -150,18 +156,16 @@ pub(super) fn parse(
             }
         }
         let start = row.position().map_or(before, |p| p.byte());
-        let raw = slice(data, start, reader.position().byte());
+        let end = reader.position().byte();
         let line = lines.line_at(data, start);
         let width = layout.columns.len();
-        if let Some(d) = damage::inspect(raw, &row, width, delimiter, line) {
+        if let Some(d) = damage::inspect(slice(data, start, end), &row, width, delimiter, line) {
             damaged.push(d);
             continue;
         }
-        match layout.record(&row, raw, line, normalizer) {
-            Ok(r) => records.push(r),
-            Err(r) => rejected.push(r),
-        }
+        rows.push(std::mem::take(&mut row), (start, end), line);
     }
+    let (records, rejected) = rows.finish();
     if !damaged.is_empty() {
         damaged.truncate(3);
         return Err(FileError::Damaged {
@@ -170,6 +174,55 @@ pub(super) fn parse(
         });
     }
     Ok((records, rejected, layout.columns))
+}
+
+/// Rows turned into raw records a batch at a time: every core takes a share of a batch,
+/// and the records keep the file's order.
+struct Rows<'a> {
+    layout: &'a Layout,
+    normalizer: &'a Normalizer,
+    data: &'a [u8],
+    /// Rows read and not yet turned: the row, its bytes' span, its line.
+    batch: Vec<(ByteRecord, (u64, u64), u64)>,
+    records: Vec<RawRecord>,
+    rejected: Vec<Rejected>,
+}
+
+/// Rows per batch: enough to share out, few enough to hold as read.
+const BATCH: usize = 16_384;
+
+impl Rows<'_> {
+    fn push(&mut self, row: ByteRecord, span: (u64, u64), line: u64) {
+        self.batch.push((row, span, line));
+        if self.batch.len() >= BATCH {
+            self.turn();
+        }
+    }
+
+    /// Turns the batch into records (or rows set aside).
+    fn turn(&mut self) {
+        use rayon::prelude::*;
+        let (layout, normalizer, data) = (self.layout, self.normalizer, self.data);
+        let turned: Vec<_> = self
+            .batch
+            .par_drain(..)
+            .with_min_len(512)
+            .map(|(row, (start, end), line)| {
+                layout.record(&row, slice(data, start, end), line, normalizer)
+            })
+            .collect();
+        for r in turned {
+            match r {
+                Ok(r) => self.records.push(r),
+                Err(r) => self.rejected.push(r),
+            }
+        }
+    }
+
+    fn finish(mut self) -> (Vec<RawRecord>, Vec<Rejected>) {
+        self.turn();
+        (self.records, self.rejected)
+    }
 }
 
 /// Without a readable key, the start of the row is what lets an HR admin find it.

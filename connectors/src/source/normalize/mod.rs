@@ -4,6 +4,25 @@
 
 mod dates;
 mod lookup;
+/// The keys read more than once, each with every position it was read at, in the order
+/// read: one sorted list of the keys, not a map entry per record.
+fn duplicates(outcomes: &[Outcome]) -> BTreeMap<String, Vec<Position>> {
+    use rayon::prelude::*;
+    let mut keys: Vec<(&str, usize)> = outcomes
+        .iter()
+        .enumerate()
+        .filter_map(|(i, (_, key, _))| key.as_deref().map(|k| (k, i)))
+        .collect();
+    keys.par_sort_unstable();
+    keys.chunk_by(|a, b| a.0 == b.0)
+        .filter(|run| run.len() > 1)
+        .map(|run| {
+            let at = run.iter().map(|(_, i)| outcomes[*i].0.clone()).collect();
+            (run[0].0.to_string(), at)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests;
 mod text;
@@ -167,18 +186,7 @@ impl Normalizer {
     pub fn finish(&self, records: Vec<RawRecord>, mut rejected: Vec<Rejected>) -> SourceRead {
         let warnings = lookup::unresolved(&self.mappings, &records);
         let outcomes = self.records(records);
-        let mut positions: BTreeMap<&str, Vec<&Position>> = BTreeMap::new();
-        for (pos, key, _) in &outcomes {
-            if let Some(k) = key {
-                positions.entry(k.as_str()).or_default().push(pos);
-            }
-        }
-        let mut duplicates: BTreeMap<String, Vec<Position>> = BTreeMap::new();
-        for (k, ps) in positions {
-            if ps.len() > 1 {
-                duplicates.insert(k.to_string(), ps.into_iter().cloned().collect());
-            }
-        }
+        let duplicates = duplicates(&outcomes);
         let mut persons = Vec::new();
         for (pos, key, result) in outcomes {
             if let Some(all) = key.as_ref().and_then(|k| duplicates.get(k)) {
