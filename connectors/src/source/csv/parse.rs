@@ -163,7 +163,10 @@ pub(super) fn parse(
             damaged.push(d);
             continue;
         }
-        rows.push(std::mem::take(&mut row), (start, end), line);
+        // The next row is read into a record of this one's size: rows of one export are
+        // alike, so it rarely grows.
+        let next = ByteRecord::with_capacity(row.as_slice().len(), row.len());
+        rows.push(std::mem::replace(&mut row, next), (start, end), line);
     }
     let (records, rejected) = rows.finish();
     if !damaged.is_empty() {
