@@ -6,8 +6,8 @@
 //! unchanged) before any apply, (d0) the first no-op `apply` (0 requests at the app; it
 //! records who is settled), (a) the steady state again, (d) a no-op `apply`, (b) 1 % movers
 //! (`plan`). Each run's wall time and peak RSS come from `/usr/bin/time`, and each run's
-//! outcome is asserted (operation counts from the plan's JSON, requests seen by the
-//! sandbox).
+//! outcome is asserted (operation counts from the plan's JSON, printed to a pipe and parsed
+//! after the run; requests seen by the sandbox).
 //!
 //! Seeding (`--seed ROOT`, a child process): plans the initial sync in process through
 //! `run_cycle`, one app at a time, and records what applying it records, through the state crate's public
@@ -214,14 +214,18 @@ struct OpOut {
     op: OpKind,
 }
 
-/// Runs `plan --format json` and returns the plan's operations per app, read from a pipe
-/// as the plan is printed (as `hrsync plan --format json | jq` reads it): what is measured
-/// is the plan made and printed, not a disk's speed at writing it.
+/// Runs `plan --format json` and returns the plan's operations per app. The plan is
+/// printed to a pipe and kept in memory as it comes (a reader as fast as `/dev/null`),
+/// then parsed once the run is over: what is measured is the plan made and printed, not
+/// a disk's speed at writing it nor the bench's at parsing it.
 fn plan(root: &Path) -> anyhow::Result<(Run, PlanOut)> {
-    run_piped(root, &["plan", "--format", "json"], |stdout| {
-        let reader = std::io::BufReader::with_capacity(1 << 20, stdout);
-        serde_json::from_reader(reader).context("plan JSON")
-    })
+    let (run, printed) = run_piped(root, &["plan", "--format", "json"], |mut stdout| {
+        let mut printed = Vec::new();
+        std::io::Read::read_to_end(&mut stdout, &mut printed).context("the plan printed")?;
+        Ok(printed)
+    })?;
+    let out = serde_json::from_slice(&printed).context("plan JSON")?;
+    Ok((run, out))
 }
 
 /// Asserts that every app's plan holds `count` operations of kind `kind` and nothing else.
