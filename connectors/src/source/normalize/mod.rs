@@ -311,10 +311,11 @@ impl Normalizer {
                     .map(|v| (field, v.clone()))
             })
             .collect();
-        let mapped: BTreeSet<&str> = self.mappings.iter().map(|(f, _)| f.as_str()).collect();
+        // A handful of mapped fields: looked through, not gathered into a set per record.
+        let mapped = |k: &str| self.mappings.iter().any(|(f, _)| f == k);
         let mut fields: BTreeMap<String, Value> = obj
             .into_iter()
-            .filter(|(k, v)| !mapped.contains(k.as_str()) && is_scalar(v))
+            .filter(|(k, v)| !mapped(k) && is_scalar(v))
             .collect();
         for (field, v) in overlay {
             fields.insert(field.clone(), v);
