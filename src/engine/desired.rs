@@ -8,7 +8,7 @@ use std::sync::Arc;
 use hrsync_connectors::source::{FieldRef, Person};
 
 use super::read::HrView;
-use crate::mapping::{MappedPerson, Mapper};
+use crate::mapping::{MappedPerson, Mapper, Taken};
 use crate::reconcile::DesiredPerson;
 
 /// Maps every known person (present and absent) for one app. Apps with the same mapping
@@ -67,17 +67,14 @@ pub fn desired_everyone(
     let Some((class, size)) = mapper.class_of(app) else {
         return make();
     };
-    let mut mine = None;
-    let (shared, whole) = view.desired.get_or_make(class, size, || {
+    let taken = view.desired.take(class, size, || {
         let made = make();
         let whole = made.values().all(|p| p.mapping_error.is_none());
-        mine = Some(made.clone());
-        (made, whole)
+        ((made.clone(), whole), made)
     });
-    match mine {
-        Some(made) => made,
-        None if whole => shared,
-        None => make(),
+    match taken {
+        Taken::Made(made) | Taken::Shared((made, true)) => made,
+        Taken::Shared((_, false)) => make(),
     }
 }
 

@@ -12,7 +12,7 @@ use rayon::prelude::*;
 use serde_json::Value;
 
 use super::app_api::AppApi;
-use crate::mapping::SharedByClass;
+use crate::mapping::{SharedByClass, Taken};
 use crate::reconcile::{AppPlan, Operation, Refusal};
 
 /// What the apps of each mapping class found of their creates, within one cycle.
@@ -64,17 +64,19 @@ fn reasons_sharing(
     class: (u64, usize),
     size: usize,
 ) -> Vec<Option<String>> {
-    let mut mine = None;
-    let checked = shared.get_or_make(class, size, || {
+    let taken = shared.take(class, size, || {
         let own = reasons(api, plan, None);
-        let checked = Arc::new(checked_of(api.client().profile(), plan, &own));
-        mine = Some(own);
-        checked
+        (
+            Arc::new(checked_of(api.client().profile(), plan, &own)),
+            own,
+        )
     });
-    match mine {
-        Some(own) => own,
-        None if checked.profile == *api.client().profile() => reasons(api, plan, Some(&checked)),
-        None => reasons(api, plan, None),
+    match taken {
+        Taken::Made(own) => own,
+        Taken::Shared(checked) if checked.profile == *api.client().profile() => {
+            reasons(api, plan, Some(&checked))
+        }
+        Taken::Shared(_) => reasons(api, plan, None),
     }
 }
 

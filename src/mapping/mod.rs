@@ -23,7 +23,7 @@ use fast::FastTemplate;
 pub use attrs::MappedAttrs;
 pub use filters::{slug, REF_MARKER};
 use shared::Pass;
-pub use shared::{MappedAll, SharedByClass, SharedMapped};
+pub use shared::{MappedAll, SharedByClass, SharedMapped, Taken};
 pub use strict::{Slot, Undefined, BUILTINS};
 
 /// A template or expression that failed to compile or render, with where it came from.

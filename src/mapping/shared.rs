@@ -88,6 +88,37 @@ impl<T: Clone> SharedByClass<T> {
     }
 }
 
+/// What one app got from [`SharedByClass::take`].
+pub enum Taken<T, R> {
+    /// This app made the class's results, and kept what it made them from.
+    Made(R),
+    /// Another app of the class made them.
+    Shared(T),
+}
+
+impl<T: Clone> SharedByClass<T> {
+    /// [`SharedByClass::get_or_make`] for a class whose first app keeps something of its
+    /// own besides what it shares (`make` gives both): that app gets its own, the others
+    /// what was shared.
+    pub fn take<R>(
+        &self,
+        key: (u64, usize),
+        size: usize,
+        make: impl FnOnce() -> (T, R),
+    ) -> Taken<T, R> {
+        let mut own = None;
+        let shared = self.get_or_make(key, size, || {
+            let (shared, kept) = make();
+            own = Some(kept);
+            shared
+        });
+        match own {
+            Some(kept) => Taken::Made(kept),
+            None => Taken::Shared(shared),
+        }
+    }
+}
+
 impl<T> Default for SharedByClass<T> {
     fn default() -> Self {
         SharedByClass {
