@@ -143,8 +143,8 @@ fn with_ids(mut sent: Operation, ids: &BTreeMap<String, String>) -> Operation {
             None => {
                 std::sync::Arc::make_mut(&mut sent.desired).remove(&path);
                 sent.pending_refs.push(PendingRef {
-                    path,
-                    key,
+                    path: path.into(),
+                    key: key.into(),
                     at_create: false,
                 });
             }
@@ -251,12 +251,12 @@ async fn with_refs(ctx: &ExecCtx, op: &Operation, targets: &Targets) -> Option<O
     sent.pending_refs.clear();
     for r in &op.pending_refs {
         let linked = links
-            .get(&r.key)
+            .get(&*r.key)
             .filter(|l| l.lifecycle != LinkLifecycle::Deleted);
-        let value = match (linked, targets.linking.get(&r.key)) {
+        let value = match (linked, targets.linking.get(&*r.key)) {
             (Some(l), _) => l.remote_id.clone(),
             (None, Some(id)) => id.clone(),
-            (None, None) if targets.posted.contains(&r.key) && r.key != op.key => {
+            (None, None) if targets.posted.contains(&*r.key) && *r.key != *op.key => {
                 format!("{BULK_REF}{}", r.key)
             }
             (None, None) => {
@@ -264,7 +264,8 @@ async fn with_refs(ctx: &ExecCtx, op: &Operation, targets: &Targets) -> Option<O
                 continue;
             }
         };
-        std::sync::Arc::make_mut(&mut sent.desired).insert(r.path.clone(), Value::String(value));
+        std::sync::Arc::make_mut(&mut sent.desired)
+            .insert(r.path.to_string(), Value::String(value));
     }
     (sent.pending_refs.len() < op.pending_refs.len()).then_some(sent)
 }

@@ -113,7 +113,7 @@ fn desired(
         absent_cycles,
         attrs: Default::default(),
         groups: Default::default(),
-        summary: summary(p),
+        summary: summary(p).map(Arc::from),
         mapping_error: None,
         frozen: None,
     };

@@ -96,7 +96,7 @@ async fn with_known_refs(ctx: &ExecCtx, op: &Operation) -> Option<Operation> {
     }
     let mut sent = op.clone();
     for (path, value) in resolved {
-        sent.pending_refs.retain(|r| r.path != path);
+        sent.pending_refs.retain(|r| *r.path != *path);
         std::sync::Arc::make_mut(&mut sent.desired).insert(path, value);
     }
     sent.hash = Some(crate::reconcile::state_hash(

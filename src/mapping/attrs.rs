@@ -16,8 +16,9 @@ pub struct MappedAttrs {
     /// Plain values by SCIM path.
     values: Arc<BTreeMap<String, Value>>,
     /// References to other persons (`| ref`): (SCIM path, the target's HR key), in path
-    /// order. Most persons have one or none; a list holds them without a map's node.
-    refs: Arc<[(String, String)]>,
+    /// order. Most persons have one or none; a list holds them without a map's node, and
+    /// the plan's pending references share its strings.
+    refs: Arc<[(Arc<str>, Arc<str>)]>,
     /// The plain values with an `externalId` added, made once for every clone (see
     /// [`MappedAttrs::values_with`]).
     keyed: Arc<OnceLock<Arc<BTreeMap<String, Value>>>>,
@@ -29,7 +30,7 @@ impl MappedAttrs {
     /// says), so that the creates of every app share these values as they are.
     pub fn sent(rendered: BTreeMap<String, Mapped>, key: &str) -> Self {
         let mut attrs: MappedAttrs = rendered.into_iter().collect();
-        if attrs.refs.iter().all(|(p, _)| p != "externalId") {
+        if attrs.refs.iter().all(|(p, _)| &**p != "externalId") {
             attrs.insert(
                 "externalId".into(),
                 Mapped::Value(Value::String(key.into())),
@@ -49,16 +50,17 @@ impl MappedAttrs {
     }
 
     /// References to other persons by SCIM path: (path, the target's HR key).
-    pub fn refs(&self) -> impl Iterator<Item = (&String, &String)> {
+    pub fn refs(&self) -> impl Iterator<Item = (&Arc<str>, &Arc<str>)> {
         self.refs.iter().map(|(p, k)| (p, k))
     }
 
     /// Every SCIM path mapped, values and references, in path order.
-    pub fn paths(&self) -> impl Iterator<Item = &String> {
-        let mut all: Vec<&String> = self
+    pub fn paths(&self) -> impl Iterator<Item = &str> {
+        let mut all: Vec<&str> = self
             .values
             .keys()
-            .chain(self.refs.iter().map(|(p, _)| p))
+            .map(String::as_str)
+            .chain(self.refs.iter().map(|(p, _)| &**p))
             .collect();
         all.sort();
         all.into_iter()
@@ -67,10 +69,10 @@ impl MappedAttrs {
     /// Sets the value or reference mapped for `path` (this clone's own copy from then on).
     pub fn insert(&mut self, path: String, m: Mapped) {
         self.keyed = Arc::default();
-        let mut refs: Vec<(String, String)> = self
+        let mut refs: Vec<(Arc<str>, Arc<str>)> = self
             .refs
             .iter()
-            .filter(|(p, _)| *p != path)
+            .filter(|(p, _)| **p != *path)
             .cloned()
             .collect();
         match m {
@@ -79,7 +81,7 @@ impl MappedAttrs {
             }
             Mapped::PersonRef(k) => {
                 Arc::make_mut(&mut self.values).remove(&path);
-                refs.push((path, k));
+                refs.push((path.into(), k.into()));
                 refs.sort();
             }
         }
@@ -148,7 +150,7 @@ impl Serialize for MappedAttrs {
             .chain(
                 self.refs
                     .iter()
-                    .map(|(p, k)| (p.as_str(), MappedRef::PersonRef(k.as_str()))),
+                    .map(|(p, k)| (&**p, MappedRef::PersonRef(k))),
             )
             .collect();
         entries.sort_by(|a, b| a.0.cmp(b.0));
@@ -199,8 +201,8 @@ mod tests {
         assert_eq!(a.value("userName"), Some(&json!("ann@corp.example")));
         assert_eq!(a.value("manager"), None);
         let refs: Vec<_> = a.refs().collect();
-        assert_eq!(refs, vec![(&"manager".to_string(), &"E1".to_string())]);
-        let paths: Vec<&String> = a.paths().collect();
+        assert_eq!(refs, vec![(&Arc::from("manager"), &Arc::from("E1"))]);
+        let paths: Vec<&str> = a.paths().collect();
         assert_eq!(paths, ["active", "manager", "userName"]);
     }
 

@@ -135,7 +135,7 @@ pub struct DesiredPerson {
     /// Names of the groups they belong to in this app.
     pub groups: BTreeSet<String>,
     /// Short description for reports.
-    pub summary: Option<String>,
+    pub summary: Option<std::sync::Arc<str>>,
     /// Set when mapping failed for this person: they are quarantined for the app.
     pub mapping_error: Option<String>,
     /// Set when the person's HR record was set aside at a source this cycle (duplicate

@@ -102,7 +102,7 @@ pub fn resolve_pending(
         .filter_map(|r| {
             let l = links(&r.key)?;
             (l.lifecycle != LinkLifecycle::Deleted)
-                .then(|| (r.path.clone(), Value::String(l.remote_id)))
+                .then(|| (r.path.to_string(), Value::String(l.remote_id)))
         })
         .collect()
 }

@@ -87,10 +87,11 @@ pub struct Change {
 /// A reference that could not be resolved when planning (its target has no account yet).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PendingRef {
-    /// SCIM path of the reference.
-    pub path: String,
-    /// The HR key it points to.
-    pub key: String,
+    /// SCIM path of the reference (shared with the mapping that made it: a plan holds one
+    /// per create).
+    pub path: Arc<str>,
+    /// The HR key it points to (shared likewise).
+    pub key: Arc<str>,
     /// The target is created earlier in the same cycle: the reference goes with this
     /// create (the account id, or a `bulkId` reference in one Bulk request), not in a
     /// second pass.
@@ -132,7 +133,7 @@ pub struct Operation {
     pub reason: Option<String>,
     /// A short description for reports (department · title).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub summary: Option<String>,
+    pub summary: Option<Arc<str>>,
     /// Hash of the desired state after the operation (stored with the link).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hash: Option<String>,

@@ -141,7 +141,7 @@ fn drop_refs_to_unmade(plan: &mut AppPlan) {
         return;
     }
     for op in &mut plan.operations {
-        op.pending_refs.retain(|r| !unmade.contains(&r.key));
+        op.pending_refs.retain(|r| !unmade.contains(&*r.key));
     }
 }
 
@@ -325,10 +325,10 @@ impl<'i> AppView<'_, 'i> {
             let linked = self
                 .input
                 .links
-                .get(target_key)
+                .get(&**target_key)
                 .filter(|l| l.lifecycle != LinkLifecycle::Deleted);
             match linked {
-                Some(l) => ids.push((path.clone(), Value::String(l.remote_id.clone()))),
+                Some(l) => ids.push((path.to_string(), Value::String(l.remote_id.clone()))),
                 None if self.will_have_account(target_key) => pending.push(PendingRef {
                     path: path.clone(),
                     key: target_key.clone(),

@@ -349,7 +349,7 @@ pub fn stamps<'r>(
 
 /// The stamp of a person their plan found settled.
 fn settle(input: &AppInput<'_>, basis: &Basis<'_>, p: &DesiredPerson, record: &[u8]) -> Settled {
-    let refs: Vec<String> = p.attrs.refs().map(|(_, k)| k.clone()).collect();
+    let refs: Vec<String> = p.attrs.refs().map(|(_, k)| k.to_string()).collect();
     let claims = matches!(
         target(p, input.policy, input.now.date_naive()),
         Target::Active | Target::Inactive(_)

@@ -69,7 +69,9 @@ pub fn note(op: &crate::reconcile::Operation) -> Option<String> {
                 .unwrap_or_else(|| "the app's value becomes the new base; nothing is sent".into()),
         );
     }
-    op.reason.clone().or_else(|| op.summary.clone())
+    op.reason
+        .clone()
+        .or_else(|| op.summary.as_deref().map(str::to_string))
 }
 
 /// A JSON value as a report shows it (strings quoted, null as "(none)").

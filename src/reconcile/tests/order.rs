@@ -57,7 +57,7 @@ fn a_reference_cycle_is_left_for_the_second_pass() {
         create("S", Some("S")),
     ];
     let waves = create_waves(&ops);
-    assert!(waves.values().all(|w| *w <= 1), "{waves:?}");
+    assert!(waves.iter().all(|(_, w)| w <= 1), "{waves:?}");
     execution_order(&mut ops);
     // At most one side of the cycle can go with its create; the other waits.
     let carried = ops
@@ -96,7 +96,7 @@ proptest::proptest! {
             .collect();
         let waves = create_waves(&ops);
         let wave = |o: &Operation| match o.op {
-            OpKind::Create => waves.get(&o.key).copied().unwrap_or(0),
+            OpKind::Create => waves.get(&o.key).unwrap_or(0),
             _ => 0,
         };
         let mut expected = ops.clone();
