@@ -24,12 +24,12 @@ pub struct Returned {
 impl Returned {
     /// A create's answer: every desired value was sent.
     pub fn of_create(
-        desired: &BTreeMap<String, Value>,
+        desired: &crate::mapping::AttrMap,
         resource: Option<Value>,
     ) -> Option<Box<Self>> {
         resource.map(|resource| {
             Box::new(Returned {
-                sent: desired.clone(),
+                sent: desired.to_map(),
                 resource,
                 create: true,
             })

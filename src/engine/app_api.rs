@@ -10,6 +10,7 @@ use hrsync_connectors::scim::{self, AttrPath, MatchOn, PatchOp, ScimClient, Scim
 use serde_json::Value;
 
 use crate::config::{AppSettings, MatchAttr};
+use crate::mapping::AttrMap;
 use crate::reconcile::{Change, RemoteUser};
 
 /// Why an app's client cannot be built: the app is reported unusable (its plan carries
@@ -138,11 +139,7 @@ impl AppApi {
     }
 
     /// Finds an existing account for a person per `match_on`.
-    pub async fn lookup(
-        &self,
-        key: &str,
-        desired: &BTreeMap<String, Value>,
-    ) -> Result<Option<Value>, ScimError> {
+    pub async fn lookup(&self, key: &str, desired: &AttrMap) -> Result<Option<Value>, ScimError> {
         let user_name = desired.get("userName").and_then(Value::as_str);
         let emails: Vec<String> = desired
             .iter()
@@ -158,10 +155,10 @@ impl AppApi {
     pub async fn create(
         &self,
         key: &str,
-        desired: &BTreeMap<String, Value>,
+        desired: &AttrMap,
         active: bool,
     ) -> Result<Value, ScimError> {
-        let body = user_body(key, desired, active, &self.client)?;
+        let body = user_body(key, desired.to_map(), active, &self.client)?;
         self.client.create_user(&body).await
     }
 
@@ -171,7 +168,7 @@ impl AppApi {
         id: &str,
         key: &str,
         changes: &[Change],
-        desired: &BTreeMap<String, Value>,
+        desired: &AttrMap,
         active: bool,
         active_changed: bool,
     ) -> Result<Option<Value>, ScimError> {
@@ -179,7 +176,7 @@ impl AppApi {
         if ops.is_empty() {
             return Ok(None);
         }
-        let full = user_body(key, desired, active, &self.client)?;
+        let full = user_body(key, desired.to_map(), active, &self.client)?;
         self.client.update_user(id, &ops, &full).await
     }
 
@@ -226,10 +223,10 @@ impl AppApi {
     pub fn create_body(
         &self,
         key: &str,
-        desired: &BTreeMap<String, Value>,
+        desired: &AttrMap,
         active: bool,
     ) -> Result<Value, ScimError> {
-        let mut body = user_body(key, desired, active, &self.client)?;
+        let mut body = user_body(key, desired.to_map(), active, &self.client)?;
         self.client.profile().adapt_user(&mut body);
         self.client
             .profile()
@@ -253,7 +250,7 @@ impl AppApi {
         if self.client.profile().deprovision == scim::Deprovision::Delete {
             return self.client.delete_user(id).await;
         }
-        let full = user_body(key, last, false, &self.client)?;
+        let full = user_body(key, last.clone(), false, &self.client)?;
         self.client.set_active(id, false, &full).await.map(|_| ())
     }
 
@@ -307,7 +304,7 @@ impl AppApi {
         &self,
         paths: &[String],
         linked: &[String],
-        unlinked: &[(String, std::sync::Arc<BTreeMap<String, Value>>)],
+        unlinked: &[(String, std::sync::Arc<AttrMap>)],
     ) -> Result<BTreeMap<String, RemoteUser>, ScimError> {
         let parsed: Vec<(String, AttrPath)> = paths
             .iter()
@@ -380,11 +377,10 @@ impl AppApi {
 /// The full SCIM User for a person: desired attributes, the HR key as externalId, active.
 pub fn user_body(
     key: &str,
-    desired: &BTreeMap<String, Value>,
+    mut attrs: BTreeMap<String, Value>,
     active: bool,
     client: &ScimClient,
 ) -> Result<Value, ScimError> {
-    let mut attrs = desired.clone();
     attrs.insert("externalId".into(), Value::String(key.to_string()));
     attrs.insert("active".into(), Value::Bool(active));
     scim::build_user(&attrs).map_err(|e| ScimError::InvalidRecord {

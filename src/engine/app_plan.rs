@@ -283,10 +283,7 @@ async fn list_with_progress(
 
 /// For an app read person by person: the linked account ids, and the covered persons
 /// without a link with their desired plain values (what a lookup matches on).
-type Wanted = (
-    Vec<String>,
-    Vec<(String, Arc<BTreeMap<String, serde_json::Value>>)>,
-);
+type Wanted = (Vec<String>, Vec<(String, Arc<crate::mapping::AttrMap>)>);
 
 fn wanted(
     run: &AppRun,

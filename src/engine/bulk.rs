@@ -133,7 +133,12 @@ fn with_ids(mut sent: Operation, ids: &BTreeMap<String, String>) -> Operation {
     let refs: Vec<(String, String)> = sent
         .desired
         .iter()
-        .filter_map(|(p, v)| Some((p.clone(), v.as_str()?.strip_prefix(BULK_REF)?.to_string())))
+        .filter_map(|(p, v)| {
+            Some((
+                p.to_string(),
+                v.as_str()?.strip_prefix(BULK_REF)?.to_string(),
+            ))
+        })
         .collect();
     for (path, key) in refs {
         match ids.get(&key) {

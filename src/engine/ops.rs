@@ -13,6 +13,7 @@ use super::error::{OpError, PermanentFailure, SkipReason};
 use super::group_ops;
 use super::record::audit_op;
 use crate::config::OnUnlinkedMatch;
+use crate::mapping::AttrMap;
 use crate::reconcile::outcome::{resolve_pending, with_resolved};
 use crate::reconcile::{Change, LinkLifecycle, MatchDecision, OpKind, Operation};
 
@@ -250,12 +251,12 @@ fn found_changes(
         if have.is_some() && ctx.conflicts.for_path(path) == crate::reconcile::ConflictRule::AppWins
         {
             // Create-only: an account that already exists keeps its value.
-            kept.insert(path.clone(), have.clone().unwrap_or_default());
+            kept.insert(path.to_string(), have.clone().unwrap_or_default());
             continue;
         }
         if have.as_ref() != Some(want) {
             changes.push(Change {
-                path: path.clone(),
+                path: path.to_string(),
                 old: have,
                 new: Some(want.clone()),
             });
@@ -375,7 +376,7 @@ pub async fn resolve_references(ctx: &ExecCtx, op: &Operation) -> Result<Effect,
             &link.remote_id,
             &op.key,
             &changes,
-            &updated.last_pushed,
+            &AttrMap::from(updated.last_pushed.clone()),
             active,
             false,
         )

@@ -4,7 +4,6 @@
 //! profile check each person once: their creates share what is sent, and the first of
 //! them to check hands its findings to the others.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use hrsync_connectors::scim::Profile;
@@ -12,6 +11,7 @@ use rayon::prelude::*;
 use serde_json::Value;
 
 use super::app_api::AppApi;
+use crate::mapping::AttrMap;
 use crate::mapping::{SharedByClass, Taken};
 use crate::reconcile::{AppPlan, Operation, Refusal};
 
@@ -20,7 +20,7 @@ pub type SharedRefusals = SharedByClass<Arc<Checked>>;
 
 /// One checked create: what is sent (the map the class shares, kept alive here so that
 /// its address names it), whether the account is active, and the refusal if any.
-type CheckedCreate = (Arc<BTreeMap<String, Value>>, bool, Option<String>);
+type CheckedCreate = (Arc<AttrMap>, bool, Option<String>);
 
 /// One app's checked creates, in the order of their maps' addresses.
 pub struct Checked {

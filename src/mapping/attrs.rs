@@ -2,41 +2,54 @@
 //! use them: the apps of one mapping class take clones of the same attributes, and the
 //! creates planned from them share one map of what is sent.
 
-use std::collections::BTreeMap;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, LazyLock, OnceLock};
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::Value;
 
-use super::Mapped;
+use super::{AttrMap, Mapped};
+
+/// The path every account carries the person's key at, shared by every map that holds it.
+static EXTERNAL_ID: LazyLock<Arc<str>> = LazyLock::new(|| Arc::from("externalId"));
 
 /// SCIM path → mapped value; empty renderings left out. Clones share the values.
 #[derive(Debug, Clone, Default)]
 pub struct MappedAttrs {
     /// Plain values by SCIM path.
-    values: Arc<BTreeMap<String, Value>>,
+    values: Arc<AttrMap>,
     /// References to other persons (`| ref`): (SCIM path, the target's HR key), in path
     /// order. Most persons have one or none; a list holds them without a map's node, and
     /// the plan's pending references share its strings.
     refs: Arc<[(Arc<str>, Arc<str>)]>,
     /// The plain values with an `externalId` added, made once for every clone (see
     /// [`MappedAttrs::values_with`]).
-    keyed: Arc<OnceLock<Arc<BTreeMap<String, Value>>>>,
+    keyed: Arc<OnceLock<Arc<AttrMap>>>,
 }
 
 impl MappedAttrs {
     /// The attributes an account of the person is sent: what the templates rendered, and
     /// the person's HR key as `externalId` (every account carries it, whatever a template
     /// says), so that the creates of every app share these values as they are.
-    pub fn sent(rendered: BTreeMap<String, Mapped>, key: &str) -> Self {
-        let mut attrs: MappedAttrs = rendered.into_iter().collect();
-        if attrs.refs.iter().all(|(p, _)| &**p != "externalId") {
-            attrs.insert(
-                "externalId".into(),
-                Mapped::Value(Value::String(key.into())),
-            );
+    pub fn sent(rendered: impl IntoIterator<Item = (Arc<str>, Mapped)>, key: &str) -> Self {
+        // The paths are the app's templates', each once.
+        let mut values = Vec::new();
+        let mut refs = Vec::new();
+        for (path, m) in rendered {
+            match m {
+                Mapped::Value(v) => values.push((path, v)),
+                Mapped::PersonRef(k) => refs.push((path, Arc::from(k))),
+            }
         }
-        attrs
+        if refs.iter().all(|(p, _)| *p != *EXTERNAL_ID) {
+            // Last, so it replaces what a template mapped there.
+            values.push((EXTERNAL_ID.clone(), Value::String(key.into())));
+        }
+        refs.sort();
+        MappedAttrs {
+            values: Arc::new(values.into_iter().collect()),
+            refs: refs.into(),
+            keyed: Arc::default(),
+        }
     }
 
     /// The value mapped for `path`, unless it is a reference.
@@ -45,7 +58,7 @@ impl MappedAttrs {
     }
 
     /// Plain values by SCIM path.
-    pub fn values(&self) -> &Arc<BTreeMap<String, Value>> {
+    pub fn values(&self) -> &Arc<AttrMap> {
         &self.values
     }
 
@@ -59,7 +72,6 @@ impl MappedAttrs {
         let mut all: Vec<&str> = self
             .values
             .keys()
-            .map(String::as_str)
             .chain(self.refs.iter().map(|(p, _)| &**p))
             .collect();
         all.sort();
@@ -68,6 +80,7 @@ impl MappedAttrs {
 
     /// Sets the value or reference mapped for `path` (this clone's own copy from then on).
     pub fn insert(&mut self, path: String, m: Mapped) {
+        let path: Arc<str> = path.into();
         self.keyed = Arc::default();
         let mut refs: Vec<(Arc<str>, Arc<str>)> = self
             .refs
@@ -81,7 +94,7 @@ impl MappedAttrs {
             }
             Mapped::PersonRef(k) => {
                 Arc::make_mut(&mut self.values).remove(&path);
-                refs.push((path.into(), k.into()));
+                refs.push((path, k.into()));
                 refs.sort();
             }
         }
@@ -96,22 +109,21 @@ impl MappedAttrs {
     /// The plain values with `externalId` set to `key`. Made once and shared by every
     /// clone (so by every app of the class), provided all ask with the same key, as they
     /// do: the person's own.
-    pub fn values_with(&self, key: &str) -> Arc<BTreeMap<String, Value>> {
-        let is_key =
-            |m: &BTreeMap<String, Value>| m.get("externalId").and_then(Value::as_str) == Some(key);
+    pub fn values_with(&self, key: &str) -> Arc<AttrMap> {
+        let is_key = |m: &AttrMap| m.get("externalId").and_then(Value::as_str) == Some(key);
         if is_key(&self.values) {
             return self.values.clone();
         }
         let keyed = self.keyed.get_or_init(|| {
             let mut m = (*self.values).clone();
-            m.insert("externalId".into(), Value::String(key.to_string()));
+            m.insert(EXTERNAL_ID.clone(), Value::String(key.to_string()));
             Arc::new(m)
         });
         if is_key(keyed) {
             return keyed.clone();
         }
         let mut m = (*self.values).clone();
-        m.insert("externalId".into(), Value::String(key.to_string()));
+        m.insert(EXTERNAL_ID.clone(), Value::String(key.to_string()));
         Arc::new(m)
     }
 }
@@ -146,7 +158,7 @@ impl Serialize for MappedAttrs {
         let mut entries: Vec<(&str, MappedRef<'_>)> = self
             .values
             .iter()
-            .map(|(p, v)| (p.as_str(), MappedRef::Value(v)))
+            .map(|(p, v)| (p, MappedRef::Value(v)))
             .chain(
                 self.refs
                     .iter()
@@ -166,6 +178,7 @@ impl Serialize for MappedAttrs {
 mod tests {
     use super::*;
     use serde_json::json;
+    use std::collections::BTreeMap;
 
     fn attrs() -> MappedAttrs {
         [
@@ -233,7 +246,7 @@ mod tests {
             ),
         ]
         .into();
-        let a = MappedAttrs::sent(rendered, "E7");
+        let a = MappedAttrs::sent(rendered.into_iter().map(|(p, m)| (Arc::from(p), m)), "E7");
         assert_eq!(a.value("externalId"), Some(&json!("E7")));
         assert!(Arc::ptr_eq(a.values(), &a.values_with("E7")), "copied");
     }

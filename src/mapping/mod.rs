@@ -1,6 +1,7 @@
 //! Mapping: one minijinja environment per config that turns a person into each app's
 //! desired SCIM attributes, decides scope, and names groups.
 
+mod attr_map;
 mod attrs;
 mod context;
 mod fast;
@@ -20,6 +21,7 @@ pub use context::context;
 use context::Lazy;
 use fast::FastTemplate;
 
+pub use attr_map::AttrMap;
 pub use attrs::MappedAttrs;
 pub use filters::{slug, REF_MARKER};
 use shared::Pass;
@@ -71,7 +73,8 @@ type MappingConfig<'a> = (
 struct AppTemplates {
     index: usize,
     /// SCIM path, template name, and the fast form when the template has one.
-    attributes: Vec<(String, String, Option<FastTemplate>)>,
+    /// The path is shared by every person's mapped attributes.
+    attributes: Vec<(Arc<str>, String, Option<FastTemplate>)>,
     scope: Option<String>,
     groups: Vec<GroupTemplates>,
     /// Every template of the app: where it sits, and the fields it reads.
@@ -240,7 +243,11 @@ impl Mapper {
         person: &Person,
     ) -> Result<BTreeMap<String, Mapped>, MappingError> {
         match self.apps.get(app) {
-            Some(t) => self.attributes_of(t, &Lazy::new(person)),
+            Some(t) => Ok(self
+                .attributes_of(t, &Lazy::new(person))?
+                .into_iter()
+                .map(|(p, m)| (p.to_string(), m))
+                .collect()),
             None => Ok(BTreeMap::new()),
         }
     }
@@ -281,7 +288,7 @@ impl Mapper {
         &self,
         t: &AppTemplates,
         p: &Lazy<'_>,
-    ) -> Result<BTreeMap<String, Mapped>, MappingError> {
+    ) -> Result<Vec<(Arc<str>, Mapped)>, MappingError> {
         let values = self.attribute_values(t, p)?;
         let paths = t.attributes.iter().map(|(path, _, _)| path);
         Ok(paths
@@ -394,7 +401,7 @@ fn compile_app(
             .ends_with('"')
             .then(|| FastTemplate::parse(source, &globals))
             .flatten();
-        t.attributes.push((path.clone(), name, fast));
+        t.attributes.push((Arc::from(path.as_str()), name, fast));
     }
     if let Some(expr) = app.scope {
         let name = format!("apps[{}].scope", app.index);

@@ -126,7 +126,7 @@ impl<'a> Accounts<'a> {
             .values()
             .keys()
             .filter(|p| is_email_path(p))
-            .filter_map(|p| value(p))
+            .filter_map(value)
             .find_map(|e| {
                 self.by_email
                     .get(&e)

@@ -64,7 +64,7 @@ fn pushed_link(
     let last_pushed = if op.desired.is_empty() {
         prev.map(|p| p.last_pushed.clone()).unwrap_or_default()
     } else {
-        (*op.desired).clone()
+        op.desired.to_map()
     };
     let hash = op
         .hash

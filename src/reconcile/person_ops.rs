@@ -16,11 +16,12 @@ use super::plan::{
     Adoption, AppPlan, Change, Conflict, ConflictRule, MatchDecision, OpKind, Operation, PendingRef,
 };
 use super::target::Target;
+use crate::mapping::AttrMap;
 
 /// A person's attributes with references to other persons resolved to account ids, and
 /// the references still waiting for an account that this cycle creates.
 pub(super) struct Resolved {
-    pub(super) attrs: Arc<BTreeMap<String, Value>>,
+    pub(super) attrs: Arc<AttrMap>,
     pub(super) pending: Vec<PendingRef>,
 }
 
@@ -49,7 +50,7 @@ pub(super) fn relink_idle(
     op.summary = person.summary.clone();
     op.reason = Some(format!("relink by externalId; {why}"));
     op.hash = Some(hash.clone());
-    op.desired = Arc::new(desired.clone());
+    op.desired = Arc::new(AttrMap::from(desired.clone()));
     plan.operations.push(op);
     if let (Target::Deprovision(reason), true) = (tgt, u.active) {
         let relinked = LinkState {
@@ -161,25 +162,21 @@ pub(super) fn create(
                     decision: MatchDecision::Link,
                 }));
             }
-            let theirs = in_own_form(&u.attrs, &desired, kept(input, key));
-            let d = diff_three_way(None, &desired, &theirs, &input.policy.conflicts);
+            let mut mine = desired.to_map();
+            let theirs = in_own_form(&u.attrs, &mine, kept(input, key));
+            let d = diff_three_way(None, &mine, &theirs, &input.policy.conflicts);
             push_conflicts(plan, key, op.user_name.as_deref(), &d);
             // What the app owns (app_wins) becomes the base of the new link; a reported
             // conflict keeps HR's value as the base so it stays reported, not pushed.
-            apply_rebase(Arc::make_mut(&mut desired), &d);
+            apply_rebase(&mut mine, &d);
             op.changes = d.push;
-            op.hash = Some(state_hash(&desired, active));
+            op.hash = Some(state_hash(&mine, active));
+            desired = Arc::new(AttrMap::from(mine));
         }
         Some(Found::Matches(u, by)) => {
-            adopt_match(
-                plan,
-                input,
-                &mut op,
-                Arc::make_mut(&mut desired),
-                u,
-                by,
-                how.on_match,
-            );
+            let mut mine = desired.to_map();
+            adopt_match(plan, input, &mut op, &mut mine, u, by, how.on_match);
+            desired = Arc::new(AttrMap::from(mine));
         }
         None => {
             op.looked_up = how.checked;
@@ -257,14 +254,15 @@ pub(super) fn update(
         Some(r) => r.active,
         None => link.lifecycle == LinkLifecycle::Active,
     };
+    let ours = resolved.attrs.to_map();
     let d = match remote {
         Some(r) => {
-            let theirs = in_own_form(&r.attrs, &resolved.attrs, kept(input, key));
-            diff_three_way(Some(&link.last_pushed), &resolved.attrs, &theirs, rules)
+            let theirs = in_own_form(&r.attrs, &ours, kept(input, key));
+            diff_three_way(Some(&link.last_pushed), &ours, &theirs, rules)
         }
-        None => diff_against_base(&link.last_pushed, &resolved.attrs, rules),
+        None => diff_against_base(&link.last_pushed, &ours, rules),
     };
-    let after = recorded_after(Arc::unwrap_or_clone(resolved.attrs), link, rules, &d);
+    let after = recorded_after(ours, link, rules, &d);
     let hash = state_hash(&after, want_active);
     push_conflicts(plan, key, Some(&link.user_name), &d);
     let kind = if want_active && !is_active {
@@ -290,7 +288,7 @@ pub(super) fn update(
     }
     op.changes = d.push;
     op.hash = Some(hash);
-    op.desired = Arc::new(after);
+    op.desired = Arc::new(AttrMap::from(after));
     plan.operations.push(op);
 }
 

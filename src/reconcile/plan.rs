@@ -1,11 +1,12 @@
 //! The plan: what hrsync would do to every app, in order, with the facts a reviewer needs.
 //! Serializable, so a plan can be saved, reviewed and applied exactly.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+
+use crate::mapping::AttrMap;
 
 pub use super::adoption::{Adoption, MatchDecision, Refusal};
 
@@ -118,7 +119,7 @@ pub struct Operation {
     /// The complete desired attributes after the operation (create, update, reactivate);
     /// the creates of one person in apps that map alike share them.
     #[serde(default, skip_serializing_if = "no_attrs")]
-    pub desired: Arc<BTreeMap<String, Value>>,
+    pub desired: Arc<AttrMap>,
     /// Whether the account is to be active after the operation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
@@ -153,7 +154,7 @@ fn is_zero(n: &usize) -> bool {
 }
 
 /// Serde helper: leave empty attribute maps out of the JSON.
-fn no_attrs(m: &Arc<BTreeMap<String, Value>>) -> bool {
+fn no_attrs(m: &Arc<AttrMap>) -> bool {
     m.is_empty()
 }
 

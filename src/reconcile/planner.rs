@@ -67,6 +67,7 @@ impl<'a, 'i> Planning<'a, 'i> {
         plan.remote_read = input.remote.is_some();
         plan.accounts_read = input.remote.is_some() || candidates.is_some();
         let targets = targets_of(input);
+        plan.operations.reserve(creates_expected(input, &targets));
         let blocked = user_name_collisions(input, &targets, &mut plan);
         let on_match = candidates.map_or(MatchDecision::Link, |c| c.on_match);
         let app = AppView {
@@ -153,6 +154,18 @@ fn targets_of<'i>(input: &AppInput<'i>) -> BTreeMap<&'i str, Target> {
         .iter()
         .map(|(k, p)| (k.as_str(), target(p, input.policy, today)))
         .collect()
+}
+
+/// How many creates the plan is to hold: the persons with no link who should have an
+/// account (all but the few set aside). Room for them is made at once, so that an initial
+/// sync's list of a million operations is not copied as it grows, the old list alive
+/// while it is.
+fn creates_expected(input: &AppInput<'_>, targets: &BTreeMap<&str, Target>) -> usize {
+    targets
+        .iter()
+        .filter(|(_, t)| matches!(t, Target::Active | Target::Inactive(_)))
+        .filter(|(k, _)| !input.links.contains_key(**k))
+        .count()
 }
 
 /// What planning one app knows before it looks at each person.
@@ -345,7 +358,7 @@ impl<'i> AppView<'_, 'i> {
             let map = Arc::make_mut(&mut attrs);
             map.extend(ids);
             // A reference's path is the person's own; the key stays theirs.
-            map.insert("externalId".into(), Value::String(person.key.clone()));
+            map.insert("externalId", Value::String(person.key.clone()));
         }
         Resolved { attrs, pending }
     }

@@ -16,10 +16,10 @@ fn sample_plan() -> Plan {
     create.user_name = Some("nia.okafor@corp.example".into());
     create.summary = Some("Engineering · Backend Engineer".into());
     create.active = Some(true);
-    create.desired = std::sync::Arc::new(BTreeMap::from([
+    create.desired = std::sync::Arc::new(crate::mapping::AttrMap::from(BTreeMap::from([
         ("userName".to_string(), json!("nia.okafor@corp.example")),
         ("title".to_string(), json!("Backend Engineer")),
-    ]));
+    ])));
     let mut update = Operation::new(OpKind::Update, "E1001");
     update.user_name = Some("sven.kim@corp.example".into());
     update.remote_id = Some("U1001".into());
@@ -354,13 +354,13 @@ fn a_large_json_plan_is_written_exactly_as_serialised() {
                 let mut op = Operation::new(OpKind::Create, format!("E{i}"));
                 op.user_name = Some(format!("p{i}@corp.example"));
                 op.summary = Some("\"operations\": []\nline two".into());
-                op.desired = std::sync::Arc::new(BTreeMap::from([
+                op.desired = std::sync::Arc::new(crate::mapping::AttrMap::from(BTreeMap::from([
                     (
                         "title".to_string(),
                         json!({"operations": [], "nested": [1, {"a": []}]}),
                     ),
                     ("userName".to_string(), json!(format!("p{i}@corp.example"))),
-                ]));
+                ])));
                 op
             })
             .collect();

@@ -33,7 +33,7 @@ fn e1(user_name: &str) -> BTreeMap<String, DesiredPerson> {
 
 /// The attributes hrsync pushes for E1, as the planner resolves them (its key stamped).
 fn pushed(persons: &BTreeMap<String, DesiredPerson>) -> BTreeMap<String, Value> {
-    let mut out: BTreeMap<String, Value> = (**persons["E1"].attrs.values()).clone();
+    let mut out: BTreeMap<String, Value> = persons["E1"].attrs.values().to_map();
     out.insert("externalId".into(), json!("E1"));
     out
 }

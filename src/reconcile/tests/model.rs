@@ -234,7 +234,7 @@ impl World {
                                 external_id: Some(op.key.clone()),
                                 user_name: op.user_name.clone().unwrap_or_default(),
                                 active: op.active.unwrap_or(true),
-                                attrs: (*op.desired).clone(),
+                                attrs: op.desired.to_map(),
                             },
                         );
                         id
