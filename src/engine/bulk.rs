@@ -17,7 +17,7 @@ use super::context::ExecCtx;
 use super::error::{OpError, PermanentFailure};
 use super::record::audit_op;
 use crate::reconcile::plan::PendingRef;
-use crate::reconcile::{state_hash, LinkLifecycle, MatchDecision, OpKind, Operation};
+use crate::reconcile::{state_digest, LinkLifecycle, MatchDecision, OpKind, Operation};
 use serde_json::Value;
 
 /// The fewest operations worth a Bulk request.
@@ -155,7 +155,7 @@ fn with_ids(mut sent: Operation, ids: &BTreeMap<String, String>) -> Operation {
             }
         }
     }
-    sent.hash = Some(state_hash(&sent.desired, sent.active.unwrap_or(true)));
+    sent.hash = Some(state_digest(&sent.desired, sent.active.unwrap_or(true)));
     sent
 }
 

@@ -100,7 +100,7 @@ async fn with_known_refs(ctx: &ExecCtx, op: &Operation) -> Option<Operation> {
         sent.pending_refs.retain(|r| *r.path != *path);
         std::sync::Arc::make_mut(&mut sent.desired).insert(path, value);
     }
-    sent.hash = Some(crate::reconcile::state_hash(
+    sent.hash = Some(crate::reconcile::state_digest(
         &sent.desired,
         sent.active.unwrap_or(true),
     ));
@@ -223,7 +223,7 @@ async fn adopt(
     recorded.changes = changes;
     if !kept.is_empty() {
         std::sync::Arc::make_mut(&mut recorded.desired).extend(kept);
-        recorded.hash = Some(crate::reconcile::state_hash(&recorded.desired, active));
+        recorded.hash = Some(crate::reconcile::state_digest(&recorded.desired, active));
     }
     Ok(Effect::Linked {
         audit,

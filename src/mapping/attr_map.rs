@@ -96,9 +96,20 @@ impl<K: Into<Arc<str>>> FromIterator<(K, Value)> for AttrMap {
         entries.dedup_by(|a, b| a.0 == b.0);
         entries.reverse();
         AttrMap {
-            entries: entries.into_boxed_slice(),
+            entries: exact(entries),
         }
     }
+}
+
+/// The entries in an allocation of their size: a list grown by pushing keeps spare room,
+/// which shrinking in place can leave allocated.
+fn exact(mut entries: Vec<(Arc<str>, Value)>) -> Box<[(Arc<str>, Value)]> {
+    if entries.len() == entries.capacity() {
+        return entries.into_boxed_slice();
+    }
+    let mut out = Vec::with_capacity(entries.len());
+    out.append(&mut entries);
+    out.into_boxed_slice()
 }
 
 impl<K: Into<Arc<str>>> Extend<(K, Value)> for AttrMap {

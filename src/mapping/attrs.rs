@@ -2,7 +2,7 @@
 //! use them: the apps of one mapping class take clones of the same attributes, and the
 //! creates planned from them share one map of what is sent.
 
-use std::sync::{Arc, LazyLock, OnceLock};
+use std::sync::{Arc, LazyLock};
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::Value;
@@ -21,9 +21,6 @@ pub struct MappedAttrs {
     /// order. Most persons have one or none; a list holds them without a map's node, and
     /// the plan's pending references share its strings.
     refs: Arc<[(Arc<str>, Arc<str>)]>,
-    /// The plain values with an `externalId` added, made once for every clone (see
-    /// [`MappedAttrs::values_with`]).
-    keyed: Arc<OnceLock<Arc<AttrMap>>>,
 }
 
 impl MappedAttrs {
@@ -48,7 +45,6 @@ impl MappedAttrs {
         MappedAttrs {
             values: Arc::new(values.into_iter().collect()),
             refs: refs.into(),
-            keyed: Arc::default(),
         }
     }
 
@@ -81,7 +77,6 @@ impl MappedAttrs {
     /// Sets the value or reference mapped for `path` (this clone's own copy from then on).
     pub fn insert(&mut self, path: String, m: Mapped) {
         let path: Arc<str> = path.into();
-        self.keyed = Arc::default();
         let mut refs: Vec<(Arc<str>, Arc<str>)> = self
             .refs
             .iter()
@@ -106,21 +101,12 @@ impl MappedAttrs {
         self.values.is_empty() && self.refs.is_empty()
     }
 
-    /// The plain values with `externalId` set to `key`. Made once and shared by every
-    /// clone (so by every app of the class), provided all ask with the same key, as they
-    /// do: the person's own.
+    /// The plain values with `externalId` set to `key`: the values themselves, shared by
+    /// every clone (so by every app of the class), when they carry it, as the attributes
+    /// an account is [sent](MappedAttrs::sent) do; otherwise a copy that does.
     pub fn values_with(&self, key: &str) -> Arc<AttrMap> {
-        let is_key = |m: &AttrMap| m.get("externalId").and_then(Value::as_str) == Some(key);
-        if is_key(&self.values) {
+        if self.values.get("externalId").and_then(Value::as_str) == Some(key) {
             return self.values.clone();
-        }
-        let keyed = self.keyed.get_or_init(|| {
-            let mut m = (*self.values).clone();
-            m.insert(EXTERNAL_ID.clone(), Value::String(key.to_string()));
-            Arc::new(m)
-        });
-        if is_key(keyed) {
-            return keyed.clone();
         }
         let mut m = (*self.values).clone();
         m.insert(EXTERNAL_ID.clone(), Value::String(key.to_string()));
@@ -220,12 +206,10 @@ mod tests {
     }
 
     #[test]
-    fn the_keyed_values_are_made_once_for_every_clone() {
+    fn the_keyed_values_carry_the_key_whatever_was_mapped() {
         let a = attrs();
         let b = a.clone();
         let first = a.values_with("E7");
-        let second = b.values_with("E7");
-        assert!(Arc::ptr_eq(&first, &second), "each clone made its own");
         assert_eq!(first.get("externalId"), Some(&json!("E7")));
         assert_eq!(first.get("userName"), Some(&json!("ann@corp.example")));
         assert_eq!(a.value("externalId"), None, "the mapped values changed");

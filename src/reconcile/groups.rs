@@ -5,10 +5,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::input::{AppInput, DesiredPerson, GroupState, LinkLifecycle};
 use super::plan::{AppPlan, OpKind, Operation};
-use super::target::Target;
+use super::target::{Target, Targets};
 
 /// Adds group creation and membership operations to an app's plan.
-pub fn plan_groups(plan: &mut AppPlan, input: &AppInput<'_>, targets: &BTreeMap<&str, Target>) {
+pub fn plan_groups(plan: &mut AppPlan, input: &AppInput<'_>, targets: &Targets<'_>) {
     let desired = desired_members(plan, input, targets);
     let empty = GroupState::default();
     let names: BTreeSet<String> = desired.keys().chain(input.groups.keys()).cloned().collect();
@@ -23,7 +23,7 @@ pub fn plan_groups(plan: &mut AppPlan, input: &AppInput<'_>, targets: &BTreeMap<
 fn desired_members(
     plan: &AppPlan,
     input: &AppInput<'_>,
-    targets: &BTreeMap<&str, Target>,
+    targets: &Targets<'_>,
 ) -> BTreeMap<String, BTreeSet<String>> {
     let quarantined: BTreeSet<&str> = plan.quarantined.iter().map(|q| q.key.as_str()).collect();
     let mut desired: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
@@ -36,7 +36,7 @@ fn desired_members(
             // nothing is pushed for them, memberships included; they stay as they are.
             current_groups(input, key)
         } else {
-            match groups_of(input, key, p, targets.get(key.as_str())) {
+            match groups_of(input, key, p, targets.of(key)) {
                 Some(groups) => groups,
                 None => continue,
             }
@@ -62,12 +62,12 @@ fn groups_of(
     input: &AppInput<'_>,
     key: &str,
     p: &DesiredPerson,
-    target: Option<&Target>,
+    target: &Target,
 ) -> Option<BTreeSet<String>> {
     let keep = match target {
-        Some(Target::Active) => true,
+        Target::Active => true,
         // Absent within grace: memberships stay as they are.
-        Some(Target::Keep(_)) => input
+        Target::Keep(_) => input
             .links
             .get(key)
             .is_some_and(|l| l.lifecycle == LinkLifecycle::Active),
@@ -76,7 +76,7 @@ fn groups_of(
     if !keep || input.policy.is_exempt(key, p.user_name()) {
         return None;
     }
-    Some(if matches!(target, Some(Target::Keep(_))) {
+    Some(if matches!(target, Target::Keep(_)) {
         current_groups(input, key)
     } else {
         p.groups.clone()

@@ -18,7 +18,7 @@ pub mod settled;
 pub mod target;
 
 pub use form::{Form, KeptForms};
-pub use hash::state_hash;
+pub use hash::{state_digest, state_hash, StateHash};
 pub use input::{
     AppInput, AppPolicy, ConflictRules, DesiredPerson, GroupState, LeavePolicy, LinkLifecycle,
     LinkState, OrphanPolicy, RemoteUser,

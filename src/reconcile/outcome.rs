@@ -25,8 +25,7 @@ pub fn link_after(
                 remote_id: remote_id.to_string(),
                 hash: op
                     .hash
-                    .clone()
-                    .unwrap_or_else(|| state_hash(&base.last_pushed, false)),
+                    .map_or_else(|| state_hash(&base.last_pushed, false), |h| h.to_string()),
                 lifecycle: LinkLifecycle::Inactive,
                 deactivated_at: Some(now),
                 ..base
@@ -68,8 +67,7 @@ fn pushed_link(
     };
     let hash = op
         .hash
-        .clone()
-        .unwrap_or_else(|| state_hash(&last_pushed, active));
+        .map_or_else(|| state_hash(&last_pushed, active), |h| h.to_string());
     LinkState {
         remote_id: remote_id.to_string(),
         user_name,

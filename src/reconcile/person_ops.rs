@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::accounts::Found;
 use super::diff::{diff_against_base, diff_three_way, AttrDiff};
 use super::form::in_own_form;
-use super::hash::state_hash;
+use super::hash::state_digest;
 use super::input::{AppInput, ConflictRules, DesiredPerson, LinkLifecycle, LinkState, RemoteUser};
 use super::plan::{
     Adoption, AppPlan, Change, Conflict, ConflictRule, MatchDecision, OpKind, Operation, PendingRef,
@@ -42,14 +42,14 @@ pub(super) fn relink_idle(
     };
     let mut desired = u.attrs.clone();
     desired.insert("externalId".into(), Value::String(key.to_string()));
-    let hash = state_hash(&desired, u.active);
+    let hash = state_digest(&desired, u.active);
     let mut op = Operation::new(OpKind::Rebase, key);
     op.remote_id = Some(u.id.clone());
     op.user_name = Some(u.user_name.clone());
     op.active = Some(u.active);
     op.summary = person.summary.clone();
     op.reason = Some(format!("relink by externalId; {why}"));
-    op.hash = Some(hash.clone());
+    op.hash = Some(hash);
     op.desired = Arc::new(AttrMap::from(desired.clone()));
     plan.operations.push(op);
     if let (Target::Deprovision(reason), true) = (tgt, u.active) {
@@ -57,7 +57,7 @@ pub(super) fn relink_idle(
             remote_id: u.id.clone(),
             user_name: u.user_name.clone(),
             last_pushed: desired,
-            hash,
+            hash: hash.to_string(),
             lifecycle: LinkLifecycle::Active,
             deactivated_at: None,
         };
@@ -86,7 +86,7 @@ pub(super) fn deprovision(
         } else {
             let mut o = Operation::new(OpKind::Deactivate, key);
             o.active = Some(false);
-            o.hash = Some(state_hash(&link.last_pushed, false));
+            o.hash = Some(state_digest(&link.last_pushed, false));
             o
         }
     } else {
@@ -103,7 +103,7 @@ pub(super) fn deprovision(
                 o.remote_id = Some(link.remote_id.clone());
                 o.user_name = Some(link.user_name.clone());
                 o.reason = Some(format!("{reason}; already inactive in the app"));
-                o.hash = Some(state_hash(&link.last_pushed, false));
+                o.hash = Some(state_digest(&link.last_pushed, false));
                 plan.operations.push(o);
             }
             return;
@@ -147,7 +147,7 @@ pub(super) fn create(
     op.user_name = person.user_name().map(str::to_string);
     op.active = Some(active);
     op.summary = person.summary.clone();
-    op.hash = Some(state_hash(&resolved.attrs, active));
+    op.hash = Some(state_digest(&resolved.attrs, active));
     op.pending_refs = resolved.pending;
     let mut desired = resolved.attrs;
     match how.existing {
@@ -170,7 +170,7 @@ pub(super) fn create(
             // conflict keeps HR's value as the base so it stays reported, not pushed.
             apply_rebase(&mut mine, &d);
             op.changes = d.push;
-            op.hash = Some(state_hash(&mine, active));
+            op.hash = Some(state_digest(&mine, active));
             desired = Arc::new(AttrMap::from(mine));
         }
         Some(Found::Matches(u, by)) => {
@@ -233,7 +233,7 @@ fn adopt_match(
     apply_rebase(desired, &d);
     let active = op.active.unwrap_or(true);
     op.changes = d.push;
-    op.hash = Some(state_hash(desired, active));
+    op.hash = Some(state_digest(desired, active));
 }
 
 /// Brings a linked account in line: reactivates it, pushes what changed, or only records
@@ -263,13 +263,13 @@ pub(super) fn update(
         None => diff_against_base(&link.last_pushed, &ours, rules),
     };
     let after = recorded_after(ours, link, rules, &d);
-    let hash = state_hash(&after, want_active);
+    let hash = state_digest(&after, want_active);
     push_conflicts(plan, key, Some(&link.user_name), &d);
     let kind = if want_active && !is_active {
         OpKind::Reactivate
     } else if !d.push.is_empty() || !resolved.pending.is_empty() {
         OpKind::Update
-    } else if hash != link.hash || is_active != want_active {
+    } else if !hash.is(&link.hash) || is_active != want_active {
         OpKind::Rebase
     } else {
         return;

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::hash::StateHash;
 use crate::mapping::AttrMap;
 
 pub use super::adoption::{Adoption, MatchDecision, Refusal};
@@ -137,7 +138,7 @@ pub struct Operation {
     pub summary: Option<Arc<str>>,
     /// Hash of the desired state after the operation (stored with the link).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub hash: Option<String>,
+    pub hash: Option<StateHash>,
     /// A create whose person already has an account in the app (found when the plan read
     /// the app's accounts): what happens to it instead of a POST.
     #[serde(default, skip_serializing_if = "Option::is_none")]

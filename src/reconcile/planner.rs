@@ -13,7 +13,7 @@ use super::groups::plan_groups;
 use super::input::{AppInput, DesiredPerson, LinkLifecycle, LinkState, RemoteUser};
 use super::person_ops::{create, deprovision, relink_idle, update, Resolved};
 use super::plan::{AppPlan, AppQuarantine, MatchDecision, Operation, PendingRef};
-use super::target::{target, Target};
+use super::target::{Target, Targets};
 
 /// Plans one app: every person's target, userName collisions set aside, then each
 /// person's operations, the orphaned accounts, the groups, and the plan put in order.
@@ -66,7 +66,7 @@ impl<'a, 'i> Planning<'a, 'i> {
         let mut plan = AppPlan::new(&input.policy.name, &input.policy.profile);
         plan.remote_read = input.remote.is_some();
         plan.accounts_read = input.remote.is_some() || candidates.is_some();
-        let targets = targets_of(input);
+        let targets = Targets::of_app(input);
         plan.operations.reserve(creates_expected(input, &targets));
         let blocked = user_name_collisions(input, &targets, &mut plan);
         let on_match = candidates.map_or(MatchDecision::Link, |c| c.on_match);
@@ -146,25 +146,16 @@ fn drop_refs_to_unmade(plan: &mut AppPlan) {
     }
 }
 
-/// Where each person should stand in the app today.
-fn targets_of<'i>(input: &AppInput<'i>) -> BTreeMap<&'i str, Target> {
-    let today = input.now.date_naive();
-    input
-        .persons
-        .iter()
-        .map(|(k, p)| (k.as_str(), target(p, input.policy, today)))
-        .collect()
-}
-
 /// How many creates the plan is to hold: the persons with no link who should have an
 /// account (all but the few set aside). Room for them is made at once, so that an initial
 /// sync's list of a million operations is not copied as it grows, the old list alive
 /// while it is.
-fn creates_expected(input: &AppInput<'_>, targets: &BTreeMap<&str, Target>) -> usize {
-    targets
-        .iter()
-        .filter(|(_, t)| matches!(t, Target::Active | Target::Inactive(_)))
-        .filter(|(k, _)| !input.links.contains_key(**k))
+fn creates_expected(input: &AppInput<'_>, targets: &Targets<'_>) -> usize {
+    input
+        .persons
+        .keys()
+        .filter(|k| !input.links.contains_key(*k))
+        .filter(|k| matches!(targets.of(k), Target::Active | Target::Inactive(_)))
         .count()
 }
 
@@ -172,7 +163,7 @@ fn creates_expected(input: &AppInput<'_>, targets: &BTreeMap<&str, Target>) -> u
 struct AppView<'a, 'i> {
     input: &'a AppInput<'i>,
     /// Where each person should stand.
-    targets: BTreeMap<&'i str, Target>,
+    targets: Targets<'i>,
     /// Persons set aside for a userName collision (or an empty userName).
     blocked: BTreeSet<String>,
     /// What `on_unlinked_match` decides for a matching unstamped account.
@@ -205,7 +196,7 @@ impl<'i> AppView<'_, 'i> {
             set_aside(plan, accounts, key, &st);
             return;
         }
-        let tgt = self.targets.get(key).cloned().unwrap_or(Target::Active);
+        let tgt = self.targets.of(key).clone();
         let resolved = self.resolve(st.person);
         if st.vanished {
             plan.vanished.push(key.to_string());
@@ -320,10 +311,7 @@ impl<'i> AppView<'_, 'i> {
                 && p.frozen.is_none()
                 && !self.blocked.contains(key)
                 && !input.policy.is_exempt(key, p.user_name())
-        }) && matches!(
-            self.targets.get(key),
-            Some(Target::Active) | Some(Target::Inactive(_))
-        );
+        }) && matches!(self.targets.of(key), Target::Active | Target::Inactive(_));
         linked || creatable
     }
 
@@ -412,17 +400,14 @@ fn claim_idle(
 /// Two persons who would own the same userName are both set aside (never pushed).
 fn user_name_collisions(
     input: &AppInput<'_>,
-    targets: &BTreeMap<&str, Target>,
+    targets: &Targets<'_>,
     plan: &mut AppPlan,
 ) -> BTreeSet<String> {
     // (lowercased userName, key), sorted by name with each name's keys in key order: a
     // list sorted once instead of a map with a list per person.
     let mut names: Vec<(Cow<'_, str>, &str)> = Vec::with_capacity(input.persons.len());
     for (key, p) in input.persons {
-        if !matches!(
-            targets.get(key.as_str()),
-            Some(Target::Active | Target::Inactive(_))
-        ) {
+        if !matches!(targets.of(key), Target::Active | Target::Inactive(_)) {
             continue;
         }
         match p.user_name() {
