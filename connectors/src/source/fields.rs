@@ -1,6 +1,7 @@
-//! A person's fields in a flat layout: names shared between records, text values side by
-//! side in one buffer. A million records hold about fourteen fields each; as a map of
-//! owned names to JSON values they were most of a cycle's memory.
+//! A person's fields in a flat layout: one list of names shared by the records that have
+//! the same fields, text values side by side in one buffer. A million records hold about
+//! fourteen fields each; as a map of owned names to JSON values they were most of a
+//! cycle's memory.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
@@ -58,13 +59,15 @@ impl Serialize for FieldRef<'_> {
 
 /// Where one field's value sits: a span of the text buffer, or an index into the JSON
 /// values.
-#[derive(Clone, PartialEq)]
-struct Entry {
-    name: Arc<str>,
+#[derive(Clone, Copy, PartialEq)]
+struct Span {
     at: u32,
     /// The text's length; [`JSON`] for a value held as JSON.
     len: u32,
 }
+
+/// Field names in order, shared by every record with the same fields.
+type Names = Arc<[Arc<str>]>;
 
 const JSON: u32 = u32::MAX;
 
@@ -72,7 +75,9 @@ const JSON: u32 = u32::MAX;
 /// as the map they replace did).
 #[derive(Clone, Default, PartialEq)]
 pub struct Fields {
-    entries: Box<[Entry]>,
+    names: Names,
+    /// Each name's value, in the names' order.
+    spans: Box<[Span]>,
     text: Box<str>,
     json: Box<[Value]>,
 }
@@ -85,18 +90,18 @@ impl Fields {
 
     /// How many fields there are.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.spans.len()
     }
 
     /// True when there are none.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.spans.is_empty()
     }
 
     /// The value of `name`, if present.
     pub fn get(&self, name: &str) -> Option<FieldRef<'_>> {
         let i = self.find(name).ok()?;
-        Some(self.value(&self.entries[i]))
+        Some(self.value(self.spans[i]))
     }
 
     /// The text of `name`, when present and text.
@@ -111,12 +116,15 @@ impl Fields {
 
     /// The field names, in order.
     pub fn keys(&self) -> impl Iterator<Item = &str> + '_ {
-        self.entries.iter().map(|e| &*e.name)
+        self.names.iter().map(|n| &**n)
     }
 
     /// The fields, in name order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, FieldRef<'_>)> + '_ {
-        self.entries.iter().map(|e| (&*e.name, self.value(e)))
+        self.names
+            .iter()
+            .zip(self.spans.iter())
+            .map(|(n, &span)| (&**n, self.value(span)))
     }
 
     /// Sets `name` to `value`. Rebuilds the record: for building and tests, not loops.
@@ -156,10 +164,10 @@ impl Fields {
     }
 
     fn find(&self, name: &str) -> Result<usize, usize> {
-        self.entries.binary_search_by(|e| (*e.name).cmp(name))
+        self.names.binary_search_by(|n| (**n).cmp(name))
     }
 
-    fn value(&self, e: &Entry) -> FieldRef<'_> {
+    fn value(&self, e: Span) -> FieldRef<'_> {
         if e.len == JSON {
             return FieldRef::Json(&self.json[e.at as usize]);
         }
@@ -173,35 +181,33 @@ impl From<BTreeMap<String, Value>> for Fields {
         let text_len: usize = map.values().filter_map(Value::as_str).map(str::len).sum();
         let mut text = String::with_capacity(text_len);
         let mut json = Vec::new();
-        let mut entries = Vec::with_capacity(map.len());
+        let mut names = Vec::with_capacity(map.len());
+        let mut spans = Vec::with_capacity(map.len());
         for (name, v) in map {
-            let name = intern(&name);
-            let span = match &v {
+            names.push(intern(&name));
+            let in_text = match &v {
                 Value::String(s) => u32::try_from(text.len())
                     .ok()
                     .zip(u32::try_from(s.len()).ok().filter(|&l| l != JSON)),
                 _ => None,
             };
-            let entry = match (span, v) {
+            let span = match (in_text, v) {
                 (Some((at, len)), Value::String(s)) => {
                     text.push_str(&s);
-                    Entry { name, at, len }
+                    Span { at, len }
                 }
                 // Text past 4 GiB cannot be a span; it is kept as JSON like any other value.
                 (_, v) => {
                     json.push(v);
                     let at = u32::try_from(json.len() - 1).unwrap_or(JSON);
-                    Entry {
-                        name,
-                        at,
-                        len: JSON,
-                    }
+                    Span { at, len: JSON }
                 }
             };
-            entries.push(entry);
+            spans.push(span);
         }
         Fields {
-            entries: entries.into_boxed_slice(),
+            names: intern_names(names),
+            spans: spans.into_boxed_slice(),
             text: text.into_boxed_str(),
             json: json.into_boxed_slice(),
         }
@@ -243,6 +249,24 @@ const NAMES_KEPT: usize = 4096;
 
 thread_local! {
     static NAMES: RefCell<BTreeSet<Arc<str>>> = const { RefCell::new(BTreeSet::new()) };
+    static NAME_LISTS: RefCell<BTreeSet<Names>> = const { RefCell::new(BTreeSet::new()) };
+}
+
+/// One shared list of field names per thread for the records with the same fields (a
+/// source's records mostly have the same), so that each holds a pointer, not a list.
+fn intern_names(names: Vec<Arc<str>>) -> Names {
+    NAME_LISTS.with(|lists| {
+        let mut lists = lists.borrow_mut();
+        if let Some(l) = lists.get(names.as_slice()) {
+            return Arc::clone(l);
+        }
+        if lists.len() >= NAMES_KEPT {
+            lists.clear();
+        }
+        let l: Names = names.into();
+        lists.insert(Arc::clone(&l));
+        l
+    })
 }
 
 /// One shared copy of a field name per thread, so a million records do not each own
@@ -324,6 +348,10 @@ mod tests {
     fn names_are_shared_between_records() {
         let a = Fields::from(sample());
         let b = Fields::from(sample());
-        assert!(Arc::ptr_eq(&a.entries[0].name, &b.entries[0].name));
+        assert!(Arc::ptr_eq(&a.names, &b.names));
+        assert!(Arc::ptr_eq(&a.names[0], &b.names[0]));
+        let other = Fields::from(BTreeMap::from([("first_name".to_string(), json!("Ada"))]));
+        assert!(!Arc::ptr_eq(&a.names, &other.names));
+        assert_eq!(other.keys().collect::<Vec<_>>(), ["first_name"]);
     }
 }
