@@ -223,4 +223,50 @@ mod tests {
         assert_eq!(twice.get("x"), Some(&json!(2)), "the later value is kept");
         assert_eq!(twice.len(), 1);
     }
+
+    proptest::proptest! {
+        /// Any sequence of building, inserts, removals and extensions leaves the same
+        /// entries, order and JSON as a `BTreeMap` given the same.
+        #[test]
+        fn behaves_as_the_btree_map(
+            built in proptest::collection::vec((0usize..6, 0u8..4), 0..8),
+            edits in proptest::collection::vec((0usize..3, 0usize..6, 0u8..4), 0..12),
+        ) {
+            let paths = ["userName", "active", "title", "name.givenName", "externalId", "emails"];
+            let value = |n: u8| match n {
+                0 => json!("x"),
+                1 => json!(true),
+                2 => json!({"a": [1]}),
+                _ => Value::Null,
+            };
+            let start = built.iter().map(|&(p, v)| (paths[p].to_string(), value(v)));
+            let mut theirs: BTreeMap<String, Value> = start.clone().collect();
+            let mut ours: AttrMap = start.collect();
+            for (kind, p, v) in edits {
+                let path = paths[p];
+                match kind {
+                    0 => proptest::prop_assert_eq!(
+                        ours.insert(path, value(v)),
+                        theirs.insert(path.to_string(), value(v))
+                    ),
+                    1 => proptest::prop_assert_eq!(ours.remove(path), theirs.remove(path)),
+                    _ => {
+                        let more = [(path.to_string(), value(v)), ("title".to_string(), value(0))];
+                        ours.extend(more.clone());
+                        theirs.extend(more);
+                    }
+                }
+            }
+            proptest::prop_assert_eq!(ours.to_map(), theirs.clone());
+            proptest::prop_assert_eq!(ours.len(), theirs.len());
+            for p in paths {
+                proptest::prop_assert_eq!(ours.get(p), theirs.get(p));
+                proptest::prop_assert_eq!(ours.contains_key(p), theirs.contains_key(p));
+            }
+            proptest::prop_assert_eq!(
+                serde_json::to_string(&ours).expect("json"),
+                serde_json::to_string(&theirs).expect("json")
+            );
+        }
+    }
 }
