@@ -110,15 +110,39 @@ pub(crate) fn uuid_bytes(text: &str) -> Option<[u8; 16]> {
 
 /// The canonical text of a UUID's 16 bytes.
 pub(crate) fn uuid_text(bytes: &[u8; 16]) -> String {
-    let h = hex::encode(bytes);
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..]
-    )
+    let mut out = String::with_capacity(36);
+    for (i, part) in [
+        &bytes[..4],
+        &bytes[4..6],
+        &bytes[6..8],
+        &bytes[8..10],
+        &bytes[10..],
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        if i > 0 {
+            out.push('-');
+        }
+        push_hex(&mut out, part);
+    }
+    out
+}
+
+/// `bytes` in lowercase hex. A steady cycle turns a few hundred thousand stored hashes and
+/// ids back into text, so this writes digits straight from a table.
+pub(crate) fn hex_text(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() * 2);
+    push_hex(&mut out, bytes);
+    out
+}
+
+fn push_hex(out: &mut String, bytes: &[u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for &b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
 }
 
 /// An account id as stored: a canonical UUID as its 16 bytes, any other id as its text.
@@ -184,7 +208,7 @@ impl ToSql for HexText<'_> {
 /// Reads a column written through [`HexText`].
 pub(crate) fn col_hex_text(row: &Row<'_>, idx: usize) -> rusqlite::Result<String> {
     match row.get_ref(idx)? {
-        ValueRef::Blob(b) => Ok(hex::encode(b)),
+        ValueRef::Blob(b) => Ok(hex_text(b)),
         v => v
             .as_str()
             .map(str::to_owned)
@@ -260,6 +284,14 @@ mod tests {
         #[test]
         fn any_hash_text_round_trips(text in "[0-9a-fA-F]{0,40}|\\PC{0,12}") {
             prop_assert_eq!(round_trip(HexText(&text), col_hex_text), text);
+        }
+
+        #[test]
+        fn hex_and_uuid_text_are_the_canonical_forms(bytes in any::<Vec<u8>>(), uuid in any::<[u8; 16]>()) {
+            prop_assert_eq!(hex_text(&bytes), hex::encode(&bytes));
+            let h = hex::encode(uuid);
+            let canonical = format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..]);
+            prop_assert_eq!(uuid_text(&uuid), canonical);
         }
 
         #[test]
