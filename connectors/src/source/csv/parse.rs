@@ -397,7 +397,8 @@ impl Layout {
                 ),
             ));
         }
-        let mut obj = Map::new();
+        // Sized once: a map grown cell by cell is rehashed twice for a row of ten.
+        let mut obj = Map::with_capacity(columns.len() + self.aliases.len());
         for (i, cell) in row.iter().enumerate() {
             match std::str::from_utf8(cell) {
                 Ok(text) if !columns[i].is_empty() => {
