@@ -269,8 +269,7 @@ async fn with_refs(ctx: &ExecCtx, op: &Operation, targets: &Targets) -> Option<O
                 continue;
             }
         };
-        std::sync::Arc::make_mut(&mut sent.desired)
-            .insert(r.path.to_string(), Value::String(value));
+        std::sync::Arc::make_mut(&mut sent.desired).insert(r.path.clone(), Value::String(value));
     }
     (sent.pending_refs.len() < op.pending_refs.len()).then_some(sent)
 }

@@ -329,7 +329,7 @@ impl<'i> AppView<'_, 'i> {
                 .get(&**target_key)
                 .filter(|l| l.lifecycle != LinkLifecycle::Deleted);
             match linked {
-                Some(l) => ids.push((path.to_string(), Value::String(l.remote_id.clone()))),
+                Some(l) => ids.push((path.clone(), Value::String(l.remote_id.clone()))),
                 None if self.will_have_account(target_key) => pending.push(PendingRef {
                     path: path.clone(),
                     key: target_key.clone(),
